@@ -1,0 +1,184 @@
+//! The vault's shared state: metadata store, object store and master keys,
+//! opened once from the configuration and used by the HTTP handlers and the
+//! command-line jobs alike.
+
+use std::sync::{Arc, RwLock};
+
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use crate::{
+    config::{Config, MasterKeySource, ObjectStoreConfig},
+    crypto::{CryptoError, DossierKey, MasterKeys},
+    db::{Db, MigrationState},
+    error::Error,
+    store::{LocalStore, ObjectStore, S3Store},
+};
+
+/// How [`Vault::open`] treats the database schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Refuse to run unless the schema is current (what `serve` does, except
+    /// on a brand-new embedded database, which it creates).
+    RequireCurrent,
+    /// Apply pending migrations (`dnu-vault migrate`, tests).
+    Migrate,
+}
+
+#[derive(Clone, Debug)]
+pub struct Vault {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    db: Db,
+    store: ObjectStore,
+    /// Reloaded when a wrapped key names a version this process has not
+    /// loaded yet (`keys rotate` ran while it was up).
+    keys: RwLock<Arc<MasterKeys>>,
+}
+
+impl Vault {
+    /// Opens everything the configuration names. Errors say which part failed
+    /// and what to do.
+    pub async fn open(config: Config, schema: Schema) -> Result<Self, Error> {
+        let keys = load_master_keys(&config.master_key)?;
+        let fresh_embedded = config.embedded_database && !config.data_dir.join("vault.db").exists();
+        if config.embedded_database {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                Error::Config(format!("cannot create data directory {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let db = Db::connect(&config.database_url, config.embedded_database).await?;
+        match (schema, db.migration_state().await?) {
+            (_, MigrationState::UpToDate) => {}
+            (_, MigrationState::Newer(v)) => {
+                return Err(Error::Config(format!(
+                    "the database was migrated by a newer DNU Vault (migrations {v:?} unknown to this binary); upgrade this binary"
+                )));
+            }
+            (Schema::Migrate, MigrationState::Pending(_)) => db.migrate().await?,
+            (Schema::RequireCurrent, MigrationState::Pending(_)) if fresh_embedded => {
+                tracing::info!("creating the embedded database");
+                db.migrate().await?;
+            }
+            (Schema::RequireCurrent, MigrationState::Pending(v)) => {
+                return Err(Error::Config(format!(
+                    "the database is not migrated (pending migrations {v:?}); run `dnu-vault migrate` with the same configuration first"
+                )));
+            }
+        }
+        let store = match &config.object_store {
+            ObjectStoreConfig::Local(dir) => ObjectStore::Local(LocalStore::open(dir).await?),
+            ObjectStoreConfig::S3(s) => ObjectStore::S3(S3Store::connect(s).await?),
+        };
+        Ok(Self { inner: Arc::new(Inner { config, db, store, keys: RwLock::new(Arc::new(keys)) }) })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn store(&self) -> &ObjectStore {
+        &self.inner.store
+    }
+
+    /// The master key ring as currently loaded.
+    pub fn keys(&self) -> Arc<MasterKeys> {
+        self.inner.keys.read().map(|k| Arc::clone(&k)).unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Re-reads the master key ring from its source.
+    pub fn reload_keys(&self) -> Result<Arc<MasterKeys>, Error> {
+        let ring = Arc::new(load_master_keys(&self.inner.config.master_key)?);
+        match self.inner.keys.write() {
+            Ok(mut k) => *k = Arc::clone(&ring),
+            Err(p) => *p.into_inner() = Arc::clone(&ring),
+        }
+        tracing::info!(current = ring.current(), "master key ring reloaded");
+        Ok(ring)
+    }
+
+    /// Unwraps a dossier's key. A shredded dossier has none: its content is
+    /// gone for good.
+    pub async fn dossier_key(&self, dossier: Uuid) -> Result<DossierKey, Error> {
+        let wrapped =
+            self.db().wrapped_key(dossier).await?.ok_or_else(|| {
+                Error::Conflict("this dossier has been erased; its pieces can no longer be read".into())
+            })?;
+        let first = DossierKey::unwrap(dossier, &wrapped, &self.keys());
+        let key = match first {
+            Err(CryptoError::UnknownKeyVersion(_)) => {
+                let ring = self.reload_keys()?;
+                DossierKey::unwrap(dossier, &wrapped, &ring)?
+            }
+            other => other?,
+        };
+        Ok(key)
+    }
+
+    /// Crypto-shredding: deletes the dossier key, then the dossier's objects.
+    /// The objects are unreadable from the moment the key row is deleted;
+    /// deleting them afterwards only reclaims space, and a failure there is
+    /// left to `dnu-vault gc`.
+    pub async fn shred_dossier(&self, dossier: Uuid) -> Result<bool, Error> {
+        let shredded = self.db().shred_dossier_key(dossier).await?;
+        for v in self.db().versions_of_dossier(dossier).await? {
+            let key = crate::store::ObjectKey::Dossier { dossier, object: v.object_id };
+            if let Err(e) = self.store().delete(&key).await {
+                tracing::warn!(dossier.id = %dossier, error = %e, "object left for gc after shredding");
+            }
+        }
+        Ok(shredded)
+    }
+}
+
+/// Loads the master key ring; on the embedded default, generates a
+/// development ring in the data directory with a loud warning.
+pub fn load_master_keys(source: &MasterKeySource) -> Result<MasterKeys, Error> {
+    match source {
+        MasterKeySource::File(p) => Ok(MasterKeys::load(p)?),
+        MasterKeySource::Inline(s) => Ok(MasterKeys::parse(s.expose_secret())?),
+        MasterKeySource::Development(p) => {
+            tracing::warn!(
+                path = %p.display(),
+                "USING A DEVELOPMENT MASTER KEY stored next to the data: anyone who copies the data directory can read \
+                 every document. Set VAULT_MASTER_KEY_FILE to a key kept elsewhere for any real use."
+            );
+            if p.exists() {
+                return Ok(MasterKeys::load(p)?);
+            }
+            let ring = MasterKeys::generate()?;
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_private_file(p, ring.to_text().as_bytes())?;
+            Ok(ring)
+        }
+    }
+}
+
+/// Writes a secret file atomically (temporary file, fsync, rename) with
+/// owner-only permissions.
+pub fn write_private_file(path: &std::path::Path, contents: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&tmp)?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! `dnu-vault admin …`: organisations and agents.
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use uuid::Uuid;
+
+use crate::{
+    app::Vault,
+    auth::new_token,
+    db::orgs::NewOrganisation,
+    domain::{GuichetCode, OrgKind, Siren, TerritoryCode},
+};
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Agents (people individually authorised by an organisation).
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        /// SIREN (9 digits, checked).
+        #[arg(long)]
+        siren: String,
+        #[arg(long)]
+        name: String,
+        /// guichet, bailleur, reservataire, etat or gestionnaire.
+        #[arg(long)]
+        kind: String,
+        /// The organisation is a registering service (service enregistreur).
+        #[arg(long)]
+        registering: bool,
+        /// 5-character guichet code, ending the numéros uniques it issues.
+        #[arg(long)]
+        guichet_code: Option<String>,
+        /// Territory: département codes (59, 2A, 974) and/or INSEE commune codes, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        territory: Vec<String>,
+    },
+    /// List organisations.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Add an agent to an organisation and print its bearer token (shown once).
+    Add {
+        /// SIREN of the organisation.
+        #[arg(long)]
+        org: String,
+        /// The agent's name or role, as shown in access traces.
+        #[arg(long)]
+        name: String,
+    },
+    /// Disable an agent: its token stops working at once.
+    Disable {
+        /// The agent id printed by `admin agent add`.
+        agent: String,
+    },
+}
+
+pub async fn run(vault: Vault, cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::Org(OrgCommand::Add { siren, name, kind, registering, guichet_code, territory }) => {
+            let new = NewOrganisation {
+                siren: Siren::parse(&siren)?,
+                name: name.trim().to_owned(),
+                kind: kind.parse::<OrgKind>()?,
+                registering,
+                guichet_code: guichet_code.as_deref().map(GuichetCode::parse).transpose()?,
+                territory: territory.iter().map(|t| TerritoryCode::parse(t)).collect::<Result<_, _>>()?,
+            };
+            if new.name.is_empty() {
+                bail!("--name must not be empty");
+            }
+            let org = vault.db().insert_organisation(&new).await?;
+            println!("{}", org.id);
+            eprintln!("organisation {} ({}) added", org.name, org.siren);
+        }
+        AdminCommand::Org(OrgCommand::List { json }) => {
+            let orgs = vault.db().organisations().await?;
+            if json {
+                let v: Vec<_> = orgs
+                    .iter()
+                    .map(|o| {
+                        serde_json::json!({
+                            "id": o.id, "siren": o.siren.as_str(), "name": o.name, "kind": o.kind,
+                            "registering": o.registering,
+                            "guichet_code": o.guichet_code.as_ref().map(GuichetCode::as_str),
+                            "territory": o.territory.iter().map(TerritoryCode::as_str).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for o in orgs {
+                    let t: Vec<_> = o.territory.iter().map(TerritoryCode::as_str).collect();
+                    println!(
+                        "{}  {}  {:<12} {}{}  [{}]",
+                        o.id,
+                        o.siren,
+                        o.kind.as_str(),
+                        o.name,
+                        if o.registering { " (registering)" } else { "" },
+                        t.join(",")
+                    );
+                }
+            }
+        }
+        AdminCommand::Agent(AgentCommand::Add { org, name }) => {
+            let siren = Siren::parse(&org)?;
+            let org = vault
+                .db()
+                .organisation_by_siren(&siren)
+                .await?
+                .with_context(|| format!("no organisation with SIREN {siren}"))?;
+            if name.trim().is_empty() {
+                bail!("--name must not be empty");
+            }
+            let (token, hash) = new_token()?;
+            let agent = vault.db().insert_agent(org.id, name.trim(), &hash).await?;
+            eprintln!("agent {} added to {}; its token is shown once:", agent.id, org.name);
+            println!("{token}");
+        }
+        AdminCommand::Agent(AgentCommand::Disable { agent }) => {
+            let id = Uuid::parse_str(agent.trim()).context("the agent id must be a UUID")?;
+            if !vault.db().disable_agent(id).await? {
+                bail!("no agent {id}");
+            }
+            eprintln!("agent {id} disabled");
+        }
+    }
+    Ok(())
+}

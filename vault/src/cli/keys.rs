@@ -1,0 +1,103 @@
+//! `dnu-vault keys …`: master key rotation and dossier key rewrapping.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::{
+    app::{Schema, Vault, load_master_keys, write_private_file},
+    config::{Config, MasterKeySource},
+    crypto::MasterKeys,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new master key version to the key file; new dossier keys use it.
+    Rotate,
+    /// Rewrap every dossier key to the newest master key version (resumable; data is not re-encrypted).
+    Rewrap {
+        /// Dossier keys per batch.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
+    /// Show the master key versions and how many dossier keys each wraps.
+    Status,
+    /// Remove a master key version that no dossier key uses any more.
+    Retire { version: u32 },
+}
+
+fn key_file(config: &Config) -> anyhow::Result<&std::path::Path> {
+    match &config.master_key {
+        MasterKeySource::File(p) | MasterKeySource::Development(p) => Ok(p),
+        MasterKeySource::Inline(_) => {
+            bail!(
+                "the master key ring comes from VAULT_MASTER_KEY; edit it where it is stored, or use VAULT_MASTER_KEY_FILE"
+            )
+        }
+    }
+}
+
+pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::Rotate => {
+            let path = key_file(&config)?.to_owned();
+            let mut ring = load_master_keys(&config.master_key)?;
+            let v = ring.rotate()?;
+            write_private_file(&path, ring.to_text().as_bytes()).context("cannot write the key file")?;
+            eprintln!("master key version {v} added to {}; now run `dnu-vault keys rewrap`", path.display());
+        }
+        KeysCommand::Rewrap { batch } => {
+            let vault = Vault::open(config, Schema::RequireCurrent).await?;
+            let current = vault.keys().current();
+            let mut err = std::io::stderr();
+            let report = crate::jobs::rewrap::rewrap_all(&vault, batch, |done| {
+                let _ = writeln!(err, "rewrapped {done} dossier keys to version {current}…");
+            })
+            .await
+            .context("rewrap failed (run it again: it resumes)")?;
+            eprintln!(
+                "done: {} rewrapped, {} changed meanwhile; every dossier key is on version {current}",
+                report.rewrapped, report.skipped
+            );
+        }
+        KeysCommand::Status => {
+            let vault = Vault::open(config, Schema::RequireCurrent).await?;
+            let in_use = vault.db().key_versions_in_use().await?;
+            let ring = vault.keys();
+            for v in ring.versions() {
+                let n = in_use.iter().find(|(k, _)| *k == v).map_or(0, |(_, n)| *n);
+                println!("version {v}{}: {n} dossier keys", if v == ring.current() { " (current)" } else { "" });
+            }
+            for (v, n) in in_use.iter().filter(|(v, _)| !ring.versions().any(|k| k == *v)) {
+                println!("version {v} (MISSING from the key ring): {n} dossier keys");
+            }
+        }
+        KeysCommand::Retire { version } => {
+            let path = key_file(&config)?.to_owned();
+            let vault = Vault::open(config, Schema::RequireCurrent).await?;
+            let ring = vault.keys();
+            if version == ring.current() {
+                bail!("version {version} is the current one; rotate first");
+            }
+            if let Some((_, n)) =
+                vault.db().key_versions_in_use().await?.into_iter().find(|(v, n)| *v == version && *n > 0)
+            {
+                bail!("version {version} still wraps {n} dossier keys; run `dnu-vault keys rewrap` first");
+            }
+            let text: String = ring
+                .to_text()
+                .lines()
+                .filter(|l| l.split_whitespace().next() != Some(&version.to_string()))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let retired = MasterKeys::parse(&text)?;
+            if retired.versions().count() == ring.versions().count() {
+                bail!("version {version} is not in the key ring");
+            }
+            write_private_file(&path, text.as_bytes())?;
+            eprintln!("master key version {version} retired");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! The `dnu-vault` command line. `main.rs` only calls [`main`].
+
+mod admin;
+mod keys;
+
+use std::{process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    app::{Schema, Vault},
+    config::{Config, Settings},
+    startup::Application,
+};
+
+/// DNU Vault: the encrypted document vault of the dossier numérique unique.
+///
+/// With no configuration, `dnu-vault serve` runs on one machine with SQLite
+/// and an object directory under ./vault-data, and a generated development
+/// master key (not for real use). Every setting below is also an environment
+/// variable (shown in brackets) and a key of the --config TOML file.
+#[derive(Debug, Parser)]
+#[command(name = "dnu-vault", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (stops gracefully on SIGTERM, finishing in-flight uploads).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage organisations and agents.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Manage master keys: rotate, rewrap, status, retire.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Delete orphaned objects left by interrupted uploads and erased dossiers.
+    Gc {
+        /// Only touch objects older than this many hours (an upload in flight is never collected).
+        #[arg(long, default_value_t = 24)]
+        grace_hours: u64,
+    },
+    /// Seed a demo territory (a guichet, two bailleurs, a dossier) and print the credentials.
+    Demo {
+        /// Print what was seeded as JSON (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses the command line, runs the command, maps failure to exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_logs = matches!(cli.settings.log_format.as_deref(), Some("json"));
+    init_tracing(json_logs);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::resolve(cli.settings).context("invalid configuration")?;
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(config).await.context("cannot start the vault")?;
+            tracing::info!(listen = %app.local_addr(), "DNU Vault listening");
+            app.run_until_stopped().await.context("server failed")?;
+        }
+        Command::Migrate => {
+            let vault = Vault::open(config, Schema::Migrate).await.context("migration failed")?;
+            eprintln!("database is up to date");
+            vault.db().close().await;
+        }
+        Command::Admin(cmd) => admin::run(open(config).await?, cmd).await?,
+        Command::Keys(cmd) => keys::run(config, cmd).await?,
+        Command::Gc { grace_hours } => {
+            let vault = open(config).await?;
+            let r =
+                crate::jobs::gc::collect(&vault, Duration::from_secs(grace_hours * 3600)).await.context("gc failed")?;
+            eprintln!(
+                "scanned {} objects: kept {}, too recent {}, deleted {} orphans and {} of erased dossiers; removed {} unfinished uploads",
+                r.scanned, r.kept, r.too_recent, r.deleted_orphans, r.deleted_shredded, r.incomplete_removed
+            );
+        }
+        Command::Demo { json } => {
+            let vault = open(config).await?;
+            let report = crate::jobs::demo::seed(&vault).await.context("demo seeding failed")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("Seeded a demo territory. Tokens are shown once.\n");
+                for (o, a) in report.organisations.iter().zip(&report.agents) {
+                    println!("{} ({}, SIREN {}, territory {})", o.name, o.kind, o.siren, o.territory.join(", "));
+                    println!("  agent: {}\n  token: {}\n", a.name, a.token);
+                }
+                for d in &report.dossiers {
+                    println!("dossier {} (communes {})", d.numero_unique, d.communes.join(", "));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the vault for a command; the schema must be current.
+async fn open(config: Config) -> anyhow::Result<Vault> {
+    Vault::open(config, Schema::RequireCurrent).await.context("cannot open the vault")
+}

@@ -1,0 +1,335 @@
+//! Typed configuration, read once at start-up.
+//!
+//! Precedence: command-line flag, then environment variable `VAULT_*`, then
+//! the TOML file given with `--config` (keys in lower case, with or without
+//! the `vault_` prefix), then the embedded default. Secrets can also be read
+//! from a file named by the `*_FILE` variant and are held in `secrecy` types.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::{error::Error, store::S3Settings};
+
+/// Default largest accepted upload: 20 MiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Every setting, as given on the command line, in the environment or in the
+/// TOML file. All optional here; [`Config::resolve`] applies defaults.
+#[derive(clap::Args, Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// TOML file with the same settings (keys in lower case, e.g. `listen`).
+    #[arg(long, env = "VAULT_CONFIG", global = true, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "VAULT_LISTEN", global = true, value_name = "ADDR")]
+    #[serde(alias = "vault_listen")]
+    pub listen: Option<String>,
+
+    /// Directory of the embedded database, object directory and development key [default: ./vault-data].
+    #[arg(long, env = "VAULT_DATA_DIR", global = true, value_name = "DIR")]
+    #[serde(alias = "vault_data_dir")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Metadata database: sqlite://PATH or postgres://… [default: SQLite in the data directory].
+    #[arg(long, env = "VAULT_DATABASE_URL", global = true, hide_env_values = true, value_name = "URL")]
+    #[serde(alias = "vault_database_url")]
+    pub database_url: Option<String>,
+
+    /// File holding the database URL (for URLs with a password).
+    #[arg(long, env = "VAULT_DATABASE_URL_FILE", global = true, value_name = "FILE")]
+    #[serde(alias = "vault_database_url_file")]
+    pub database_url_file: Option<PathBuf>,
+
+    /// Object store: a directory, or s3://bucket/prefix [default: DATA_DIR/objects].
+    #[arg(long, env = "VAULT_OBJECT_STORE", global = true, value_name = "DIR|URL")]
+    #[serde(alias = "vault_object_store")]
+    pub object_store: Option<String>,
+
+    /// S3 endpoint URL, for stores other than AWS (Garage, Ceph, Scaleway, OVH…).
+    #[arg(long, env = "VAULT_S3_ENDPOINT", global = true, value_name = "URL")]
+    #[serde(alias = "vault_s3_endpoint")]
+    pub s3_endpoint: Option<String>,
+
+    /// S3 region; must equal the server's configured region (e.g. `garage`).
+    #[arg(long, env = "VAULT_S3_REGION", global = true, value_name = "REGION")]
+    #[serde(alias = "vault_s3_region")]
+    pub s3_region: Option<String>,
+
+    /// Path-style S3 addressing (needed for most self-hosted stores) [default: true].
+    #[arg(long, env = "VAULT_S3_PATH_STYLE", global = true, value_name = "BOOL")]
+    #[serde(alias = "vault_s3_path_style")]
+    pub s3_path_style: Option<bool>,
+
+    /// S3 access key id; without it the standard AWS chain is used (AWS_ACCESS_KEY_ID, profile, instance role…).
+    #[arg(long, env = "VAULT_S3_ACCESS_KEY_ID", global = true, value_name = "ID")]
+    #[serde(alias = "vault_s3_access_key_id")]
+    pub s3_access_key_id: Option<String>,
+
+    /// S3 secret access key (with VAULT_S3_ACCESS_KEY_ID).
+    #[arg(long, env = "VAULT_S3_SECRET_ACCESS_KEY", global = true, hide_env_values = true, value_name = "SECRET")]
+    #[serde(alias = "vault_s3_secret_access_key")]
+    pub s3_secret_access_key: Option<String>,
+
+    /// File holding the S3 secret access key.
+    #[arg(long, env = "VAULT_S3_SECRET_ACCESS_KEY_FILE", global = true, value_name = "FILE")]
+    #[serde(alias = "vault_s3_secret_access_key_file")]
+    pub s3_secret_access_key_file: Option<PathBuf>,
+
+    /// Master key ring file [default: DATA_DIR/dev-master.key, generated: development only].
+    #[arg(long, env = "VAULT_MASTER_KEY_FILE", global = true, value_name = "FILE")]
+    #[serde(alias = "vault_master_key_file")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Master key ring given inline (same text as the file); prefer VAULT_MASTER_KEY_FILE.
+    #[arg(long, env = "VAULT_MASTER_KEY", global = true, hide_env_values = true, value_name = "RING")]
+    #[serde(alias = "vault_master_key")]
+    pub master_key: Option<String>,
+
+    /// Largest accepted upload in bytes [default: 20971520 = 20 MiB].
+    #[arg(long, env = "VAULT_MAX_UPLOAD_BYTES", global = true, value_name = "BYTES")]
+    #[serde(alias = "vault_max_upload_bytes")]
+    pub max_upload_bytes: Option<u64>,
+
+    /// Territory code (3 characters) that starts the numéros uniques this vault issues [default: 000].
+    #[arg(long, env = "VAULT_NU_TERRITORY", global = true, value_name = "CODE")]
+    #[serde(alias = "vault_nu_territory")]
+    pub nu_territory: Option<String>,
+
+    /// Log format: `text` or `json` [default: text].
+    #[arg(long, env = "VAULT_LOG_FORMAT", global = true, value_name = "FORMAT")]
+    #[serde(alias = "vault_log_format")]
+    pub log_format: Option<String>,
+}
+
+/// Where the master key ring comes from.
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    File(PathBuf),
+    Inline(SecretString),
+    /// Generated in the data directory on first use: development only.
+    Development(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub enum ObjectStoreConfig {
+    Local(PathBuf),
+    S3(S3Settings),
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: SecretString,
+    /// True when the database is the embedded default (created on demand).
+    pub embedded_database: bool,
+    pub object_store: ObjectStoreConfig,
+    pub master_key: MasterKeySource,
+    pub max_upload_bytes: u64,
+    pub nu_territory: String,
+    pub json_logs: bool,
+}
+
+fn read_secret_file(path: &Path, what: &str) -> Result<String, Error> {
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("cannot read {what} file {}: {e}", path.display())))?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+impl Settings {
+    /// Fills what is unset here from the TOML file named by `--config`.
+    fn merged(self) -> Result<Self, Error> {
+        let Some(path) = self.config.clone() else { return Ok(self) };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Config(format!("cannot read configuration file {}: {e}", path.display())))?;
+        let file: Settings =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("configuration file {}: {e}", path.display())))?;
+        macro_rules! pick {
+            ($($f:ident),*) => { Settings { config: self.config, $($f: self.$f.or(file.$f)),* } };
+        }
+        Ok(pick!(
+            listen,
+            data_dir,
+            database_url,
+            database_url_file,
+            object_store,
+            s3_endpoint,
+            s3_region,
+            s3_path_style,
+            s3_access_key_id,
+            s3_secret_access_key,
+            s3_secret_access_key_file,
+            master_key_file,
+            master_key,
+            max_upload_bytes,
+            nu_territory,
+            log_format
+        ))
+    }
+}
+
+impl Config {
+    /// Applies the file, the defaults and the checks. Every error names the
+    /// setting at fault.
+    pub fn resolve(settings: Settings) -> Result<Self, Error> {
+        let s = settings.merged()?;
+        let listen_s = s.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_s.parse().map_err(|_| {
+            Error::Config(format!("VAULT_LISTEN {listen_s:?} is not an address such as 127.0.0.1:8080"))
+        })?;
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("./vault-data"));
+
+        let url = match (s.database_url, s.database_url_file) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config("set VAULT_DATABASE_URL or VAULT_DATABASE_URL_FILE, not both".into()));
+            }
+            (Some(u), None) => Some(u),
+            (None, Some(f)) => Some(read_secret_file(&f, "database URL")?),
+            (None, None) => None,
+        };
+        let embedded_database = url.is_none();
+        let url = url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("vault.db").display()));
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::Config("VAULT_DATABASE_URL must start with sqlite: or postgres://".into()));
+        }
+
+        let object_store = match s.object_store {
+            Some(u) if u.starts_with("s3://") => {
+                let secret = match (s.s3_secret_access_key, s.s3_secret_access_key_file) {
+                    (Some(k), _) => Some(k),
+                    (None, Some(f)) => Some(read_secret_file(&f, "S3 secret key")?),
+                    (None, None) => None,
+                };
+                if s.s3_access_key_id.is_some() != secret.is_some() {
+                    return Err(Error::Config(
+                        "set both VAULT_S3_ACCESS_KEY_ID and VAULT_S3_SECRET_ACCESS_KEY, or neither".into(),
+                    ));
+                }
+                ObjectStoreConfig::S3(S3Settings {
+                    endpoint: s.s3_endpoint,
+                    region: s.s3_region,
+                    path_style: s.s3_path_style.unwrap_or(true),
+                    access_key_id: s.s3_access_key_id,
+                    secret_access_key: secret.map(SecretString::from),
+                    ..S3Settings::from_url(&u)?
+                })
+            }
+            Some(u) if u.contains("://") => {
+                return Err(Error::Config(format!(
+                    "VAULT_OBJECT_STORE {u:?}: expected a directory or s3://bucket/prefix"
+                )));
+            }
+            Some(dir) => ObjectStoreConfig::Local(PathBuf::from(dir)),
+            None => ObjectStoreConfig::Local(data_dir.join("objects")),
+        };
+
+        let master_key = match (s.master_key_file, s.master_key) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config("set VAULT_MASTER_KEY_FILE or VAULT_MASTER_KEY, not both".into()));
+            }
+            (Some(f), None) => MasterKeySource::File(f),
+            (None, Some(k)) => MasterKeySource::Inline(SecretString::from(k)),
+            (None, None) => MasterKeySource::Development(data_dir.join("dev-master.key")),
+        };
+
+        let max_upload_bytes = s.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES);
+        if max_upload_bytes == 0 {
+            return Err(Error::Config("VAULT_MAX_UPLOAD_BYTES must be positive".into()));
+        }
+        let nu_territory = s.nu_territory.unwrap_or_else(|| "000".into());
+        if nu_territory.len() != 3 || !nu_territory.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+            return Err(Error::Config(format!(
+                "VAULT_NU_TERRITORY {nu_territory:?}: expected 3 digits or capital letters"
+            )));
+        }
+        let json_logs = match s.log_format.as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(Error::Config(format!("VAULT_LOG_FORMAT {other:?}: expected text or json"))),
+        };
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url: SecretString::from(url),
+            embedded_database,
+            object_store,
+            master_key,
+            max_upload_bytes,
+            nu_territory,
+            json_logs,
+        })
+    }
+
+    /// A configuration for tests: everything under `dir`, SQLite or the given
+    /// database, an ephemeral port.
+    pub fn for_tests(dir: &Path, database_url: Option<String>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: dir.to_owned(),
+            embedded_database: database_url.is_none(),
+            database_url: SecretString::from(
+                database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("vault.db").display())),
+            ),
+            object_store: ObjectStoreConfig::Local(dir.join("objects")),
+            master_key: MasterKeySource::Development(dir.join("dev-master.key")),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            nu_territory: "059".into(),
+            json_logs: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_vault() {
+        let c = Config::resolve(Settings::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.embedded_database);
+        assert!(matches!(c.object_store, ObjectStoreConfig::Local(ref p) if p.ends_with("objects")));
+        assert!(matches!(c.master_key, MasterKeySource::Development(_)));
+        assert_eq!(c.max_upload_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn file_fills_what_flags_and_environment_leave_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("vault.toml");
+        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\nvault_max_upload_bytes = 1000\nobject_store = \"s3://b/p\"\n")
+            .unwrap();
+        let s = Settings { config: Some(f.clone()), listen: Some("127.0.0.1:1".into()), ..Settings::default() };
+        let c = Config::resolve(s).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:1");
+        assert_eq!(c.max_upload_bytes, 1000);
+        assert!(
+            matches!(c.object_store, ObjectStoreConfig::S3(ref s) if s.bucket == "b" && s.prefix == "p" && s.path_style)
+        );
+        std::fs::write(&f, "lisen = \"x\"\n").unwrap();
+        let err = Config::resolve(Settings { config: Some(f), ..Settings::default() }).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let bad = |s: Settings| Config::resolve(s).unwrap_err().to_string();
+        assert!(bad(Settings { listen: Some("nope".into()), ..Default::default() }).contains("VAULT_LISTEN"));
+        assert!(
+            bad(Settings { database_url: Some("mysql://x".into()), ..Default::default() })
+                .contains("VAULT_DATABASE_URL")
+        );
+        assert!(
+            bad(Settings { object_store: Some("gs://x".into()), ..Default::default() }).contains("VAULT_OBJECT_STORE")
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! Dossiers, their wished communes and the numéro unique sequence.
+
+use sqlx::{Row, any::AnyRow};
+use time::Date;
+use uuid::Uuid;
+
+use super::{Db, date_from_sql, date_to_sql, is_unique_violation, now_ms, parsed, uuid_col};
+use crate::{
+    crypto::WrappedKey,
+    db::audit::AuditEvent,
+    domain::{CommuneCode, GuichetCode, NumeroUnique},
+    error::Error,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dossier {
+    pub id: Uuid,
+    pub numero_unique: NumeroUnique,
+    pub status: String,
+    pub registered_by: Uuid,
+    pub deposited_on: Date,
+    pub valid_until: Date,
+    pub communes: Vec<CommuneCode>,
+    pub shredded: bool,
+}
+
+/// How the dossier gets its numéro unique.
+#[derive(Debug, Clone)]
+pub enum NumberSource {
+    Given(NumeroUnique),
+    /// Issue the next number of this territory and month for this guichet.
+    Issue {
+        territory: String,
+        guichet: GuichetCode,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDossier {
+    pub id: Uuid,
+    pub number: NumberSource,
+    pub registered_by: Uuid,
+    pub registered_by_agent: Option<Uuid>,
+    pub deposited_on: Date,
+    pub valid_until: Date,
+    pub communes: Vec<CommuneCode>,
+    pub key: WrappedKey,
+}
+
+fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
+    Ok(Dossier {
+        id: uuid_col(row, "id")?,
+        numero_unique: parsed(row, "numero_unique", NumeroUnique::parse)?,
+        status: row.try_get("status")?,
+        registered_by: uuid_col(row, "registered_by")?,
+        deposited_on: parsed(row, "deposited_on", date_from_sql)?,
+        valid_until: parsed(row, "valid_until", date_from_sql)?,
+        communes: Vec::new(),
+        shredded: row.try_get::<Option<i64>, _>("shredded_at")?.is_some(),
+    })
+}
+
+const COLUMNS: &str = "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at";
+
+impl Db {
+    /// Registers a dossier with its wrapped key, in one transaction.
+    pub async fn insert_dossier(&self, new: &NewDossier) -> Result<Dossier, Error> {
+        let mut tx = self.write_tx().await?;
+        let nu = match &new.number {
+            NumberSource::Given(nu) => nu.clone(),
+            NumberSource::Issue { territory, guichet } => {
+                let (month, year) = (u8::from(new.deposited_on.month()), new.deposited_on.year());
+                let prefix = format!("{territory}{month:02}{:02}", year.rem_euclid(100));
+                let row = sqlx::query(
+                    "INSERT INTO nu_sequences (prefix, last) VALUES ($1, 1) \
+                     ON CONFLICT (prefix) DO UPDATE SET last = nu_sequences.last + 1 RETURNING last",
+                )
+                .bind(&prefix)
+                .fetch_one(&mut *tx)
+                .await?;
+                let seq = u32::try_from(row.try_get::<i64, _>("last")?).unwrap_or(u32::MAX);
+                NumeroUnique::issue(territory, month, year, seq, guichet).map_err(|e| Error::Conflict(e.0))?
+            }
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO dossiers (id, numero_unique, status, registered_by, deposited_on, valid_until, created_at) \
+             VALUES ($1, $2, 'active', $3, $4, $5, $6)",
+        )
+        .bind(new.id.to_string())
+        .bind(nu.as_str())
+        .bind(new.registered_by.to_string())
+        .bind(date_to_sql(new.deposited_on))
+        .bind(date_to_sql(new.valid_until))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Conflict(format!("a dossier with numéro unique {nu} is already registered")));
+            }
+            r => r?,
+        };
+        let mut communes = new.communes.clone();
+        communes.sort();
+        communes.dedup();
+        for c in &communes {
+            sqlx::query("INSERT INTO dossier_communes (dossier_id, commune) VALUES ($1, $2)")
+                .bind(new.id.to_string())
+                .bind(c.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::insert_dossier_key(&mut tx, new.id, &new.key).await?;
+        Self::record_in(
+            &mut tx,
+            &AuditEvent {
+                agent: new.registered_by_agent,
+                organisation: Some(new.registered_by),
+                action: "dossier.register",
+                dossier: Some(new.id),
+                outcome: "ok",
+                ..AuditEvent::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Dossier {
+            id: new.id,
+            numero_unique: nu,
+            status: "active".into(),
+            registered_by: new.registered_by,
+            deposited_on: new.deposited_on,
+            valid_until: new.valid_until,
+            communes,
+            shredded: false,
+        })
+    }
+
+    pub async fn dossier_by_nu(&self, nu: &NumeroUnique) -> Result<Option<Dossier>, Error> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM dossiers WHERE numero_unique = $1"))
+            .bind(nu.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut d = from_row(&row)?;
+        let rows = sqlx::query("SELECT commune FROM dossier_communes WHERE dossier_id = $1 ORDER BY commune")
+            .bind(d.id.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        d.communes = rows.iter().map(|r| parsed(r, "commune", CommuneCode::parse)).collect::<Result<_, _>>()?;
+        Ok(Some(d))
+    }
+
+    /// Ids of every dossier (for maintenance jobs).
+    pub async fn dossier_ids(&self) -> Result<Vec<Uuid>, Error> {
+        let rows = sqlx::query("SELECT id FROM dossiers ORDER BY id").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| uuid_col(r, "id")).collect()
+    }
+}

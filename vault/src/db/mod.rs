@@ -1,0 +1,202 @@
+//! The metadata store: one sqlx pool over SQLite (embedded default) or
+//! PostgreSQL (production), the same SQL for both through sqlx's `Any`
+//! driver. Each entity's SQL lives in its own module here and nowhere else.
+//!
+//! Portable subset: `$1` placeholders (SQLite accepts them), BIGINT Unix
+//! milliseconds for times, ISO dates as text, UUIDs as text, BLOB/BYTEA.
+
+pub mod agents;
+pub mod audit;
+pub mod dossiers;
+pub mod keys;
+pub mod objects;
+pub mod orgs;
+pub mod pieces;
+
+use std::{str::FromStr, time::SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{
+    AnyPool, Row,
+    any::{AnyPoolOptions, AnyRow},
+    migrate::Migrator,
+};
+use time::{Date, macros::format_description};
+use uuid::Uuid;
+
+use crate::error::Error;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// A transaction on the metadata store.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The metadata store.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Where a database stands with respect to this binary's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationState {
+    UpToDate,
+    /// Migrations this binary has that the database lacks.
+    Pending(Vec<i64>),
+    /// The database has migrations this binary does not know (a newer vault
+    /// migrated it).
+    Newer(Vec<i64>),
+}
+
+impl Db {
+    /// Connects. `create` lets SQLite create the file (embedded default).
+    pub async fn connect(url: &SecretString, create: bool) -> Result<Self, Error> {
+        sqlx::any::install_default_drivers();
+        let mut url = url.expose_secret().to_owned();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        if backend == Backend::Sqlite && create && !url.contains("mode=") {
+            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL for concurrent readers, FULL so a commit that
+                        // answered 201 survives power loss, secure_delete so
+                        // a shredded dossier key is overwritten on disk.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA secure_delete = ON",
+                        ] {
+                            sqlx::Executor::execute(&mut *conn, pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn migration_state(&self) -> Result<MigrationState, Error> {
+        let applied: Vec<i64> =
+            match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = $1 ORDER BY version")
+                .bind(true)
+                .fetch_all(&self.pool)
+                .await
+            {
+                Ok(rows) => rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<_, _>>()?,
+                // No migrations table yet: nothing applied.
+                Err(sqlx::Error::Database(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+        let known: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
+        let newer: Vec<i64> = applied.iter().filter(|v| !known.contains(v)).copied().collect();
+        if !newer.is_empty() {
+            return Ok(MigrationState::Newer(newer));
+        }
+        let pending: Vec<i64> = known.iter().filter(|v| !applied.contains(v)).copied().collect();
+        Ok(if pending.is_empty() { MigrationState::UpToDate } else { MigrationState::Pending(pending) })
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`) so two writers queue on the busy timeout
+    /// instead of failing when a read lock cannot be upgraded.
+    pub async fn write_tx(&self) -> Result<Tx, Error> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn check(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+pub(crate) fn uuid_col(row: &AnyRow, col: &str) -> Result<Uuid, Error> {
+    let s: String = row.try_get(col)?;
+    Uuid::parse_str(&s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
+}
+
+pub(crate) fn opt_uuid_col(row: &AnyRow, col: &str) -> Result<Option<Uuid>, Error> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))).transpose()
+}
+
+/// Parses a stored value through the domain type's parser; a failure means
+/// the database holds something this code never wrote.
+pub(crate) fn parsed<T, E: std::fmt::Display>(
+    row: &AnyRow,
+    col: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<T, Error> {
+    let s: String = row.try_get(col)?;
+    parse(&s).map_err(|e| Error::Database(sqlx::Error::Decode(format!("column {col}: {e}").into())))
+}
+
+pub(crate) fn date_to_sql(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+}
+
+pub(crate) fn date_from_sql(s: &str) -> Result<Date, time::error::Parse> {
+    Date::parse(s, format_description!("[year]-[month]-[day]"))
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+pub(crate) fn from_str_col<T: FromStr>(row: &AnyRow, col: &str) -> Result<T, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    parsed(row, col, T::from_str)
+}

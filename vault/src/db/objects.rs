@@ -1,0 +1,49 @@
+//! The registry of objects the store holds on purpose.
+
+use uuid::Uuid;
+
+use super::{Db, Tx, now_ms};
+use crate::error::Error;
+
+impl Db {
+    pub(crate) async fn insert_object(
+        tx: &mut Tx,
+        id: Uuid,
+        dossier: Uuid,
+        role: &str,
+        stored_len: u64,
+    ) -> Result<(), Error> {
+        sqlx::query("INSERT INTO objects (id, dossier_id, role, stored_len, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id.to_string())
+            .bind(dossier.to_string())
+            .bind(role)
+            .bind(i64::try_from(stored_len).map_err(|_| Error::Invalid("object too large".into()))?)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether an object id is registered (the garbage collector keeps it).
+    pub async fn object_known(&self, id: Uuid) -> Result<bool, Error> {
+        Ok(sqlx::query("SELECT 1 FROM objects WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .is_some())
+    }
+
+    /// Every registered object of every dossier: (object id, dossier id).
+    pub async fn all_objects(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT id, dossier_id FROM objects").fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                let d: String = r.try_get("dossier_id")?;
+                let p = |s: &str| Uuid::parse_str(s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))));
+                Ok((p(&id)?, p(&d)?))
+            })
+            .collect()
+    }
+}

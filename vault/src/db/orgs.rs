@@ -1,0 +1,142 @@
+//! Organisations and their territories.
+
+use sqlx::{Row, any::AnyRow};
+use uuid::Uuid;
+
+use super::{Db, from_str_col, is_unique_violation, now_ms, parsed, uuid_col};
+use crate::{
+    domain::{GuichetCode, OrgKind, Siren, TerritoryCode},
+    error::Error,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: Uuid,
+    pub siren: Siren,
+    pub name: String,
+    pub kind: OrgKind,
+    /// A *service enregistreur*: may register dossiers.
+    pub registering: bool,
+    pub guichet_code: Option<GuichetCode>,
+    pub territory: Vec<TerritoryCode>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub siren: Siren,
+    pub name: String,
+    pub kind: OrgKind,
+    pub registering: bool,
+    pub guichet_code: Option<GuichetCode>,
+    pub territory: Vec<TerritoryCode>,
+}
+
+const COLUMNS: &str = "id, siren, name, kind, registering, guichet_code";
+
+fn from_row(row: &AnyRow) -> Result<Organisation, Error> {
+    Ok(Organisation {
+        id: uuid_col(row, "id")?,
+        siren: parsed(row, "siren", Siren::parse)?,
+        name: row.try_get("name")?,
+        kind: from_str_col(row, "kind")?,
+        registering: row.try_get::<i64, _>("registering")? != 0,
+        guichet_code: row
+            .try_get::<Option<String>, _>("guichet_code")?
+            .map(|g| GuichetCode::parse(&g))
+            .transpose()
+            .map_err(|e| Error::Database(sqlx::Error::Decode(e.0.into())))?,
+        territory: Vec::new(),
+    })
+}
+
+impl Db {
+    pub async fn insert_organisation(&self, new: &NewOrganisation) -> Result<Organisation, Error> {
+        let id = Uuid::new_v4();
+        let mut tx = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO organisations (id, siren, name, kind, registering, guichet_code, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.to_string())
+        .bind(new.siren.as_str())
+        .bind(&new.name)
+        .bind(new.kind.as_str())
+        .bind(i64::from(new.registering))
+        .bind(new.guichet_code.as_ref().map(|g| g.as_str().to_owned()))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Conflict(format!(
+                    "an organisation with SIREN {} or guichet code {} already exists",
+                    new.siren,
+                    new.guichet_code.as_ref().map_or("-", |g| g.as_str())
+                )));
+            }
+            r => r?,
+        };
+        for t in &new.territory {
+            sqlx::query("INSERT INTO organisation_territories (organisation_id, code) VALUES ($1, $2)")
+                .bind(id.to_string())
+                .bind(t.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        let mut territory = new.territory.clone();
+        territory.sort();
+        territory.dedup();
+        Ok(Organisation {
+            id,
+            siren: new.siren.clone(),
+            name: new.name.clone(),
+            kind: new.kind,
+            registering: new.registering,
+            guichet_code: new.guichet_code.clone(),
+            territory,
+        })
+    }
+
+    async fn with_territory(&self, mut org: Organisation) -> Result<Organisation, Error> {
+        let rows = sqlx::query("SELECT code FROM organisation_territories WHERE organisation_id = $1 ORDER BY code")
+            .bind(org.id.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        org.territory = rows.iter().map(|r| parsed(r, "code", TerritoryCode::parse)).collect::<Result<_, _>>()?;
+        Ok(org)
+    }
+
+    pub async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, Error> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.with_territory(from_row(&r)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn organisation_by_siren(&self, siren: &Siren) -> Result<Option<Organisation>, Error> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations WHERE siren = $1"))
+            .bind(siren.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.with_territory(from_row(&r)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>, Error> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations ORDER BY name, siren"))
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.with_territory(from_row(r)?).await?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,274 @@
+//! Pieces and their immutable versions.
+
+use sqlx::{Row, any::AnyRow};
+use time::Date;
+use uuid::Uuid;
+
+use super::{Db, Tx, date_from_sql, date_to_sql, is_unique_violation, now_ms, opt_uuid_col, parsed, uuid_col};
+use crate::{db::audit::AuditEvent, domain::PieceKind, error::Error};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub id: Uuid,
+    pub dossier_id: Uuid,
+    pub kind: PieceKind,
+    pub member: Option<String>,
+    pub valid_until: Option<Date>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub id: Uuid,
+    pub piece_id: Uuid,
+    pub dossier_id: Uuid,
+    pub number: i64,
+    pub object_id: Uuid,
+    pub fingerprint: Vec<u8>,
+    pub size_bytes: u64,
+    pub media_type: String,
+    pub sealed_meta: Vec<u8>,
+    pub uploaded_by_agent: Option<Uuid>,
+    pub uploaded_by_org: Option<Uuid>,
+    pub created_at: i64,
+}
+
+/// Which piece a new version belongs to.
+#[derive(Debug, Clone)]
+pub enum PieceTarget {
+    New { kind: PieceKind, member: Option<String>, valid_until: Option<Date> },
+    Existing(Uuid),
+}
+
+/// A version whose object is already stored and verified.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub id: Uuid,
+    pub dossier_id: Uuid,
+    pub object_id: Uuid,
+    pub stored_len: u64,
+    pub fingerprint: [u8; 32],
+    pub size_bytes: u64,
+    pub media_type: String,
+    pub sealed_meta: Vec<u8>,
+    pub agent: Option<Uuid>,
+    pub organisation: Option<Uuid>,
+}
+
+/// What committing a version did.
+#[derive(Debug, Clone)]
+pub enum Committed {
+    Created(Piece, Version),
+    /// The dossier already held these exact bytes: nothing new was stored.
+    Duplicate(Piece, Version),
+}
+
+const PIECE_COLUMNS: &str = "id, dossier_id, kind, member, valid_until, created_at";
+const VERSION_COLUMNS: &str = "id, piece_id, dossier_id, number, object_id, fingerprint, size_bytes, media_type, \
+                               sealed_meta, uploaded_by_agent, uploaded_by_org, created_at";
+
+fn piece_from_row(row: &AnyRow) -> Result<Piece, Error> {
+    Ok(Piece {
+        id: uuid_col(row, "id")?,
+        dossier_id: uuid_col(row, "dossier_id")?,
+        kind: parsed(row, "kind", PieceKind::parse)?,
+        member: row.try_get("member")?,
+        valid_until: row
+            .try_get::<Option<String>, _>("valid_until")?
+            .map(|s| date_from_sql(&s))
+            .transpose()
+            .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn version_from_row(row: &AnyRow) -> Result<Version, Error> {
+    Ok(Version {
+        id: uuid_col(row, "id")?,
+        piece_id: uuid_col(row, "piece_id")?,
+        dossier_id: uuid_col(row, "dossier_id")?,
+        number: row.try_get("number")?,
+        object_id: uuid_col(row, "object_id")?,
+        fingerprint: row.try_get("fingerprint")?,
+        size_bytes: u64::try_from(row.try_get::<i64, _>("size_bytes")?).unwrap_or(0),
+        media_type: row.try_get("media_type")?,
+        sealed_meta: row.try_get("sealed_meta")?,
+        uploaded_by_agent: opt_uuid_col(row, "uploaded_by_agent")?,
+        uploaded_by_org: opt_uuid_col(row, "uploaded_by_org")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Db {
+    pub async fn pieces_of(&self, dossier: Uuid) -> Result<Vec<Piece>, Error> {
+        let rows =
+            sqlx::query(&format!("SELECT {PIECE_COLUMNS} FROM pieces WHERE dossier_id = $1 ORDER BY created_at, id"))
+                .bind(dossier.to_string())
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter().map(piece_from_row).collect()
+    }
+
+    pub async fn piece(&self, dossier: Uuid, piece: Uuid) -> Result<Option<Piece>, Error> {
+        let row = sqlx::query(&format!("SELECT {PIECE_COLUMNS} FROM pieces WHERE dossier_id = $1 AND id = $2"))
+            .bind(dossier.to_string())
+            .bind(piece.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(piece_from_row).transpose()
+    }
+
+    /// Versions of a piece, oldest first.
+    pub async fn versions_of(&self, piece: Uuid) -> Result<Vec<Version>, Error> {
+        let rows =
+            sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM piece_versions WHERE piece_id = $1 ORDER BY number"))
+                .bind(piece.to_string())
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    /// Every version of a dossier (for integrity checks and maintenance).
+    pub async fn versions_of_dossier(&self, dossier: Uuid) -> Result<Vec<Version>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM piece_versions WHERE dossier_id = $1 ORDER BY created_at"
+        ))
+        .bind(dossier.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn duplicate_of(&self, dossier: Uuid, fingerprint: &[u8; 32]) -> Result<Option<(Piece, Version)>, Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM piece_versions WHERE dossier_id = $1 AND fingerprint = $2"
+        ))
+        .bind(dossier.to_string())
+        .bind(fingerprint.to_vec())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(v) = row.as_ref().map(version_from_row).transpose()? else { return Ok(None) };
+        let p = self
+            .piece(dossier, v.piece_id)
+            .await?
+            .ok_or_else(|| Error::Integrity("version without its piece".into()))?;
+        Ok(Some((p, v)))
+    }
+
+    /// Commits a stored object as a piece version, with its audit event, in
+    /// one transaction. If the dossier already holds the same bytes, commits
+    /// nothing and returns the existing version.
+    pub async fn commit_version(&self, target: &PieceTarget, new: &NewVersion) -> Result<Committed, Error> {
+        if let Some((p, v)) = self.duplicate_of(new.dossier_id, &new.fingerprint).await? {
+            return Ok(Committed::Duplicate(p, v));
+        }
+        let mut tx = self.write_tx().await?;
+        match Self::commit_in(&mut tx, target, new).await {
+            Ok((p, v)) => {
+                tx.commit().await?;
+                Ok(Committed::Created(p, v))
+            }
+            Err(Error::Database(e)) if is_unique_violation(&e) => {
+                // A concurrent upload of the same bytes won the race.
+                drop(tx);
+                match self.duplicate_of(new.dossier_id, &new.fingerprint).await? {
+                    Some((p, v)) => Ok(Committed::Duplicate(p, v)),
+                    None => Err(Error::Database(e)),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn commit_in(tx: &mut Tx, target: &PieceTarget, new: &NewVersion) -> Result<(Piece, Version), Error> {
+        let now = now_ms();
+        let piece = match target {
+            PieceTarget::New { kind, member, valid_until } => {
+                let p = Piece {
+                    id: Uuid::new_v4(),
+                    dossier_id: new.dossier_id,
+                    kind: *kind,
+                    member: member.clone(),
+                    valid_until: *valid_until,
+                    created_at: now,
+                };
+                sqlx::query(
+                    "INSERT INTO pieces (id, dossier_id, kind, member, valid_until, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(p.id.to_string())
+                .bind(p.dossier_id.to_string())
+                .bind(p.kind.as_str())
+                .bind(p.member.clone())
+                .bind(p.valid_until.map(date_to_sql))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                p
+            }
+            PieceTarget::Existing(id) => {
+                let row = sqlx::query(&format!("SELECT {PIECE_COLUMNS} FROM pieces WHERE dossier_id = $1 AND id = $2"))
+                    .bind(new.dossier_id.to_string())
+                    .bind(id.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                row.as_ref()
+                    .map(piece_from_row)
+                    .transpose()?
+                    .ok_or_else(|| Error::NotFound(format!("piece {id} does not exist in this dossier")))?
+            }
+        };
+        let number: i64 =
+            sqlx::query("SELECT COALESCE(MAX(number), 0) + 1 AS n FROM piece_versions WHERE piece_id = $1")
+                .bind(piece.id.to_string())
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("n")?;
+        Self::insert_object(tx, new.object_id, new.dossier_id, "original", new.stored_len).await?;
+        let size = i64::try_from(new.size_bytes).map_err(|_| Error::Invalid("file too large".into()))?;
+        sqlx::query(&format!(
+            "INSERT INTO piece_versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(new.id.to_string())
+        .bind(piece.id.to_string())
+        .bind(new.dossier_id.to_string())
+        .bind(number)
+        .bind(new.object_id.to_string())
+        .bind(new.fingerprint.to_vec())
+        .bind(size)
+        .bind(&new.media_type)
+        .bind(new.sealed_meta.clone())
+        .bind(new.agent.map(|u| u.to_string()))
+        .bind(new.organisation.map(|u| u.to_string()))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Self::record_in(
+            tx,
+            &AuditEvent {
+                agent: new.agent,
+                organisation: new.organisation,
+                action: "piece.upload",
+                dossier: Some(new.dossier_id),
+                piece: Some(piece.id),
+                version: Some(new.id),
+                outcome: "ok",
+            },
+        )
+        .await?;
+        let version = Version {
+            id: new.id,
+            piece_id: piece.id,
+            dossier_id: new.dossier_id,
+            number,
+            object_id: new.object_id,
+            fingerprint: new.fingerprint.to_vec(),
+            size_bytes: new.size_bytes,
+            media_type: new.media_type.clone(),
+            sealed_meta: new.sealed_meta.clone(),
+            uploaded_by_agent: new.agent,
+            uploaded_by_org: new.organisation,
+            created_at: now,
+        };
+        Ok((piece, version))
+    }
+}

@@ -1,0 +1,27 @@
+//! Validated domain types. Everything that comes from outside (HTTP, CLI,
+//! configuration) is parsed into one of these at the boundary; only these
+//! travel inward.
+
+mod numero_unique;
+mod org;
+mod piece_kind;
+mod siren;
+mod territory;
+
+pub use numero_unique::NumeroUnique;
+pub use org::OrgKind;
+pub use piece_kind::PieceKind;
+pub use siren::Siren;
+pub use territory::{CommuneCode, GuichetCode, TerritoryCode};
+
+/// A value that failed validation: what was wrong, in words an operator or a
+/// partner's developer can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}

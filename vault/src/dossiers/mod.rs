@@ -1,0 +1,23 @@
+//! Dossiers: registration and consultation.
+
+mod register;
+pub(crate) use register::one_year_after;
+mod show;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+use crate::{app::Vault, db::dossiers::Dossier, domain::NumeroUnique, error::Error};
+
+pub fn router() -> Router<Vault> {
+    Router::new().route("/api/v1/dossiers", post(register::register)).route("/api/v1/dossiers/{nu}", get(show::show))
+}
+
+/// Resolves the `{nu}` path segment: 422 for a malformed number, 404 for an
+/// unknown one.
+pub(crate) async fn find(vault: &Vault, nu: &str) -> Result<Dossier, Error> {
+    let nu = NumeroUnique::parse(nu)?;
+    vault.db().dossier_by_nu(&nu).await?.ok_or_else(|| Error::NotFound(format!("no dossier with numéro unique {nu}")))
+}

@@ -1,0 +1,97 @@
+//! `POST /api/v1/dossiers`: register a dossier.
+
+use axum::{
+    Json,
+    extract::{State, rejection::JsonRejection},
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::show::DossierView;
+use crate::{
+    app::Vault,
+    auth::{Action, Principal, Resource, authorize},
+    crypto::DossierKey,
+    db::dossiers::{NewDossier, NumberSource},
+    domain::{CommuneCode, NumeroUnique},
+    error::Error,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterInput {
+    /// Given by the national system or a local file; issued here when absent.
+    numero_unique: Option<String>,
+    /// INSEE codes of the communes the applicant wishes.
+    communes: Vec<String>,
+    /// Deposit date `YYYY-MM-DD`; today when absent.
+    deposited_on: Option<String>,
+}
+
+/// A demand is valid one year from its deposit (CCH R.441-2-8).
+pub(crate) fn one_year_after(d: Date) -> Date {
+    d.replace_year(d.year() + 1).or_else(|_| Date::from_calendar_date(d.year() + 1, time::Month::March, 1)).unwrap_or(d)
+}
+
+pub async fn register(
+    State(vault): State<Vault>,
+    principal: Principal,
+    body: Result<Json<RegisterInput>, JsonRejection>,
+) -> Result<impl IntoResponse, Error> {
+    authorize(&principal, Action::RegisterDossier, Resource::Vault)?;
+    let Json(input) = body?;
+    if input.communes.is_empty() {
+        return Err(Error::Invalid("communes: at least one wished commune (INSEE code) is required".into()));
+    }
+    let communes = input
+        .communes
+        .iter()
+        .map(|c| CommuneCode::parse(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
+    let today = OffsetDateTime::now_utc().date();
+    let deposited_on = match input.deposited_on.as_deref() {
+        None => today,
+        Some(s) => crate::db::date_from_sql(s)
+            .map_err(|_| Error::Invalid(format!("deposited_on: {s:?} is not a date YYYY-MM-DD")))?,
+    };
+    if deposited_on > today {
+        return Err(Error::Invalid("deposited_on: the deposit date is in the future".into()));
+    }
+    let number = match input.numero_unique.as_deref() {
+        Some(nu) => NumberSource::Given(NumeroUnique::parse(nu).map_err(|e| Error::Invalid(format!("numero_unique: {e}")))?),
+        None => NumberSource::Issue {
+            territory: vault.config().nu_territory.clone(),
+            guichet: principal.organisation.guichet_code.clone().ok_or_else(|| {
+                Error::Invalid(
+                    "numero_unique: your organisation has no guichet code, so the vault cannot issue a number; give the numéro unique".into(),
+                )
+            })?,
+        },
+    };
+    let id = Uuid::new_v4();
+    let key = DossierKey::generate(id)?.wrap(&vault.keys())?;
+    let dossier = vault
+        .db()
+        .insert_dossier(&NewDossier {
+            id,
+            number,
+            registered_by: principal.organisation.id,
+            registered_by_agent: Some(principal.agent.id),
+            deposited_on,
+            valid_until: one_year_after(deposited_on),
+            communes,
+            key,
+        })
+        .await?;
+    tracing::info!(dossier.id = %dossier.id, agent.id = %principal.agent.id, "dossier registered");
+    let location = format!("/api/v1/dossiers/{}", dossier.numero_unique);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(DossierView::new(&dossier, &principal.organisation, Vec::new())),
+    ))
+}

@@ -1,0 +1,69 @@
+//! `GET /api/v1/dossiers/{nu}`: the dossier and its pieces' metadata.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use serde::Serialize;
+
+use crate::{
+    app::Vault,
+    auth::{Action, Principal, Resource, authorize},
+    db::{dossiers::Dossier, orgs::Organisation},
+    error::Error,
+    pieces::PieceSummary,
+};
+
+#[derive(Debug, Serialize)]
+pub struct OrgRef {
+    pub id: String,
+    pub siren: String,
+    pub name: String,
+}
+
+impl From<&Organisation> for OrgRef {
+    fn from(o: &Organisation) -> Self {
+        Self { id: o.id.to_string(), siren: o.siren.to_string(), name: o.name.clone() }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct DossierView {
+    pub numero_unique: String,
+    pub status: String,
+    pub communes: Vec<String>,
+    pub deposited_on: String,
+    pub valid_until: String,
+    pub registered_by: OrgRef,
+    pub pieces: Vec<PieceSummary>,
+}
+
+impl DossierView {
+    pub fn new(d: &Dossier, registered_by: &Organisation, pieces: Vec<PieceSummary>) -> Self {
+        Self {
+            numero_unique: d.numero_unique.to_string(),
+            status: if d.shredded { "erased".into() } else { d.status.clone() },
+            communes: d.communes.iter().map(ToString::to_string).collect(),
+            deposited_on: crate::db::date_to_sql(d.deposited_on),
+            valid_until: crate::db::date_to_sql(d.valid_until),
+            registered_by: registered_by.into(),
+            pieces,
+        }
+    }
+}
+
+pub async fn show(
+    State(vault): State<Vault>,
+    principal: Principal,
+    Path(nu): Path<String>,
+) -> Result<Json<DossierView>, Error> {
+    let dossier = super::find(&vault, &nu).await?;
+    authorize(&principal, Action::ReadDossier, Resource::Dossier(&dossier))?;
+    let registered_by = vault
+        .db()
+        .organisation(dossier.registered_by)
+        .await?
+        .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
+    let pieces = crate::pieces::summaries(&vault, &dossier).await?;
+    Ok(Json(DossierView::new(&dossier, &registered_by, pieces)))
+}

@@ -1,0 +1,136 @@
+//! The crate's one error type and its one mapping to HTTP.
+//!
+//! Every refusal names what was wrong; a 5xx logs its cause once, here, and
+//! tells the client only that something failed on our side.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::{crypto::CryptoError, domain::ParseError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed (missing field, wrong encoding).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A field is well-formed but not acceptable (bad numéro unique…).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the upload is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Stored data failed authentication: tampering or corruption.
+    #[error("integrity failure: {0}")]
+    Integrity(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("object store: {0}")]
+    Store(String),
+    #[error("crypto: {0}")]
+    Crypto(CryptoError),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Self {
+        Self::Invalid(e.0)
+    }
+}
+
+impl From<CryptoError> for Error {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            CryptoError::Integrity(why) => Self::Integrity(why.to_owned()),
+            other => Self::Crypto(other),
+        }
+    }
+}
+
+impl Error {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
+            Self::Config(_) | Self::Database(_) | Self::Migrate(_) | Self::Store(_) | Self::Crypto(_) | Self::Io(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        }
+    }
+
+    /// Whether the error is on our side (logged, hidden from the client).
+    pub fn is_internal(&self) -> bool {
+        self.status_and_code().0.is_server_error()
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            Self::Integrity(_) => {
+                tracing::error!(error = %self, "integrity failure: stored data does not authenticate");
+                "stored data failed its integrity check; the operators have been alerted".to_owned()
+            }
+            e if status.is_server_error() => {
+                tracing::error!(error = %e, "request failed");
+                "internal error; the operators have been alerted".to_owned()
+            }
+            e => e.to_string(),
+        };
+        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for Error {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        let text = r.body_text();
+        match r.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(text),
+            StatusCode::UNPROCESSABLE_ENTITY => Self::Invalid(text),
+            _ => Self::BadRequest(text),
+        }
+    }
+}
+
+impl From<axum::extract::multipart::MultipartRejection> for Error {
+    fn from(r: axum::extract::multipart::MultipartRejection) -> Self {
+        Self::UnsupportedMediaType(format!("{}: send the piece as multipart/form-data", r.body_text()))
+    }
+}
+
+impl From<axum::extract::multipart::MultipartError> for Error {
+    fn from(e: axum::extract::multipart::MultipartError) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::BadRequest(e.body_text());
+        }
+        Self::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}

@@ -1,0 +1,5 @@
+//! `dnu-vault`: see `dnu-vault --help`.
+
+fn main() -> std::process::ExitCode {
+    vault::cli::main()
+}

@@ -1,0 +1,117 @@
+//! Pieces justificatives: upload, metadata, original bytes.
+
+mod ingest;
+mod media;
+mod original;
+mod show;
+mod upload;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use ingest::{Staged, stage_original};
+pub use original::open_original;
+
+use crate::{
+    app::Vault,
+    crypto::DossierKey,
+    db::{
+        dossiers::Dossier,
+        pieces::{Piece, Version},
+    },
+    error::Error,
+};
+
+pub fn router() -> Router<Vault> {
+    Router::new()
+        // Uploads enforce VAULT_MAX_UPLOAD_BYTES themselves, while streaming,
+        // and answer in the API's JSON error shape: axum's default limit
+        // (which would buffer-check at 2 MB) is off on this route only.
+        .route("/api/v1/dossiers/{nu}/pieces", post(upload::upload).layer(DefaultBodyLimit::disable()))
+        .route("/api/v1/dossiers/{nu}/pieces/{piece}", get(show::show))
+        .route("/api/v1/dossiers/{nu}/pieces/{piece}/original", get(original::download))
+}
+
+/// What is sealed in `piece_versions.sealed_meta`: the facts about an
+/// original that are personal or that would let the database alone
+/// recognise a document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SealedMeta {
+    pub sha256: String,
+    pub filename: Option<String>,
+    pub declared_type: Option<String>,
+}
+
+impl SealedMeta {
+    pub fn open(dk: &DossierKey, v: &Version) -> Result<Self, Error> {
+        let raw = dk.open_meta(v.id, &v.sealed_meta)?;
+        serde_json::from_slice(&raw).map_err(|_| Error::Integrity("sealed metadata is not readable".into()))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct VersionView {
+    pub id: Uuid,
+    pub number: i64,
+    pub size_bytes: u64,
+    pub media_type: String,
+    pub sha256: String,
+    pub filename: Option<String>,
+    pub uploaded_at: i64,
+    pub uploaded_by_organisation: Option<Uuid>,
+    pub uploaded_by_agent: Option<Uuid>,
+}
+
+impl VersionView {
+    pub fn new(v: &Version, meta: SealedMeta) -> Self {
+        Self {
+            id: v.id,
+            number: v.number,
+            size_bytes: v.size_bytes,
+            media_type: v.media_type.clone(),
+            sha256: meta.sha256,
+            filename: meta.filename,
+            uploaded_at: v.created_at,
+            uploaded_by_organisation: v.uploaded_by_org,
+            uploaded_by_agent: v.uploaded_by_agent,
+        }
+    }
+}
+
+/// A piece in a dossier listing: its latest version only.
+#[derive(Debug, Serialize)]
+pub struct PieceSummary {
+    pub id: Uuid,
+    pub kind: String,
+    pub member: Option<String>,
+    pub valid_until: Option<String>,
+    pub versions: usize,
+    pub current: Option<VersionView>,
+}
+
+pub(crate) fn piece_fields(p: &Piece) -> (String, Option<String>, Option<String>) {
+    (p.kind.to_string(), p.member.clone(), p.valid_until.map(crate::db::date_to_sql))
+}
+
+/// Summaries of every piece of a dossier.
+pub async fn summaries(vault: &Vault, dossier: &Dossier) -> Result<Vec<PieceSummary>, Error> {
+    let pieces = vault.db().pieces_of(dossier.id).await?;
+    if pieces.is_empty() || dossier.shredded {
+        return Ok(Vec::new());
+    }
+    let dk = vault.dossier_key(dossier.id).await?;
+    let mut out = Vec::with_capacity(pieces.len());
+    for p in &pieces {
+        let versions = vault.db().versions_of(p.id).await?;
+        let current =
+            versions.last().map(|v| Ok::<_, Error>(VersionView::new(v, SealedMeta::open(&dk, v)?))).transpose()?;
+        let (kind, member, valid_until) = piece_fields(p);
+        out.push(PieceSummary { id: p.id, kind, member, valid_until, versions: versions.len(), current });
+    }
+    Ok(out)
+}

@@ -1,0 +1,194 @@
+//! `POST /api/v1/dossiers/{nu}/pieces`: multipart upload of a piece.
+//!
+//! Fields: `kind` (catalogue kind), optional `member`, `valid_until`
+//! (`YYYY-MM-DD`), `piece` (id of an existing piece to add a version to),
+//! and exactly one `file`. Text fields may come before or after the file;
+//! the file is streamed to the store as it arrives, never buffered whole.
+
+use axum::{
+    Json,
+    extract::{
+        Multipart, Path, State,
+        multipart::{Field, MultipartRejection},
+    },
+    http::{HeaderMap, StatusCode, header},
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    SealedMeta, VersionView,
+    ingest::{self, Staged, Uploader},
+    piece_fields,
+};
+use crate::{
+    app::Vault,
+    auth::{Action, Principal, Resource, authorize},
+    db::pieces::{Committed, PieceTarget},
+    domain::PieceKind,
+    error::Error,
+};
+
+/// Room allowed for multipart boundaries and text fields on top of the file
+/// when judging a declared Content-Length.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+/// Longest accepted text field.
+const MAX_TEXT_FIELD: usize = 256;
+
+#[derive(Debug, Serialize)]
+pub struct PieceRef {
+    pub id: Uuid,
+    pub kind: String,
+    pub member: Option<String>,
+    pub valid_until: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UploadView {
+    pub piece: PieceRef,
+    pub version: VersionView,
+    /// True when the dossier already held these exact bytes: nothing new
+    /// was stored and this is the existing version.
+    pub duplicate: bool,
+}
+
+#[derive(Default)]
+struct Form {
+    kind: Option<PieceKind>,
+    member: Option<String>,
+    valid_until: Option<time::Date>,
+    piece: Option<Uuid>,
+    file: Option<(Staged, Option<String>, Option<String>)>,
+}
+
+pub async fn upload(
+    State(vault): State<Vault>,
+    principal: Principal,
+    Path(nu): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<UploadView>), Error> {
+    let limit = vault.config().max_upload_bytes;
+    // Refuse a declared oversize body before reading any of it.
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD)) {
+        return Err(Error::TooLarge { limit });
+    }
+    let dossier = crate::dossiers::find(&vault, &nu).await?;
+    authorize(&principal, Action::UploadPiece, Resource::Dossier(&dossier))?;
+    let mut multipart = multipart?;
+    let dk = vault.dossier_key(dossier.id).await?;
+
+    let mut form = Form::default();
+    let read = read_form(&vault, &dk, &mut multipart, limit, &mut form).await;
+    let staged = form.file.as_ref().map(|(s, _, _)| s.clone());
+    let result = match read {
+        Ok(()) => target(&form),
+        Err(e) => Err(e),
+    };
+    let target = match result {
+        Ok(t) => t,
+        Err(e) => {
+            if let Some(s) = &staged {
+                s.discard(&vault).await;
+            }
+            return Err(e);
+        }
+    };
+    let Some((staged, filename, declared_type)) = form.file else {
+        return Err(Error::BadRequest("the form has no `file` field".into()));
+    };
+    let by = Uploader { agent: Some(principal.agent.id), organisation: Some(principal.organisation.id) };
+    let committed = ingest::commit(&vault, &dk, &staged, &target, filename, declared_type, by).await?;
+    let (status, piece, version, duplicate) = match committed {
+        Committed::Created(p, v) => (StatusCode::CREATED, p, v, false),
+        Committed::Duplicate(p, v) => (StatusCode::OK, p, v, true),
+    };
+    tracing::info!(
+        dossier.id = %dossier.id, piece.id = %piece.id, version.id = %version.id,
+        size_bytes = version.size_bytes, duplicate, "piece uploaded"
+    );
+    let meta = SealedMeta::open(&dk, &version)?;
+    let (kind, member, valid_until) = piece_fields(&piece);
+    Ok((
+        status,
+        Json(UploadView {
+            piece: PieceRef { id: piece.id, kind, member, valid_until },
+            version: VersionView::new(&version, meta),
+            duplicate,
+        }),
+    ))
+}
+
+/// Which piece the upload goes to, from the text fields.
+fn target(form: &Form) -> Result<PieceTarget, Error> {
+    if form.file.is_none() {
+        return Err(Error::BadRequest("the form has no `file` field".into()));
+    }
+    match (form.piece, form.kind) {
+        (Some(id), _) => Ok(PieceTarget::Existing(id)),
+        (None, Some(kind)) => Ok(PieceTarget::New { kind, member: form.member.clone(), valid_until: form.valid_until }),
+        (None, None) => Err(Error::BadRequest("the form has no `kind` field (or `piece` to add a version)".into())),
+    }
+}
+
+async fn read_form(
+    vault: &Vault,
+    dk: &crate::crypto::DossierKey,
+    mp: &mut Multipart,
+    limit: u64,
+    form: &mut Form,
+) -> Result<(), Error> {
+    while let Some(field) = mp.next_field().await? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                if form.file.is_some() {
+                    return Err(Error::BadRequest("send one `file` per upload".into()));
+                }
+                // Kept as metadata only (sealed), never used as a path.
+                let filename = field.file_name().map(|f| f.chars().take(255).collect::<String>());
+                let declared = field.content_type().map(str::to_owned);
+                let staged = ingest::stage_original(vault, dk, field, limit).await?;
+                form.file = Some((staged, filename, declared));
+            }
+            "kind" => {
+                form.kind =
+                    Some(PieceKind::parse(&text(field).await?).map_err(|e| Error::Invalid(format!("kind: {e}")))?)
+            }
+            "member" => {
+                let m = text(field).await?;
+                form.member = (!m.trim().is_empty()).then(|| m.trim().to_owned());
+            }
+            "valid_until" => {
+                let s = text(field).await?;
+                form.valid_until = Some(
+                    crate::db::date_from_sql(s.trim())
+                        .map_err(|_| Error::Invalid(format!("valid_until: {s:?} is not a date YYYY-MM-DD")))?,
+                );
+            }
+            "piece" => {
+                let s = text(field).await?;
+                form.piece = Some(
+                    Uuid::parse_str(s.trim()).map_err(|_| Error::Invalid(format!("piece: {s:?} is not a piece id")))?,
+                );
+            }
+            other => return Err(Error::BadRequest(format!("unknown form field {other:?}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a short text field, refusing anything longer than a label.
+async fn text(mut field: Field<'_>) -> Result<String, Error> {
+    let name = field.name().unwrap_or_default().to_owned();
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > MAX_TEXT_FIELD {
+            return Err(Error::Invalid(format!("{name}: longer than {MAX_TEXT_FIELD} bytes")));
+        }
+    }
+    String::from_utf8(buf).map_err(|_| Error::Invalid(format!("{name}: not UTF-8 text")))
+}

@@ -1,0 +1,84 @@
+//! Building and running the HTTP application; shared by `dnu-vault serve`
+//! and the tests.
+
+use std::{future::Future, net::SocketAddr};
+
+use axum::{Router, http::StatusCode, response::IntoResponse};
+use tokio::net::TcpListener;
+
+use crate::{
+    app::{Schema, Vault},
+    config::Config,
+    error::Error,
+};
+
+/// The full router over a vault.
+pub fn router(vault: Vault) -> Router {
+    Router::new()
+        .merge(crate::health::router())
+        .merge(crate::dossiers::router())
+        .merge(crate::pieces::router())
+        .fallback(|| async { Error::NotFound("no such route".into()).into_response() })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": "method not allowed on this route"}})))
+        })
+        .with_state(vault)
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    vault: Vault,
+}
+
+impl Application {
+    /// Opens the vault and binds the listening socket.
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        let listen = config.listen;
+        let vault = Vault::open(config, Schema::RequireCurrent).await?;
+        let listener =
+            TcpListener::bind(listen).await.map_err(|e| Error::Config(format!("cannot listen on {listen}: {e}")))?;
+        Ok(Self { listener, vault })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets
+    /// in-flight requests (uploads included) finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+        let app = router(self.vault.clone());
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        self.vault.db().close().await;
+        Ok(())
+    }
+
+    /// Serves until SIGTERM or Ctrl-C.
+    pub async fn run_until_stopped(self) -> Result<(), Error> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,162 @@
+//! Local-directory backend: `<root>/dossiers/<dossier>/<object>.dnuv`.
+//!
+//! An object is written to `<root>/tmp/<random>.part`, flushed and fsynced,
+//! then hard-linked to its final name (a link never replaces an existing
+//! file) and the directory fsynced: after a crash a name either holds the
+//! complete object or does not exist.
+
+use std::{
+    io,
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
+
+use tokio::io::{AsyncWriteExt, BufWriter};
+use uuid::Uuid;
+
+use super::{Listed, ObjectKey, ObjectReader};
+use crate::error::Error;
+
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+fn store_err(op: &str, e: io::Error) -> Error {
+    Error::Store(format!("local store: {op}: {e}"))
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub async fn open(root: impl Into<PathBuf>) -> Result<Self, Error> {
+        let root = root.into();
+        for sub in ["tmp", "dossiers"] {
+            tokio::fs::create_dir_all(root.join(sub)).await.map_err(|e| store_err("create directory", e))?;
+        }
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join(key.path())
+    }
+
+    pub(super) async fn writer(&self, key: &ObjectKey) -> Result<LocalWriter, Error> {
+        let tmp = self.root.join("tmp").join(format!("{}.part", Uuid::new_v4()));
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .await
+            .map_err(|e| store_err("create temporary file", e))?;
+        Ok(LocalWriter { file: BufWriter::with_capacity(1 << 20, file), tmp, dest: self.path(key) })
+    }
+
+    pub(super) async fn reader(&self, key: &ObjectKey) -> Result<ObjectReader, Error> {
+        let f = tokio::fs::File::open(self.path(key)).await.map_err(|e| store_err("open object", e))?;
+        Ok(Box::new(tokio::io::BufReader::with_capacity(256 * 1024, f)))
+    }
+
+    pub(super) async fn len(&self, key: &ObjectKey) -> Result<Option<u64>, Error> {
+        match tokio::fs::metadata(self.path(key)).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(store_err("stat object", e)),
+        }
+    }
+
+    pub(super) async fn delete(&self, key: &ObjectKey) -> Result<(), Error> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(store_err("delete object", e)),
+        }
+    }
+
+    pub(super) async fn list(&self) -> Result<Vec<Listed>, Error> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || list_blocking(&root))
+            .await
+            .map_err(|e| Error::Store(format!("local store: list: {e}")))?
+    }
+
+    pub(super) async fn check(&self) -> Result<(), Error> {
+        let m = tokio::fs::metadata(self.root.join("dossiers")).await.map_err(|e| store_err("check", e))?;
+        if m.is_dir() { Ok(()) } else { Err(Error::Store("local store: dossiers is not a directory".into())) }
+    }
+
+    pub(super) async fn clean_incomplete(&self, before: SystemTime) -> Result<usize, Error> {
+        let dir = self.root.join("tmp");
+        tokio::task::spawn_blocking(move || {
+            let mut n = 0;
+            for entry in std::fs::read_dir(&dir).map_err(|e| store_err("list tmp", e))? {
+                let entry = entry.map_err(|e| store_err("list tmp", e))?;
+                let modified = entry.metadata().and_then(|m| m.modified()).map_err(|e| store_err("stat tmp", e))?;
+                if modified < before {
+                    std::fs::remove_file(entry.path()).map_err(|e| store_err("remove tmp", e))?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await
+        .map_err(|e| Error::Store(format!("local store: clean: {e}")))?
+    }
+}
+
+fn list_blocking(root: &Path) -> Result<Vec<Listed>, Error> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(root.join("dossiers")).map_err(|e| store_err("list", e))? {
+        let d = d.map_err(|e| store_err("list", e))?;
+        if !d.file_type().map_err(|e| store_err("list", e))?.is_dir() {
+            continue;
+        }
+        for o in std::fs::read_dir(d.path()).map_err(|e| store_err("list", e))? {
+            let o = o.map_err(|e| store_err("list", e))?;
+            let name = format!("dossiers/{}/{}", d.file_name().to_string_lossy(), o.file_name().to_string_lossy());
+            if let Some(key) = ObjectKey::parse(&name) {
+                let modified = o.metadata().and_then(|m| m.modified()).map_err(|e| store_err("stat", e))?;
+                out.push(Listed { key, modified });
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub struct LocalWriter {
+    file: BufWriter<tokio::fs::File>,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl LocalWriter {
+    pub(super) async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.file.write_all(data).await.map_err(|e| store_err("write", e))
+    }
+
+    pub(super) async fn finish(mut self) -> Result<u64, Error> {
+        self.file.flush().await.map_err(|e| store_err("flush", e))?;
+        let file = self.file.into_inner();
+        file.sync_all().await.map_err(|e| store_err("fsync", e))?;
+        drop(file);
+        let (tmp, dest) = (self.tmp, self.dest);
+        tokio::task::spawn_blocking(move || publish(&tmp, &dest))
+            .await
+            .map_err(|e| Error::Store(format!("local store: publish: {e}")))?
+    }
+
+    pub(super) async fn abort(self) {
+        drop(self.file);
+        // Best effort: a leftover temporary file is removed by `dnu-vault gc`.
+        let _ = tokio::fs::remove_file(&self.tmp).await;
+    }
+}
+
+fn publish(tmp: &Path, dest: &Path) -> Result<u64, Error> {
+    let dir = dest.parent().ok_or_else(|| Error::Store("local store: object path has no parent".into()))?;
+    std::fs::create_dir_all(dir).map_err(|e| store_err("create dossier directory", e))?;
+    // `hard_link` fails if `dest` exists: an object is never replaced.
+    std::fs::hard_link(tmp, dest).map_err(|e| store_err("publish object", e))?;
+    std::fs::remove_file(tmp).map_err(|e| store_err("remove temporary file", e))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| store_err("fsync directory", e))?;
+    Ok(std::fs::metadata(dest).map_err(|e| store_err("stat object", e))?.len())
+}

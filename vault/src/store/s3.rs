@@ -1,0 +1,293 @@
+//! S3 backend through `aws-sdk-s3`: AWS, Garage, Ceph, Scaleway, OVH…
+//!
+//! Facts from `shared/notes/s3-compat.md`: path-style addressing is needed
+//! for endpoints such as `http://localhost:PORT`; request and response
+//! checksums are set to `WhenRequired` because Garage rejects a multipart
+//! completion that echoes CRC32 part checksums the upload did not declare.
+//! Objects below one part go up with one PutObject; larger ones as a
+//! multipart upload holding one part (8 MiB) in memory at a time.
+
+use std::time::SystemTime;
+
+use aws_sdk_s3::{
+    Client,
+    config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation},
+    primitives::ByteStream,
+    types::{CompletedMultipartUpload, CompletedPart},
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Listed, ObjectKey, ObjectReader};
+use crate::error::Error;
+
+/// Part size of multipart uploads (S3 requires at least 5 MiB but the last).
+const PART: usize = 8 * 1024 * 1024;
+
+/// Where and how to reach the bucket.
+#[derive(Clone, Debug, Default)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Key prefix inside the bucket (no leading or trailing slash).
+    pub prefix: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub path_style: bool,
+    /// Explicit credentials; when absent the standard AWS chain is used
+    /// (`AWS_ACCESS_KEY_ID`…, profile, web identity, instance metadata).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+}
+
+impl S3Settings {
+    /// Parses `s3://bucket/prefix`.
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| Error::Config(format!("object store {url:?} is not an s3:// URL")))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(Error::Config(format!("object store {url:?} names no bucket")));
+        }
+        Ok(Self { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned(), ..Self::default() })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    prefix: String,
+}
+
+fn s3_err(op: &str, e: impl std::error::Error) -> Error {
+    // `DisplayErrorContext` would be nicer; the debug form keeps the service
+    // error code, which is what an operator needs.
+    Error::Store(format!("s3: {op}: {e:?}"))
+}
+
+impl S3Store {
+    pub async fn connect(s: &S3Settings) -> Result<Self, Error> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = &s.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let (Some(id), Some(secret)) = (&s.access_key_id, &s.secret_access_key) {
+            loader =
+                loader.credentials_provider(Credentials::new(id, secret.expose_secret(), None, None, "vault-config"));
+        }
+        let shared = loader.load().await;
+        let mut b = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(s.path_style)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        if shared.region().is_none() {
+            // S3-compatible servers usually ignore the region, but the SDK
+            // refuses to sign without one.
+            b = b.region(Region::new("us-east-1"));
+        }
+        if let Some(e) = &s.endpoint {
+            b = b.endpoint_url(e);
+        }
+        Ok(Self { client: Client::from_conf(b.build()), bucket: s.bucket.clone(), prefix: s.prefix.clone() })
+    }
+
+    fn full(&self, key: &ObjectKey) -> String {
+        if self.prefix.is_empty() { key.path() } else { format!("{}/{}", self.prefix, key.path()) }
+    }
+
+    fn strip<'a>(&self, full: &'a str) -> Option<&'a str> {
+        if self.prefix.is_empty() { Some(full) } else { full.strip_prefix(&self.prefix)?.strip_prefix('/') }
+    }
+
+    pub(super) fn writer(&self, key: &ObjectKey) -> S3Writer {
+        S3Writer { store: self.clone(), key: self.full(key), buf: Vec::new(), upload: None }
+    }
+
+    pub(super) async fn reader(&self, key: &ObjectKey) -> Result<ObjectReader, Error> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .send()
+            .await
+            .map_err(|e| s3_err("get object", e))?;
+        Ok(Box::new(out.body.into_async_read()))
+    }
+
+    pub(super) async fn len(&self, key: &ObjectKey) -> Result<Option<u64>, Error> {
+        match self.client.head_object().bucket(&self.bucket).key(self.full(key)).send().await {
+            Ok(h) => Ok(h.content_length().and_then(|l| u64::try_from(l).ok())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(s3_err("head object", e)),
+        }
+    }
+
+    pub(super) async fn delete(&self, key: &ObjectKey) -> Result<(), Error> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .send()
+            .await
+            .map_err(|e| s3_err("delete object", e))?;
+        Ok(())
+    }
+
+    pub(super) async fn list(&self) -> Result<Vec<Listed>, Error> {
+        let prefix = if self.prefix.is_empty() { "dossiers/".to_owned() } else { format!("{}/dossiers/", self.prefix) };
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| s3_err("list objects", e))?;
+            for o in page.contents() {
+                let Some(key) = o.key().and_then(|k| self.strip(k)).and_then(ObjectKey::parse) else { continue };
+                let modified =
+                    o.last_modified().and_then(|t| SystemTime::try_from(*t).ok()).unwrap_or(SystemTime::UNIX_EPOCH);
+                out.push(Listed { key, modified });
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn check(&self) -> Result<(), Error> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(|e| s3_err("head bucket", e))?;
+        Ok(())
+    }
+
+    pub(super) async fn clean_incomplete(&self, before: SystemTime) -> Result<usize, Error> {
+        let out = self
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .prefix(if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) })
+            .send()
+            .await
+            .map_err(|e| s3_err("list multipart uploads", e))?;
+        let mut n = 0;
+        for u in out.uploads() {
+            let started = u.initiated().and_then(|t| SystemTime::try_from(*t).ok()).unwrap_or(SystemTime::UNIX_EPOCH);
+            if let (Some(key), Some(id)) = (u.key(), u.upload_id())
+                && started < before
+            {
+                self.client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| s3_err("abort multipart upload", e))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+pub struct S3Writer {
+    store: S3Store,
+    key: String,
+    buf: Vec<u8>,
+    upload: Option<(String, Vec<CompletedPart>)>,
+}
+
+impl S3Writer {
+    pub(super) async fn write(&mut self, mut data: &[u8]) -> Result<(), Error> {
+        while !data.is_empty() {
+            let take = (PART - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == PART {
+                self.send_part().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_part(&mut self) -> Result<(), Error> {
+        let (c, bucket) = (&self.store.client, &self.store.bucket);
+        if self.upload.is_none() {
+            let created = c
+                .create_multipart_upload()
+                .bucket(bucket)
+                .key(&self.key)
+                .send()
+                .await
+                .map_err(|e| s3_err("create multipart upload", e))?;
+            let id = created.upload_id().ok_or_else(|| Error::Store("s3: no upload id".into()))?.to_owned();
+            self.upload = Some((id, Vec::new()));
+        }
+        let Some((id, parts)) = self.upload.as_mut() else { unreachable!("upload was just created") };
+        let number = i32::try_from(parts.len() + 1).map_err(|_| Error::Store("s3: too many parts".into()))?;
+        let body = std::mem::replace(&mut self.buf, Vec::with_capacity(PART));
+        let out = c
+            .upload_part()
+            .bucket(bucket)
+            .key(&self.key)
+            .upload_id(id.as_str())
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| s3_err("upload part", e))?;
+        parts.push(CompletedPart::builder().part_number(number).set_e_tag(out.e_tag().map(str::to_owned)).build());
+        Ok(())
+    }
+
+    pub(super) async fn finish(mut self) -> Result<u64, Error> {
+        let (c, bucket) = (self.store.client.clone(), self.store.bucket.clone());
+        if self.upload.is_none() {
+            let body = std::mem::take(&mut self.buf);
+            // If-None-Match would make the no-overwrite rule server-side, but
+            // not every S3-compatible store honours it on PutObject; names are
+            // fresh random ids, which is what guarantees no replacement.
+            c.put_object()
+                .bucket(&bucket)
+                .key(&self.key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| s3_err("put object", e))?;
+        } else {
+            if !self.buf.is_empty()
+                && let Err(e) = self.send_part().await
+            {
+                self.abort().await;
+                return Err(e);
+            }
+            let Some((id, parts)) = self.upload.take() else { unreachable!("checked above") };
+            let done = c
+                .complete_multipart_upload()
+                .bucket(&bucket)
+                .key(&self.key)
+                .upload_id(&id)
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .send()
+                .await;
+            if let Err(e) = done {
+                let _ = c.abort_multipart_upload().bucket(&bucket).key(&self.key).upload_id(&id).send().await;
+                return Err(s3_err("complete multipart upload", e));
+            }
+        }
+        let head = c.head_object().bucket(&bucket).key(&self.key).send().await.map_err(|e| s3_err("head object", e))?;
+        head.content_length()
+            .and_then(|l| u64::try_from(l).ok())
+            .ok_or_else(|| Error::Store("s3: stored object has no length".into()))
+    }
+
+    pub(super) async fn abort(mut self) {
+        if let Some((id, _)) = self.upload.take() {
+            // Best effort: `dnu-vault gc` also aborts stale multipart uploads.
+            let _ = self
+                .store
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.store.bucket)
+                .key(&self.key)
+                .upload_id(id)
+                .send()
+                .await;
+        }
+    }
+}

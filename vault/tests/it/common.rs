@@ -1,0 +1,321 @@
+//! Test harness: a vault on a temporary directory, SQLite or a fresh
+//! PostgreSQL database, the local store or a real S3-protocol server
+//! (s3s-fs) started in-process on a random port; requests go through the
+//! real router with `oneshot`.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    http::{Request, StatusCode},
+};
+use serde_json::Value;
+use tempfile::TempDir;
+use tower::ServiceExt;
+use vault::{
+    Config, Vault,
+    app::Schema,
+    auth::new_token,
+    config::ObjectStoreConfig,
+    db::orgs::NewOrganisation,
+    domain::{GuichetCode, OrgKind, Siren, TerritoryCode},
+    store::S3Settings,
+};
+
+/// Which metadata databases the store tests run on: SQLite always,
+/// PostgreSQL when `VAULT_TEST_DATABASE_URL` is set (CI sets it and fails
+/// if it is not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+pub fn databases() -> Vec<DbKind> {
+    let mut v = vec![DbKind::Sqlite];
+    match std::env::var("VAULT_TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => v.push(DbKind::Postgres),
+        _ => assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but VAULT_TEST_DATABASE_URL is not set: the PostgreSQL store tests must run in CI"
+        ),
+    }
+    v
+}
+
+/// A fresh, empty PostgreSQL database for one test.
+pub async fn fresh_postgres() -> String {
+    let admin = std::env::var("VAULT_TEST_DATABASE_URL").expect("VAULT_TEST_DATABASE_URL");
+    sqlx::any::install_default_drivers();
+    let name = format!("vault_test_{}", uuid::Uuid::new_v4().simple());
+    let pool = sqlx::AnyPool::connect(&admin).await.expect("PostgreSQL reachable at VAULT_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+    pool.close().await;
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+    format!("{base}/{name}")
+}
+
+/// An S3-protocol server (s3s-fs) on a random loopback port.
+pub struct S3Server {
+    pub endpoint: String,
+    pub root: PathBuf,
+    _dir: TempDir,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+pub const S3_KEY: &str = "test-access-key";
+pub const S3_SECRET: &str = "test-secret-key-0123456789";
+
+impl S3Server {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        let fs = s3s_fs::FileSystem::new(&root).unwrap();
+        let mut b = s3s::service::S3ServiceBuilder::new(fs);
+        b.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
+        let service = b.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { break };
+                let svc = service.clone();
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Self { endpoint: format!("http://{addr}"), root, _dir: dir, _task: task }
+    }
+
+    /// Settings for a new bucket on this server (created here).
+    pub async fn bucket(&self) -> S3Settings {
+        let bucket = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let settings = S3Settings {
+            bucket: bucket.clone(),
+            prefix: "vault".into(),
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            path_style: true,
+            access_key_id: Some(S3_KEY.into()),
+            secret_access_key: Some(S3_SECRET.to_owned().into()),
+        };
+        let creds = aws_sdk_s3::config::Credentials::new(S3_KEY, S3_SECRET, None, None, "test");
+        let conf = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(creds)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf).create_bucket().bucket(&bucket).send().await.unwrap();
+        settings
+    }
+}
+
+pub struct TestApp {
+    pub vault: Vault,
+    pub router: Router,
+    pub dir: TempDir,
+    /// Token of an agent of a registering guichet (Dunkerque, 59183).
+    pub guichet_token: String,
+    /// Token of an agent of a non-registering bailleur (Nord).
+    pub bailleur_token: String,
+    pub guichet_agent: uuid::Uuid,
+}
+
+#[derive(Default)]
+pub struct TestAppBuilder {
+    db: Option<DbKind>,
+    s3: Option<S3Settings>,
+    max_upload: Option<u64>,
+}
+
+impl TestAppBuilder {
+    pub fn db(mut self, db: DbKind) -> Self {
+        self.db = Some(db);
+        self
+    }
+    pub fn s3(mut self, s: S3Settings) -> Self {
+        self.s3 = Some(s);
+        self
+    }
+    pub fn max_upload(mut self, n: u64) -> Self {
+        self.max_upload = Some(n);
+        self
+    }
+
+    pub async fn build(self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match self.db.unwrap_or(DbKind::Sqlite) {
+            DbKind::Sqlite => None,
+            DbKind::Postgres => Some(fresh_postgres().await),
+        };
+        let mut config = Config::for_tests(dir.path(), url);
+        if let Some(s) = self.s3 {
+            config.object_store = ObjectStoreConfig::S3(s);
+        }
+        if let Some(n) = self.max_upload {
+            config.max_upload_bytes = n;
+        }
+        let vault = Vault::open(config, Schema::Migrate).await.unwrap();
+        let (guichet_token, guichet_agent) =
+            add_org_agent(&vault, "215901836", OrgKind::Guichet, true, Some("DKMAI"), &["59183"]).await;
+        let (bailleur_token, _) = add_org_agent(&vault, "590000014", OrgKind::Bailleur, false, None, &["59"]).await;
+        let router = vault::startup::router(vault.clone());
+        TestApp { vault, router, dir, guichet_token, bailleur_token, guichet_agent }
+    }
+}
+
+async fn add_org_agent(
+    vault: &Vault,
+    siren: &str,
+    kind: OrgKind,
+    registering: bool,
+    guichet: Option<&str>,
+    territory: &[&str],
+) -> (String, uuid::Uuid) {
+    let org = vault
+        .db()
+        .insert_organisation(&NewOrganisation {
+            siren: Siren::parse(siren).unwrap(),
+            name: format!("org {siren}"),
+            kind,
+            registering,
+            guichet_code: guichet.map(|g| GuichetCode::parse(g).unwrap()),
+            territory: territory.iter().map(|t| TerritoryCode::parse(t).unwrap()).collect(),
+        })
+        .await
+        .unwrap();
+    let (token, hash) = new_token().unwrap();
+    let agent = vault.db().insert_agent(org.id, "agent", &hash).await.unwrap();
+    (token, agent.id)
+}
+
+/// A response: status, and the body or the error that cut it short.
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Result<Bytes, String>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(self.body.as_ref().expect("complete body")).expect("JSON body")
+    }
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+pub const BOUNDARY: &str = "dnuvaulttestboundary7MA4YWxkTrZu0gW";
+
+/// A multipart body with text fields then, if given, one file.
+pub fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (k, v) in fields {
+        b.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    if let Some(f) = file {
+        b.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+        );
+        b.extend_from_slice(f);
+        b.extend_from_slice(b"\r\n");
+    }
+    b.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    b
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.map_err(|e| e.to_string());
+        Resp { status, body }
+    }
+
+    pub async fn get(&self, uri: &str, token: &str) -> Resp {
+        self.send(Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn post_json(&self, uri: &str, token: &str, body: Value) -> Resp {
+        self.send(
+            Request::post(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_multipart(&self, uri: &str, token: &str, body: Vec<u8>) -> Resp {
+        self.send(
+            Request::post(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                .header("content-length", body.len())
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Registers a dossier (number issued by the vault) and returns its numéro unique.
+    pub async fn register(&self) -> String {
+        let r =
+            self.post_json("/api/v1/dossiers", &self.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.json()["numero_unique"].as_str().unwrap().to_owned()
+    }
+
+    /// Uploads bytes as a new piece; returns the response.
+    pub async fn upload(&self, nu: &str, kind: &str, data: &[u8]) -> Resp {
+        self.post_multipart(
+            &format!("/api/v1/dossiers/{nu}/pieces"),
+            &self.guichet_token,
+            multipart(&[("kind", kind)], Some(data)),
+        )
+        .await
+    }
+
+    /// Uploads and returns the piece id, asserting 201.
+    pub async fn upload_ok(&self, nu: &str, data: &[u8]) -> String {
+        let r = self.upload(nu, "ressources", data).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{:?}",
+            r.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
+        );
+        r.json()["piece"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn original(&self, nu: &str, piece: &str) -> Resp {
+        self.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original"), &self.guichet_token).await
+    }
+}
+
+/// Deterministic test bytes (not compressible to nothing, not random).
+pub fn bytes_of(len: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9 ^ u32::from(seed);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}

@@ -1,0 +1,127 @@
+//! Bad input answers the DESIGN §6 JSON error with the right status.
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+
+use crate::common::{BOUNDARY, TestApp, bytes_of, multipart};
+
+#[tokio::test]
+async fn refusals_are_clear_json_errors() {
+    let app = TestApp::builder().max_upload(100_000).build().await;
+    let nu = app.register().await;
+
+    // 401: no token, malformed header, unknown token.
+    let r = app.send(Request::get(format!("/api/v1/dossiers/{nu}")).body(Body::empty()).unwrap()).await;
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let r = app
+        .send(
+            Request::get(format!("/api/v1/dossiers/{nu}"))
+                .header("authorization", "Basic x")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app.get(&format!("/api/v1/dossiers/{nu}"), "dnuv_not-a-real-token").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("unknown"));
+
+    // 403: an agent of a non-registering organisation (until policies land).
+    let r = app.get(&format!("/api/v1/dossiers/{nu}"), &app.bailleur_token).await;
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+
+    // 404: unknown dossier, unknown piece, unknown route.
+    let r = app.get("/api/v1/dossiers/1111023517879GDPUB", &app.guichet_token).await;
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{}", uuid::Uuid::new_v4()), &app.guichet_token).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/v1/nothing", &app.guichet_token).await.status, StatusCode::NOT_FOUND);
+
+    // 422: malformed numéro unique names the expected format.
+    let r = app.get("/api/v1/dossiers/12345", &app.guichet_token).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("18 characters"), "{}", r.json());
+    let r = app
+        .post_json(
+            "/api/v1/dossiers",
+            &app.guichet_token,
+            serde_json::json!({"numero_unique": "x", "communes": ["59183"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["5918"]})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("INSEE"));
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": []})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .post_json(
+            "/api/v1/dossiers",
+            &app.guichet_token,
+            serde_json::json!({"communes": ["59183"], "deposited_on": "2999-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A forbidden piece kind says why.
+    let r = app.upload(&nu, "releve_bancaire", b"x").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("may not be requested"));
+
+    // 400: broken JSON, missing file field, missing kind, unknown field.
+    let r = app
+        .send(
+            Request::post("/api/v1/dossiers")
+                .header("authorization", format!("Bearer {}", app.guichet_token))
+                .header("content-type", "application/json")
+                .body(Body::from("{not json"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
+    let up = format!("/api/v1/dossiers/{nu}/pieces");
+    let r = app.post_multipart(&up, &app.guichet_token, multipart(&[("kind", "identite")], None)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("`file`"));
+    let r = app.post_multipart(&up, &app.guichet_token, multipart(&[], Some(b"abc"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("`kind`"));
+    let r = app.post_multipart(&up, &app.guichet_token, multipart(&[("colour", "red")], Some(b"abc"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // 415: not multipart.
+    let r = app.post_json(&up, &app.guichet_token, serde_json::json!({})).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // 413: declared too large (refused before reading), and streamed too large.
+    let r = app
+        .send(
+            Request::post(&up)
+                .header("authorization", format!("Bearer {}", app.guichet_token))
+                .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                .header("content-length", "50000000")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
+    let big = multipart(&[("kind", "identite")], Some(&bytes_of(100_001, 1)));
+    let r = app
+        .send(
+            Request::post(&up)
+                .header("authorization", format!("Bearer {}", app.guichet_token))
+                .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                // No Content-Length: the limit is enforced while streaming.
+                .body(Body::from_stream(futures_util::stream::iter(
+                    big.chunks(8192).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+                )))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.body);
+    // Exactly at the limit is accepted.
+    assert_eq!(app.upload(&nu, "identite", &bytes_of(100_000, 2)).await.status, StatusCode::CREATED);
+
+    // Nothing refused left anything in the store (the accepted one only).
+    assert_eq!(app.vault.store().list().await.unwrap().len(), 1);
+}

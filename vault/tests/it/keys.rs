@@ -1,0 +1,151 @@
+//! Master key rotation and rewrap, crypto-shredding, and no plaintext at rest.
+
+use axum::http::StatusCode;
+use vault::{
+    app::{load_master_keys, write_private_file},
+    crypto::DossierKey,
+    domain::NumeroUnique,
+    jobs::rewrap::rewrap_all,
+};
+
+use crate::common::{S3Server, TestApp, bytes_of, databases};
+
+async fn dossier_id(app: &TestApp, nu: &str) -> uuid::Uuid {
+    app.vault.db().dossier_by_nu(&NumeroUnique::parse(nu).unwrap()).await.unwrap().unwrap().id
+}
+
+fn rotate(app: &TestApp) -> u32 {
+    let source = &app.vault.config().master_key;
+    let mut ring = load_master_keys(source).unwrap();
+    let v = ring.rotate().unwrap();
+    write_private_file(&app.dir.path().join("dev-master.key"), ring.to_text().as_bytes()).unwrap();
+    v
+}
+
+#[tokio::test]
+async fn rotate_then_rewrap_keeps_every_object_readable_and_resumes_after_a_kill() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let mut docs = Vec::new();
+        for i in 0..12u8 {
+            let nu = app.register().await;
+            let data = bytes_of(70_000 + usize::from(i), i);
+            let piece = app.upload_ok(&nu, &data).await;
+            docs.push((nu, piece, data));
+        }
+        assert_eq!(app.vault.db().key_versions_in_use().await.unwrap(), vec![(1, 12)]);
+        assert_eq!(rotate(&app), 2);
+
+        // Kill the rewrap after its first batch: cancel the job at its next await.
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let mut tx = Some(tx);
+        tokio::select! {
+            _ = rewrap_all(&app.vault, 1, |_| { if let Some(t) = tx.take() { let _ = t.send(()); } }) => panic!("rewrap finished before it was killed"),
+            _ = rx => {}
+        }
+        let mid = app.vault.db().key_versions_in_use().await.unwrap();
+        assert!(mid.iter().any(|(v, _)| *v == 1) && mid.iter().any(|(v, _)| *v == 2), "half-done state: {mid:?}");
+        // Objects stay readable in the half-done state (old and new versions).
+        for (nu, piece, data) in &docs {
+            assert_eq!(app.original(nu, piece).await.body.unwrap().to_vec(), *data);
+        }
+
+        let report = rewrap_all(&app.vault, 5, |_| {}).await.unwrap();
+        assert_eq!(report.rewrapped as i64 + mid.iter().find(|(v, _)| *v == 2).unwrap().1, 12);
+        assert_eq!(app.vault.db().key_versions_in_use().await.unwrap(), vec![(2, 12)], "no key left on version 1");
+        for (nu, piece, data) in &docs {
+            assert_eq!(app.original(nu, piece).await.body.unwrap().to_vec(), *data);
+        }
+        // New dossiers are wrapped with the new version.
+        let nu = app.register().await;
+        let w = app.vault.db().wrapped_key(dossier_id(&app, &nu).await).await.unwrap().unwrap();
+        assert_eq!(w.kek_version, 2);
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn shredding_a_dossier_makes_its_objects_unreadable_and_spares_the_others() {
+    let app = TestApp::builder().build().await;
+    let nu_a = app.register().await;
+    let nu_b = app.register().await;
+    let piece_a = app.upload_ok(&nu_a, &bytes_of(200_000, 1)).await;
+    let piece_b = app.upload_ok(&nu_b, &bytes_of(200_000, 2)).await;
+    let (a, b) = (dossier_id(&app, &nu_a).await, dossier_id(&app, &nu_b).await);
+    let wrapped_a = app.vault.db().wrapped_key(a).await.unwrap().unwrap();
+    let version_a = app.vault.db().versions_of_dossier(a).await.unwrap().pop().unwrap();
+    let object_a =
+        std::fs::read(app.dir.path().join(format!("objects/dossiers/{a}/{}.dnuv", version_a.object_id))).unwrap();
+
+    assert!(app.vault.shred_dossier(a).await.unwrap());
+
+    // The vault refuses, and says why.
+    let r = app.original(&nu_a, &piece_a).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("erased"));
+    // The key is gone from the database files, WAL included.
+    assert!(app.vault.db().wrapped_key(a).await.unwrap().is_none());
+    for f in files_under(app.dir.path()).iter().filter(|f| f.to_string_lossy().contains("vault.db")) {
+        assert!(!contains(&std::fs::read(f).unwrap(), &wrapped_a.bytes), "wrapped key still in {}", f.display());
+    }
+    // The objects are gone from the store.
+    assert!(!app.dir.path().join(format!("objects/dossiers/{a}/{}.dnuv", version_a.object_id)).exists());
+    // With the master key and a copy of the object, none of the keys the
+    // vault still holds opens it.
+    let ring = app.vault.keys();
+    for d in app.vault.db().dossier_ids().await.unwrap() {
+        let Some(w) = app.vault.db().wrapped_key(d).await.unwrap() else { continue };
+        assert!(DossierKey::unwrap(a, &w, &ring).is_err(), "dossier {d}'s wrapped key must not unwrap as {a}'s");
+        let k = DossierKey::unwrap(d, &w, &ring).unwrap();
+        assert!(
+            vault::crypto::stream::Opener::new(&k, version_a.object_id, &object_a[..vault::crypto::stream::HEADER])
+                .is_err()
+        );
+    }
+    // The other dossier is intact.
+    assert_eq!(app.original(&nu_b, &piece_b).await.body.unwrap().to_vec(), bytes_of(200_000, 2));
+    let _ = b;
+}
+
+#[tokio::test]
+async fn no_plaintext_at_rest_on_either_store() {
+    const MARKER: &[u8] = b"MARKER-7f3a9c-CONFIDENTIEL";
+    let mut doc = b"%PDF-1.7\n".to_vec();
+    doc.extend_from_slice(MARKER);
+    doc.extend(bytes_of(150_000, 5));
+    doc.extend_from_slice(MARKER);
+
+    let s3 = S3Server::start().await;
+    for db in databases() {
+        for on_s3 in [false, true] {
+            let builder = TestApp::builder().db(db);
+            let app = if on_s3 { builder.s3(s3.bucket().await).build().await } else { builder.build().await };
+            let nu = app.register().await;
+            let piece = app.upload_ok(&nu, &doc).await;
+            assert_eq!(app.original(&nu, &piece).await.body.unwrap().to_vec(), doc);
+            let mut files = files_under(app.dir.path());
+            if on_s3 {
+                files.extend(files_under(&s3.root));
+            }
+            assert!(!files.is_empty());
+            for f in files {
+                assert!(!contains(&std::fs::read(&f).unwrap(), MARKER), "plaintext marker found in {}", f.display());
+            }
+        }
+    }
+}
