@@ -24,7 +24,11 @@ pub enum KeysCommand {
     /// Show the master key versions and how many dossier keys each wraps.
     Status,
     /// Remove a master key version that no dossier key uses any more.
-    Retire { version: u32 },
+    Retire {
+        /// The master key version to remove.
+        #[arg(value_name = "VERSION")]
+        key_version: u32,
+    },
 }
 
 fn key_file(config: &Config) -> anyhow::Result<&std::path::Path> {
@@ -73,7 +77,7 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
                 println!("version {v} (MISSING from the key ring): {n} dossier keys");
             }
         }
-        KeysCommand::Retire { version } => {
+        KeysCommand::Retire { key_version: version } => {
             let path = key_file(&config)?.to_owned();
             let vault = Vault::open(config, Schema::RequireCurrent).await?;
             let ring = vault.keys();

@@ -47,6 +47,12 @@ pub enum Command {
         #[arg(long, default_value_t = 24)]
         grace_hours: u64,
     },
+    /// Check that every registered object is in the store (exit status 1 if not).
+    Check {
+        /// Also decrypt every original and compare its SHA-256 with the one recorded at upload.
+        #[arg(long)]
+        deep: bool,
+    },
     /// Seed a demo territory (a guichet, two bailleurs, a dossier) and print the credentials.
     Demo {
         /// Print what was seeded as JSON (for scripts).
@@ -112,6 +118,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 r.scanned, r.kept, r.too_recent, r.deleted_orphans, r.deleted_shredded, r.incomplete_removed
             );
         }
+        Command::Check { deep } => {
+            let vault = open(config).await?;
+            let r = crate::jobs::check::check(&vault, deep, |done, total| eprintln!("checked {done}/{total} objects…"))
+                .await
+                .context("check failed")?;
+            eprintln!(
+                "{} objects: {} missing, {} with a wrong length; {} erased dossiers skipped{}",
+                r.objects,
+                r.missing.len(),
+                r.wrong_length.len(),
+                r.erased_dossiers,
+                if deep {
+                    format!("; {} originals verified, {} corrupt", r.verified, r.corrupt.len())
+                } else {
+                    String::new()
+                }
+            );
+            for o in r.missing.iter().chain(&r.wrong_length).chain(&r.corrupt) {
+                println!("{o}");
+            }
+            if !r.is_clean() {
+                anyhow::bail!("the store does not match the registry");
+            }
+        }
         Command::Demo { json } => {
             let vault = open(config).await?;
             let report = crate::jobs::demo::seed(&vault).await.context("demo seeding failed")?;
@@ -135,4 +165,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Opens the vault for a command; the schema must be current.
 async fn open(config: Config) -> anyhow::Result<Vault> {
     Vault::open(config, Schema::RequireCurrent).await.context("cannot open the vault")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

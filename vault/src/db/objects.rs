@@ -33,16 +33,16 @@ impl Db {
             .is_some())
     }
 
-    /// Every registered object of every dossier: (object id, dossier id).
-    pub async fn all_objects(&self) -> Result<Vec<(Uuid, Uuid)>, Error> {
+    /// Every registered object: (object id, dossier id, stored length).
+    pub async fn registered_objects(&self) -> Result<Vec<(Uuid, Uuid, u64)>, Error> {
         use sqlx::Row;
-        let rows = sqlx::query("SELECT id, dossier_id FROM objects").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT id, dossier_id, stored_len FROM objects ORDER BY dossier_id, id")
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
-                let id: String = r.try_get("id")?;
-                let d: String = r.try_get("dossier_id")?;
-                let p = |s: &str| Uuid::parse_str(s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))));
-                Ok((p(&id)?, p(&d)?))
+                let len = u64::try_from(r.try_get::<i64, _>("stored_len")?).unwrap_or(0);
+                Ok((super::uuid_col(r, "id")?, super::uuid_col(r, "dossier_id")?, len))
             })
             .collect()
     }

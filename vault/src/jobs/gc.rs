@@ -25,7 +25,7 @@ pub struct GcReport {
 
 pub async fn collect(vault: &Vault, grace: Duration) -> Result<GcReport, Error> {
     let before = SystemTime::now() - grace;
-    let known: HashMap<_, _> = vault.db().all_objects().await?.into_iter().collect();
+    let known: HashMap<_, _> = vault.db().registered_objects().await?.into_iter().map(|(o, d, _)| (o, d)).collect();
     let mut has_key: HashMap<uuid::Uuid, bool> = HashMap::new();
     let mut report = GcReport::default();
     let listed = vault.store().list().await?;

@@ -1,6 +1,7 @@
-//! Maintenance jobs run from the command line: garbage collection, key
-//! rewrapping, demo seeding. Each reports what it did.
+//! Maintenance jobs run from the command line: garbage collection, integrity
+//! checks, key rewrapping, demo seeding. Each reports what it did.
 
+pub mod check;
 pub mod demo;
 pub mod gc;
 pub mod rewrap;

@@ -1,0 +1,181 @@
+//! The embedded default from a user's point of view: start, use, stop.
+
+use std::time::Duration;
+
+use e2e::{BOUNDARY, Server, bytes_of, demo, found_in_files, multipart, multipart_content_type, run};
+use serde_json::Value;
+
+fn token(d: &Value, i: usize) -> String {
+    d["agents"][i]["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn embedded_default_serves_stores_encrypted_logs_nothing_personal_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo(dir.path(), &[]);
+    assert_eq!(d["organisations"].as_array().unwrap().len(), 3);
+    assert_eq!(d["organisations"][0]["kind"], "guichet");
+    assert_eq!(d["organisations"][1]["kind"], "bailleur");
+    assert_ne!(d["organisations"][1]["territory"], d["organisations"][2]["territory"]);
+    let (guichet, bailleur) = (token(&d, 0), token(&d, 1));
+    let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
+
+    let mut server = Server::start(dir.path(), &[]);
+    assert!(server.log().contains("DEVELOPMENT MASTER KEY"), "the development key is announced loudly");
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200);
+    let ready = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap(), serde_json::json!({"database": "ok", "object_store": "ok"}));
+
+    const MARKER: &[u8] = b"MARKER-e2e-5d1c-NOM-DU-DEMANDEUR";
+    let mut doc = b"%PDF-1.7\n".to_vec();
+    doc.extend_from_slice(MARKER);
+    doc.extend(bytes_of(300_000, 1));
+    let resp = http
+        .post(server.url(&format!("/api/v1/dossiers/{nu}/pieces")))
+        .bearer_auth(&guichet)
+        .header("content-type", multipart_content_type())
+        .body(multipart("identite", &doc))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let up: Value = resp.json().await.unwrap();
+    assert_eq!(up["version"]["media_type"], "application/pdf");
+    let piece = up["piece"]["id"].as_str().unwrap();
+    let got = http
+        .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
+        .bearer_auth(&guichet)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), doc);
+    let denied = http.get(server.url(&format!("/api/v1/dossiers/{nu}"))).bearer_auth(&bailleur).send().await.unwrap();
+    assert_eq!(denied.status(), 403);
+    let body: Value = denied.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM must end the server cleanly: {status:?}");
+    let log = server.log();
+    assert!(log.contains("shutting down"), "{log}");
+    for secret in [MARKER, guichet.as_bytes(), bailleur.as_bytes(), nu.as_bytes()] {
+        assert!(
+            !log.as_bytes().windows(secret.len()).any(|w| w == secret),
+            "the log holds {:?}",
+            String::from_utf8_lossy(secret)
+        );
+    }
+    assert!(found_in_files(dir.path(), MARKER).is_empty(), "plaintext at rest");
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_upload_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo(dir.path(), &[]);
+    let guichet = token(&d, 0);
+    let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
+    let mut server = Server::start(dir.path(), &[]);
+    let data = bytes_of(4 * 1024 * 1024, 9);
+    let body = multipart("ressources", &data);
+    let parts: Vec<bytes::Bytes> = body.chunks(256 * 1024).map(bytes::Bytes::copy_from_slice).collect();
+    // A slow client: 17 parts, 100 ms apart.
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let mut tx = Some(tx);
+    let stream = futures_util::stream::iter(parts.into_iter().enumerate()).then(move |(i, p)| {
+        if i == 2
+            && let Some(t) = tx.take()
+        {
+            let _ = t.send(());
+        }
+        async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Ok::<_, std::io::Error>(p)
+        }
+    });
+    let url = server.url(&format!("/api/v1/dossiers/{nu}/pieces"));
+    let upload = tokio::spawn(
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(&guichet)
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(reqwest::Body::wrap_stream(stream))
+            .send(),
+    );
+    rx.await.unwrap();
+    e2e::signal(server.pid(), "TERM");
+    let resp = upload.await.unwrap().expect("the upload in flight completes");
+    assert_eq!(resp.status(), 201);
+    let piece = resp.json::<Value>().await.unwrap()["piece"]["id"].as_str().unwrap().to_owned();
+    let status = server.terminate();
+    assert!(status.success());
+
+    let server = Server::start(dir.path(), &[]);
+    let got = reqwest::Client::new()
+        .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
+        .bearer_auth(&guichet)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.bytes().await.unwrap().to_vec(), data);
+}
+
+use futures_util::StreamExt;
+
+#[test]
+fn serve_refuses_an_unmigrated_database_and_says_what_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // An existing but empty SQLite database is not created on the spot.
+    std::fs::write(dir.path().join("vault.db"), b"").unwrap();
+    let out = run(dir.path(), &[], &["serve"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dnu-vault migrate"), "{err}");
+    let m = run(dir.path(), &[], &["migrate"]);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    let mut s = Server::start(dir.path(), &[]);
+    assert!(s.terminate().success());
+
+    // PostgreSQL: a fresh database is refused until migrated.
+    let Ok(admin) = std::env::var("VAULT_TEST_DATABASE_URL") else { return };
+    let name = format!("vault_test_e2e_{}", std::process::id());
+    let created =
+        std::process::Command::new("psql").args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")]).status();
+    assert!(matches!(created, Ok(s) if s.success()), "cannot create {name}");
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let env = [("VAULT_DATABASE_URL", url.as_str())];
+    let out = run(dir.path(), &env, &["serve"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dnu-vault migrate"));
+    assert!(run(dir.path(), &env, &["migrate"]).status.success());
+    let mut s = Server::start(dir.path(), &env);
+    assert!(s.terminate().success());
+}
+
+#[test]
+fn help_lists_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &[], &["serve", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "VAULT_LISTEN",
+        "VAULT_DATA_DIR",
+        "VAULT_DATABASE_URL",
+        "VAULT_DATABASE_URL_FILE",
+        "VAULT_OBJECT_STORE",
+        "VAULT_S3_ENDPOINT",
+        "VAULT_S3_REGION",
+        "VAULT_S3_PATH_STYLE",
+        "VAULT_MASTER_KEY_FILE",
+        "VAULT_MAX_UPLOAD_BYTES",
+        "VAULT_CONFIG",
+    ] {
+        assert!(help.contains(var), "serve --help does not mention {var}");
+    }
+    let bad = run(dir.path(), &[("VAULT_MAX_UPLOAD_BYTES", "lots")], &["serve"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("max-upload-bytes"));
+}

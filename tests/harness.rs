@@ -1,0 +1,192 @@
+//! Harness for end-to-end tests: runs the real `dnu-vault` binary on a
+//! temporary data directory and an ephemeral port, and captures its logs.
+//!
+//! The binary is the one cargo built for this workspace (`cargo test
+//! --workspace` builds it, since the `vault` package has integration tests).
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Arc, Mutex, mpsc},
+    time::Duration,
+};
+
+use serde_json::Value;
+
+/// Path of the `dnu-vault` binary next to this test executable.
+pub fn bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let p = dir.join(format!("dnu-vault{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} not found: run the tests with `cargo test --workspace` (or `cargo build --bin dnu-vault` first)",
+        p.display()
+    );
+    p
+}
+
+/// A `dnu-vault` command with a clean environment pointing at `data`.
+pub fn command(data: &Path, env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("VAULT_") || k.starts_with("AWS_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("VAULT_DATA_DIR", data).env("VAULT_LISTEN", "127.0.0.1:0").env("RUST_LOG", "info").env("NO_COLOR", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+/// Runs a command to completion.
+pub fn run(data: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(data, env).args(args).stdin(Stdio::null()).output().expect("run dnu-vault")
+}
+
+/// `dnu-vault demo --json`.
+pub fn demo(data: &Path, env: &[(&str, &str)]) -> Value {
+    let out = run(data, env, &["demo", "--json"]);
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("demo JSON")
+}
+
+/// A running `dnu-vault serve`.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts the server and waits until it listens.
+    pub fn start(data: &Path, env: &[(&str, &str)]) -> Self {
+        Self::try_start(data, env).unwrap_or_else(|log| panic!("server did not start:\n{log}"))
+    }
+
+    /// Starts the server; `Err(log)` if it exits before listening.
+    pub fn try_start(data: &Path, env: &[(&str, &str)]) -> Result<Self, String> {
+        let mut child = command(data, env)
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn dnu-vault serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let log2 = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.split("listen=").nth(1) {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+                }
+                let mut l = log2.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => Ok(Self { child, base: format!("http://{addr}"), log }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                Err(log.lock().map(|l| l.clone()).unwrap_or_default())
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        signal(self.pid(), "TERM");
+        self.child.wait().expect("wait for dnu-vault")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends a signal with kill(1) (the workspace forbids unsafe code).
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().map(|s| s.success());
+    assert!(matches!(ok, Ok(true)), "kill -{sig} {pid} failed");
+}
+
+/// Deterministic test bytes.
+pub fn bytes_of(len: usize, seed: u64) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+pub const BOUNDARY: &str = "e2eboundaryQ8xVnF4tL1";
+
+/// A multipart body: `kind` then `file`.
+pub fn multipart(kind: &str, data: &[u8]) -> Vec<u8> {
+    let mut b = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"piece.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    b.extend_from_slice(data);
+    b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    b
+}
+
+pub fn multipart_content_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// Whether `needle` occurs anywhere in the files under `dir`.
+pub fn found_in_files(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p)
+                && bytes.windows(needle.len()).any(|w| w == needle)
+            {
+                hits.push(p);
+            }
+        }
+    }
+    hits
+}
