@@ -82,6 +82,13 @@ impl Sealer {
             if self.pending.len() == CHUNK {
                 self.seal_pending(false, out)?;
             }
+            if self.pending.is_empty() && data.len() > CHUNK {
+                // More input follows this chunk, so it is not the last: seal
+                // it straight from the input, sparing a copy.
+                self.seal(&data[..CHUNK], false, out)?;
+                data = &data[CHUNK..];
+                continue;
+            }
             let take = (CHUNK - self.pending.len()).min(data.len());
             self.pending.extend_from_slice(&data[..take]);
             data = &data[take..];
@@ -95,15 +102,22 @@ impl Sealer {
     }
 
     fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        let pending = std::mem::take(&mut self.pending);
+        let r = self.seal(&pending, last, out);
+        self.pending = pending;
+        self.pending.clear();
+        r
+    }
+
+    fn seal(&mut self, plain: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
         let start = out.len();
-        out.extend_from_slice(&self.pending);
+        out.extend_from_slice(plain);
         let tag = self
             .key
             .seal_in_place_separate_tag(nonce(self.counter, last), Aad::from(&self.header[..]), &mut out[start..])
             .map_err(|_| CryptoError::Integrity("sealing failed"))?;
         out.extend_from_slice(tag.as_ref());
         self.counter += 1;
-        self.pending.clear();
         Ok(())
     }
 }

@@ -11,7 +11,6 @@ use std::{
     time::SystemTime,
 };
 
-use tokio::io::{AsyncWriteExt, BufWriter};
 use uuid::Uuid;
 
 use super::{Listed, ObjectKey, ObjectReader};
@@ -42,13 +41,12 @@ impl LocalStore {
 
     pub(super) async fn writer(&self, key: &ObjectKey) -> Result<LocalWriter, Error> {
         let tmp = self.root.join("tmp").join(format!("{}.part", Uuid::new_v4()));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
+        let path = tmp.clone();
+        let file = tokio::task::spawn_blocking(move || std::fs::OpenOptions::new().write(true).create_new(true).open(path))
             .await
+            .map_err(|e| Error::Store(format!("local store: create: {e}")))?
             .map_err(|e| store_err("create temporary file", e))?;
-        Ok(LocalWriter { file: BufWriter::with_capacity(1 << 20, file), tmp, dest: self.path(key) })
+        Ok(LocalWriter { file: Some(file), in_flight: None, tmp, dest: self.path(key) })
     }
 
     pub(super) async fn reader(&self, key: &ObjectKey) -> Result<ObjectReader, Error> {
@@ -122,30 +120,51 @@ fn list_blocking(root: &Path) -> Result<Vec<Listed>, Error> {
     Ok(out)
 }
 
+type InFlight = tokio::task::JoinHandle<io::Result<std::fs::File>>;
+
 pub struct LocalWriter {
-    file: BufWriter<tokio::fs::File>,
+    /// The file, when no write is in flight.
+    file: Option<std::fs::File>,
+    /// The write in flight, which gives the file back when done.
+    in_flight: Option<InFlight>,
     tmp: PathBuf,
     dest: PathBuf,
 }
 
 impl LocalWriter {
-    pub(super) async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.file.write_all(data).await.map_err(|e| store_err("write", e))
+    /// Waits for the write in flight and takes the file back.
+    async fn settle(&mut self) -> Result<std::fs::File, Error> {
+        if let Some(h) = self.in_flight.take() {
+            let f = h.await.map_err(|e| Error::Store(format!("local store: write: {e}")))?;
+            return f.map_err(|e| store_err("write", e));
+        }
+        self.file.take().ok_or_else(|| Error::Store("local store: writer already failed".into()))
+    }
+
+    pub(super) async fn write(&mut self, data: Vec<u8>) -> Result<(), Error> {
+        let mut file = self.settle().await?;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            file.write_all(&data)?;
+            Ok(file)
+        }));
+        Ok(())
     }
 
     pub(super) async fn finish(mut self) -> Result<u64, Error> {
-        self.file.flush().await.map_err(|e| store_err("flush", e))?;
-        let file = self.file.into_inner();
-        file.sync_all().await.map_err(|e| store_err("fsync", e))?;
-        drop(file);
-        let (tmp, dest) = (self.tmp, self.dest);
-        tokio::task::spawn_blocking(move || publish(&tmp, &dest))
-            .await
-            .map_err(|e| Error::Store(format!("local store: publish: {e}")))?
+        let file = self.settle().await?;
+        let (tmp, dest) = (self.tmp.clone(), self.dest.clone());
+        tokio::task::spawn_blocking(move || {
+            file.sync_all().map_err(|e| store_err("fsync", e))?;
+            drop(file);
+            publish(&tmp, &dest)
+        })
+        .await
+        .map_err(|e| Error::Store(format!("local store: publish: {e}")))?
     }
 
-    pub(super) async fn abort(self) {
-        drop(self.file);
+    pub(super) async fn abort(mut self) {
+        let _ = self.settle().await;
         // Best effort: a leftover temporary file is removed by `dnu-vault gc`.
         let _ = tokio::fs::remove_file(&self.tmp).await;
     }
@@ -153,7 +172,12 @@ impl LocalWriter {
 
 fn publish(tmp: &Path, dest: &Path) -> Result<u64, Error> {
     let dir = dest.parent().ok_or_else(|| Error::Store("local store: object path has no parent".into()))?;
-    std::fs::create_dir_all(dir).map_err(|e| store_err("create dossier directory", e))?;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| store_err("create dossier directory", e))?;
+        if let Some(parent) = dir.parent() {
+            std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| store_err("fsync directory", e))?;
+        }
+    }
     // `hard_link` fails if `dest` exists: an object is never replaced.
     std::fs::hard_link(tmp, dest).map_err(|e| store_err("publish object", e))?;
     std::fs::remove_file(tmp).map_err(|e| store_err("remove temporary file", e))?;

@@ -101,10 +101,13 @@ pub enum ObjectWriter {
 }
 
 impl ObjectWriter {
-    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+    /// Appends bytes. Takes the buffer by value so the local backend can
+    /// hand it to its writer thread without a copy and go on while it is
+    /// written (one write in flight at a time).
+    pub async fn write(&mut self, data: Vec<u8>) -> Result<(), Error> {
         match self {
             Self::Local(w) => w.write(data).await,
-            Self::S3(w) => w.write(data).await,
+            Self::S3(w) => w.write(&data).await,
         }
     }
 
