@@ -179,3 +179,60 @@ fn help_lists_every_setting() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("max-upload-bytes"));
 }
+
+#[tokio::test]
+async fn admin_commands_manage_organisations_and_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |args: &[&str]| {
+        let out = run(dir.path(), &[], args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8_lossy(&out.stdout).trim().to_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    ok(&["migrate"]);
+    ok(&[
+        "admin",
+        "org",
+        "add",
+        "--siren",
+        "215901836",
+        "--name",
+        "Mairie de Dunkerque",
+        "--kind",
+        "guichet",
+        "--registering",
+        "--guichet-code",
+        "DKMAI",
+        "--territory",
+        "59183,59350",
+    ]);
+    let bad =
+        run(dir.path(), &[], &["admin", "org", "add", "--siren", "215901837", "--name", "x", "--kind", "guichet"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("check digit"));
+    let dup =
+        run(dir.path(), &[], &["admin", "org", "add", "--siren", "215901836", "--name", "x", "--kind", "guichet"]);
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let (list, _) = ok(&["admin", "org", "list", "--json"]);
+    let orgs: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(orgs[0]["territory"], serde_json::json!(["59183", "59350"]));
+    let (token, err) = ok(&["admin", "agent", "add", "--org", "215901836", "--name", "Accueil"]);
+    assert!(token.starts_with("dnuv_"));
+    let agent_id = err.split_whitespace().nth(1).unwrap().to_owned();
+
+    let mut server = Server::start(dir.path(), &[]);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(server.url("/api/v1/dossiers"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"communes": ["59183"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let nu = r.json::<Value>().await.unwrap()["numero_unique"].as_str().unwrap().to_owned();
+    assert!(nu.ends_with("DKMAI"));
+    ok(&["admin", "agent", "disable", &agent_id]);
+    let r = http.get(server.url(&format!("/api/v1/dossiers/{nu}"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 403, "a disabled agent can do nothing, from the next request on");
+    assert!(server.terminate().success());
+}

@@ -1,4 +1,5 @@
 //! End-to-end tests over the real `dnu-vault` binary on an ephemeral port.
+#![allow(clippy::unwrap_used)]
 
 mod crash;
 mod lifecycle;

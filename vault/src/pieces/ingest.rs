@@ -91,7 +91,7 @@ where
     let mut sealer = cstream::Sealer::new(dk, object)?;
     // SHA-256 runs on its own thread, beside sealing here and the store's
     // writes: on two cores the three overlap instead of adding up.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let hasher = tokio::task::spawn_blocking(move || {
         let mut hash = Sha256::default();
         while let Some(b) = rx.blocking_recv() {

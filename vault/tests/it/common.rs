@@ -215,6 +215,11 @@ pub const BOUNDARY: &str = "dnuvaulttestboundary7MA4YWxkTrZu0gW";
 
 /// A multipart body with text fields then, if given, one file.
 pub fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> Vec<u8> {
+    multipart_named(fields, "scan.pdf", file)
+}
+
+/// The same with a chosen file name.
+pub fn multipart_named(fields: &[(&str, &str)], filename: &str, file: Option<&[u8]>) -> Vec<u8> {
     let mut b = Vec::new();
     for (k, v) in fields {
         b.extend_from_slice(
@@ -223,7 +228,7 @@ pub fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> Vec<u8> {
     }
     if let Some(f) = file {
         b.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
         );
         b.extend_from_slice(f);
         b.extend_from_slice(b"\r\n");

@@ -8,7 +8,7 @@ use vault::{
     jobs::rewrap::rewrap_all,
 };
 
-use crate::common::{S3Server, TestApp, bytes_of, databases};
+use crate::common::{DbKind, S3Server, TestApp, bytes_of, databases, multipart_named};
 
 async fn dossier_id(app: &TestApp, nu: &str) -> uuid::Uuid {
     app.vault.db().dossier_by_nu(&NumeroUnique::parse(nu).unwrap()).await.unwrap().unwrap().id
@@ -138,8 +138,40 @@ async fn no_plaintext_at_rest_on_either_store() {
             let builder = TestApp::builder().db(db);
             let app = if on_s3 { builder.s3(s3.bucket().await).build().await } else { builder.build().await };
             let nu = app.register().await;
-            let piece = app.upload_ok(&nu, &doc).await;
+            // The marker is in the file name too: names are personal data, sealed.
+            let name = format!("avis-{}.pdf", String::from_utf8_lossy(MARKER));
+            let body = multipart_named(&[("kind", "avis_imposition_n1")], &name, Some(&doc));
+            let r = app.post_multipart(&format!("/api/v1/dossiers/{nu}/pieces"), &app.guichet_token, body).await;
+            assert_eq!(r.status, StatusCode::CREATED);
+            assert_eq!(r.json()["version"]["filename"], name.as_str(), "authorised readers see the name");
+            let piece = r.json()["piece"]["id"].as_str().unwrap().to_owned();
             assert_eq!(app.original(&nu, &piece).await.body.unwrap().to_vec(), doc);
+            if db == DbKind::Postgres {
+                // PostgreSQL's files are not ours to read: look at every row instead.
+                let hex_marker = hex::encode(MARKER);
+                for table in [
+                    "organisations",
+                    "agents",
+                    "dossiers",
+                    "dossier_keys",
+                    "objects",
+                    "pieces",
+                    "piece_versions",
+                    "audit_events",
+                ] {
+                    let rows = sqlx::query(&format!("SELECT CAST(t AS TEXT) AS r FROM {table} t"))
+                        .fetch_all(app.vault.db().pool())
+                        .await
+                        .unwrap();
+                    for row in rows {
+                        let text: String = sqlx::Row::try_get(&row, "r").unwrap();
+                        assert!(
+                            !text.contains(std::str::from_utf8(MARKER).unwrap()) && !text.contains(&hex_marker),
+                            "marker in {table}"
+                        );
+                    }
+                }
+            }
             let mut files = files_under(app.dir.path());
             if on_s3 {
                 files.extend(files_under(&s3.root));

@@ -1,7 +1,9 @@
 //! Integration tests through the real router (one test binary, one link).
+#![allow(clippy::unwrap_used)]
 
 mod common;
 mod errors;
 mod keys;
 mod roundtrip;
+mod store;
 mod tamper;
