@@ -217,7 +217,12 @@ async fn admin_commands_manage_organisations_and_agents() {
     assert_eq!(orgs[0]["territory"], serde_json::json!(["59183", "59350"]));
     let (token, err) = ok(&["admin", "agent", "add", "--org", "215901836", "--name", "Accueil"]);
     assert!(token.starts_with("dnuv_"));
-    let agent_id = err.split_whitespace().nth(1).unwrap().to_owned();
+    let agent_id = err
+        .lines()
+        .find_map(|l| l.strip_prefix("agent "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
 
     let mut server = Server::start(dir.path(), &[]);
     let http = reqwest::Client::new();

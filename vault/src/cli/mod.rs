@@ -99,7 +99,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let app = Application::build(config).await.context("cannot start the vault")?;
-            tracing::info!(listen = %app.local_addr(), "DNU Vault listening");
             app.run_until_stopped().await.context("server failed")?;
         }
         Command::Migrate => {

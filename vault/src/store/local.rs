@@ -165,7 +165,7 @@ impl AlignedBuf {
 
     /// The bytes to write: with direct I/O, padded with zeros to a whole
     /// number of blocks (the file is cut back to its true length after).
-    fn to_write(&mut self, direct: bool) -> &[u8] {
+    fn padded(&mut self, direct: bool) -> &[u8] {
         let end = if direct { self.len.div_ceil(ALIGN) * ALIGN } else { self.len };
         self.raw[self.off + self.len..self.off + end].fill(0);
         &self.raw[self.off..self.off + end]
@@ -230,7 +230,7 @@ impl LocalWriter {
         let direct = self.direct;
         self.in_flight = Some(tokio::task::spawn_blocking(move || {
             use std::io::Write;
-            file.write_all(buf.to_write(direct))?;
+            file.write_all(buf.padded(direct))?;
             Ok((file, buf))
         }));
         Ok(())

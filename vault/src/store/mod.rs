@@ -101,9 +101,8 @@ pub enum ObjectWriter {
 }
 
 impl ObjectWriter {
-    /// Appends bytes. Takes the buffer by value so the local backend can
-    /// hand it to its writer thread without a copy and go on while it is
-    /// written (one write in flight at a time).
+    /// Appends bytes. The local backend writes them from a writer thread
+    /// while the caller goes on (one write in flight at a time).
     pub async fn write(&mut self, data: Vec<u8>) -> Result<(), Error> {
         match self {
             Self::Local(w) => w.write(data).await,
