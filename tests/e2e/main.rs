@@ -4,3 +4,4 @@
 mod crash;
 mod lifecycle;
 mod rewrap;
+mod s3;
