@@ -321,6 +321,22 @@ mod tests {
     }
 
     #[test]
+    fn secrets_can_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("db-url");
+        std::fs::write(&f, "postgres://vault:s3cret@db/vault\n").unwrap();
+        let c = Config::resolve(Settings { database_url_file: Some(f.clone()), ..Settings::default() }).unwrap();
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&c.database_url), "postgres://vault:s3cret@db/vault");
+        assert!(!c.embedded_database);
+        assert!(!format!("{c:?}").contains("s3cret"), "secrets never show in debug output");
+        let both =
+            Settings { database_url_file: Some(f), database_url: Some("sqlite://x".into()), ..Settings::default() };
+        assert!(Config::resolve(both).is_err());
+        let missing = Settings { database_url_file: Some(dir.path().join("nope")), ..Settings::default() };
+        assert!(Config::resolve(missing).unwrap_err().to_string().contains("cannot read"));
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         let bad = |s: Settings| Config::resolve(s).unwrap_err().to_string();
         assert!(bad(Settings { listen: Some("nope".into()), ..Default::default() }).contains("VAULT_LISTEN"));

@@ -66,14 +66,4 @@ impl Db {
             sqlx::query("SELECT 1 FROM agents WHERE id = $1").bind(id.to_string()).fetch_optional(self.pool()).await?;
         Ok(exists.is_some())
     }
-
-    pub async fn agents_of(&self, organisation_id: Uuid) -> Result<Vec<Agent>, Error> {
-        let rows = sqlx::query(
-            "SELECT id, organisation_id, name, disabled_at FROM agents WHERE organisation_id = $1 ORDER BY name",
-        )
-        .bind(organisation_id.to_string())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(from_row).collect()
-    }
 }

@@ -24,15 +24,6 @@ impl Db {
         Ok(())
     }
 
-    /// Whether an object id is registered (the garbage collector keeps it).
-    pub async fn object_known(&self, id: Uuid) -> Result<bool, Error> {
-        Ok(sqlx::query("SELECT 1 FROM objects WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await?
-            .is_some())
-    }
-
     /// Every registered object: (object id, dossier id, stored length).
     pub async fn registered_objects(&self) -> Result<Vec<(Uuid, Uuid, u64)>, Error> {
         use sqlx::Row;

@@ -80,6 +80,16 @@ async fn identical_bytes_are_stored_once_and_versions_accumulate() {
         let d = app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await.json();
         assert_eq!(d["pieces"].as_array().unwrap().len(), 1);
         assert_eq!(d["pieces"][0]["versions"], 2);
+        // Registration, each stored version and each read left an audit event.
+        let id =
+            app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+        let count = |action: &'static str| {
+            let db = app.vault.db().clone();
+            async move { db.audit_count(id, action).await.unwrap() }
+        };
+        assert_eq!(count("dossier.register").await, 1);
+        assert_eq!(count("piece.upload").await, 2, "the duplicate stored nothing and is not an upload");
+        assert_eq!(count("piece.read_original").await, 2);
         if db == DbKind::Postgres {
             assert_eq!(app.vault.db().backend(), vault::db::Backend::Postgres);
         }
