@@ -190,3 +190,63 @@ pub fn found_in_files(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     }
     hits
 }
+
+/// The vault's HTTP API as one agent sees it.
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    pub fn new(server: &Server, token: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: server.base.clone(), token: token.to_owned() }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Result<reqwest::Response> {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await
+    }
+
+    /// Registers a dossier in Dunkerque; returns the response.
+    pub async fn register(&self) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .post(format!("{}/api/v1/dossiers", self.base))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({"communes": ["59183"]}))
+            .send()
+            .await
+    }
+
+    /// Registers a dossier and returns its numéro unique, asserting 201.
+    pub async fn register_ok(&self) -> String {
+        let r = self.register().await.expect("register");
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.expect("JSON");
+        v["numero_unique"].as_str().expect("numero_unique").to_owned()
+    }
+
+    pub async fn upload(&self, nu: &str, kind: &str, data: &[u8]) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .post(format!("{}/api/v1/dossiers/{nu}/pieces", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", multipart_content_type())
+            .body(multipart(kind, data))
+            .send()
+            .await
+    }
+
+    /// Uploads and returns the piece id, asserting 201.
+    pub async fn upload_ok(&self, nu: &str, kind: &str, data: &[u8]) -> String {
+        let r = self.upload(nu, kind, data).await.expect("upload");
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.expect("JSON");
+        v["piece"]["id"].as_str().expect("piece id").to_owned()
+    }
+
+    /// The original bytes of a piece, asserting 200 and a complete body.
+    pub async fn original(&self, nu: &str, piece: &str) -> Vec<u8> {
+        let r = self.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")).await.expect("download");
+        assert_eq!(r.status(), 200, "piece {piece}");
+        r.bytes().await.expect("complete body").to_vec()
+    }
+}

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use e2e::{Server, bytes_of, demo, multipart, multipart_content_type, run};
+use e2e::{Api, Server, bytes_of, demo, multipart, multipart_content_type, run};
 
 #[tokio::test]
 async fn killed_during_uploads_loses_nothing_acknowledged() {
@@ -60,17 +60,10 @@ async fn killed_during_uploads_loses_nothing_acknowledged() {
     assert!(acked.len() >= 12, "only {} uploads acknowledged before the kill", acked.len());
 
     let server = Server::start(dir.path(), &[]);
-    let http = reqwest::Client::new();
+    let api = Api::new(&server, &token);
     for (piece, seed) in &acked {
-        let got = http
-            .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(got.status(), 200, "acknowledged piece {piece} lost");
         let len = 20_000 + (seed * 7919 % 3_000_000) as usize;
-        assert!(got.bytes().await.unwrap().to_vec() == bytes_of(len, *seed), "piece {piece} differs");
+        assert!(api.original(&nu, piece).await == bytes_of(len, *seed), "piece {piece} differs");
     }
     drop(server);
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use e2e::{BOUNDARY, Server, bytes_of, demo, found_in_files, multipart, multipart_content_type, run};
+use e2e::{Api, BOUNDARY, Server, bytes_of, demo, found_in_files, multipart, run};
 use serde_json::Value;
 
 fn token(d: &Value, i: usize) -> String {
@@ -32,26 +32,13 @@ async fn embedded_default_serves_stores_encrypted_logs_nothing_personal_and_stop
     let mut doc = b"%PDF-1.7\n".to_vec();
     doc.extend_from_slice(MARKER);
     doc.extend(bytes_of(300_000, 1));
-    let resp = http
-        .post(server.url(&format!("/api/v1/dossiers/{nu}/pieces")))
-        .bearer_auth(&guichet)
-        .header("content-type", multipart_content_type())
-        .body(multipart("identite", &doc))
-        .send()
-        .await
-        .unwrap();
+    let api = Api::new(&server, &guichet);
+    let resp = api.upload(&nu, "identite", &doc).await.unwrap();
     assert_eq!(resp.status(), 201);
     let up: Value = resp.json().await.unwrap();
     assert_eq!(up["version"]["media_type"], "application/pdf");
     let piece = up["piece"]["id"].as_str().unwrap();
-    let got = http
-        .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
-        .bearer_auth(&guichet)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.status(), 200);
-    assert_eq!(got.bytes().await.unwrap().to_vec(), doc);
+    assert_eq!(api.original(&nu, piece).await, doc);
     let denied = http.get(server.url(&format!("/api/v1/dossiers/{nu}"))).bearer_auth(&bailleur).send().await.unwrap();
     assert_eq!(denied.status(), 403);
     let body: Value = denied.json().await.unwrap();
@@ -113,13 +100,7 @@ async fn sigterm_lets_an_upload_in_flight_finish() {
     assert!(status.success());
 
     let server = Server::start(dir.path(), &[]);
-    let got = reqwest::Client::new()
-        .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
-        .bearer_auth(&guichet)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.bytes().await.unwrap().to_vec(), data);
+    assert_eq!(Api::new(&server, &guichet).original(&nu, &piece).await, data);
 }
 
 use futures_util::StreamExt;
@@ -225,19 +206,11 @@ async fn admin_commands_manage_organisations_and_agents() {
         .to_owned();
 
     let mut server = Server::start(dir.path(), &[]);
-    let http = reqwest::Client::new();
-    let r = http
-        .post(server.url("/api/v1/dossiers"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"communes": ["59183"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let nu = r.json::<Value>().await.unwrap()["numero_unique"].as_str().unwrap().to_owned();
+    let api = Api::new(&server, &token);
+    let nu = api.register_ok().await;
     assert!(nu.ends_with("DKMAI"));
     ok(&["admin", "agent", "disable", &agent_id]);
-    let r = http.get(server.url(&format!("/api/v1/dossiers/{nu}"))).bearer_auth(&token).send().await.unwrap();
+    let r = api.get(&format!("/api/v1/dossiers/{nu}")).await.unwrap();
     assert_eq!(r.status(), 403, "a disabled agent can do nothing, from the next request on");
     assert!(server.terminate().success());
 }

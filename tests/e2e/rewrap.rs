@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 
-use e2e::{Server, bytes_of, command, demo, multipart, multipart_content_type, run};
+use e2e::{Api, Server, bytes_of, command, demo, run};
 
 fn status(dir: &std::path::Path) -> String {
     let out = run(dir, &[], &["keys", "status"]);
@@ -17,29 +17,12 @@ async fn rewrap_killed_halfway_resumes_and_completes() {
     let d = demo(dir.path(), &[]);
     let token = d["agents"][0]["token"].as_str().unwrap().to_owned();
     let mut server = Server::start(dir.path(), &[]);
-    let http = reqwest::Client::new();
+    let api = Api::new(&server, &token);
     let mut docs = Vec::new();
     for i in 0..150u64 {
-        let r = http
-            .post(server.url("/api/v1/dossiers"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"communes": ["59183"]}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let nu = r.json::<serde_json::Value>().await.unwrap()["numero_unique"].as_str().unwrap().to_owned();
+        let nu = api.register_ok().await;
         if i % 30 == 0 {
-            let up = http
-                .post(server.url(&format!("/api/v1/dossiers/{nu}/pieces")))
-                .bearer_auth(&token)
-                .header("content-type", multipart_content_type())
-                .body(multipart("identite", &bytes_of(100_000, i)))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(up.status(), 201);
-            let piece = up.json::<serde_json::Value>().await.unwrap()["piece"]["id"].as_str().unwrap().to_owned();
+            let piece = api.upload_ok(&nu, "identite", &bytes_of(100_000, i)).await;
             docs.push((nu, piece, i));
         }
     }
@@ -71,13 +54,7 @@ async fn rewrap_killed_halfway_resumes_and_completes() {
 
     // The server, still running with the old ring, reads dossiers now on version 2.
     for (nu, piece, seed) in &docs {
-        let got = http
-            .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(got.bytes().await.unwrap().to_vec(), bytes_of(100_000, *seed));
+        assert_eq!(api.original(nu, piece).await, bytes_of(100_000, *seed));
     }
 
     let again = run(dir.path(), &[], &["keys", "rewrap"]);
@@ -92,13 +69,8 @@ async fn rewrap_killed_halfway_resumes_and_completes() {
     assert!(!status(dir.path()).contains("version 1"));
     assert!(server.terminate().success());
     let server = Server::start(dir.path(), &[]);
+    let api = Api::new(&server, &token);
     for (nu, piece, seed) in &docs {
-        let got = http
-            .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(got.bytes().await.unwrap().to_vec(), bytes_of(100_000, *seed));
+        assert_eq!(api.original(nu, piece).await, bytes_of(100_000, *seed));
     }
 }

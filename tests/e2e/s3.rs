@@ -2,7 +2,7 @@
 //! real S3-protocol server, s3s-fs, on a random loopback port) and
 //! PostgreSQL when available: production wiring, not the embedded default.
 
-use e2e::{Server, bytes_of, demo, found_in_files, multipart, multipart_content_type, run};
+use e2e::{Api, Server, bytes_of, demo, found_in_files, run};
 
 async fn s3_server(root: &std::path::Path) -> String {
     let fs = s3s_fs::FileSystem::new(root).unwrap();
@@ -63,23 +63,9 @@ async fn serves_from_s3_configured_by_environment() {
     const MARKER: &[u8] = b"MARKER-s3-e2e-91b2";
     let mut doc = MARKER.to_vec();
     doc.extend(bytes_of(12 * 1024 * 1024, 4)); // a multipart upload on S3
-    let up = http
-        .post(server.url(&format!("/api/v1/dossiers/{nu}/pieces")))
-        .bearer_auth(&token)
-        .header("content-type", multipart_content_type())
-        .body(multipart("ressources", &doc))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(up.status(), 201);
-    let piece = up.json::<serde_json::Value>().await.unwrap()["piece"]["id"].as_str().unwrap().to_owned();
-    let back = http
-        .get(server.url(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert!(back.bytes().await.unwrap().to_vec() == doc);
+    let api = Api::new(&server, &token);
+    let piece = api.upload_ok(&nu, "ressources", &doc).await;
+    assert!(api.original(&nu, &piece).await == doc);
     assert!(found_in_files(s3_root.path(), MARKER).is_empty(), "plaintext in the bucket");
     assert!(std::fs::read_dir(s3_root.path().join("pieces/dnu/dossiers")).unwrap().count() == 1);
     assert!(server.terminate().success());
