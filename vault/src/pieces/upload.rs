@@ -34,6 +34,9 @@ use crate::{
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 /// Longest accepted text field.
 const MAX_TEXT_FIELD: usize = 256;
+/// Most fields in one upload form (a body of endless small fields must not
+/// keep a connection busy forever).
+const MAX_FIELDS: usize = 16;
 
 #[derive(Debug, Serialize)]
 pub struct PieceRef {
@@ -140,7 +143,12 @@ async fn read_form(
     limit: u64,
     form: &mut Form,
 ) -> Result<(), Error> {
+    let mut fields = 0;
     while let Some(field) = mp.next_field().await? {
+        fields += 1;
+        if fields > MAX_FIELDS {
+            return Err(Error::BadRequest(format!("more than {MAX_FIELDS} form fields")));
+        }
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {

@@ -89,6 +89,10 @@ async fn refusals_are_clear_json_errors() {
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("`kind`"));
     let r = app.post_multipart(&up, &app.guichet_token, multipart(&[("colour", "red")], Some(b"abc"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let many: Vec<(&str, &str)> = std::iter::repeat_n(("member", "demandeur"), 40).collect();
+    let r = app.post_multipart(&up, &app.guichet_token, multipart(&many, Some(b"abc"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("form fields"));
     // 415: not multipart.
     let r = app.post_json(&up, &app.guichet_token, serde_json::json!({})).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
