@@ -39,7 +39,14 @@ async fn embedded_default_serves_stores_encrypted_logs_nothing_personal_and_stop
     assert_eq!(up["version"]["media_type"], "application/pdf");
     let piece = up["piece"]["id"].as_str().unwrap();
     assert_eq!(api.original(&nu, piece).await, doc);
-    let denied = http.get(server.url(&format!("/api/v1/dossiers/{nu}"))).bearer_auth(&bailleur).send().await.unwrap();
+    // The Nord landlord sees the Dunkerque dossier, not its originals; the
+    // Artois landlord (another territory) sees nothing.
+    let nord = Api::new(&server, &bailleur);
+    assert_eq!(nord.get(&format!("/api/v1/dossiers/{nu}")).await.unwrap().status(), 200);
+    let r = nord.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original")).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let artois = token(&d, 2);
+    let denied = http.get(server.url(&format!("/api/v1/dossiers/{nu}"))).bearer_auth(&artois).send().await.unwrap();
     assert_eq!(denied.status(), 403);
     let body: Value = denied.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden");
@@ -153,6 +160,7 @@ fn help_lists_every_setting() {
         "VAULT_MASTER_KEY_FILE",
         "VAULT_MAX_UPLOAD_BYTES",
         "VAULT_CONFIG",
+        "VAULT_POLICY_DIR",
     ] {
         assert!(help.contains(var), "serve --help does not mention {var}");
     }
@@ -211,6 +219,28 @@ async fn admin_commands_manage_organisations_and_agents() {
     assert!(nu.ends_with("DKMAI"));
     ok(&["admin", "agent", "disable", &agent_id]);
     let r = api.get(&format!("/api/v1/dossiers/{nu}")).await.unwrap();
-    assert_eq!(r.status(), 403, "a disabled agent can do nothing, from the next request on");
+    assert_eq!(r.status(), 401, "a disabled agent's token stops working from the next request on");
     assert!(server.terminate().success());
+}
+
+#[test]
+fn an_invalid_policy_set_stops_start_up_with_the_validation_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("10-typo.cedar"),
+        "@id(\"typo\")\npermit (principal is Vault::Agent, action, resource is Vault::Dossier)\nwhen { principal.organisation.territoire == \"59\" };\n",
+    )
+    .unwrap();
+    let dir_s = policies.display().to_string();
+    let out = run(dir.path(), &[("VAULT_POLICY_DIR", dir_s.as_str())], &["serve"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid access policy set") && err.contains("territoire"), "{err}");
+    // The shipped consult-only set loads.
+    let consult = format!("{}/../policies/consult-only", env!("CARGO_MANIFEST_DIR"));
+    let mut s = Server::start(dir.path(), &[("VAULT_POLICY_DIR", consult.as_str())]);
+    assert!(s.log().contains("access policies loaded"));
+    assert!(s.terminate().success());
 }

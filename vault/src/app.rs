@@ -38,12 +38,14 @@ struct Inner {
     /// Reloaded when a wrapped key names a version this process has not
     /// loaded yet (`keys rotate` ran while it was up).
     keys: RwLock<Arc<MasterKeys>>,
+    policies: policies::Engine,
 }
 
 impl Vault {
     /// Opens everything the configuration names. Errors say which part failed
     /// and what to do.
     pub async fn open(config: Config, schema: Schema) -> Result<Self, Error> {
+        let policies = load_policies(&config)?;
         let keys = load_master_keys(&config.master_key)?;
         let fresh_embedded = config.embedded_database && !config.data_dir.join("vault.db").exists();
         if config.embedded_database {
@@ -74,7 +76,7 @@ impl Vault {
             ObjectStoreConfig::Local(dir) => ObjectStore::Local(LocalStore::open(dir).await?),
             ObjectStoreConfig::S3(s) => ObjectStore::S3(S3Store::connect(s).await?),
         };
-        Ok(Self { inner: Arc::new(Inner { config, db, store, keys: RwLock::new(Arc::new(keys)) }) })
+        Ok(Self { inner: Arc::new(Inner { config, db, store, keys: RwLock::new(Arc::new(keys)), policies }) })
     }
 
     pub fn config(&self) -> &Config {
@@ -87,6 +89,11 @@ impl Vault {
 
     pub fn store(&self) -> &ObjectStore {
         &self.inner.store
+    }
+
+    /// The access policy set, validated at start-up.
+    pub fn policies(&self) -> &policies::Engine {
+        &self.inner.policies
     }
 
     /// The master key ring as currently loaded.
@@ -137,6 +144,22 @@ impl Vault {
         }
         Ok(shredded)
     }
+}
+
+/// Loads and validates the configured policy set: the vault does not start
+/// on a set that does not validate against the schema.
+fn load_policies(config: &Config) -> Result<policies::Engine, Error> {
+    let engine = match &config.policy_dir {
+        Some(dir) => policies::Engine::load_dir(dir),
+        None => policies::Engine::builtin("default"),
+    }
+    .map_err(|e| Error::Config(format!("invalid access policy set: {e}")))?;
+    tracing::info!(
+        policy_set = %config.policy_dir.as_ref().map_or("built-in default".to_owned(), |d| d.display().to_string()),
+        policies = engine.policy_ids().len(),
+        "access policies loaded"
+    );
+    Ok(engine)
 }
 
 /// Loads the master key ring; on the embedded default, generates a

@@ -1,17 +1,19 @@
 //! Who is calling, and whether they may do what they ask.
 //!
 //! [`authorize`] is the single authorisation seam: every handler calls it
-//! with (principal, action, resource) before touching anything. Until the
-//! Cedar policy engine replaces it, its rule is the foundation's simple one:
-//! active agents of registering organisations may act.
+//! with (principal, action, resource) before touching anything, and the
+//! configured Cedar policy set (crate `policies`) decides.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use policies::{AccessRequest, DossierFacts, OrgFacts};
 
 use crate::{
     app::Vault,
     crypto::{random_bytes, sha256},
     db::{agents::Agent, dossiers::Dossier, orgs::Organisation},
+    domain::{CommuneCode, TerritoryCode},
     error::Error,
 };
 
@@ -53,6 +55,9 @@ impl FromRequestParts<Vault> for Principal {
             .agent_by_token_hash(&sha256(token.as_bytes()))
             .await?
             .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
+        if agent.disabled {
+            return Err(Error::Unauthenticated("this agent has been disabled"));
+        }
         let organisation = vault
             .db()
             .organisation(agent.organisation_id)
@@ -62,35 +67,66 @@ impl FromRequestParts<Vault> for Principal {
     }
 }
 
-/// What a principal wants to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    RegisterDossier,
-    ReadDossier,
-    UploadPiece,
-    ReadPiece,
-    ReadOriginal,
-}
+pub use policies::Action;
 
 /// What the action is on.
 #[derive(Debug, Clone, Copy)]
 pub enum Resource<'a> {
-    /// The vault as a whole (registering a new dossier).
-    Vault,
+    /// A dossier about to be registered, with the communes it will wish.
+    NewDossier(&'a [CommuneCode]),
     Dossier(&'a Dossier),
 }
 
-/// The one authorisation decision. Deny by default.
-pub fn authorize(p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Error> {
-    if p.agent.disabled {
-        return Err(Error::Forbidden("this agent has been disabled".into()));
+fn org_facts(o: &Organisation) -> OrgFacts {
+    let (mut communes, mut departements) = (Vec::new(), Vec::new());
+    for t in &o.territory {
+        match t {
+            TerritoryCode::Commune(c) => communes.push(c.to_string()),
+            TerritoryCode::Departement(d) => departements.push(d.clone()),
+        }
     }
-    let _ = (action, resource);
-    if p.organisation.registering {
+    OrgFacts { id: o.id.to_string(), kind: o.kind.to_string(), registering: o.registering, communes, departements }
+}
+
+fn dossier_facts(id: String, status: &str, communes: &[CommuneCode]) -> DossierFacts {
+    let mut departements: Vec<String> = communes.iter().map(|c| c.departement().to_owned()).collect();
+    departements.sort();
+    departements.dedup();
+    DossierFacts {
+        id,
+        status: status.to_owned(),
+        communes: communes.iter().map(ToString::to_string).collect(),
+        departements,
+    }
+}
+
+/// The one authorisation decision: the configured Cedar policy set decides.
+/// Deny by default.
+pub fn authorize(vault: &Vault, p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Error> {
+    let facts = match resource {
+        Resource::NewDossier(communes) => dossier_facts("new".into(), "active", communes),
+        Resource::Dossier(d) => dossier_facts(d.id.to_string(), &d.status, &d.communes),
+    };
+    let request = AccessRequest {
+        principal: policies::Principal::Agent {
+            id: p.agent.id.to_string(),
+            organisation: org_facts(&p.organisation),
+            active: !p.agent.disabled,
+        },
+        action,
+        resource: policies::Resource::Dossier(facts),
+        now: crate::db::now_ms() / 1000,
+        purpose: None,
+        grant: None,
+    };
+    let decision = vault.policies().decide(&request);
+    if decision.allowed {
         Ok(())
     } else {
+        tracing::info!(agent.id = %p.agent.id, action = action.as_str(), policies = ?decision.policies, "access denied");
         Err(Error::Forbidden(format!(
-            "organisation {} is not a registering service and may not do this",
+            "the access policy does not allow {} for organisation {} on this dossier",
+            action.as_str(),
             p.organisation.siren
         )))
     }

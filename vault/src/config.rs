@@ -103,6 +103,11 @@ pub struct Settings {
     #[serde(alias = "vault_nu_territory")]
     pub nu_territory: Option<String>,
 
+    /// Directory of the Cedar policy set to enforce (*.cedar files) [default: the built-in default set].
+    #[arg(long, env = "VAULT_POLICY_DIR", global = true, value_name = "DIR")]
+    #[serde(alias = "vault_policy_dir")]
+    pub policy_dir: Option<PathBuf>,
+
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "VAULT_LOG_FORMAT", global = true, value_name = "FORMAT")]
     #[serde(alias = "vault_log_format")]
@@ -136,6 +141,8 @@ pub struct Config {
     pub master_key: MasterKeySource,
     pub max_upload_bytes: u64,
     pub nu_territory: String,
+    /// `None`: the built-in default policy set.
+    pub policy_dir: Option<PathBuf>,
     pub json_logs: bool,
 }
 
@@ -172,6 +179,7 @@ impl Settings {
             master_key,
             max_upload_bytes,
             nu_territory,
+            policy_dir,
             log_format
         ))
     }
@@ -265,6 +273,7 @@ impl Config {
             master_key,
             max_upload_bytes,
             nu_territory,
+            policy_dir: s.policy_dir,
             json_logs,
         })
     }
@@ -283,6 +292,7 @@ impl Config {
             master_key: MasterKeySource::Development(dir.join("dev-master.key")),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             nu_territory: "059".into(),
+            policy_dir: None,
             json_logs: false,
         }
     }

@@ -41,7 +41,6 @@ pub async fn register(
     principal: Principal,
     body: Result<Json<RegisterInput>, JsonRejection>,
 ) -> Result<impl IntoResponse, Error> {
-    authorize(&principal, Action::RegisterDossier, Resource::Vault)?;
     let Json(input) = body?;
     if input.communes.is_empty() {
         return Err(Error::Invalid("communes: at least one wished commune (INSEE code) is required".into()));
@@ -52,6 +51,8 @@ pub async fn register(
         .map(|c| CommuneCode::parse(c))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
+    // The decision needs the communes: a guichet registers on its territory.
+    authorize(&vault, &principal, Action::DossierRegister, Resource::NewDossier(&communes))?;
     let today = OffsetDateTime::now_utc().date();
     let deposited_on = match input.deposited_on.as_deref() {
         None => today,

@@ -28,9 +28,24 @@ async fn refusals_are_clear_json_errors() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("unknown"));
 
-    // 403: an agent of a non-registering organisation (until policies land).
-    let r = app.get(&format!("/api/v1/dossiers/{nu}"), &app.bailleur_token).await;
+    // 403: what the policy does not allow. A bailleur of the territory reads
+    // the dossier but neither uploads nor reads originals.
+    assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &app.bailleur_token).await.status, StatusCode::OK);
+    let piece = app.upload_ok(&nu, b"%PDF-1.4 x").await;
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original"), &app.bailleur_token).await;
     assert_eq!((r.status, r.error_code().as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("piece.read_original"));
+    let r = app
+        .post_multipart(
+            &format!("/api/v1/dossiers/{nu}/pieces"),
+            &app.bailleur_token,
+            multipart(&[("kind", "identite")], Some(b"x")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A guichet registers only on its territory (Dunkerque, not Lille).
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59350"]})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // 404: unknown dossier, unknown piece, unknown route.
     let r = app.get("/api/v1/dossiers/1111023517879GDPUB", &app.guichet_token).await;
@@ -126,6 +141,6 @@ async fn refusals_are_clear_json_errors() {
     // Exactly at the limit is accepted.
     assert_eq!(app.upload(&nu, "identite", &bytes_of(100_000, 2)).await.status, StatusCode::CREATED);
 
-    // Nothing refused left anything in the store (the accepted one only).
-    assert_eq!(app.vault.store().list().await.unwrap().len(), 1);
+    // Nothing refused left anything in the store (the two accepted only).
+    assert_eq!(app.vault.store().list().await.unwrap().len(), 2);
 }
