@@ -7,7 +7,7 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use policies::{AccessRequest, DossierFacts, OrgFacts};
+use policies::{AccessRequest, DossierFacts, GrantFacts, OrgFacts};
 
 use crate::{
     app::Vault,
@@ -100,12 +100,17 @@ fn dossier_facts(id: String, status: &str, communes: &[CommuneCode]) -> DossierF
     }
 }
 
-/// The one authorisation decision: the configured Cedar policy set decides.
-/// Deny by default.
-pub fn authorize(vault: &Vault, p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Error> {
-    let facts = match resource {
-        Resource::NewDossier(communes) => dossier_facts("new".into(), "active", communes),
-        Resource::Dossier(d) => dossier_facts(d.id.to_string(), &d.status, &d.communes),
+/// The one authorisation decision: the configured Cedar policy set decides,
+/// given the caller's organisation's grant on the dossier if it has one.
+/// Deny by default; a refusal involving a dead grant says so.
+pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Error> {
+    let now = crate::db::now_ms() / 1000;
+    let (facts, grant) = match resource {
+        Resource::NewDossier(communes) => (dossier_facts("new".into(), "active", communes), None),
+        Resource::Dossier(d) => (
+            dossier_facts(d.id.to_string(), &d.status, &d.communes),
+            vault.db().grant_for(d.id, p.organisation.id, now).await?,
+        ),
     };
     let request = AccessRequest {
         principal: policies::Principal::Agent {
@@ -115,19 +120,27 @@ pub fn authorize(vault: &Vault, p: &Principal, action: Action, resource: Resourc
         },
         action,
         resource: policies::Resource::Dossier(facts),
-        now: crate::db::now_ms() / 1000,
+        now,
         purpose: None,
-        grant: None,
+        grant: grant.as_ref().map(|g| GrantFacts {
+            expires_at: g.expires_at,
+            revoked: g.revoked,
+            purpose: g.purpose.clone(),
+        }),
     };
     let decision = vault.policies().decide(&request);
     if decision.allowed {
-        Ok(())
-    } else {
-        tracing::info!(agent.id = %p.agent.id, action = action.as_str(), policies = ?decision.policies, "access denied");
-        Err(Error::Forbidden(format!(
-            "the access policy does not allow {} for organisation {} on this dossier",
-            action.as_str(),
-            p.organisation.siren
-        )))
+        return Ok(());
     }
+    tracing::info!(agent.id = %p.agent.id, action = action.as_str(), policies = ?decision.policies, "access denied");
+    let what = format!("{} for organisation {}", action.as_str(), p.organisation.siren);
+    Err(match grant {
+        Some(g) if g.revoked => {
+            Error::Refused { code: "grant_revoked", message: format!("{what}: its grant on this dossier was revoked") }
+        }
+        Some(g) if g.expires_at <= now => {
+            Error::Refused { code: "grant_expired", message: format!("{what}: its grant on this dossier has expired") }
+        }
+        _ => Error::Forbidden(format!("the access policy does not allow {what} on this dossier")),
+    })
 }

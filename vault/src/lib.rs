@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod dossiers;
 pub mod error;
+pub mod grants;
 pub mod health;
 pub mod jobs;
 pub mod pieces;

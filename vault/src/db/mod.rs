@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod audit;
 pub mod dossiers;
+pub mod grants;
 pub mod keys;
 pub mod objects;
 pub mod orgs;

@@ -3,6 +3,7 @@
 mod register;
 pub(crate) use register::one_year_after;
 mod show;
+pub use show::OrgRef;
 
 use axum::{
     Router,

@@ -52,7 +52,7 @@ pub async fn register(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
     // The decision needs the communes: a guichet registers on its territory.
-    authorize(&vault, &principal, Action::DossierRegister, Resource::NewDossier(&communes))?;
+    authorize(&vault, &principal, Action::DossierRegister, Resource::NewDossier(&communes)).await?;
     let today = OffsetDateTime::now_utc().date();
     let deposited_on = match input.deposited_on.as_deref() {
         None => today,

@@ -58,7 +58,7 @@ pub async fn show(
     Path(nu): Path<String>,
 ) -> Result<Json<DossierView>, Error> {
     let dossier = super::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::DossierRead, Resource::Dossier(&dossier))?;
+    authorize(&vault, &principal, Action::DossierRead, Resource::Dossier(&dossier)).await?;
     let registered_by = vault
         .db()
         .organisation(dossier.registered_by)

@@ -49,7 +49,7 @@ pub async fn download(
     Query(q): Query<VersionQuery>,
 ) -> Result<Response, Error> {
     let (dossier, piece) = find_piece(&vault, &nu, &piece).await?;
-    authorize(&vault, &principal, Action::PieceReadOriginal, Resource::Dossier(&dossier))?;
+    authorize(&vault, &principal, Action::PieceReadOriginal, Resource::Dossier(&dossier)).await?;
     let versions = vault.db().versions_of(piece.id).await?;
     let version = match q.version {
         None => versions.last(),

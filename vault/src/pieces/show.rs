@@ -43,7 +43,7 @@ pub async fn show(
     Path((nu, piece)): Path<(String, String)>,
 ) -> Result<Json<PieceView>, Error> {
     let (dossier, piece) = find_piece(&vault, &nu, &piece).await?;
-    authorize(&vault, &principal, Action::PieceRead, Resource::Dossier(&dossier))?;
+    authorize(&vault, &principal, Action::PieceRead, Resource::Dossier(&dossier)).await?;
     let dk = vault.dossier_key(dossier.id).await?;
     let versions = vault
         .db()

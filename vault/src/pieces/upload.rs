@@ -79,7 +79,7 @@ pub async fn upload(
         return Err(Error::TooLarge { limit });
     }
     let dossier = crate::dossiers::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::PieceUpload, Resource::Dossier(&dossier))?;
+    authorize(&vault, &principal, Action::PieceUpload, Resource::Dossier(&dossier)).await?;
     let mut multipart = multipart?;
     let dk = vault.dossier_key(dossier.id).await?;
 

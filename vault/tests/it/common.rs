@@ -171,7 +171,7 @@ impl TestAppBuilder {
     }
 }
 
-async fn add_org_agent(
+pub async fn add_org_agent(
     vault: &Vault,
     siren: &str,
     kind: OrgKind,

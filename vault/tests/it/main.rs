@@ -3,6 +3,7 @@
 
 mod common;
 mod errors;
+mod grants;
 mod keys;
 mod roundtrip;
 mod store;

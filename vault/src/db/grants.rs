@@ -1,0 +1,135 @@
+//! Explicit grants.
+
+use sqlx::{Row, any::AnyRow};
+use uuid::Uuid;
+
+use super::{Db, now_ms, opt_uuid_col, uuid_col};
+use crate::{db::audit::AuditEvent, error::Error};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: Uuid,
+    pub dossier_id: Uuid,
+    pub organisation_id: Uuid,
+    pub purpose: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub created_by_agent: Option<Uuid>,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+const COLUMNS: &str = "id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at";
+
+fn from_row(row: &AnyRow) -> Result<Grant, Error> {
+    Ok(Grant {
+        id: uuid_col(row, "id")?,
+        dossier_id: uuid_col(row, "dossier_id")?,
+        organisation_id: uuid_col(row, "organisation_id")?,
+        purpose: row.try_get("purpose")?,
+        expires_at: row.try_get("expires_at")?,
+        created_by_agent: opt_uuid_col(row, "created_by_agent")?,
+        created_at: row.try_get("created_at")?,
+        revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+    })
+}
+
+impl Db {
+    /// Stores a grant and its audit event.
+    pub async fn insert_grant(
+        &self,
+        dossier: Uuid,
+        organisation: Uuid,
+        purpose: &str,
+        expires_at: i64,
+        by: (Uuid, Uuid),
+    ) -> Result<Grant, Error> {
+        let g = Grant {
+            id: Uuid::new_v4(),
+            dossier_id: dossier,
+            organisation_id: organisation,
+            purpose: purpose.to_owned(),
+            expires_at,
+            created_by_agent: Some(by.0),
+            created_at: now_ms(),
+            revoked: false,
+        };
+        let mut tx = self.write_tx().await?;
+        sqlx::query(&format!("INSERT INTO grants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"))
+            .bind(g.id.to_string())
+            .bind(dossier.to_string())
+            .bind(organisation.to_string())
+            .bind(purpose)
+            .bind(expires_at)
+            .bind(by.0.to_string())
+            .bind(g.created_at)
+            .execute(&mut *tx)
+            .await?;
+        let event = AuditEvent {
+            agent: Some(by.0),
+            organisation: Some(by.1),
+            action: "grant.create",
+            dossier: Some(dossier),
+            outcome: "ok",
+            ..AuditEvent::default()
+        };
+        Self::record_in(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    pub async fn grants_of(&self, dossier: Uuid) -> Result<Vec<Grant>, Error> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM grants WHERE dossier_id = $1 ORDER BY created_at, id"))
+            .bind(dossier.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The grant that decides for this organisation: a live one if any,
+    /// otherwise the latest (so a refusal can say it expired or was revoked).
+    pub async fn grant_for(&self, dossier: Uuid, organisation: Uuid, now_s: i64) -> Result<Option<Grant>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM grants WHERE dossier_id = $1 AND organisation_id = $2 ORDER BY created_at DESC, id"
+        ))
+        .bind(dossier.to_string())
+        .bind(organisation.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let grants = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let live = grants.iter().find(|g| !g.revoked && g.expires_at > now_s).cloned();
+        Ok(live.or_else(|| grants.into_iter().next()))
+    }
+
+    /// Revokes a grant of the dossier; false when there is no such grant.
+    pub async fn revoke_grant(&self, dossier: Uuid, grant: Uuid, by: (Uuid, Uuid)) -> Result<bool, Error> {
+        let mut tx = self.write_tx().await?;
+        let r =
+            sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND dossier_id = $3 AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(grant.to_string())
+                .bind(dossier.to_string())
+                .execute(&mut *tx)
+                .await?;
+        if r.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT 1 FROM grants WHERE id = $1 AND dossier_id = $2")
+                .bind(grant.to_string())
+                .bind(dossier.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            return Ok(exists);
+        }
+        let event = AuditEvent {
+            agent: Some(by.0),
+            organisation: Some(by.1),
+            action: "grant.revoke",
+            dossier: Some(dossier),
+            outcome: "ok",
+            ..AuditEvent::default()
+        };
+        Self::record_in(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

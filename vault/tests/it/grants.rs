@@ -1,0 +1,97 @@
+//! Explicit grants: they open reading one dossier to an organisation off its
+//! territory; revoked or expired, they give nothing, and the refusal says why.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use vault::domain::{NumeroUnique, OrgKind};
+
+use crate::common::{TestApp, add_org_agent, databases};
+
+fn in_hours(h: i64) -> String {
+    (OffsetDateTime::now_utc() + time::Duration::hours(h)).format(&Rfc3339).unwrap()
+}
+
+#[tokio::test]
+async fn grants_open_revoke_and_expire() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let (artois, _) = add_org_agent(&app.vault, "620000018", OrgKind::Bailleur, false, None, &["62"]).await;
+        let nu = app.register().await;
+        let piece = app.upload_ok(&nu, b"%PDF-1.4 piece").await;
+        let dossier = format!("/api/v1/dossiers/{nu}");
+        let grants = format!("{dossier}/grants");
+
+        assert_eq!(app.get(&dossier, &artois).await.status, StatusCode::FORBIDDEN);
+        let r = app
+            .post_json(
+                &grants,
+                &artois,
+                json!({"organisation": "620000018", "purpose": "x", "expires_at": in_hours(1)}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "a partner cannot grant itself access");
+
+        let r = app
+            .post_json(
+                &grants,
+                &app.guichet_token,
+                json!({"organisation": "620000018", "purpose": "CAL du 12 décembre", "expires_at": in_hours(24)}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let grant_id = r.json()["id"].as_str().unwrap().to_owned();
+        assert_eq!(r.json()["active"], true);
+        assert_eq!(app.get(&dossier, &artois).await.status, StatusCode::OK, "the grant opens the dossier");
+        let r = app.get(&format!("{dossier}/pieces/{piece}/original"), &artois).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "a grant opens renditions, not originals");
+        let list = app.get(&grants, &app.guichet_token).await.json();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["organisation"]["siren"], "620000018");
+
+        let revoke = app
+            .send(
+                axum::http::Request::delete(format!("{grants}/{grant_id}"))
+                    .header("authorization", format!("Bearer {}", app.guichet_token))
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(revoke.status, StatusCode::NO_CONTENT);
+        let r = app.get(&dossier, &artois).await;
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (StatusCode::FORBIDDEN, "grant_revoked"),
+            "revocation applies at once"
+        );
+
+        // An expired grant (written directly: the API refuses past dates).
+        let id = app.vault.db().dossier_by_nu(&NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+        let org = app
+            .vault
+            .db()
+            .organisation_by_siren(&vault::domain::Siren::parse("620000018").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let now = vault::db::now_ms() / 1000;
+        app.vault.db().insert_grant(id, org.id, "CAL", now - 1, (app.guichet_agent, org.id)).await.unwrap();
+        let r = app.get(&dossier, &artois).await;
+        assert_eq!((r.status, r.error_code().as_str()), (StatusCode::FORBIDDEN, "grant_expired"));
+
+        // Bad input names the field.
+        for (body, field) in [
+            (json!({"organisation": "620000018", "purpose": "CAL", "expires_at": in_hours(-1)}), "expires_at"),
+            (json!({"organisation": "620000018", "purpose": "CAL", "expires_at": in_hours(24 * 400)}), "expires_at"),
+            (json!({"organisation": "620000018", "purpose": "CAL", "expires_at": "tomorrow"}), "expires_at"),
+            (json!({"organisation": "180020026", "purpose": "CAL", "expires_at": in_hours(1)}), "organisation"),
+            (json!({"organisation": "620000018", "purpose": " ", "expires_at": in_hours(1)}), "purpose"),
+        ] {
+            let r = app.post_json(&grants, &app.guichet_token, body).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.json()["error"]["message"].as_str().unwrap().starts_with(field), "{}", r.json());
+        }
+        assert_eq!(app.vault.db().audit_count(id, "grant.create").await.unwrap(), 2);
+        assert_eq!(app.vault.db().audit_count(id, "grant.revoke").await.unwrap(), 1);
+    }
+}
