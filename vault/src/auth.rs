@@ -12,7 +12,7 @@ use policies::{AccessRequest, DossierFacts, GrantFacts, OrgFacts};
 use crate::{
     app::Vault,
     crypto::{random_bytes, sha256},
-    db::{agents::Agent, dossiers::Dossier, orgs::Organisation},
+    db::{agents::Agent, dossiers::Dossier, grants::Grant, orgs::Organisation},
     domain::{CommuneCode, TerritoryCode},
     error::Error,
 };
@@ -105,12 +105,26 @@ fn dossier_facts(id: String, status: &str, communes: &[CommuneCode]) -> DossierF
 /// Deny by default; a refusal involving a dead grant says so.
 pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Error> {
     let now = crate::db::now_ms() / 1000;
-    let (facts, grant) = match resource {
-        Resource::NewDossier(communes) => (dossier_facts("new".into(), "active", communes), None),
-        Resource::Dossier(d) => (
-            dossier_facts(d.id.to_string(), &d.status, &d.communes),
-            vault.db().grant_for(d.id, p.organisation.id, now).await?,
-        ),
+    let grant = match resource {
+        Resource::NewDossier(_) => None,
+        Resource::Dossier(d) => vault.db().grant_for(d.id, p.organisation.id, now).await?,
+    };
+    decide(vault, p, action, resource, grant.as_ref(), now)
+}
+
+/// The decision itself, with the grant already looked up (the worklist
+/// decides many dossiers with one query for the caller's grants).
+pub fn decide(
+    vault: &Vault,
+    p: &Principal,
+    action: Action,
+    resource: Resource<'_>,
+    grant: Option<&Grant>,
+    now: i64,
+) -> Result<(), Error> {
+    let facts = match resource {
+        Resource::NewDossier(communes) => dossier_facts("new".into(), "active", communes),
+        Resource::Dossier(d) => dossier_facts(d.id.to_string(), &d.status, &d.communes),
     };
     let request = AccessRequest {
         principal: policies::Principal::Agent {
@@ -122,17 +136,13 @@ pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: R
         resource: policies::Resource::Dossier(facts),
         now,
         purpose: None,
-        grant: grant.as_ref().map(|g| GrantFacts {
-            expires_at: g.expires_at,
-            revoked: g.revoked,
-            purpose: g.purpose.clone(),
-        }),
+        grant: grant.map(|g| GrantFacts { expires_at: g.expires_at, revoked: g.revoked, purpose: g.purpose.clone() }),
     };
     let decision = vault.policies().decide(&request);
     if decision.allowed {
         return Ok(());
     }
-    tracing::info!(agent.id = %p.agent.id, action = action.as_str(), policies = ?decision.policies, "access denied");
+    tracing::debug!(agent.id = %p.agent.id, action = action.as_str(), policies = ?decision.policies, "access denied");
     let what = format!("{} for organisation {}", action.as_str(), p.organisation.siren);
     Err(match grant {
         Some(g) if g.revoked => {

@@ -151,6 +151,63 @@ impl Db {
         Ok(Some(d))
     }
 
+    /// A page of dossiers in numéro unique order, after `after`, optionally
+    /// only those wishing `commune` or with `status`; communes included.
+    pub async fn dossiers_page(
+        &self,
+        after: Option<&NumeroUnique>,
+        commune: Option<&CommuneCode>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Dossier>, Error> {
+        let mut sql = format!("SELECT {COLUMNS} FROM dossiers d WHERE d.numero_unique > $1");
+        let mut n = 1;
+        if commune.is_some() {
+            n += 1;
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND c.commune = ${n})"
+            ));
+        }
+        if status.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND d.status = ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY d.numero_unique LIMIT ${}", n + 1));
+        let mut q = sqlx::query(&sql).bind(after.map_or(String::new(), |a| a.as_str().to_owned()));
+        if let Some(c) = commune {
+            q = q.bind(c.as_str().to_owned());
+        }
+        if let Some(s) = status {
+            q = q.bind(s.to_owned());
+        }
+        let rows = q.bind(limit).fetch_all(self.pool()).await?;
+        let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        if out.is_empty() {
+            return Ok(out);
+        }
+        // The communes of the whole page in one query.
+        let marks: Vec<String> = (1..=out.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT dossier_id, commune FROM dossier_communes WHERE dossier_id IN ({}) ORDER BY commune",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for d in &out {
+            q = q.bind(d.id.to_string());
+        }
+        let mut by_id: std::collections::HashMap<String, Vec<CommuneCode>> = std::collections::HashMap::new();
+        for (id, c) in q.fetch_all(self.pool()).await? {
+            by_id
+                .entry(id)
+                .or_default()
+                .push(CommuneCode::parse(&c).map_err(|e| Error::Database(sqlx::Error::Decode(e.0.into())))?);
+        }
+        for d in &mut out {
+            d.communes = by_id.remove(&d.id.to_string()).unwrap_or_default();
+        }
+        Ok(out)
+    }
+
     /// Ids of every dossier (for maintenance jobs).
     pub async fn dossier_ids(&self) -> Result<Vec<Uuid>, Error> {
         let rows = sqlx::query("SELECT id FROM dossiers ORDER BY id").fetch_all(self.pool()).await?;

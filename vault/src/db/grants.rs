@@ -101,6 +101,34 @@ impl Db {
         Ok(live.or_else(|| grants.into_iter().next()))
     }
 
+    /// For each dossier, the grant of `organisation` that decides (as in
+    /// [`Db::grant_for`]), in one query.
+    pub async fn grants_by_dossier_for(
+        &self,
+        organisation: Uuid,
+        now_s: i64,
+    ) -> Result<std::collections::HashMap<Uuid, Grant>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM grants WHERE organisation_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(organisation.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: std::collections::HashMap<Uuid, Grant> = std::collections::HashMap::new();
+        for g in rows.iter().map(from_row) {
+            let g = g?;
+            let live = !g.revoked && g.expires_at > now_s;
+            match out.get(&g.dossier_id) {
+                Some(cur) if !cur.revoked && cur.expires_at > now_s => {}
+                Some(_) if !live => {}
+                _ => {
+                    out.insert(g.dossier_id, g);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Revokes a grant of the dossier; false when there is no such grant.
     pub async fn revoke_grant(&self, dossier: Uuid, grant: Uuid, by: (Uuid, Uuid)) -> Result<bool, Error> {
         let mut tx = self.write_tx().await?;

@@ -76,7 +76,11 @@ impl Db {
             }
             r => r?,
         };
-        for t in &new.territory {
+        // A territory is a set: the same code given twice is one entry.
+        let mut territory = new.territory.clone();
+        territory.sort();
+        territory.dedup();
+        for t in &territory {
             sqlx::query("INSERT INTO organisation_territories (organisation_id, code) VALUES ($1, $2)")
                 .bind(id.to_string())
                 .bind(t.as_str())
@@ -84,9 +88,6 @@ impl Db {
                 .await?;
         }
         tx.commit().await?;
-        let mut territory = new.territory.clone();
-        territory.sort();
-        territory.dedup();
         Ok(Organisation {
             id,
             siren: new.siren.clone(),

@@ -1,8 +1,9 @@
-//! Dossiers: registration and consultation.
+//! Dossiers: registration, consultation and the worklist.
 
 mod register;
 pub(crate) use register::one_year_after;
 mod show;
+mod worklist;
 pub use show::OrgRef;
 
 use axum::{
@@ -13,7 +14,9 @@ use axum::{
 use crate::{app::Vault, db::dossiers::Dossier, domain::NumeroUnique, error::Error};
 
 pub fn router() -> Router<Vault> {
-    Router::new().route("/api/v1/dossiers", post(register::register)).route("/api/v1/dossiers/{nu}", get(show::show))
+    Router::new()
+        .route("/api/v1/dossiers", post(register::register).get(worklist::worklist))
+        .route("/api/v1/dossiers/{nu}", get(show::show))
 }
 
 /// Resolves the `{nu}` path segment: 422 for a malformed number, 404 for an

@@ -8,3 +8,4 @@ mod keys;
 mod roundtrip;
 mod store;
 mod tamper;
+mod worklist;

@@ -1,0 +1,103 @@
+//! `GET /api/v1/dossiers?commune=…&status=…&limit=…&after=…`: the dossiers
+//! the caller may read, in numéro unique order, a page at a time.
+//!
+//! Each candidate goes through the same decision as `GET /dossiers/{nu}`
+//! (`auth::decide`, with the caller's grants fetched once), so the list
+//! holds exactly the dossiers the single-dossier check allows, whatever the
+//! policy set says. The SQL narrows only by the caller's own filters.
+
+use axum::{
+    Json,
+    extract::{Query, State},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    app::Vault,
+    auth::{Action, Principal, Resource, decide},
+    domain::{CommuneCode, NumeroUnique},
+    error::Error,
+};
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+/// Candidates read per query while filling a page.
+const BATCH: i64 = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorklistQuery {
+    commune: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+    /// The `next` cursor of the previous page.
+    after: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorklistItem {
+    pub numero_unique: String,
+    pub status: String,
+    pub communes: Vec<String>,
+    pub deposited_on: String,
+    pub valid_until: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Worklist {
+    pub items: Vec<WorklistItem>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+pub async fn worklist(
+    State(vault): State<Vault>,
+    principal: Principal,
+    query: Result<Query<WorklistQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Worklist>, Error> {
+    let Query(q) = query.map_err(|e| Error::Invalid(e.body_text()))?;
+    let commune = q
+        .commune
+        .as_deref()
+        .map(CommuneCode::parse)
+        .transpose()
+        .map_err(|e| Error::Invalid(format!("commune: {e}")))?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s @ ("active" | "radiated")) => Some(s),
+        Some(other) => return Err(Error::Invalid(format!("status: {other:?} is not active or radiated"))),
+    };
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Error::Invalid(format!("limit: between 1 and {MAX_LIMIT}")));
+    }
+    let mut cursor =
+        q.after.as_deref().map(NumeroUnique::parse).transpose().map_err(|e| Error::Invalid(format!("after: {e}")))?;
+    let now = crate::db::now_ms() / 1000;
+    let grants = vault.db().grants_by_dossier_for(principal.organisation.id, now).await?;
+    let mut items = Vec::new();
+    loop {
+        let batch = vault.db().dossiers_page(cursor.as_ref(), commune.as_ref(), status, BATCH).await?;
+        let exhausted = (batch.len() as i64) < BATCH;
+        for d in &batch {
+            cursor = Some(d.numero_unique.clone());
+            if decide(&vault, &principal, Action::DossierRead, Resource::Dossier(d), grants.get(&d.id), now).is_ok() {
+                items.push(WorklistItem {
+                    numero_unique: d.numero_unique.to_string(),
+                    status: d.status.clone(),
+                    communes: d.communes.iter().map(ToString::to_string).collect(),
+                    deposited_on: crate::db::date_to_sql(d.deposited_on),
+                    valid_until: crate::db::date_to_sql(d.valid_until),
+                });
+                if items.len() == limit {
+                    // More may follow: the cursor resumes after this one.
+                    return Ok(Json(Worklist { items, next: cursor.map(|c| c.to_string()) }));
+                }
+            }
+        }
+        if exhausted {
+            return Ok(Json(Worklist { items, next: None }));
+        }
+    }
+}
