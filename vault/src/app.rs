@@ -39,6 +39,7 @@ struct Inner {
     /// loaded yet (`keys rotate` ran while it was up).
     keys: RwLock<Arc<MasterKeys>>,
     policies: policies::Engine,
+    audit_key: crate::audit::SigningKey,
 }
 
 impl Vault {
@@ -47,6 +48,7 @@ impl Vault {
     pub async fn open(config: Config, schema: Schema) -> Result<Self, Error> {
         let policies = load_policies(&config)?;
         let keys = load_master_keys(&config.master_key)?;
+        let audit_key = crate::audit::SigningKey::load_or_create(&config.audit_key_file)?;
         let fresh_embedded = config.embedded_database && !config.data_dir.join("vault.db").exists();
         if config.embedded_database {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -76,7 +78,9 @@ impl Vault {
             ObjectStoreConfig::Local(dir) => ObjectStore::Local(LocalStore::open(dir).await?),
             ObjectStoreConfig::S3(s) => ObjectStore::S3(S3Store::connect(s).await?),
         };
-        Ok(Self { inner: Arc::new(Inner { config, db, store, keys: RwLock::new(Arc::new(keys)), policies }) })
+        Ok(Self {
+            inner: Arc::new(Inner { config, db, store, keys: RwLock::new(Arc::new(keys)), policies, audit_key }),
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -94,6 +98,11 @@ impl Vault {
     /// The access policy set, validated at start-up.
     pub fn policies(&self) -> &policies::Engine {
         &self.inner.policies
+    }
+
+    /// The key that signs audit checkpoints.
+    pub fn audit_key(&self) -> &crate::audit::SigningKey {
+        &self.inner.audit_key
     }
 
     /// The master key ring as currently loaded.

@@ -93,6 +93,11 @@ pub struct Settings {
     #[serde(alias = "vault_master_key")]
     pub master_key: Option<String>,
 
+    /// Ed25519 key signing audit checkpoints, separate from the data keys [default: DATA_DIR/audit-signing.key, generated].
+    #[arg(long, env = "VAULT_AUDIT_KEY_FILE", global = true, value_name = "FILE")]
+    #[serde(alias = "vault_audit_key_file")]
+    pub audit_key_file: Option<PathBuf>,
+
     /// Largest accepted upload in bytes [default: 20971520 = 20 MiB].
     #[arg(long, env = "VAULT_MAX_UPLOAD_BYTES", global = true, value_name = "BYTES")]
     #[serde(alias = "vault_max_upload_bytes")]
@@ -139,6 +144,8 @@ pub struct Config {
     pub embedded_database: bool,
     pub object_store: ObjectStoreConfig,
     pub master_key: MasterKeySource,
+    /// The audit checkpoint signing key (PKCS#8, base64).
+    pub audit_key_file: PathBuf,
     pub max_upload_bytes: u64,
     pub nu_territory: String,
     /// `None`: the built-in default policy set.
@@ -177,6 +184,7 @@ impl Settings {
             s3_secret_access_key_file,
             master_key_file,
             master_key,
+            audit_key_file,
             max_upload_bytes,
             nu_territory,
             policy_dir,
@@ -249,6 +257,7 @@ impl Config {
             (None, None) => MasterKeySource::Development(data_dir.join("dev-master.key")),
         };
 
+        let audit_key_file = s.audit_key_file.unwrap_or_else(|| data_dir.join("audit-signing.key"));
         let max_upload_bytes = s.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES);
         if max_upload_bytes == 0 {
             return Err(Error::Config("VAULT_MAX_UPLOAD_BYTES must be positive".into()));
@@ -271,6 +280,7 @@ impl Config {
             embedded_database,
             object_store,
             master_key,
+            audit_key_file,
             max_upload_bytes,
             nu_territory,
             policy_dir: s.policy_dir,
@@ -290,6 +300,7 @@ impl Config {
             ),
             object_store: ObjectStoreConfig::Local(dir.join("objects")),
             master_key: MasterKeySource::Development(dir.join("dev-master.key")),
+            audit_key_file: dir.join("audit-signing.key"),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             nu_territory: "059".into(),
             policy_dir: None,

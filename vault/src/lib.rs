@@ -5,6 +5,7 @@
 //! that the `dnu-vault` binary and the tests start it the same way.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

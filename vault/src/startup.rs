@@ -54,7 +54,13 @@ impl Application {
     /// in-flight requests (uploads included) finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let app = router(self.vault.clone());
+        let checkpoints = tokio::spawn(periodic_checkpoints(self.vault.clone()));
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        checkpoints.abort();
+        // The last events of this process are signed before it goes.
+        if let Err(e) = crate::audit::write_checkpoint(&self.vault).await {
+            tracing::error!(error = %e, "audit checkpoint at shutdown failed");
+        }
         self.vault.db().close().await;
         Ok(())
     }
@@ -66,6 +72,20 @@ impl Application {
         let stop = shutdown_signal()?;
         tracing::info!(listen = %self.local_addr(), "DNU Vault listening");
         self.run_until(stop).await
+    }
+}
+
+/// How often a running server signs the audit chain head.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+async fn periodic_checkpoints(vault: Vault) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::audit::write_checkpoint(&vault).await {
+            tracing::error!(error = %e, "audit checkpoint failed");
+        }
     }
 }
 

@@ -41,6 +41,9 @@ pub enum Command {
     /// Manage master keys: rotate, rewrap, status, retire.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The audit journal: verify the chain, write a signed checkpoint.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Delete orphaned objects left by interrupted uploads and erased dossiers.
     Gc {
         /// Only touch objects older than this many hours (an upload in flight is never collected).
@@ -59,6 +62,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and check it against the signed checkpoints (exit status 1 on any problem).
+    Verify,
+    /// Write a signed checkpoint of the chain head to the object store now.
+    Checkpoint,
 }
 
 /// Parses the command line, runs the command, maps failure to exit code 1.
@@ -116,6 +127,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "scanned {} objects: kept {}, too recent {}, deleted {} orphans and {} of erased dossiers; removed {} unfinished uploads",
                 r.scanned, r.kept, r.too_recent, r.deleted_orphans, r.deleted_shredded, r.incomplete_removed
             );
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let vault = open(config).await?;
+            let r = crate::audit::verify(&vault).await.context("audit verification failed to run")?;
+            for p in &r.problems {
+                println!("{p}");
+            }
+            eprintln!("{} events, {} checkpoints, {} problems", r.events, r.checkpoints, r.problems.len());
+            if !r.is_clean() {
+                anyhow::bail!("the audit journal has been tampered with or damaged");
+            }
+        }
+        Command::Audit(AuditCommand::Checkpoint) => {
+            let vault = open(config).await?;
+            match crate::audit::write_checkpoint(&vault).await? {
+                Some(cp) => eprintln!("checkpoint written at event {}", cp.seq),
+                None => eprintln!("nothing new since the last checkpoint"),
+            }
         }
         Command::Check { deep } => {
             let vault = open(config).await?;

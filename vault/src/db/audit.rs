@@ -1,6 +1,9 @@
-//! The audit journal (first form: one row per event, written in the same
-//! transaction as what it records; the hash chain comes with the policy work).
+//! The audit journal: one row per event, written in the same transaction as
+//! what it records, hash-chained. The chain head (`audit_head`) is updated
+//! in that transaction too; its row lock makes appenders take turns, so the
+//! chain has no forks.
 
+use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Db, Tx, now_ms};
@@ -18,23 +21,82 @@ pub struct AuditEvent<'a> {
     pub outcome: &'a str,
 }
 
+/// An event as stored, with its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub at: i64,
+    pub fields: [Option<String>; 7],
+    pub hash: Option<Vec<u8>>,
+}
+
+/// The chain head: last sequence number and hash, and where the chain starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub chain_start: i64,
+}
+
+/// SHA-256 over the previous hash and every field, each length-prefixed so
+/// that no two different events encode alike.
+pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 7]) -> [u8; 32] {
+    let mut h = crate::crypto::Sha256::default();
+    h.update(b"dnu-vault/audit/v1");
+    h.update(prev);
+    h.update(&seq.to_be_bytes());
+    h.update(&at.to_be_bytes());
+    for f in fields {
+        match f {
+            Some(s) => {
+                h.update(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
+                h.update(s.as_bytes());
+            }
+            None => h.update(&u32::MAX.to_be_bytes()),
+        }
+    }
+    h.finish()
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, hash";
+
 impl Db {
     pub(crate) async fn record_in(tx: &mut Tx, e: &AuditEvent<'_>) -> Result<(), Error> {
         let s = |u: Option<Uuid>| u.map(|u| u.to_string());
-        sqlx::query(
-            "INSERT INTO audit_events (at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(now_ms())
-        .bind(s(e.agent))
-        .bind(s(e.organisation))
-        .bind(e.action)
-        .bind(s(e.dossier))
-        .bind(s(e.piece))
-        .bind(s(e.version))
-        .bind(e.outcome)
+        // Taking the next number locks the head row until commit.
+        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut **tx)
+            .await?;
+        let (seq, prev): (i64, Vec<u8>) = (head.try_get("seq")?, head.try_get("hash")?);
+        let at = now_ms();
+        let fields = [
+            s(e.agent),
+            s(e.organisation),
+            Some(e.action.to_owned()),
+            s(e.dossier),
+            s(e.piece),
+            s(e.version),
+            Some(e.outcome.to_owned()),
+        ];
+        let hash = chain_hash(&prev, seq, at, &fields).to_vec();
+        let [agent, org, action, dossier, piece, version, outcome] = fields;
+        sqlx::query(&format!(
+            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(seq)
+        .bind(at)
+        .bind(agent)
+        .bind(org)
+        .bind(action)
+        .bind(dossier)
+        .bind(piece)
+        .bind(version)
+        .bind(outcome)
+        .bind(hash.clone())
         .execute(&mut **tx)
         .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(hash).execute(&mut **tx).await?;
         Ok(())
     }
 
@@ -48,12 +110,46 @@ impl Db {
     }
 
     pub async fn audit_count(&self, dossier: Uuid, action: &str) -> Result<i64, Error> {
-        use sqlx::Row;
         let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE dossier_id = $1 AND action = $2")
             .bind(dossier.to_string())
             .bind(action)
             .fetch_one(self.pool())
             .await?;
         Ok(row.try_get("n")?)
+    }
+
+    pub async fn audit_head(&self) -> Result<ChainHead, Error> {
+        let r =
+            sqlx::query("SELECT seq, hash, chain_start FROM audit_head WHERE id = 1").fetch_one(self.pool()).await?;
+        Ok(ChainHead { seq: r.try_get("seq")?, hash: r.try_get("hash")?, chain_start: r.try_get("chain_start")? })
+    }
+
+    /// Up to `limit` chained events after `after`, in order.
+    pub async fn audit_events_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, Error> {
+        let rows =
+            sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let f = |c: &str| r.try_get::<Option<String>, _>(c);
+                Ok(StoredEvent {
+                    seq: r.try_get("seq")?,
+                    at: r.try_get("at")?,
+                    fields: [
+                        f("agent_id")?,
+                        f("organisation_id")?,
+                        f("action")?,
+                        f("dossier_id")?,
+                        f("piece_id")?,
+                        f("version_id")?,
+                        f("outcome")?,
+                    ],
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
     }
 }

@@ -32,7 +32,7 @@ pub async fn collect(vault: &Vault, grace: Duration) -> Result<GcReport, Error> 
     let mut seen = HashSet::new();
     for item in listed {
         report.scanned += 1;
-        let ObjectKey::Dossier { dossier, object } = item.key;
+        let ObjectKey::Dossier { dossier, object } = item.key else { continue };
         seen.insert(object);
         if item.modified >= before {
             report.too_recent += 1;

@@ -86,6 +86,23 @@ impl LocalStore {
             .map_err(|e| Error::Store(format!("local store: list: {e}")))?
     }
 
+    pub(super) async fn list_checkpoints(&self) -> Result<Vec<ObjectKey>, Error> {
+        let dir = self.root.join(super::key::CHECKPOINTS);
+        let mut out = Vec::new();
+        let mut rd = match tokio::fs::read_dir(&dir).await {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(store_err("list checkpoints", e)),
+        };
+        while let Some(e) = rd.next_entry().await.map_err(|e| store_err("list checkpoints", e))? {
+            let name = format!("{}{}", super::key::CHECKPOINTS, e.file_name().to_string_lossy());
+            if let Some(k @ ObjectKey::AuditCheckpoint { .. }) = ObjectKey::parse(&name) {
+                out.push(k);
+            }
+        }
+        Ok(out)
+    }
+
     pub(super) async fn check(&self) -> Result<(), Error> {
         let m = tokio::fs::metadata(self.root.join("dossiers")).await.map_err(|e| store_err("check", e))?;
         if m.is_dir() { Ok(()) } else { Err(Error::Store("local store: dossiers is not a directory".into())) }

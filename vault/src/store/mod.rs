@@ -6,7 +6,7 @@
 //! name is a fresh random id, and each backend also refuses to replace an
 //! existing name.
 
-mod key;
+pub(crate) mod key;
 mod local;
 mod s3;
 
@@ -74,6 +74,19 @@ impl ObjectStore {
             Self::Local(s) => s.list().await,
             Self::S3(s) => s.list().await,
         }
+    }
+
+    /// Every audit checkpoint, oldest first.
+    pub async fn list_checkpoints(&self) -> Result<Vec<ObjectKey>, Error> {
+        let mut keys = match self {
+            Self::Local(s) => s.list_checkpoints().await?,
+            Self::S3(s) => s.list_checkpoints().await?,
+        };
+        keys.sort_by_key(|k| match k {
+            ObjectKey::AuditCheckpoint { seq } => *seq,
+            ObjectKey::Dossier { .. } => 0,
+        });
+        Ok(keys)
     }
 
     /// Whether the store answers (for `/readyz`).

@@ -150,6 +150,23 @@ impl S3Store {
         Ok(out)
     }
 
+    pub(super) async fn list_checkpoints(&self) -> Result<Vec<ObjectKey>, Error> {
+        let prefix = if self.prefix.is_empty() {
+            super::key::CHECKPOINTS.to_owned()
+        } else {
+            format!("{}/{}", self.prefix, super::key::CHECKPOINTS)
+        };
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| s3_err("list checkpoints", e))?;
+            out.extend(
+                page.contents().iter().filter_map(|o| o.key().and_then(|k| self.strip(k)).and_then(ObjectKey::parse)),
+            );
+        }
+        Ok(out)
+    }
+
     pub(super) async fn check(&self) -> Result<(), Error> {
         self.client.head_bucket().bucket(&self.bucket).send().await.map_err(|e| s3_err("head bucket", e))?;
         Ok(())

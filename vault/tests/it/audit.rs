@@ -1,0 +1,74 @@
+//! `audit verify` detects, each edited straight into the database: a deleted
+//! event, a modified event, two swapped events, and a tail truncated before
+//! the last checkpoint (head rewound to hide it).
+
+use vault::audit::{verify, write_checkpoint};
+
+use crate::common::{DbKind, TestApp, bytes_of, databases};
+
+/// A vault with a few dozen audited events and a checkpoint at the end.
+async fn journal(db: DbKind) -> (TestApp, i64) {
+    let app = TestApp::builder().db(db).build().await;
+    for i in 0..4u8 {
+        let nu = app.register().await;
+        let piece = app.upload_ok(&nu, &bytes_of(1000, i)).await;
+        assert!(app.original(&nu, &piece).await.body.is_ok());
+    }
+    let cp = write_checkpoint(&app.vault).await.unwrap().expect("a checkpoint");
+    assert!(write_checkpoint(&app.vault).await.unwrap().is_none(), "nothing new, no second checkpoint");
+    let clean = verify(&app.vault).await.unwrap();
+    assert!(clean.is_clean(), "{:?}", clean.problems);
+    assert_eq!((clean.events, clean.checkpoints), (12, 1));
+    (app, cp.seq)
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    sqlx::query(sql).execute(app.vault.db().pool()).await.unwrap();
+}
+
+async fn problems(app: &TestApp) -> String {
+    let r = verify(&app.vault).await.unwrap();
+    assert!(!r.is_clean(), "tampering went unnoticed");
+    r.problems.join("\n")
+}
+
+#[tokio::test]
+async fn verify_detects_deleted_modified_swapped_and_truncated_events() {
+    for db in databases() {
+        let (app, _) = journal(db).await;
+        exec(&app, "DELETE FROM audit_events WHERE seq = 5").await;
+        let p = problems(&app).await;
+        assert!(p.contains("events 5 to 5 are missing"), "{p}");
+
+        let (app, _) = journal(db).await;
+        exec(&app, "UPDATE audit_events SET outcome = 'denied' WHERE seq = 7").await;
+        let p = problems(&app).await;
+        assert!(p.contains("event 7 does not match"), "{p}");
+
+        let (app, _) = journal(db).await;
+        // Swap the contents of events 3 and 4 (their numbers stay in place).
+        exec(&app, "UPDATE audit_events SET seq = -3 WHERE seq = 3").await;
+        exec(&app, "UPDATE audit_events SET seq = 3 WHERE seq = 4").await;
+        exec(&app, "UPDATE audit_events SET seq = 4 WHERE seq = -3").await;
+        let p = problems(&app).await;
+        assert!(p.contains("event 3 does not match") && p.contains("event 4 does not match"), "{p}");
+
+        let (app, last) = journal(db).await;
+        // Remove the tail and rewind the head so the chain itself looks whole:
+        // only the signed checkpoint can tell.
+        exec(&app, &format!("DELETE FROM audit_events WHERE seq > {}", last - 3)).await;
+        let keep: Vec<u8> =
+            sqlx::query_scalar::<_, Vec<u8>>(&format!("SELECT hash FROM audit_events WHERE seq = {}", last - 3))
+                .fetch_one(app.vault.db().pool())
+                .await
+                .unwrap();
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(last - 3)
+            .bind(keep)
+            .execute(app.vault.db().pool())
+            .await
+            .unwrap();
+        let p = problems(&app).await;
+        assert!(p.contains("truncated"), "{p}");
+    }
+}
