@@ -109,7 +109,24 @@ pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: R
         Resource::NewDossier(_) => None,
         Resource::Dossier(d) => vault.db().grant_for(d.id, p.organisation.id, now).await?,
     };
-    decide(vault, p, action, resource, grant.as_ref(), now)
+    let decided = decide(vault, p, action, resource, grant.as_ref(), now);
+    if decided.is_err() {
+        // Every denial is traced, committed before the refusal is sent.
+        let dossier = match resource {
+            Resource::Dossier(d) => Some(d.id),
+            Resource::NewDossier(_) => None,
+        };
+        let event = crate::db::audit::AuditEvent {
+            agent: Some(p.agent.id),
+            organisation: Some(p.organisation.id),
+            action: action.as_str(),
+            dossier,
+            outcome: "denied",
+            ..Default::default()
+        };
+        vault.db().record(&event).await?;
+    }
+    decided
 }
 
 /// The decision itself, with the grant already looked up (the worklist

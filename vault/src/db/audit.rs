@@ -109,12 +109,20 @@ impl Db {
         Ok(())
     }
 
+    /// How many `ok` events of `action` the dossier has.
     pub async fn audit_count(&self, dossier: Uuid, action: &str) -> Result<i64, Error> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE dossier_id = $1 AND action = $2")
-            .bind(dossier.to_string())
-            .bind(action)
-            .fetch_one(self.pool())
-            .await?;
+        self.audit_count_with(dossier, action, "ok").await
+    }
+
+    pub async fn audit_count_with(&self, dossier: Uuid, action: &str, outcome: &str) -> Result<i64, Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE dossier_id = $1 AND action = $2 AND outcome = $3",
+        )
+        .bind(dossier.to_string())
+        .bind(action)
+        .bind(outcome)
+        .fetch_one(self.pool())
+        .await?;
         Ok(row.try_get("n")?)
     }
 

@@ -93,5 +93,9 @@ async fn grants_open_revoke_and_expire() {
         }
         assert_eq!(app.vault.db().audit_count(id, "grant.create").await.unwrap(), 2);
         assert_eq!(app.vault.db().audit_count(id, "grant.revoke").await.unwrap(), 1);
+        // Every refusal above left a trace: three reads, one self-grant, one original.
+        assert_eq!(app.vault.db().audit_count_with(id, "dossier.read", "denied").await.unwrap(), 3);
+        assert_eq!(app.vault.db().audit_count_with(id, "grant.manage", "denied").await.unwrap(), 1);
+        assert_eq!(app.vault.db().audit_count_with(id, "piece.read_original", "denied").await.unwrap(), 1);
     }
 }
