@@ -19,9 +19,16 @@ async fn embedded_default_serves_stores_encrypted_logs_nothing_personal_and_stop
     assert_ne!(d["organisations"][1]["territory"], d["organisations"][2]["territory"]);
     let (guichet, bailleur) = (token(&d, 0), token(&d, 1));
     let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
+    let applicant = d["dossiers"][0]["applicant"].clone();
 
     let mut server = Server::start(dir.path(), &[]);
     assert!(server.log().contains("DEVELOPMENT MASTER KEY"), "the development key is announced loudly");
+    // The seeded applicant signs in and sees their dossier.
+    let session = reqwest::Client::new().post(server.url("/api/v1/session")).json(&applicant).send().await.unwrap();
+    assert_eq!(session.status(), 200);
+    let session: Value = session.json().await.unwrap();
+    let me = Api::new(&server, session["token"].as_str().unwrap());
+    assert_eq!(me.get(&format!("/api/v1/dossiers/{nu}")).await.unwrap().status(), 200);
     let http = reqwest::Client::new();
     assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200);
     let ready = http.get(server.url("/readyz")).send().await.unwrap();
@@ -55,7 +62,8 @@ async fn embedded_default_serves_stores_encrypted_logs_nothing_personal_and_stop
     assert!(status.success(), "SIGTERM must end the server cleanly: {status:?}");
     let log = server.log();
     assert!(log.contains("shutting down"), "{log}");
-    for secret in [MARKER, guichet.as_bytes(), bailleur.as_bytes(), nu.as_bytes()] {
+    let code = applicant["code"].as_str().unwrap().to_owned();
+    for secret in [MARKER, guichet.as_bytes(), bailleur.as_bytes(), nu.as_bytes(), code.as_bytes()] {
         assert!(
             !log.as_bytes().windows(secret.len()).any(|w| w == secret),
             "the log holds {:?}",

@@ -30,9 +30,42 @@ pub fn new_token() -> Result<(String, [u8; 32]), Error> {
 
 /// An authenticated agent and its organisation.
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub struct AgentPrincipal {
     pub agent: Agent,
     pub organisation: Organisation,
+}
+
+/// Who is calling: an agent (bearer token `dnuv_…`) or an applicant signed
+/// in for their dossier (session token `dnua_…`).
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Agent(AgentPrincipal),
+    Applicant { id: uuid::Uuid, dossier: uuid::Uuid },
+}
+
+impl Principal {
+    pub fn agent_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Self::Agent(a) => Some(a.agent.id),
+            Self::Applicant { .. } => None,
+        }
+    }
+
+    pub fn organisation_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Self::Agent(a) => Some(a.organisation.id),
+            Self::Applicant { .. } => None,
+        }
+    }
+
+    /// For what only agents do; call after `authorize`, which has already
+    /// refused applicants wherever the policy does.
+    pub fn as_agent(&self) -> Result<&AgentPrincipal, Error> {
+        match self {
+            Self::Agent(a) => Ok(a),
+            Self::Applicant { .. } => Err(Error::Forbidden("only agents of organisations may do this".into())),
+        }
+    }
 }
 
 impl FromRequestParts<Vault> for Principal {
@@ -48,8 +81,18 @@ impl FromRequestParts<Vault> for Principal {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|t| t.starts_with(TOKEN_PREFIX))
             .ok_or(Error::Unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        if token.starts_with(crate::applicants::SESSION_PREFIX) {
+            let (id, dossier) = vault
+                .db()
+                .applicant_session(&sha256(token.as_bytes()))
+                .await?
+                .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?;
+            return Ok(Self::Applicant { id, dossier });
+        }
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(Error::Unauthenticated("the Authorization header must be `Bearer <token>`"));
+        }
         let agent = vault
             .db()
             .agent_by_token_hash(&sha256(token.as_bytes()))
@@ -63,7 +106,7 @@ impl FromRequestParts<Vault> for Principal {
             .organisation(agent.organisation_id)
             .await?
             .ok_or_else(|| Error::Integrity("agent without its organisation".into()))?;
-        Ok(Self { agent, organisation })
+        Ok(Self::Agent(AgentPrincipal { agent, organisation }))
     }
 }
 
@@ -105,9 +148,9 @@ fn dossier_facts(id: String, status: &str, communes: &[CommuneCode]) -> DossierF
 /// Deny by default; a refusal involving a dead grant says so.
 pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: Resource<'_>) -> Result<(), Error> {
     let now = crate::db::now_ms() / 1000;
-    let grant = match resource {
-        Resource::NewDossier(_) => None,
-        Resource::Dossier(d) => vault.db().grant_for(d.id, p.organisation.id, now).await?,
+    let grant = match (resource, p.organisation_id()) {
+        (Resource::Dossier(d), Some(org)) => vault.db().grant_for(d.id, org, now).await?,
+        _ => None,
     };
     let decided = decide(vault, p, action, resource, grant.as_ref(), now);
     if decided.is_err() {
@@ -117,8 +160,8 @@ pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: R
             Resource::NewDossier(_) => None,
         };
         let event = crate::db::audit::AuditEvent {
-            agent: Some(p.agent.id),
-            organisation: Some(p.organisation.id),
+            agent: p.agent_id(),
+            organisation: p.organisation_id(),
             action: action.as_str(),
             dossier,
             outcome: "denied",
@@ -143,12 +186,22 @@ pub fn decide(
         Resource::NewDossier(communes) => dossier_facts("new".into(), "active", communes),
         Resource::Dossier(d) => dossier_facts(d.id.to_string(), &d.status, &d.communes),
     };
+    let (principal, who) = match p {
+        Principal::Agent(a) => (
+            policies::Principal::Agent {
+                id: a.agent.id.to_string(),
+                organisation: org_facts(&a.organisation),
+                active: !a.agent.disabled,
+            },
+            format!("organisation {}", a.organisation.siren),
+        ),
+        Principal::Applicant { id, dossier } => (
+            policies::Principal::Applicant { id: id.to_string(), dossier: dossier.to_string() },
+            "the applicant".to_owned(),
+        ),
+    };
     let request = AccessRequest {
-        principal: policies::Principal::Agent {
-            id: p.agent.id.to_string(),
-            organisation: org_facts(&p.organisation),
-            active: !p.agent.disabled,
-        },
+        principal,
         action,
         resource: policies::Resource::Dossier(facts),
         now,
@@ -159,8 +212,8 @@ pub fn decide(
     if decision.allowed {
         return Ok(());
     }
-    tracing::debug!(agent.id = %p.agent.id, action = action.as_str(), policies = ?decision.policies, "access denied");
-    let what = format!("{} for organisation {}", action.as_str(), p.organisation.siren);
+    tracing::debug!(agent.id = ?p.agent_id(), action = action.as_str(), policies = ?decision.policies, "access denied");
+    let what = format!("{} for {who}", action.as_str());
     Err(match grant {
         Some(g) if g.revoked => {
             Error::Refused { code: "grant_revoked", message: format!("{what}: its grant on this dossier was revoked") }

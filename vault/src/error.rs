@@ -37,6 +37,8 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("too many failed attempts; try again in {retry_after_s} seconds")]
+    Throttled { retry_after_s: i64 },
     /// Stored data failed authentication: tampering or corruption.
     #[error("integrity failure: {0}")]
     Integrity(String),
@@ -82,6 +84,7 @@ impl Error {
             Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
             Self::Config(_) | Self::Database(_) | Self::Migrate(_) | Self::Store(_) | Self::Crypto(_) | Self::Io(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -5,6 +5,7 @@
 //! that the `dnu-vault` binary and the tests start it the same way.
 
 pub mod app;
+pub mod applicants;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -183,6 +183,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 for d in &report.dossiers {
                     println!("dossier {} (communes {})", d.numero_unique, d.communes.join(", "));
+                    println!(
+                        "  applicant identifier: {}\n  applicant code: {}",
+                        d.applicant.identifier, d.applicant.code
+                    );
                 }
             }
         }

@@ -45,6 +45,8 @@ pub struct NewDossier {
     pub valid_until: Date,
     pub communes: Vec<CommuneCode>,
     pub key: WrappedKey,
+    /// The applicant's identifier and the hash of their personal code.
+    pub applicant: Option<(String, String)>,
 }
 
 fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
@@ -111,6 +113,9 @@ impl Db {
                 .await?;
         }
         Self::insert_dossier_key(&mut tx, new.id, &new.key).await?;
+        if let Some((identifier, code_hash)) = &new.applicant {
+            Self::insert_applicant(&mut tx, new.id, identifier, code_hash).await?;
+        }
         Self::record_in(
             &mut tx,
             &AuditEvent {

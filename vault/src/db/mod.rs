@@ -6,6 +6,7 @@
 //! milliseconds for times, ISO dates as text, UUIDs as text, BLOB/BYTEA.
 
 pub mod agents;
+pub mod applicants;
 pub mod audit;
 pub mod dossiers;
 pub mod grants;

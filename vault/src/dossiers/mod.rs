@@ -1,7 +1,8 @@
 //! Dossiers: registration, consultation and the worklist.
 
 mod register;
-pub(crate) use register::one_year_after;
+pub use register::ShownCredentials;
+pub(crate) use register::{Credentials, one_year_after};
 mod show;
 mod worklist;
 pub use show::OrgRef;

@@ -6,7 +6,7 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -36,6 +36,42 @@ pub(crate) fn one_year_after(d: Date) -> Date {
     d.replace_year(d.year() + 1).or_else(|_| Date::from_calendar_date(d.year() + 1, time::Month::March, 1)).unwrap_or(d)
 }
 
+/// The applicant's credentials: the code is only ever shown here, once.
+pub(crate) struct Credentials {
+    pub identifier: String,
+    pub code: String,
+    pub code_hash: String,
+}
+
+impl Credentials {
+    pub async fn issue() -> Result<Self, Error> {
+        let (identifier, code) = crate::applicants::new_credentials()?;
+        let c = code.clone();
+        let code_hash = tokio::task::spawn_blocking(move || crate::applicants::hash_code(&c))
+            .await
+            .map_err(|e| Error::Config(format!("hashing the applicant code: {e}")))??;
+        Ok(Self { identifier, code, code_hash })
+    }
+
+    pub fn shown(&self) -> ShownCredentials {
+        ShownCredentials { identifier: self.identifier.clone(), code: self.code.clone() }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShownCredentials {
+    pub identifier: String,
+    pub code: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Registered {
+    #[serde(flatten)]
+    dossier: DossierView,
+    /// For the applicant's attestation: shown once, never again.
+    applicant: ShownCredentials,
+}
+
 pub async fn register(
     State(vault): State<Vault>,
     principal: Principal,
@@ -53,6 +89,7 @@ pub async fn register(
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
     // The decision needs the communes: a guichet registers on its territory.
     authorize(&vault, &principal, Action::DossierRegister, Resource::NewDossier(&communes)).await?;
+    let agent = principal.as_agent()?;
     let today = OffsetDateTime::now_utc().date();
     let deposited_on = match input.deposited_on.as_deref() {
         None => today,
@@ -66,7 +103,7 @@ pub async fn register(
         Some(nu) => NumberSource::Given(NumeroUnique::parse(nu).map_err(|e| Error::Invalid(format!("numero_unique: {e}")))?),
         None => NumberSource::Issue {
             territory: vault.config().nu_territory.clone(),
-            guichet: principal.organisation.guichet_code.clone().ok_or_else(|| {
+            guichet: agent.organisation.guichet_code.clone().ok_or_else(|| {
                 Error::Invalid(
                     "numero_unique: your organisation has no guichet code, so the vault cannot issue a number; give the numéro unique".into(),
                 )
@@ -75,24 +112,29 @@ pub async fn register(
     };
     let id = Uuid::new_v4();
     let key = DossierKey::generate(id)?.wrap(&vault.keys())?;
+    let credentials = Credentials::issue().await?;
     let dossier = vault
         .db()
         .insert_dossier(&NewDossier {
             id,
             number,
-            registered_by: principal.organisation.id,
-            registered_by_agent: Some(principal.agent.id),
+            registered_by: agent.organisation.id,
+            registered_by_agent: Some(agent.agent.id),
             deposited_on,
             valid_until: one_year_after(deposited_on),
             communes,
             key,
+            applicant: Some((credentials.identifier.clone(), credentials.code_hash.clone())),
         })
         .await?;
-    tracing::info!(dossier.id = %dossier.id, agent.id = %principal.agent.id, "dossier registered");
+    tracing::info!(dossier.id = %dossier.id, agent.id = %agent.agent.id, "dossier registered");
     let location = format!("/api/v1/dossiers/{}", dossier.numero_unique);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(DossierView::new(&dossier, &principal.organisation, Vec::new())),
+        Json(Registered {
+            dossier: DossierView::new(&dossier, &agent.organisation, Vec::new()),
+            applicant: credentials.shown(),
+        }),
     ))
 }

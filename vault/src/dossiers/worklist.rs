@@ -75,7 +75,10 @@ pub async fn worklist(
     let mut cursor =
         q.after.as_deref().map(NumeroUnique::parse).transpose().map_err(|e| Error::Invalid(format!("after: {e}")))?;
     let now = crate::db::now_ms() / 1000;
-    let grants = vault.db().grants_by_dossier_for(principal.organisation.id, now).await?;
+    let grants = match principal.organisation_id() {
+        Some(org) => vault.db().grants_by_dossier_for(org, now).await?,
+        None => Default::default(),
+    };
     let mut items = Vec::new();
     loop {
         let batch = vault.db().dossiers_page(cursor.as_ref(), commune.as_ref(), status, BATCH).await?;

@@ -49,6 +49,12 @@ pub struct GrantView {
     pub active: bool,
 }
 
+/// The agent and organisation acting.
+fn by(p: &Principal) -> Result<(Uuid, Uuid), Error> {
+    let a = p.as_agent()?;
+    Ok((a.agent.id, a.organisation.id))
+}
+
 fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
@@ -99,10 +105,7 @@ async fn create(
     if expires - now > MAX_SECONDS {
         return Err(Error::Invalid("expires_at: a grant lasts at most one year".into()));
     }
-    let g = vault
-        .db()
-        .insert_grant(dossier.id, org.id, purpose, expires, (principal.agent.id, principal.organisation.id))
-        .await?;
+    let g = vault.db().insert_grant(dossier.id, org.id, purpose, expires, by(&principal)?).await?;
     tracing::info!(dossier.id = %dossier.id, grant.id = %g.id, "grant created");
     Ok((StatusCode::CREATED, Json(view(&vault, &g).await?)))
 }
@@ -129,7 +132,7 @@ async fn revoke(
     let dossier = crate::dossiers::find(&vault, &nu).await?;
     authorize(&vault, &principal, Action::GrantManage, Resource::Dossier(&dossier)).await?;
     let id = Uuid::parse_str(&id).map_err(|_| Error::NotFound(format!("no grant {id:?} on this dossier")))?;
-    if !vault.db().revoke_grant(dossier.id, id, (principal.agent.id, principal.organisation.id)).await? {
+    if !vault.db().revoke_grant(dossier.id, id, by(&principal)?).await? {
         return Err(Error::NotFound(format!("no grant {id} on this dossier")));
     }
     tracing::info!(dossier.id = %dossier.id, grant.id = %id, "grant revoked");

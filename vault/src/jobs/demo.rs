@@ -17,7 +17,7 @@ use crate::{
         orgs::{NewOrganisation, Organisation},
     },
     domain::{CommuneCode, GuichetCode, OrgKind, Siren, TerritoryCode},
-    dossiers::one_year_after,
+    dossiers::{Credentials, one_year_after},
     error::Error,
 };
 
@@ -41,6 +41,7 @@ pub struct DemoAgent {
 pub struct DemoDossier {
     pub numero_unique: String,
     pub communes: Vec<String>,
+    pub applicant: crate::dossiers::ShownCredentials,
 }
 
 /// What was seeded, in the JSON shape of DESIGN §6.
@@ -135,6 +136,7 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
     let guichet = guichet.ok_or_else(|| Error::Config("demo: no registering guichet".into()))?;
     let id = Uuid::new_v4();
     let today = OffsetDateTime::now_utc().date();
+    let credentials = Credentials::issue().await?;
     let dossier = vault
         .db()
         .insert_dossier(&NewDossier {
@@ -152,11 +154,13 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
             valid_until: one_year_after(today),
             communes: vec![CommuneCode::parse("59183")?],
             key: DossierKey::generate(id)?.wrap(&vault.keys())?,
+            applicant: Some((credentials.identifier.clone(), credentials.code_hash.clone())),
         })
         .await?;
     report.dossiers.push(DemoDossier {
         numero_unique: dossier.numero_unique.to_string(),
         communes: dossier.communes.iter().map(ToString::to_string).collect(),
+        applicant: credentials.shown(),
     });
     Ok(report)
 }

@@ -62,8 +62,8 @@ pub async fn download(
     vault
         .db()
         .record(&AuditEvent {
-            agent: Some(principal.agent.id),
-            organisation: Some(principal.organisation.id),
+            agent: principal.agent_id(),
+            organisation: principal.organisation_id(),
             action: "piece.read_original",
             dossier: Some(dossier.id),
             piece: Some(piece.id),

@@ -102,7 +102,8 @@ pub async fn upload(
     let Some((staged, filename, declared_type)) = form.file else {
         return Err(Error::BadRequest("the form has no `file` field".into()));
     };
-    let by = Uploader { agent: Some(principal.agent.id), organisation: Some(principal.organisation.id) };
+    // An applicant's own upload has neither agent nor organisation.
+    let by = Uploader { agent: principal.agent_id(), organisation: principal.organisation_id() };
     let committed = ingest::commit(&vault, &dk, &staged, &target, filename, declared_type, by).await?;
     let (status, piece, version, duplicate) = match committed {
         Committed::Created(p, v) => (StatusCode::CREATED, p, v, false),

@@ -1,6 +1,7 @@
 //! Integration tests through the real router (one test binary, one link).
 #![allow(clippy::unwrap_used)]
 
+mod applicants;
 mod audit;
 mod common;
 mod errors;

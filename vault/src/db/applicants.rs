@@ -1,0 +1,104 @@
+//! Applicants' credentials and sessions.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Db, Tx, now_ms, uuid_col};
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicantRow {
+    pub id: Uuid,
+    pub dossier_id: Uuid,
+    pub code_hash: String,
+    pub failures: i64,
+    pub locked_until: Option<i64>,
+}
+
+impl Db {
+    pub(crate) async fn insert_applicant(
+        tx: &mut Tx,
+        dossier: Uuid,
+        identifier: &str,
+        code_hash: &str,
+    ) -> Result<Uuid, Error> {
+        let id = Uuid::new_v4();
+        sqlx::query("INSERT INTO applicants (id, dossier_id, identifier, code_hash, failures, created_at) VALUES ($1, $2, $3, $4, 0, $5)")
+            .bind(id.to_string())
+            .bind(dossier.to_string())
+            .bind(identifier)
+            .bind(code_hash)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn applicant_by_identifier(&self, identifier: &str) -> Result<Option<ApplicantRow>, Error> {
+        let row = sqlx::query(
+            "SELECT id, dossier_id, code_hash, failures, locked_until FROM applicants WHERE identifier = $1",
+        )
+        .bind(identifier)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(ApplicantRow {
+                id: uuid_col(&r, "id")?,
+                dossier_id: uuid_col(&r, "dossier_id")?,
+                code_hash: r.try_get("code_hash")?,
+                failures: r.try_get("failures")?,
+                locked_until: r.try_get("locked_until")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Counts a failed sign-in and sets the lock it earns.
+    pub async fn applicant_failed(&self, id: Uuid, failures: i64, locked_until: Option<i64>) -> Result<(), Error> {
+        sqlx::query("UPDATE applicants SET failures = $1, locked_until = $2 WHERE id = $3")
+            .bind(failures)
+            .bind(locked_until)
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// A successful sign-in: failures forgotten, session stored.
+    pub async fn applicant_signed_in(&self, id: Uuid, token_hash: &[u8; 32], expires_at: i64) -> Result<(), Error> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE applicants SET failures = 0, locked_until = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM applicant_sessions WHERE applicant_id = $1 AND expires_at < $2")
+            .bind(id.to_string())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO applicant_sessions (token_hash, applicant_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash.to_vec())
+        .bind(id.to_string())
+        .bind(expires_at)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The applicant and dossier of a live session token.
+    pub async fn applicant_session(&self, token_hash: &[u8; 32]) -> Result<Option<(Uuid, Uuid)>, Error> {
+        let row = sqlx::query(
+            "SELECT a.id, a.dossier_id FROM applicant_sessions s JOIN applicants a ON a.id = s.applicant_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash.to_vec())
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((uuid_col(&r, "id")?, uuid_col(&r, "dossier_id")?))).transpose()
+    }
+}

@@ -1,0 +1,93 @@
+//! Applicants sign in with the identifier and code issued at registration,
+//! see and complete their own dossier only, and are throttled after
+//! repeated failures.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::common::{TestApp, bytes_of, databases, multipart};
+
+#[tokio::test]
+async fn applicants_sign_in_and_reach_only_their_dossier() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let (nu, identifier, code) = {
+            let j = r.json();
+            (
+                j["numero_unique"].as_str().unwrap().to_owned(),
+                j["applicant"]["identifier"].as_str().unwrap().to_owned(),
+                j["applicant"]["code"].as_str().unwrap().to_owned(),
+            )
+        };
+        let other = app.register().await;
+        let piece = app.upload_ok(&nu, &bytes_of(5000, 1)).await;
+
+        let wrong = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": "WRONGCODE2"})).await;
+        assert_eq!((wrong.status, wrong.error_code().as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+        let unknown = app.post_json("/api/v1/session", "", json!({"identifier": "DNU-ZZZZZZZZ", "code": code})).await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+        // Case and spaces as typed from paper do not matter.
+        let r = app
+            .post_json(
+                "/api/v1/session",
+                "",
+                json!({"identifier": identifier.to_lowercase(), "code": format!(" {code} ")}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        let token = r.json()["token"].as_str().unwrap().to_owned();
+        assert!(token.starts_with("dnua_"));
+
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &token).await.status, StatusCode::OK);
+        let own = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original"), &token).await;
+        assert_eq!(own.body.unwrap().to_vec(), bytes_of(5000, 1));
+        let up = app
+            .post_multipart(
+                &format!("/api/v1/dossiers/{nu}/pieces"),
+                &token,
+                multipart(&[("kind", "ressources")], Some(b"%PDF-1.4 bulletin")),
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::CREATED, "{:?}", up.body);
+        assert!(up.json()["version"]["uploaded_by_agent"].is_null(), "the applicant's own upload");
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{other}"), &token).await.status, StatusCode::FORBIDDEN);
+        let list = app.get("/api/v1/dossiers", &token).await.json();
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        assert_eq!(list["items"][0]["numero_unique"], nu.as_str());
+        let r = app.post_json("/api/v1/dossiers", &token, json!({"communes": ["59183"]})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "applicants do not register dossiers");
+        let r = app
+            .post_json(
+                &format!("/api/v1/dossiers/{nu}/grants"),
+                &token,
+                json!({"organisation": "620000018", "purpose": "x", "expires_at": "2030-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), "dnua_forged").await.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn repeated_wrong_codes_are_throttled() {
+    let app = TestApp::builder().build().await;
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
+    let (identifier, code) = {
+        let j = r.json();
+        (j["applicant"]["identifier"].as_str().unwrap().to_owned(), j["applicant"]["code"].as_str().unwrap().to_owned())
+    };
+    for _ in 0..5 {
+        let r = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": "AAAAAAAAAA"})).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked now: even the right code waits.
+    let r = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": code})).await;
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "throttled"));
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("try again in"));
+    // Once the lock has passed, the right code works and resets the count.
+    sqlx::query("UPDATE applicants SET locked_until = 0").execute(app.vault.db().pool()).await.unwrap();
+    let r = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": code})).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
