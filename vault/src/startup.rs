@@ -20,6 +20,7 @@ pub fn router(vault: Vault) -> Router {
         .merge(crate::pieces::router())
         .merge(crate::grants::router())
         .merge(crate::applicants::router())
+        .merge(crate::audit::router())
         .fallback(|| async { Error::NotFound("no such route".into()).into_response() })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, axum::Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": "method not allowed on this route"}})))

@@ -7,7 +7,9 @@
 //! cannot: someone who deletes the last events and rewinds the head.
 
 mod checkpoint;
+mod trace;
 mod verify;
 
 pub use checkpoint::{Checkpoint, SigningKey, write_checkpoint};
+pub use trace::{pseudonym, router};
 pub use verify::{VerifyReport, verify};

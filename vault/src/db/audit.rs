@@ -132,6 +132,15 @@ impl Db {
         Ok(ChainHead { seq: r.try_get("seq")?, hash: r.try_get("hash")?, chain_start: r.try_get("chain_start")? })
     }
 
+    /// Every event of a dossier, in order (its access trace).
+    pub async fn audit_of_dossier(&self, dossier: Uuid) -> Result<Vec<StoredEvent>, Error> {
+        let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE dossier_id = $1 ORDER BY seq"))
+            .bind(dossier.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(stored).collect()
+    }
+
     /// Up to `limit` chained events after `after`, in order.
     pub async fn audit_events_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, Error> {
         let rows =
@@ -140,24 +149,24 @@ impl Db {
                 .bind(limit)
                 .fetch_all(self.pool())
                 .await?;
-        rows.iter()
-            .map(|r| {
-                let f = |c: &str| r.try_get::<Option<String>, _>(c);
-                Ok(StoredEvent {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    fields: [
-                        f("agent_id")?,
-                        f("organisation_id")?,
-                        f("action")?,
-                        f("dossier_id")?,
-                        f("piece_id")?,
-                        f("version_id")?,
-                        f("outcome")?,
-                    ],
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(stored).collect()
     }
+}
+
+fn stored(r: &sqlx::any::AnyRow) -> Result<StoredEvent, Error> {
+    let f = |c: &str| r.try_get::<Option<String>, _>(c);
+    Ok(StoredEvent {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        fields: [
+            f("agent_id")?,
+            f("organisation_id")?,
+            f("action")?,
+            f("dossier_id")?,
+            f("piece_id")?,
+            f("version_id")?,
+            f("outcome")?,
+        ],
+        hash: r.try_get("hash")?,
+    })
 }

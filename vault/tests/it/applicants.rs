@@ -67,6 +67,36 @@ async fn applicants_sign_in_and_reach_only_their_dossier() {
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), "dnua_forged").await.status, StatusCode::UNAUTHORIZED);
+
+        // The applicant's access trace: who did what, by organisation and
+        // agent pseudonym, never by agent name or id.
+        assert_eq!(
+            app.get(&format!("/api/v1/dossiers/{nu}/audit"), &app.bailleur_token).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let trace = app.get(&format!("/api/v1/dossiers/{nu}/audit"), &token).await;
+        assert_eq!(trace.status, StatusCode::OK);
+        let events = trace.json();
+        let events = events.as_array().unwrap();
+        let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(
+            actions,
+            ["dossier.register", "piece.upload", "piece.read_original", "piece.upload", "grant.manage", "audit.read"],
+            "{events:?}"
+        );
+        assert_eq!(events[0]["organisation"]["siren"], "215901836");
+        assert_eq!(events[1]["agent"], vault::audit::pseudonym(&app.guichet_agent.to_string()));
+        assert!(events[3]["organisation"].is_null() && events[3]["agent"].is_null(), "the applicant's own upload");
+        assert!(
+            events[4]["outcome"] == "denied" && events[4]["organisation"].is_null(),
+            "the applicant's refused grant attempt"
+        );
+        assert_eq!(
+            (events[5]["outcome"].as_str(), events[5]["organisation"]["kind"].as_str()),
+            (Some("denied"), Some("bailleur"))
+        );
+        let text = trace.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap();
+        assert!(!text.contains(&app.guichet_agent.to_string()), "agent ids stay internal");
     }
 }
 
