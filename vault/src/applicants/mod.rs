@@ -105,10 +105,7 @@ async fn sign_in(
     let expires = now + SESSION_MS;
     vault.db().applicant_signed_in(a.id, &sha256(token.as_bytes()), expires).await?;
     tracing::info!(applicant.id = %a.id, "applicant signed in");
-    let expires_at = time::OffsetDateTime::from_unix_timestamp(expires / 1000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default();
+    let expires_at = crate::db::rfc3339(expires / 1000);
     Ok(Json(Session { token, expires_at }))
 }
 

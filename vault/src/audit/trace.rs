@@ -10,7 +10,6 @@ use axum::{
     routing::get,
 };
 use serde::Serialize;
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use uuid::Uuid;
 
 use crate::{
@@ -80,10 +79,7 @@ async fn trace(
             None => None,
         };
         out.push(TraceEvent {
-            at: OffsetDateTime::from_unix_timestamp(e.at / 1000)
-                .ok()
-                .and_then(|t| t.format(&Rfc3339).ok())
-                .unwrap_or_default(),
+            at: crate::db::rfc3339(e.at / 1000),
             action: action.unwrap_or_default(),
             outcome: outcome.unwrap_or_default(),
             organisation,

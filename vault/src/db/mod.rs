@@ -184,6 +184,14 @@ pub(crate) fn parsed<T, E: std::fmt::Display>(
     parse(&s).map_err(|e| Error::Database(sqlx::Error::Decode(format!("column {col}: {e}").into())))
 }
 
+/// Unix seconds as an RFC 3339 time, for API answers.
+pub fn rfc3339(unix_s: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_s)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
 pub(crate) fn date_to_sql(d: Date) -> String {
     d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
 }

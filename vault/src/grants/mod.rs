@@ -55,10 +55,6 @@ fn by(p: &Principal) -> Result<(Uuid, Uuid), Error> {
     Ok((a.agent.id, a.organisation.id))
 }
 
-fn rfc3339(unix: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
-}
-
 async fn view(vault: &Vault, g: &Grant) -> Result<GrantView, Error> {
     let org = vault
         .db()
@@ -70,7 +66,7 @@ async fn view(vault: &Vault, g: &Grant) -> Result<GrantView, Error> {
         id: g.id,
         organisation: (&org).into(),
         purpose: g.purpose.clone(),
-        expires_at: rfc3339(g.expires_at),
+        expires_at: crate::db::rfc3339(g.expires_at),
         revoked: g.revoked,
         active: !g.revoked && g.expires_at > now,
     })
