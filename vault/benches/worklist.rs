@@ -1,0 +1,167 @@
+//! The worklist over 100,000 dossiers on PostgreSQL, against the same
+//! query without policy filtering, in the same run.
+//!
+//! `BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p vault --bench worklist`
+//! (BENCH_DOSSIERS, default 100000). A fresh database is created and left
+//! for inspection (`vault_bench_…`).
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use axum::{body::Body, http::Request};
+use tower::ServiceExt;
+use vault::{
+    Config, Vault,
+    app::Schema,
+    auth::new_token,
+    db::orgs::NewOrganisation,
+    domain::{OrgKind, Siren, TerritoryCode},
+};
+
+const COMMUNES: [&str; 8] = ["59183", "59350", "59155", "59512", "62193", "62041", "80021", "75056"];
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let Ok(admin) = std::env::var("BENCH_DATABASE_URL") else {
+        println!("set BENCH_DATABASE_URL=postgres://… to run this benchmark");
+        return;
+    };
+    let n: usize = std::env::var("BENCH_DOSSIERS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        sqlx::any::install_default_drivers();
+        let name = format!("vault_bench_{}", std::process::id());
+        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(Config::for_tests(dir.path(), Some(url)), Schema::Migrate).await.unwrap();
+        let db = vault.db();
+        let org = db
+            .insert_organisation(&NewOrganisation {
+                siren: Siren::parse("590000014").unwrap(),
+                name: "Habitat du Nord".into(),
+                kind: OrgKind::Bailleur,
+                registering: false,
+                guichet_code: None,
+                territory: vec![TerritoryCode::parse("59").unwrap()],
+            })
+            .await
+            .unwrap();
+        let (token, hash) = new_token().unwrap();
+        db.insert_agent(org.id, "bench", &hash).await.unwrap();
+
+        let t = Instant::now();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+            let mut d = String::from(
+                "INSERT INTO dossiers (id, numero_unique, status, registered_by, deposited_on, valid_until, created_at) VALUES ",
+            );
+            let mut c = String::from("INSERT INTO dossier_communes (dossier_id, commune) VALUES ");
+            for (k, i) in chunk.iter().enumerate() {
+                let id = uuid::Uuid::new_v4();
+                let sep = if k == 0 { "" } else { "," };
+                d.push_str(&format!(
+                    "{sep}('{id}', '0590126{i:06}BENCH', 'active', '{}', '2026-01-15', '2027-01-15', 0)",
+                    org.id
+                ));
+                c.push_str(&format!("{sep}('{id}', '{}')", COMMUNES[i * 7 % COMMUNES.len()]));
+            }
+            sqlx::query(&d).execute(db.pool()).await.unwrap();
+            sqlx::query(&c).execute(db.pool()).await.unwrap();
+        }
+        sqlx::query("ANALYZE").execute(db.pool()).await.unwrap();
+        println!("seeded {n} dossiers in {:.1} s (half of them in the Nord, the bailleur's territory)", t.elapsed().as_secs_f64());
+
+        let router = vault::startup::router(vault.clone());
+        let page = |after: Option<String>| {
+            let router = router.clone();
+            let token = token.clone();
+            async move {
+                let uri = match after {
+                    Some(a) => format!("/api/v1/dossiers?limit=50&after={a}"),
+                    None => "/api/v1/dossiers?limit=50".to_owned(),
+                };
+                let r = router
+                    .oneshot(Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                let b = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+                serde_json::from_slice::<serde_json::Value>(&b).unwrap()
+            }
+        };
+        let plain = |after: String| {
+            let pool = db.pool().clone();
+            async move {
+                // The same page without policy: ids, then their communes.
+                let rows = sqlx::query(
+                    "SELECT id, numero_unique, status, deposited_on, valid_until FROM dossiers WHERE numero_unique > $1 \
+                     ORDER BY numero_unique LIMIT 50",
+                )
+                .bind(after)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                let ids: Vec<String> = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "id")).collect();
+                if ids.is_empty() {
+                    return None;
+                }
+                let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("SELECT dossier_id, commune FROM dossier_communes WHERE dossier_id IN ({})", marks.join(","));
+                let mut q = sqlx::query(&sql);
+                for id in &ids {
+                    q = q.bind(id.clone());
+                }
+                q.fetch_all(&pool).await.unwrap();
+                rows.last().map(|r| sqlx::Row::get::<String, _>(r, "numero_unique"))
+            }
+        };
+        let (mut first_w, mut first_p) = (Vec::new(), Vec::new());
+        for _ in 0..21 {
+            let t = Instant::now();
+            let j = page(None).await;
+            first_w.push(t.elapsed());
+            assert_eq!(j["items"].as_array().unwrap().len(), 50);
+            let t = Instant::now();
+            plain(String::new()).await;
+            first_p.push(t.elapsed());
+        }
+        let (w, p) = (median(first_w), median(first_p));
+        println!(
+            "first page of 50: worklist {:.2} ms, plain query {:.2} ms, ratio {:.1}",
+            w.as_secs_f64() * 1e3,
+            p.as_secs_f64() * 1e3,
+            w.as_secs_f64() / p.as_secs_f64()
+        );
+        // Every page, to the end.
+        let t = Instant::now();
+        let (mut after, mut items, mut pages) = (None, 0, 0);
+        loop {
+            let j = page(after).await;
+            items += j["items"].as_array().unwrap().len();
+            pages += 1;
+            match j["next"].as_str() {
+                Some(n) => after = Some(n.to_owned()),
+                None => break,
+            }
+        }
+        let w = t.elapsed();
+        let t = Instant::now();
+        let (mut cursor, mut plain_pages) = (String::new(), 0);
+        while let Some(last) = plain(cursor.clone()).await {
+            cursor = last;
+            plain_pages += 1;
+        }
+        let p = t.elapsed();
+        println!(
+            "whole worklist: {items} dossiers in {pages} pages, {:.2} s; plain query over all {n} in {plain_pages} pages, {:.2} s; ratio per dossier shown {:.1}",
+            w.as_secs_f64(),
+            p.as_secs_f64(),
+            (w.as_secs_f64() / items as f64) / (p.as_secs_f64() / n as f64)
+        );
+    });
+}
