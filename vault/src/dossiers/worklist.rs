@@ -21,8 +21,8 @@ use crate::{
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
-/// Candidates read per query while filling a page.
-const BATCH: i64 = 500;
+/// Most candidates read per query while filling a page.
+const MAX_BATCH: usize = 500;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,9 +80,13 @@ pub async fn worklist(
         None => Default::default(),
     };
     let mut items = Vec::new();
+    // Start with a batch twice the page (most pages fill from it), growing
+    // while the caller's dossiers are sparse.
+    let mut batch_len = (limit * 2).min(MAX_BATCH);
     loop {
-        let batch = vault.db().dossiers_page(cursor.as_ref(), commune.as_ref(), status, BATCH).await?;
-        let exhausted = (batch.len() as i64) < BATCH;
+        let batch = vault.db().dossiers_page(cursor.as_ref(), commune.as_ref(), status, batch_len as i64).await?;
+        let exhausted = batch.len() < batch_len;
+        batch_len = (batch_len * 2).min(MAX_BATCH);
         for d in &batch {
             cursor = Some(d.numero_unique.clone());
             if decide(&vault, &principal, Action::DossierRead, Resource::Dossier(d), grants.get(&d.id), now).is_ok() {
