@@ -145,8 +145,8 @@ impl Vault {
     /// left to `dnu-vault gc`.
     pub async fn shred_dossier(&self, dossier: Uuid) -> Result<bool, Error> {
         let shredded = self.db().shred_dossier_key(dossier).await?;
-        for v in self.db().versions_of_dossier(dossier).await? {
-            let key = crate::store::ObjectKey::Dossier { dossier, object: v.object_id };
+        for object in self.db().objects_of(dossier).await? {
+            let key = crate::store::ObjectKey::Dossier { dossier, object };
             if let Err(e) = self.store().delete(&key).await {
                 tracing::warn!(dossier.id = %dossier, error = %e, "object left for gc after shredding");
             }

@@ -9,6 +9,11 @@ use crate::{
     error::Error,
 };
 
+fn kek_version(r: &sqlx::any::AnyRow) -> Result<KeyVersion, Error> {
+    KeyVersion::try_from(r.try_get::<i64, _>("kek_version")?)
+        .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
+}
+
 impl Db {
     pub(crate) async fn insert_dossier_key(tx: &mut Tx, dossier: Uuid, w: &WrappedKey) -> Result<(), Error> {
         sqlx::query("INSERT INTO dossier_keys (dossier_id, kek_version, wrapped, updated_at) VALUES ($1, $2, $3, $4)")
@@ -27,14 +32,7 @@ impl Db {
             .bind(dossier.to_string())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| {
-            Ok(WrappedKey {
-                kek_version: KeyVersion::try_from(r.try_get::<i64, _>("kek_version")?)
-                    .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))?,
-                bytes: r.try_get("wrapped")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(WrappedKey { kek_version: kek_version(&r)?, bytes: r.try_get("wrapped")? })).transpose()
     }
 
     /// Up to `limit` dossiers whose key is wrapped by a version below `current`.
@@ -50,11 +48,7 @@ impl Db {
             .map(|r| {
                 Ok((
                     uuid_col(r, "dossier_id")?,
-                    WrappedKey {
-                        kek_version: KeyVersion::try_from(r.try_get::<i64, _>("kek_version")?)
-                            .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))?,
-                        bytes: r.try_get("wrapped")?,
-                    },
+                    WrappedKey { kek_version: kek_version(r)?, bytes: r.try_get("wrapped")? },
                 ))
             })
             .collect()
@@ -85,15 +79,7 @@ impl Db {
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    KeyVersion::try_from(r.try_get::<i64, _>("kek_version")?)
-                        .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))?,
-                    r.try_get::<i64, _>("n")?,
-                ))
-            })
-            .collect()
+        rows.iter().map(|r| Ok((kek_version(r)?, r.try_get::<i64, _>("n")?))).collect()
     }
 
     /// Crypto-shredding: deletes the dossier key. Every object of the dossier

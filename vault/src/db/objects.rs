@@ -37,4 +37,14 @@ impl Db {
             })
             .collect()
     }
+
+    /// Every registered object of one dossier (originals and, later,
+    /// renditions, thumbnails, exports).
+    pub async fn objects_of(&self, dossier: Uuid) -> Result<Vec<Uuid>, Error> {
+        let rows = sqlx::query("SELECT id FROM objects WHERE dossier_id = $1")
+            .bind(dossier.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| super::uuid_col(r, "id")).collect()
+    }
 }

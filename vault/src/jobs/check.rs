@@ -3,11 +3,14 @@
 //! and compare its SHA-256 with the one sealed at upload. Used after a crash,
 //! a restore, or a storage incident.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::{
     app::Vault,
-    crypto::Sha256,
+    crypto::{DossierKey, Sha256},
+    db::pieces::Version,
     error::Error,
     pieces::{SealedMeta, open_original},
     store::ObjectKey,
@@ -34,10 +37,18 @@ pub async fn check(vault: &Vault, deep: bool, mut progress: impl FnMut(usize, us
     let mut report = CheckReport::default();
     let objects = vault.db().registered_objects().await?;
     let total = objects.len();
-    let mut erased = std::collections::HashSet::new();
+    // Whether each dossier still has its key, asked once per dossier.
+    let mut alive: HashMap<Uuid, bool> = HashMap::new();
     for (i, (object, dossier, stored_len)) in objects.into_iter().enumerate() {
-        if erased.contains(&dossier) || vault.db().wrapped_key(dossier).await?.is_none() {
-            erased.insert(dossier);
+        let has_key = match alive.get(&dossier) {
+            Some(a) => *a,
+            None => {
+                let a = vault.db().wrapped_key(dossier).await?.is_some();
+                alive.insert(dossier, a);
+                a
+            }
+        };
+        if !has_key {
             continue;
         }
         report.objects += 1;
@@ -50,37 +61,15 @@ pub async fn check(vault: &Vault, deep: bool, mut progress: impl FnMut(usize, us
             progress(i + 1, total);
         }
     }
-    report.erased_dossiers = erased.len();
+    report.erased_dossiers = alive.values().filter(|a| !**a).count();
     if deep {
-        use futures_util::StreamExt;
-        for dossier in vault.db().dossier_ids().await? {
-            if erased.contains(&dossier) || vault.db().wrapped_key(dossier).await?.is_none() {
-                continue;
-            }
-            for v in vault.db().versions_of_dossier(dossier).await? {
-                if report.missing.contains(&v.object_id) {
+        for (dossier, _) in alive.iter().filter(|(_, a)| **a) {
+            let dk = vault.dossier_key(*dossier).await?;
+            for v in vault.db().versions_of_dossier(*dossier).await? {
+                if report.missing.contains(&v.object_id) || report.wrong_length.contains(&v.object_id) {
                     continue;
                 }
-                let expected = SealedMeta::open(&vault.dossier_key(dossier).await?, &v)?.sha256;
-                let mut hash = Sha256::default();
-                let ok = match open_original(vault, vault.dossier_key(dossier).await?, &v).await {
-                    Ok(s) => {
-                        let mut s = std::pin::pin!(s);
-                        let mut ok = true;
-                        while let Some(chunk) = s.next().await {
-                            match chunk {
-                                Ok(b) => hash.update(&b),
-                                Err(_) => {
-                                    ok = false;
-                                    break;
-                                }
-                            }
-                        }
-                        ok && hex::encode(hash.finish()) == expected
-                    }
-                    Err(_) => false,
-                };
-                if ok {
+                if original_matches(vault, &dk, &v).await? {
                     report.verified += 1;
                 } else {
                     report.corrupt.push(v.object_id);
@@ -89,4 +78,20 @@ pub async fn check(vault: &Vault, deep: bool, mut progress: impl FnMut(usize, us
         }
     }
     Ok(report)
+}
+
+/// Decrypts a version's original and compares its SHA-256 with the sealed one.
+async fn original_matches(vault: &Vault, dk: &DossierKey, v: &Version) -> Result<bool, Error> {
+    use futures_util::StreamExt;
+    let expected = SealedMeta::open(dk, v)?.sha256;
+    let Ok(stream) = open_original(vault, dk, v).await else { return Ok(false) };
+    let mut stream = std::pin::pin!(stream);
+    let mut hash = Sha256::default();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(b) => hash.update(&b),
+            Err(_) => return Ok(false),
+        }
+    }
+    Ok(hex::encode(hash.finish()) == expected)
 }

@@ -71,7 +71,7 @@ pub async fn download(
             outcome: "ok",
         })
         .await?;
-    let body = open_original(&vault, dk, &version).await?;
+    let body = open_original(&vault, &dk, &version).await?;
     let mut resp = Body::from_stream(body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(version.size_bytes));
@@ -89,14 +89,14 @@ pub async fn download(
 /// chunk now, the rest as it streams (an `Err` item ends the body early).
 pub async fn open_original(
     vault: &Vault,
-    dk: DossierKey,
+    dk: &DossierKey,
     version: &Version,
 ) -> Result<impl Stream<Item = Result<Bytes, Error>> + Send + 'static, Error> {
     let key = ObjectKey::Dossier { dossier: version.dossier_id, object: version.object_id };
     let mut reader = vault.store().reader(&key).await?;
     let mut header = [0u8; HEADER];
     let n = read_full(&mut reader, &mut header).await?;
-    let opener = Opener::new(&dk, version.object_id, &header[..n])?;
+    let opener = Opener::new(dk, version.object_id, &header[..n])?;
     let mut dec = Decrypting { reader, opener, next: None, object: version.object_id };
     let first = dec.next_chunk().await?;
     let rest = stream::try_unfold(dec, |mut d| async move {
