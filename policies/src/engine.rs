@@ -1,17 +1,16 @@
 //! Loading, validating and evaluating a policy set.
 
-use std::{
-    collections::{HashMap, HashSet},
-    path::Path,
-    str::FromStr,
-};
+use std::{collections::HashSet, path::Path, str::FromStr};
 
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId,
-    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+    Authorizer, Decision as CedarDecision, Entities, PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
 };
 
-use crate::request::{AccessRequest, Decision, OrgFacts, Principal, Resource};
+use crate::{
+    evaluate::{PreparedPrincipal, Question},
+    request::{AccessRequest, Decision, Principal},
+    scope::WorklistScope,
+};
 
 /// The schema every policy set is checked against.
 pub const SCHEMA: &str = include_str!("../schema.cedarschema");
@@ -64,6 +63,8 @@ pub enum PolicyError {
     UnknownBuiltin(String),
     #[error("request: {0}")]
     Request(String),
+    #[error("{0}")]
+    Worklist(String),
 }
 
 /// A validated policy set and its schema.
@@ -72,15 +73,7 @@ pub struct Engine {
     schema: Schema,
     policies: PolicySet,
     authorizer: Authorizer,
-}
-
-fn uid(ty: &str, id: &str) -> Result<EntityUid, PolicyError> {
-    let t = EntityTypeName::from_str(ty).map_err(|e| PolicyError::Request(e.to_string()))?;
-    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
-}
-
-fn strings(v: &[String]) -> RestrictedExpression {
-    RestrictedExpression::new_set(v.iter().map(|s| RestrictedExpression::new_string(s.clone())))
+    worklist: WorklistScope,
 }
 
 impl Engine {
@@ -137,7 +130,8 @@ impl Engine {
             let msgs: Vec<String> = result.validation_errors().map(|e| format!("  - {e}")).collect();
             return Err(PolicyError::Invalid(msgs.join("\n")));
         }
-        Ok(Self { schema, policies, authorizer: Authorizer::new() })
+        let worklist = WorklistScope::derive(&schema, &policies)?;
+        Ok(Self { schema, policies, authorizer: Authorizer::new(), worklist })
     }
 
     /// Ids of the policies in the set.
@@ -148,97 +142,35 @@ impl Engine {
     /// Decides one request. A request the engine cannot even build (a bug in
     /// the caller) is denied, never allowed.
     pub fn decide(&self, req: &AccessRequest) -> Decision {
-        match self.try_decide(req) {
-            Ok(d) => d,
-            Err(_) => Decision { allowed: false, policies: Vec::new() },
-        }
+        let question = Question {
+            action: req.action,
+            resource: &req.resource,
+            now: req.now,
+            purpose: req.purpose.as_deref(),
+            grant: req.grant.as_ref(),
+        };
+        self.prepare(&req.principal).decide(self, &question)
     }
 
-    fn try_decide(&self, req: &AccessRequest) -> Result<Decision, PolicyError> {
-        let mut entities = Vec::new();
-        let resource = match &req.resource {
-            Resource::Platform => {
-                entities.push(Entity::new_no_attrs(uid("Vault::Platform", "vault")?, HashSet::new()));
-                uid("Vault::Platform", "vault")?
-            }
-            Resource::Dossier(d) => {
-                let u = uid("Vault::Dossier", &d.id)?;
-                let attrs = HashMap::from([
-                    ("status".to_owned(), RestrictedExpression::new_string(d.status.clone())),
-                    ("communes".to_owned(), strings(&d.communes)),
-                    ("departements".to_owned(), strings(&d.departements)),
-                ]);
-                entities.push(
-                    Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| PolicyError::Request(e.to_string()))?,
-                );
-                u
-            }
-        };
-        let principal = match &req.principal {
-            Principal::Agent { id, organisation, active } => {
-                let org = org_entity(organisation)?;
-                let org_uid = org.uid();
-                entities.push(org);
-                let u = uid("Vault::Agent", id)?;
-                let attrs = HashMap::from([
-                    ("organisation".to_owned(), RestrictedExpression::new_entity_uid(org_uid.clone())),
-                    ("active".to_owned(), RestrictedExpression::new_bool(*active)),
-                ]);
-                entities.push(
-                    Entity::new(u.clone(), attrs, HashSet::from([org_uid]))
-                        .map_err(|e| PolicyError::Request(e.to_string()))?,
-                );
-                u
-            }
-            Principal::Applicant { id, dossier } => {
-                let u = uid("Vault::Applicant", id)?;
-                let d = uid("Vault::Dossier", dossier)?;
-                if !matches!(&req.resource, Resource::Dossier(r) if r.id == *dossier) {
-                    // The applicant's own dossier is not the resource: it
-                    // still must exist as an entity for the attribute.
-                    entities.push(Entity::new_no_attrs(d.clone(), HashSet::new()));
-                }
-                let attrs = HashMap::from([("dossier".to_owned(), RestrictedExpression::new_entity_uid(d))]);
-                entities.push(
-                    Entity::new(u.clone(), attrs, HashSet::new()).map_err(|e| PolicyError::Request(e.to_string()))?,
-                );
-                u
-            }
-        };
-        let mut ctx = vec![("now".to_owned(), RestrictedExpression::new_long(req.now))];
-        if let Some(p) = &req.purpose {
-            ctx.push(("purpose".to_owned(), RestrictedExpression::new_string(p.clone())));
-        }
-        if let Some(g) = &req.grant {
-            ctx.push((
-                "grant".to_owned(),
-                RestrictedExpression::new_record([
-                    ("expires_at".to_owned(), RestrictedExpression::new_long(g.expires_at)),
-                    ("revoked".to_owned(), RestrictedExpression::new_bool(g.revoked)),
-                    ("purpose".to_owned(), RestrictedExpression::new_string(g.purpose.clone())),
-                ])
-                .map_err(|e| PolicyError::Request(e.to_string()))?,
-            ));
-        }
-        let context = Context::from_pairs(ctx).map_err(|e| PolicyError::Request(e.to_string()))?;
-        let action = uid("Vault::Action", req.action.as_str())?;
-        let request = Request::new(principal, action, resource, context, Some(&self.schema))
-            .map_err(|e| PolicyError::Request(e.to_string()))?;
-        let entities = Entities::from_entities(entities, None).map_err(|e| PolicyError::Request(e.to_string()))?;
-        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
+    /// The caller's entities, built once for many decisions (the worklist
+    /// asks about hundreds of dossiers for one agent).
+    pub fn prepare(&self, principal: &Principal) -> PreparedPrincipal {
+        PreparedPrincipal::new(principal)
+    }
+
+    /// What the worklist may read in SQL before asking about each candidate.
+    pub fn worklist_scope(&self) -> &WorklistScope {
+        &self.worklist
+    }
+
+    pub(crate) fn evaluate(&self, request: &Request, entities: &Entities) -> Decision {
+        let response = self.authorizer.is_authorized(request, &self.policies, entities);
         let mut policies: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
         policies.sort();
-        Ok(Decision { allowed: response.decision() == CedarDecision::Allow, policies })
+        Decision { allowed: response.decision() == CedarDecision::Allow, policies }
     }
-}
 
-fn org_entity(o: &OrgFacts) -> Result<Entity, PolicyError> {
-    let attrs = HashMap::from([
-        ("kind".to_owned(), RestrictedExpression::new_string(o.kind.clone())),
-        ("registering".to_owned(), RestrictedExpression::new_bool(o.registering)),
-        ("communes".to_owned(), strings(&o.communes)),
-        ("departements".to_owned(), strings(&o.departements)),
-    ]);
-    Entity::new(uid("Vault::Organisation", &o.id)?, attrs, HashSet::new())
-        .map_err(|e| PolicyError::Request(e.to_string()))
+    pub(crate) fn schema(&self) -> &Schema {
+        &self.schema
+    }
 }

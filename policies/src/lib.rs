@@ -9,7 +9,11 @@
 //! matches and no `forbid` does.
 
 mod engine;
+mod evaluate;
 mod request;
+mod scope;
 
 pub use engine::{BUILTIN_SETS, Engine, PolicyError};
+pub use evaluate::{PreparedPrincipal, Question};
 pub use request::{AccessRequest, Action, Decision, DossierFacts, GrantFacts, OrgFacts, Principal, Resource};
+pub use scope::WorklistScope;

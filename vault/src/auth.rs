@@ -7,13 +7,13 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use policies::{AccessRequest, DossierFacts, GrantFacts, OrgFacts};
+use policies::{DossierFacts, GrantFacts, OrgFacts};
 
 use crate::{
     app::Vault,
     crypto::{random_bytes, sha256},
     db::{agents::Agent, dossiers::Dossier, grants::Grant, orgs::Organisation},
-    domain::{CommuneCode, TerritoryCode},
+    domain::{CommuneCode, Purpose, TerritoryCode},
     error::Error,
 };
 
@@ -33,6 +33,8 @@ pub fn new_token() -> Result<(String, [u8; 32]), Error> {
 pub struct AgentPrincipal {
     pub agent: Agent,
     pub organisation: Organisation,
+    /// What the agent declared with `X-Vault-Purpose`, if anything.
+    pub purpose: Option<Purpose>,
 }
 
 /// Who is calling: an agent (bearer token `dnuv_…`) or an applicant signed
@@ -55,6 +57,24 @@ impl Principal {
         match self {
             Self::Agent(a) => Some(a.organisation.id),
             Self::Applicant { .. } => None,
+        }
+    }
+
+    /// Why the caller asks, for the policy context and the trace: what an
+    /// agent declared, else the usual finality of the action; an applicant
+    /// always acts for themself.
+    pub fn purpose(&self, action: Action) -> Purpose {
+        match self {
+            Self::Applicant { .. } => Purpose::Demandeur,
+            Self::Agent(a) => a.purpose.unwrap_or(match action {
+                Action::DossierRegister
+                | Action::DossierRenew
+                | Action::DossierRadiate
+                | Action::PieceUpload
+                | Action::GrantManage => Purpose::Enregistrement,
+                Action::PlatformManage => Purpose::Controle,
+                _ => Purpose::Instruction,
+            }),
         }
     }
 
@@ -98,6 +118,15 @@ impl FromRequestParts<Vault> for Principal {
             .agent_by_token_hash(&sha256(token.as_bytes()))
             .await?
             .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
+        let purpose = parts
+            .headers
+            .get(Purpose::HEADER)
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| Error::Invalid(format!("{}: not text", Purpose::HEADER)))
+                    .and_then(|s| Purpose::parse(s).map_err(|e| Error::Invalid(format!("{}: {e}", Purpose::HEADER))))
+            })
+            .transpose()?;
         if agent.disabled {
             return Err(Error::Unauthenticated("this agent has been disabled"));
         }
@@ -106,7 +135,7 @@ impl FromRequestParts<Vault> for Principal {
             .organisation(agent.organisation_id)
             .await?
             .ok_or_else(|| Error::Integrity("agent without its organisation".into()))?;
-        Ok(Self::Agent(AgentPrincipal { agent, organisation }))
+        Ok(Self::Agent(AgentPrincipal { agent, organisation, purpose }))
     }
 }
 
@@ -165,6 +194,7 @@ pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: R
             action: action.as_str(),
             dossier,
             outcome: "denied",
+            purpose: Some(p.purpose(action).as_str()),
             ..Default::default()
         };
         vault.db().record(&event).await?;
@@ -172,11 +202,50 @@ pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: R
     decided
 }
 
-/// The decision itself, with the grant already looked up (the worklist
-/// decides many dossiers with one query for the caller's grants).
+/// The caller as the policies see it, built once for many decisions (the
+/// worklist asks about every candidate dossier).
+pub struct Prepared {
+    principal: policies::PreparedPrincipal,
+    who: String,
+}
+
+impl Prepared {
+    pub fn new(vault: &Vault, p: &Principal) -> Self {
+        let (principal, who) = match p {
+            Principal::Agent(a) => (
+                policies::Principal::Agent {
+                    id: a.agent.id.to_string(),
+                    organisation: org_facts(&a.organisation),
+                    active: !a.agent.disabled,
+                },
+                format!("organisation {}", a.organisation.siren),
+            ),
+            Principal::Applicant { id, dossier } => (
+                policies::Principal::Applicant { id: id.to_string(), dossier: dossier.to_string() },
+                "the applicant".to_owned(),
+            ),
+        };
+        Self { principal: vault.policies().prepare(&principal), who }
+    }
+}
+
+/// The decision itself, with the grant already looked up.
 pub fn decide(
     vault: &Vault,
     p: &Principal,
+    action: Action,
+    resource: Resource<'_>,
+    grant: Option<&Grant>,
+    now: i64,
+) -> Result<(), Error> {
+    decide_prepared(vault, &Prepared::new(vault, p), p.purpose(action), action, resource, grant, now)
+}
+
+/// [`decide`] for a caller prepared once.
+pub fn decide_prepared(
+    vault: &Vault,
+    prepared: &Prepared,
+    purpose: Purpose,
     action: Action,
     resource: Resource<'_>,
     grant: Option<&Grant>,
@@ -186,34 +255,22 @@ pub fn decide(
         Resource::NewDossier(communes) => dossier_facts("new".into(), "active", communes),
         Resource::Dossier(d) => dossier_facts(d.id.to_string(), &d.status, &d.communes),
     };
-    let (principal, who) = match p {
-        Principal::Agent(a) => (
-            policies::Principal::Agent {
-                id: a.agent.id.to_string(),
-                organisation: org_facts(&a.organisation),
-                active: !a.agent.disabled,
-            },
-            format!("organisation {}", a.organisation.siren),
-        ),
-        Principal::Applicant { id, dossier } => (
-            policies::Principal::Applicant { id: id.to_string(), dossier: dossier.to_string() },
-            "the applicant".to_owned(),
-        ),
-    };
-    let request = AccessRequest {
-        principal,
+    let grant_facts =
+        grant.map(|g| GrantFacts { expires_at: g.expires_at, revoked: g.revoked, purpose: g.purpose.clone() });
+    let resource_facts = policies::Resource::Dossier(facts);
+    let question = policies::Question {
         action,
-        resource: policies::Resource::Dossier(facts),
+        resource: &resource_facts,
         now,
-        purpose: None,
-        grant: grant.map(|g| GrantFacts { expires_at: g.expires_at, revoked: g.revoked, purpose: g.purpose.clone() }),
+        purpose: Some(purpose.as_str()),
+        grant: grant_facts.as_ref(),
     };
-    let decision = vault.policies().decide(&request);
+    let decision = prepared.principal.decide(vault.policies(), &question);
     if decision.allowed {
         return Ok(());
     }
-    tracing::debug!(agent.id = ?p.agent_id(), action = action.as_str(), policies = ?decision.policies, "access denied");
-    let what = format!("{} for {who}", action.as_str());
+    tracing::debug!(action = action.as_str(), policies = ?decision.policies, "access denied");
+    let what = format!("{} for {}", action.as_str(), prepared.who);
     Err(match grant {
         Some(g) if g.revoked => {
             Error::Refused { code: "grant_revoked", message: format!("{what}: its grant on this dossier was revoked") }

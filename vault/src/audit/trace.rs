@@ -40,6 +40,8 @@ pub struct TraceEvent {
     /// A stable pseudonym of the agent (the same agent always has the same one).
     pub agent: Option<String>,
     pub piece: Option<String>,
+    /// Why the caller asked (enregistrement, instruction, attribution…).
+    pub purpose: Option<String>,
 }
 
 /// `A-` and 8 hex digits derived from the agent id: stable, not a name.
@@ -57,7 +59,7 @@ async fn trace(
     let mut orgs: HashMap<String, Option<TraceOrg>> = HashMap::new();
     let mut out = Vec::new();
     for e in vault.db().audit_of_dossier(dossier.id).await? {
-        let [agent, org, action, _, piece, _, outcome] = e.fields;
+        let [agent, org, action, _, piece, _, outcome, purpose] = e.fields;
         let organisation = match org {
             Some(id) => {
                 if !orgs.contains_key(&id) {
@@ -85,6 +87,7 @@ async fn trace(
             organisation,
             agent: agent.as_deref().map(pseudonym),
             piece,
+            purpose,
         });
     }
     Ok(Json(out))

@@ -19,6 +19,8 @@ pub struct AuditEvent<'a> {
     pub piece: Option<Uuid>,
     pub version: Option<Uuid>,
     pub outcome: &'a str,
+    /// Why the caller asked (`Purpose::as_str`), when it matters.
+    pub purpose: Option<&'a str>,
 }
 
 /// An event as stored, with its place in the chain.
@@ -26,7 +28,8 @@ pub struct AuditEvent<'a> {
 pub struct StoredEvent {
     pub seq: i64,
     pub at: i64,
-    pub fields: [Option<String>; 7],
+    /// agent, organisation, action, dossier, piece, version, outcome, purpose.
+    pub fields: [Option<String>; 8],
     pub hash: Option<Vec<u8>>,
 }
 
@@ -39,14 +42,18 @@ pub struct ChainHead {
 }
 
 /// SHA-256 over the previous hash and every field, each length-prefixed so
-/// that no two different events encode alike.
-pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 7]) -> [u8; 32] {
+/// that no two different events encode alike. The purpose (the eighth
+/// field, added later) is hashed only when present: the first seven fields
+/// are self-delimiting, so an event with a purpose still encodes unlike any
+/// event without one, and events recorded before it keep their hashes.
+pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 8]) -> [u8; 32] {
     let mut h = crate::crypto::Sha256::default();
     h.update(b"dnu-vault/audit/v1");
     h.update(prev);
     h.update(&seq.to_be_bytes());
     h.update(&at.to_be_bytes());
-    for f in fields {
+    let (core, purpose) = fields.split_at(7);
+    for f in core.iter().chain(purpose.iter().filter(|p| p.is_some())) {
         match f {
             Some(s) => {
                 h.update(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
@@ -59,7 +66,7 @@ pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 7]) 
 }
 
 const EVENT_COLUMNS: &str =
-    "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, hash";
+    "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, purpose, hash";
 
 impl Db {
     pub(crate) async fn record_in(tx: &mut Tx, e: &AuditEvent<'_>) -> Result<(), Error> {
@@ -78,11 +85,12 @@ impl Db {
             s(e.piece),
             s(e.version),
             Some(e.outcome.to_owned()),
+            e.purpose.map(str::to_owned),
         ];
         let hash = chain_hash(&prev, seq, at, &fields).to_vec();
-        let [agent, org, action, dossier, piece, version, outcome] = fields;
+        let [agent, org, action, dossier, piece, version, outcome, purpose] = fields;
         sqlx::query(&format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(seq)
         .bind(at)
@@ -93,6 +101,7 @@ impl Db {
         .bind(piece)
         .bind(version)
         .bind(outcome)
+        .bind(purpose)
         .bind(hash.clone())
         .execute(&mut **tx)
         .await?;
@@ -166,6 +175,7 @@ fn stored(r: &sqlx::any::AnyRow) -> Result<StoredEvent, Error> {
             f("piece_id")?,
             f("version_id")?,
             f("outcome")?,
+            f("purpose")?,
         ],
         hash: r.try_get("hash")?,
     })

@@ -62,6 +62,25 @@ fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
     })
 }
 
+/// The caller's own narrowing of the worklist.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageFilter<'a> {
+    pub commune: Option<&'a CommuneCode>,
+    /// `active` or `radiated`.
+    pub status: Option<&'a str>,
+}
+
+/// Which dossiers the policy set's permits can reach for the caller (a
+/// superset of what it may read; each candidate is still decided).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// A permit may reach any dossier: examine them all.
+    Everything,
+    /// Only dossiers wishing one of these communes or départements, those
+    /// the organisation holds a grant on, and the applicant's own.
+    Within { communes: Vec<String>, departements: Vec<String>, grants_of: Option<Uuid>, own: Option<Uuid> },
+}
+
 const COLUMNS: &str = "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at";
 
 impl Db {
@@ -106,9 +125,10 @@ impl Db {
         communes.sort();
         communes.dedup();
         for c in &communes {
-            sqlx::query("INSERT INTO dossier_communes (dossier_id, commune) VALUES ($1, $2)")
+            sqlx::query("INSERT INTO dossier_communes (dossier_id, commune, departement) VALUES ($1, $2, $3)")
                 .bind(new.id.to_string())
                 .bind(c.as_str())
+                .bind(c.departement())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -124,6 +144,7 @@ impl Db {
                 action: "dossier.register",
                 dossier: Some(new.id),
                 outcome: "ok",
+                purpose: Some("enregistrement"),
                 ..AuditEvent::default()
             },
         )
@@ -156,34 +177,70 @@ impl Db {
         Ok(Some(d))
     }
 
-    /// A page of dossiers in numéro unique order, after `after`, optionally
-    /// only those wishing `commune` or with `status`; communes included.
+    /// A page of dossiers in numéro unique order, after `after`, narrowed
+    /// by the caller's filters and by the reach of the policy set's permits
+    /// (`reach`); communes included.
     pub async fn dossiers_page(
         &self,
         after: Option<&NumeroUnique>,
-        commune: Option<&CommuneCode>,
-        status: Option<&str>,
+        filter: &PageFilter<'_>,
+        reach: &Reach,
         limit: i64,
     ) -> Result<Vec<Dossier>, Error> {
+        let mut binds: Vec<String> = vec![after.map_or(String::new(), |a| a.as_str().to_owned())];
+        let mark = |binds: &mut Vec<String>, v: String| {
+            binds.push(v);
+            format!("${}", binds.len())
+        };
         let mut sql = format!("SELECT {COLUMNS} FROM dossiers d WHERE d.numero_unique > $1");
-        let mut n = 1;
-        if commune.is_some() {
-            n += 1;
+        if let Some(c) = filter.commune {
+            let m = mark(&mut binds, c.as_str().to_owned());
             sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND c.commune = ${n})"
+                " AND EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND c.commune = {m})"
             ));
         }
-        if status.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND d.status = ${n}"));
+        if let Some(st) = filter.status {
+            let m = mark(&mut binds, st.to_owned());
+            sql.push_str(&format!(" AND d.status = {m}"));
         }
-        sql.push_str(&format!(" ORDER BY d.numero_unique LIMIT ${}", n + 1));
-        let mut q = sqlx::query(&sql).bind(after.map_or(String::new(), |a| a.as_str().to_owned()));
-        if let Some(c) = commune {
-            q = q.bind(c.as_str().to_owned());
+        if let Reach::Within { communes, departements, grants_of, own } = reach {
+            let mut any = Vec::new();
+            let list = |binds: &mut Vec<String>, vs: &[String]| {
+                vs.iter().map(|v| mark(binds, v.clone())).collect::<Vec<_>>().join(", ")
+            };
+            let mut territory = Vec::new();
+            if !communes.is_empty() {
+                territory.push(format!("c.commune IN ({})", list(&mut binds, communes)));
+            }
+            if !departements.is_empty() {
+                territory.push(format!("c.departement IN ({})", list(&mut binds, departements)));
+            }
+            if !territory.is_empty() {
+                any.push(format!(
+                    "EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND ({}))",
+                    territory.join(" OR ")
+                ));
+            }
+            if let Some(org) = grants_of {
+                let m = mark(&mut binds, org.to_string());
+                any.push(format!(
+                    "EXISTS (SELECT 1 FROM grants g WHERE g.dossier_id = d.id AND g.organisation_id = {m})"
+                ));
+            }
+            if let Some(own) = own {
+                let m = mark(&mut binds, own.to_string());
+                any.push(format!("d.id = {m}"));
+            }
+            if any.is_empty() {
+                // Nothing the permits reach: no candidate at all.
+                return Ok(Vec::new());
+            }
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
         }
-        if let Some(s) = status {
-            q = q.bind(s.to_owned());
+        sql.push_str(&format!(" ORDER BY d.numero_unique LIMIT ${}", binds.len() + 1));
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
         }
         let rows = q.bind(limit).fetch_all(self.pool()).await?;
         let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;

@@ -53,6 +53,7 @@ pub struct NewVersion {
     pub sealed_meta: Vec<u8>,
     pub agent: Option<Uuid>,
     pub organisation: Option<Uuid>,
+    pub purpose: Option<&'static str>,
 }
 
 /// What committing a version did.
@@ -252,6 +253,7 @@ impl Db {
                 piece: Some(piece.id),
                 version: Some(new.id),
                 outcome: "ok",
+                purpose: new.purpose,
             },
         )
         .await?;

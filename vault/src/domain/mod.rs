@@ -5,12 +5,14 @@
 mod numero_unique;
 mod org;
 mod piece_kind;
+mod purpose;
 mod siren;
 mod territory;
 
 pub use numero_unique::NumeroUnique;
 pub use org::OrgKind;
 pub use piece_kind::PieceKind;
+pub use purpose::Purpose;
 pub use siren::Siren;
 pub use territory::{CommuneCode, GuichetCode, TerritoryCode};
 

@@ -2,9 +2,12 @@
 //! the caller may read, in numéro unique order, a page at a time.
 //!
 //! Each candidate goes through the same decision as `GET /dossiers/{nu}`
-//! (`auth::decide`, with the caller's grants fetched once), so the list
-//! holds exactly the dossiers the single-dossier check allows, whatever the
-//! policy set says. The SQL narrows only by the caller's own filters.
+//! (`auth::decide_prepared`, with the caller's entities built and grants
+//! fetched once), so the list holds exactly the dossiers the single-dossier
+//! check allows. The SQL narrows by the caller's own filters and by the
+//! reach the policy set's permits declare (`@worklist`, checked when the set
+//! loads: territory, grants, own dossier); a permit that reaches anywhere
+//! makes the SQL examine every dossier, slower but still exact.
 
 use axum::{
     Json,
@@ -14,8 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     app::Vault,
-    auth::{Action, Principal, Resource, decide},
-    domain::{CommuneCode, NumeroUnique},
+    auth::{Action, Prepared, Principal, Resource, decide_prepared},
+    db::dossiers::{PageFilter, Reach},
+    domain::{CommuneCode, NumeroUnique, TerritoryCode},
     error::Error,
 };
 
@@ -79,17 +83,24 @@ pub async fn worklist(
         Some(org) => vault.db().grants_by_dossier_for(org, now).await?,
         None => Default::default(),
     };
+    let reach = reach(&vault, &principal);
+    let filter = PageFilter { commune: commune.as_ref(), status };
+    let prepared = Prepared::new(&vault, &principal);
+    let purpose = principal.purpose(Action::DossierRead);
     let mut items = Vec::new();
     // Start with a batch twice the page (most pages fill from it), growing
     // while the caller's dossiers are sparse.
     let mut batch_len = (limit * 2).min(MAX_BATCH);
     loop {
-        let batch = vault.db().dossiers_page(cursor.as_ref(), commune.as_ref(), status, batch_len as i64).await?;
+        let batch = vault.db().dossiers_page(cursor.as_ref(), &filter, &reach, batch_len as i64).await?;
         let exhausted = batch.len() < batch_len;
         batch_len = (batch_len * 2).min(MAX_BATCH);
         for d in &batch {
             cursor = Some(d.numero_unique.clone());
-            if decide(&vault, &principal, Action::DossierRead, Resource::Dossier(d), grants.get(&d.id), now).is_ok() {
+            let resource = Resource::Dossier(d);
+            if decide_prepared(&vault, &prepared, purpose, Action::DossierRead, resource, grants.get(&d.id), now)
+                .is_ok()
+            {
                 items.push(WorklistItem {
                     numero_unique: d.numero_unique.to_string(),
                     status: d.status.clone(),
@@ -107,4 +118,36 @@ pub async fn worklist(
             return Ok(Json(Worklist { items, next: None }));
         }
     }
+}
+
+/// Where the loaded policy set's `dossier.read` permits can reach for this
+/// caller.
+fn reach(vault: &Vault, principal: &Principal) -> Reach {
+    let scope = vault.policies().worklist_scope();
+    if !scope.unrestricted.is_empty() {
+        return Reach::Everything;
+    }
+    let (mut communes, mut departements) = (Vec::new(), Vec::new());
+    let (mut grants_of, mut own) = (None, None);
+    match principal {
+        Principal::Agent(a) => {
+            if scope.territory {
+                for t in &a.organisation.territory {
+                    match t {
+                        TerritoryCode::Commune(c) => communes.push(c.to_string()),
+                        TerritoryCode::Departement(d) => departements.push(d.clone()),
+                    }
+                }
+            }
+            if scope.grants {
+                grants_of = Some(a.organisation.id);
+            }
+        }
+        Principal::Applicant { dossier, .. } => {
+            if scope.own_dossier {
+                own = Some(*dossier);
+            }
+        }
+    }
+    Reach::Within { communes, departements, grants_of, own }
 }

@@ -16,6 +16,7 @@ use crate::{
     app::Vault,
     crypto::{DossierKey, Sha256, stream as cstream},
     db::pieces::{Committed, NewVersion, PieceTarget},
+    domain::Purpose,
     error::Error,
     store::ObjectKey,
 };
@@ -132,6 +133,7 @@ where
 pub struct Uploader {
     pub agent: Option<Uuid>,
     pub organisation: Option<Uuid>,
+    pub purpose: Option<Purpose>,
 }
 
 /// Commits a staged original as a new version of `target`. A duplicate of
@@ -161,6 +163,7 @@ pub async fn commit(
         sealed_meta,
         agent: by.agent,
         organisation: by.organisation,
+        purpose: by.purpose.map(Purpose::as_str),
     };
     match vault.db().commit_version(target, &new).await {
         Ok(c @ Committed::Created(..)) => Ok(c),

@@ -69,6 +69,7 @@ pub async fn download(
             piece: Some(piece.id),
             version: Some(version.id),
             outcome: "ok",
+            purpose: Some(principal.purpose(Action::PieceReadOriginal).as_str()),
         })
         .await?;
     let body = open_original(&vault, &dk, &version).await?;

@@ -103,7 +103,11 @@ pub async fn upload(
         return Err(Error::BadRequest("the form has no `file` field".into()));
     };
     // An applicant's own upload has neither agent nor organisation.
-    let by = Uploader { agent: principal.agent_id(), organisation: principal.organisation_id() };
+    let by = Uploader {
+        agent: principal.agent_id(),
+        organisation: principal.organisation_id(),
+        purpose: Some(principal.purpose(Action::PieceUpload)),
+    };
     let committed = ingest::commit(&vault, &dk, &staged, &target, filename, declared_type, by).await?;
     let (status, piece, version, duplicate) = match committed {
         Committed::Created(p, v) => (StatusCode::CREATED, p, v, false),

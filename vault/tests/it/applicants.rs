@@ -95,6 +95,41 @@ async fn applicants_sign_in_and_reach_only_their_dossier() {
             (events[5]["outcome"].as_str(), events[5]["organisation"]["kind"].as_str()),
             (Some("denied"), Some("bailleur"))
         );
+        let purposes: Vec<&str> = events.iter().map(|e| e["purpose"].as_str().unwrap_or("-")).collect();
+        assert_eq!(
+            purposes,
+            ["enregistrement", "enregistrement", "demandeur", "demandeur", "demandeur", "instruction"],
+            "{events:?}"
+        );
+        // An agent says why it opens a piece; the applicant sees it.
+        let read = app
+            .send(
+                axum::http::Request::get(format!("/api/v1/dossiers/{nu}/pieces/{piece}/original"))
+                    .header("authorization", format!("Bearer {}", app.guichet_token))
+                    .header("x-vault-purpose", "attribution")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(read.status, StatusCode::OK);
+        let bad = app
+            .send(
+                axum::http::Request::get(format!("/api/v1/dossiers/{nu}"))
+                    .header("authorization", format!("Bearer {}", app.guichet_token))
+                    .header("x-vault-purpose", "curiosite")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.json()["error"]["message"].as_str().unwrap().contains("attribution"));
+        let trace = app.get(&format!("/api/v1/dossiers/{nu}/audit"), &token).await.json();
+        let last = &trace.as_array().unwrap()[6];
+        assert_eq!(
+            (last["action"].as_str(), last["purpose"].as_str()),
+            (Some("piece.read_original"), Some("attribution"))
+        );
+        let trace = app.get(&format!("/api/v1/dossiers/{nu}/audit"), &token).await;
         let text = trace.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap();
         assert!(!text.contains(&app.guichet_agent.to_string()), "agent ids stay internal");
     }

@@ -133,6 +133,7 @@ pub struct TestAppBuilder {
     db: Option<DbKind>,
     s3: Option<S3Settings>,
     max_upload: Option<u64>,
+    policy_dir: Option<std::path::PathBuf>,
 }
 
 impl TestAppBuilder {
@@ -142,6 +143,10 @@ impl TestAppBuilder {
     }
     pub fn s3(mut self, s: S3Settings) -> Self {
         self.s3 = Some(s);
+        self
+    }
+    pub fn policy_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.policy_dir = Some(dir);
         self
     }
     pub fn max_upload(mut self, n: u64) -> Self {
@@ -159,6 +164,7 @@ impl TestAppBuilder {
         if let Some(s) = self.s3 {
             config.object_store = ObjectStoreConfig::S3(s);
         }
+        config.policy_dir = self.policy_dir;
         if let Some(n) = self.max_upload {
             config.max_upload_bytes = n;
         }

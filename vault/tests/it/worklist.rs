@@ -58,10 +58,34 @@ async fn worklist_of(app: &TestApp, token: &str, query: &str) -> BTreeSet<String
 
 #[tokio::test]
 async fn worklist_equals_the_single_dossier_check() {
-    for db in databases() {
-        for seed in [0x5EED_0001_u64, 0xDEAD_BEEF, 0x0123_4567_89AB] {
+    // The default set (SQL narrowed to territory, grants and own dossier),
+    // then the same plus a permit without @worklist (SQL examines all).
+    let dalo = tempfile::tempdir().unwrap();
+    for (file, text) in policies::BUILTIN_SETS[0].1 {
+        std::fs::write(dalo.path().join(file), text).unwrap();
+    }
+    std::fs::write(
+        dalo.path().join("70-dalo.cedar"),
+        r#"@id("etat-dalo")
+           permit (principal is Vault::Agent, action == Vault::Action::"dossier.read", resource is Vault::Dossier)
+           when { principal.organisation.kind == "etat" && resource.status == "active" };"#,
+    )
+    .unwrap();
+    let mut runs: Vec<_> = databases()
+        .into_iter()
+        .flat_map(|db| [0x5EED_0001_u64, 0xDEAD_BEEF, 0x0123_4567_89AB].map(|seed| (db, seed, None)))
+        .collect();
+    runs.push((databases()[0], 0x00E7_A7DA_10, Some(dalo.path().to_owned())));
+    for (db, seed, policy_dir) in runs {
+        {
             let mut rng = Rng(seed);
-            let app = TestApp::builder().db(db).build().await;
+            let dalo_set = policy_dir.is_some();
+            let mut builder = TestApp::builder().db(db);
+            if let Some(dir) = policy_dir {
+                builder = builder.policy_dir(dir);
+            }
+            let app = builder.build().await;
+            assert_eq!(app.vault.policies().worklist_scope().unrestricted.is_empty(), !dalo_set);
             let kinds =
                 [OrgKind::Guichet, OrgKind::Bailleur, OrgKind::Reservataire, OrgKind::Etat, OrgKind::Gestionnaire];
             let mut agents = vec![
@@ -91,9 +115,10 @@ async fn worklist_equals_the_single_dossier_check() {
                     .await
                     .unwrap();
                 for c in &communes {
-                    sqlx::query("INSERT INTO dossier_communes (dossier_id, commune) VALUES ($1, $2)")
+                    sqlx::query("INSERT INTO dossier_communes (dossier_id, commune, departement) VALUES ($1, $2, $3)")
                         .bind(id.to_string())
                         .bind(*c)
+                        .bind(&c[..2])
                         .execute(app.vault.db().pool())
                         .await
                         .unwrap();
