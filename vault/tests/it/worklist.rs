@@ -75,7 +75,7 @@ async fn worklist_equals_the_single_dossier_check() {
         .into_iter()
         .flat_map(|db| [0x5EED_0001_u64, 0xDEAD_BEEF, 0x0123_4567_89AB].map(|seed| (db, seed, None)))
         .collect();
-    runs.push((databases()[0], 0x00E7_A7DA_10, Some(dalo.path().to_owned())));
+    runs.push((databases()[0], 0x00E7_A7DA, Some(dalo.path().to_owned())));
     for (db, seed, policy_dir) in runs {
         {
             let mut rng = Rng(seed);
