@@ -13,3 +13,8 @@ CREATE INDEX grants_by_org ON grants (organisation_id);
 -- to the applicant in the trace. Hashed into the chain only when present,
 -- so events recorded before this column keep their hashes.
 ALTER TABLE audit_events ADD COLUMN purpose TEXT;
+
+-- Why a dossier was radiated (a closed list: attribution, renonciation,
+-- non_renouvellement, irrecevabilite, autre); its purge date is one year
+-- after radiated_on (décret 2017-917).
+ALTER TABLE dossiers ADD COLUMN radiation_reason TEXT;

@@ -22,6 +22,8 @@ pub struct Dossier {
     pub valid_until: Date,
     pub communes: Vec<CommuneCode>,
     pub shredded: bool,
+    /// Set once radiated, with the reason given.
+    pub radiated: Option<(Date, String)>,
 }
 
 /// How the dossier gets its numéro unique.
@@ -57,6 +59,16 @@ fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
         registered_by: uuid_col(row, "registered_by")?,
         deposited_on: parsed(row, "deposited_on", date_from_sql)?,
         valid_until: parsed(row, "valid_until", date_from_sql)?,
+        radiated: match (
+            row.try_get::<Option<String>, _>("radiated_on")?,
+            row.try_get::<Option<String>, _>("radiation_reason")?,
+        ) {
+            (Some(on), reason) => Some((
+                date_from_sql(&on).map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))?,
+                reason.unwrap_or_default(),
+            )),
+            (None, _) => None,
+        },
         communes: Vec::new(),
         shredded: row.try_get::<Option<i64>, _>("shredded_at")?.is_some(),
     })
@@ -81,7 +93,21 @@ pub enum Reach {
     Within { communes: Vec<String>, departements: Vec<String>, grants_of: Option<Uuid>, own: Option<Uuid> },
 }
 
-const COLUMNS: &str = "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at";
+const COLUMNS: &str =
+    "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at, radiated_on, radiation_reason";
+
+/// A lifecycle change, with who asked and why (for the journal).
+#[derive(Debug, Clone, Copy)]
+pub enum Lifecycle<'a> {
+    /// Valid until this date from now on.
+    Renew {
+        valid_until: Date,
+    },
+    Radiate {
+        on: Date,
+        reason: &'a str,
+    },
+}
 
 impl Db {
     /// Registers a dossier with its wrapped key, in one transaction.
@@ -159,6 +185,7 @@ impl Db {
             valid_until: new.valid_until,
             communes,
             shredded: false,
+            radiated: None,
         })
     }
 
@@ -268,6 +295,59 @@ impl Db {
             d.communes = by_id.remove(&d.id.to_string()).unwrap_or_default();
         }
         Ok(out)
+    }
+
+    /// Renews or radiates an active dossier, with its journal event, in one
+    /// transaction. `Ok(false)`: the dossier was no longer active (radiated
+    /// or erased meanwhile) and nothing changed.
+    pub async fn change_lifecycle(
+        &self,
+        dossier: Uuid,
+        change: Lifecycle<'_>,
+        by: (Option<Uuid>, Option<Uuid>),
+        purpose: &str,
+    ) -> Result<bool, Error> {
+        let mut tx = self.write_tx().await?;
+        let id = dossier.to_string();
+        let (query, action) = match change {
+            Lifecycle::Renew { valid_until } => (
+                sqlx::query(
+                    "UPDATE dossiers SET valid_until = $2 WHERE id = $1 AND status = 'active' AND shredded_at IS NULL",
+                )
+                .bind(id)
+                .bind(date_to_sql(valid_until)),
+                "dossier.renew",
+            ),
+            Lifecycle::Radiate { on, reason } => (
+                sqlx::query(
+                    "UPDATE dossiers SET status = 'radiated', radiated_on = $2, radiation_reason = $3 \
+                     WHERE id = $1 AND status = 'active' AND shredded_at IS NULL",
+                )
+                .bind(id)
+                .bind(date_to_sql(on))
+                .bind(reason.to_owned()),
+                "dossier.radiate",
+            ),
+        };
+        let done = query.execute(&mut *tx).await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        Self::record_in(
+            &mut tx,
+            &AuditEvent {
+                agent: by.0,
+                organisation: by.1,
+                action,
+                dossier: Some(dossier),
+                outcome: "ok",
+                purpose: Some(purpose),
+                ..AuditEvent::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Ids of every dossier (for maintenance jobs).

@@ -1,8 +1,10 @@
-//! Dossiers: registration, consultation and the worklist.
+//! Dossiers: registration, consultation, the worklist and the lifecycle
+//! (renewal, radiation).
 
 mod register;
 pub use register::ShownCredentials;
 pub(crate) use register::{Credentials, one_year_after};
+mod lifecycle;
 mod show;
 mod worklist;
 pub use show::OrgRef;
@@ -18,6 +20,8 @@ pub fn router() -> Router<Vault> {
     Router::new()
         .route("/api/v1/dossiers", post(register::register).get(worklist::worklist))
         .route("/api/v1/dossiers/{nu}", get(show::show))
+        .route("/api/v1/dossiers/{nu}/renew", post(lifecycle::renew))
+        .route("/api/v1/dossiers/{nu}/radiate", post(lifecycle::radiate))
 }
 
 /// Resolves the `{nu}` path segment: 422 for a malformed number, 404 for an

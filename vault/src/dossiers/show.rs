@@ -34,6 +34,13 @@ pub struct DossierView {
     pub communes: Vec<String>,
     pub deposited_on: String,
     pub valid_until: String,
+    /// Once radiated: when, why, and when the dossier will be purged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub radiated_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub radiation_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purge_on: Option<String>,
     pub registered_by: OrgRef,
     pub pieces: Vec<PieceSummary>,
 }
@@ -46,6 +53,9 @@ impl DossierView {
             communes: d.communes.iter().map(ToString::to_string).collect(),
             deposited_on: crate::db::date_to_sql(d.deposited_on),
             valid_until: crate::db::date_to_sql(d.valid_until),
+            radiated_on: d.radiated.as_ref().map(|(on, _)| crate::db::date_to_sql(*on)),
+            radiation_reason: d.radiated.as_ref().map(|(_, r)| r.clone()),
+            purge_on: d.radiated.as_ref().map(|(on, _)| crate::db::date_to_sql(super::one_year_after(*on))),
             registered_by: registered_by.into(),
             pieces,
         }
@@ -59,11 +69,16 @@ pub async fn show(
 ) -> Result<Json<DossierView>, Error> {
     let dossier = super::find(&vault, &nu).await?;
     authorize(&vault, &principal, Action::DossierRead, Resource::Dossier(&dossier)).await?;
+    view(&vault, &dossier).await.map(Json)
+}
+
+/// The dossier as shown to a caller already authorised to read it.
+pub(super) async fn view(vault: &Vault, dossier: &Dossier) -> Result<DossierView, Error> {
     let registered_by = vault
         .db()
         .organisation(dossier.registered_by)
         .await?
         .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
-    let pieces = crate::pieces::summaries(&vault, &dossier).await?;
-    Ok(Json(DossierView::new(&dossier, &registered_by, pieces)))
+    let pieces = crate::pieces::summaries(vault, dossier).await?;
+    Ok(DossierView::new(dossier, &registered_by, pieces))
 }

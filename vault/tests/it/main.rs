@@ -7,6 +7,7 @@ mod common;
 mod errors;
 mod grants;
 mod keys;
+mod lifecycle;
 mod roundtrip;
 mod store;
 mod tamper;

@@ -1,0 +1,73 @@
+//! Renewal and radiation: who may, what changes, what is traced, and what a
+//! radiated dossier still allows.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::common::{TestApp, databases, multipart};
+
+fn in_a_year() -> String {
+    let today = time::OffsetDateTime::now_utc().date();
+    let d = today.replace_year(today.year() + 1).unwrap_or(today);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+#[tokio::test]
+async fn renew_and_radiate_follow_the_policy_and_are_traced() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let nu = app.register().await;
+        let bailleur_seen = app.get(&format!("/api/v1/dossiers/{nu}"), &app.bailleur_token).await;
+        assert_eq!(bailleur_seen.status, StatusCode::OK);
+
+        // Only registering services renew and radiate.
+        let r = app.post_json(&format!("/api/v1/dossiers/{nu}/renew"), &app.bailleur_token, json!({})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = app.post_json(&format!("/api/v1/dossiers/{nu}/renew"), &app.guichet_token, json!({})).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.json()["valid_until"], in_a_year().as_str());
+        assert_eq!(r.json()["status"], "active");
+
+        // Radiation needs one reason from the closed list.
+        let url = format!("/api/v1/dossiers/{nu}/radiate");
+        let r = app.post_json(&url, &app.guichet_token, json!({"reason": "il a déménagé chez M. Martin"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("attribution"));
+        let r = app.post_json(&url, &app.guichet_token, json!({"motif": "attribution"})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        let r = app.post_json(&url, &app.bailleur_token, json!({"reason": "attribution"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = app.post_json(&url, &app.guichet_token, json!({"reason": "attribution"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        let d = r.json();
+        assert_eq!((d["status"].as_str(), d["radiation_reason"].as_str()), (Some("radiated"), Some("attribution")));
+        assert_eq!(d["purge_on"], in_a_year().as_str(), "purged one year after radiation");
+
+        // Radiated: frozen, and out of the partners' reach; the registering
+        // service still reads it.
+        let r = app.post_json(&url, &app.guichet_token, json!({"reason": "autre"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = app.post_json(&format!("/api/v1/dossiers/{nu}/renew"), &app.guichet_token, json!({})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let up = app
+            .post_multipart(
+                &format!("/api/v1/dossiers/{nu}/pieces"),
+                &app.guichet_token,
+                multipart(&[("kind", "ressources")], Some(b"%PDF-1.4 late")),
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &app.bailleur_token).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await.status, StatusCode::OK);
+        let list = app.get("/api/v1/dossiers?status=radiated", &app.guichet_token).await.json();
+        assert_eq!(list["items"][0]["numero_unique"], nu.as_str());
+        assert!(app.get("/api/v1/dossiers", &app.bailleur_token).await.json()["items"].as_array().unwrap().is_empty());
+
+        // Both changes are in the journal, with their finality.
+        let id =
+            app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+        assert_eq!(app.vault.db().audit_count(id, "dossier.renew").await.unwrap(), 1);
+        assert_eq!(app.vault.db().audit_count(id, "dossier.radiate").await.unwrap(), 1);
+        assert_eq!(app.vault.db().audit_count_with(id, "dossier.radiate", "denied").await.unwrap(), 2);
+    }
+}
