@@ -47,6 +47,7 @@ impl Vault {
     /// and what to do.
     pub async fn open(config: Config, schema: Schema) -> Result<Self, Error> {
         let policies = load_policies(&config)?;
+        crate::catalogue::shipped().map_err(|e| Error::Config(format!("catalogue of pieces: {e}")))?;
         let keys = load_master_keys(&config.master_key)?;
         let audit_key = crate::audit::SigningKey::load_or_create(&config.audit_key_file)?;
         let fresh_embedded = config.embedded_database && !config.data_dir.join("vault.db").exists();

@@ -8,6 +8,7 @@ pub mod app;
 pub mod applicants;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -16,6 +16,7 @@ use crate::{
 pub fn router(vault: Vault) -> Router {
     Router::new()
         .merge(crate::health::router())
+        .merge(crate::catalogue::router())
         .merge(crate::dossiers::router())
         .merge(crate::pieces::router())
         .merge(crate::grants::router())

@@ -136,7 +136,12 @@ fn target(form: &Form) -> Result<PieceTarget, Error> {
     }
     match (form.piece, form.kind) {
         (Some(id), _) => Ok(PieceTarget::Existing(id)),
-        (None, Some(kind)) => Ok(PieceTarget::New { kind, member: form.member.clone(), valid_until: form.valid_until }),
+        (None, Some(kind)) => {
+            // Unless the uploader gave the date, the catalogue's rule for the kind.
+            let today = time::OffsetDateTime::now_utc().date();
+            let valid_until = form.valid_until.or_else(|| kind.entry()?.default_valid_until(today));
+            Ok(PieceTarget::New { kind, member: form.member.clone(), valid_until })
+        }
         (None, None) => Err(Error::BadRequest("the form has no `kind` field (or `piece` to add a version)".into())),
     }
 }

@@ -82,7 +82,7 @@ async fn refusals_are_clear_json_errors() {
     // A forbidden piece kind says why.
     let r = app.upload(&nu, "releve_bancaire", b"x").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.json()["error"]["message"].as_str().unwrap().contains("may not be requested"));
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("liste limitative"));
 
     // 400: broken JSON, missing file field, missing kind, unknown field.
     let r = app
@@ -143,4 +143,26 @@ async fn refusals_are_clear_json_errors() {
 
     // Nothing refused left anything in the store (the two accepted only).
     assert_eq!(app.vault.store().list().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_catalogue_is_served_and_decides_kinds_and_validity() {
+    let app = TestApp::builder().build().await;
+    let r = app.send(axum::http::Request::get("/api/v1/catalogue").body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let c = r.json();
+    let kinds: Vec<&str> = c["kind"].as_array().unwrap().iter().map(|k| k["code"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"avis_imposition_n2") && kinds.contains(&"identite"), "{kinds:?}");
+    assert_eq!(c["kind"][0]["validity"]["rule"], "expiry_date");
+
+    let nu = app.register().await;
+    let refused = app.upload(&nu, "releve_bancaire", b"%PDF-1.4 releve").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.json()["error"]["message"].as_str().unwrap().contains("liste limitative"));
+    // A recent document counts three months unless told otherwise.
+    let r = app.upload(&nu, "ressources", b"%PDF-1.4 bulletin").await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let today = time::OffsetDateTime::now_utc().date();
+    let expected = vault::catalogue::shipped().unwrap().kind("ressources").unwrap().default_valid_until(today).unwrap();
+    assert_eq!(r.json()["piece"]["valid_until"], format!("{expected}"));
 }
