@@ -88,9 +88,15 @@ pub async fn worklist(
     let prepared = Prepared::new(&vault, &principal);
     let purpose = principal.purpose(Action::DossierRead);
     let mut items = Vec::new();
-    // Start with a batch twice the page (most pages fill from it), growing
-    // while the caller's dossiers are sparse.
-    let mut batch_len = (limit * 2).min(MAX_BATCH);
+    // The first batch is the page and one more (to know whether a next page
+    // exists) when the SQL already narrows to the permits' reach, where most
+    // candidates pass; twice the page otherwise. It grows while the
+    // caller's dossiers are sparse among the candidates.
+    let mut batch_len = match reach {
+        Reach::Within { .. } => limit + 1,
+        Reach::Everything => limit * 2,
+    }
+    .min(MAX_BATCH);
     loop {
         let batch = vault.db().dossiers_page(cursor.as_ref(), &filter, &reach, batch_len as i64).await?;
         let exhausted = batch.len() < batch_len;
