@@ -27,6 +27,10 @@ pub enum Error {
     /// A refusal with a specific reason code (e.g. `grant_expired`).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// A document of an accepted type that cannot be used (password,
+    /// damage, limits), with a specific code.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -79,6 +83,7 @@ impl Error {
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Refused { code, .. } => (StatusCode::FORBIDDEN, code),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),

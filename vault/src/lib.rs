@@ -20,6 +20,7 @@ pub mod grants;
 pub mod health;
 pub mod jobs;
 pub mod pieces;
+pub mod sandbox;
 pub mod startup;
 pub mod store;
 

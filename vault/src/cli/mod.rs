@@ -56,6 +56,9 @@ pub enum Command {
         #[arg(long)]
         deep: bool,
     },
+    /// Internal: parse one upload in a confined process (run by the server, not by people).
+    #[command(hide = true)]
+    IntakeWorker(crate::sandbox::WorkerArgs),
     /// Seed a demo territory (a guichet, two bailleurs, a dossier) and print the credentials.
     Demo {
         /// Print what was seeded as JSON (for scripts).
@@ -75,6 +78,11 @@ pub enum AuditCommand {
 /// Parses the command line, runs the command, maps failure to exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The worker runs before any runtime or logging exists: single-threaded,
+    // so its seccomp filter covers the whole process.
+    if let Command::IntakeWorker(args) = &cli.command {
+        return crate::sandbox::worker::main(args);
+    }
     let json_logs = matches!(cli.settings.log_format.as_deref(), Some("json"));
     init_tracing(json_logs);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -170,6 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("the store does not match the registry");
             }
         }
+        Command::IntakeWorker(_) => anyhow::bail!("intake-worker runs only as the server's worker process"),
         Command::Demo { json } => {
             let vault = open(config).await?;
             let report = crate::jobs::demo::seed(&vault).await.context("demo seeding failed")?;

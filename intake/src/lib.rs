@@ -1,0 +1,136 @@
+//! Turning an untrusted upload into what partners may open: the type found
+//! by content, a page count, a sanitised PDF rebuilt from pixels, and a
+//! first-page thumbnail.
+//!
+//! Everything here parses hostile bytes, so it runs only inside the vault's
+//! sandboxed worker process (resource limits, no network), never in the
+//! server. Limits are checked from headers before decoding wherever the
+//! format allows it; what slips past them is caught by the worker's memory
+//! and CPU limits.
+//!
+//! The rendition keeps nothing of the original but its pixels: no
+//! JavaScript, actions, annotations, forms, attachments, metadata, EXIF or
+//! earlier revisions can survive a rebuild from rasterised pages.
+
+mod image_in;
+mod pdf_in;
+mod pdf_out;
+
+pub use pdf_out::{PageImage, build_pdf};
+
+/// What the intake accepts, found by magic bytes and then a parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pdf,
+    Jpeg,
+    Png,
+    Tiff,
+}
+
+impl Format {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Tiff => "image/tiff",
+        }
+    }
+}
+
+/// Limits on what one upload may make the worker do.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_pages: usize,
+    /// Pixels per page, checked from headers before decoding.
+    pub max_pixels: u64,
+    /// Longest side of a decoded image, in pixels.
+    pub max_side: u32,
+    /// Bytes the image decoder may allocate for one image.
+    pub max_alloc: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_pages: 200, max_pixels: 50_000_000, max_side: 20_000, max_alloc: 512 << 20 }
+    }
+}
+
+/// Resolution of rendition pages: legible on screen and in print, small
+/// enough for a 40-page dossier.
+pub const RENDER_DPI: f32 = 150.0;
+/// Width of the first-page thumbnail.
+pub const THUMBNAIL_WIDTH: u32 = 240;
+
+/// The result of a successful intake.
+#[derive(Debug)]
+pub struct Intake {
+    pub format: Format,
+    pub pages: usize,
+    /// The sanitised rendition (a PDF of image-only pages).
+    pub rendition: Vec<u8>,
+    /// A JPEG of the first page, [`THUMBNAIL_WIDTH`] pixels wide.
+    pub thumbnail: Vec<u8>,
+}
+
+/// Why an upload is refused, in words the uploader can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Not a type the vault accepts (HTTP 415).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A type the vault accepts, but this file cannot be used (HTTP 422).
+    #[error("{message}")]
+    Unusable { code: &'static str, message: String },
+}
+
+impl Refusal {
+    pub(crate) fn unusable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unusable { code, message: message.into() }
+    }
+}
+
+/// The format by magic bytes. HEIC/HEIF phone photos are named so the
+/// refusal can say what to send instead.
+pub fn detect(bytes: &[u8]) -> Result<Format, Refusal> {
+    let starts = |m: &[u8]| bytes.starts_with(m);
+    // A PDF header may follow a little junk (PDF 1.7 §7.5.2 readers allow
+    // it within the first 1024 bytes).
+    let head = &bytes[..bytes.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        Ok(Format::Pdf)
+    } else if starts(&[0xFF, 0xD8, 0xFF]) {
+        Ok(Format::Jpeg)
+    } else if starts(b"\x89PNG\r\n\x1a\n") {
+        Ok(Format::Png)
+    } else if starts(b"II*\0") || starts(b"MM\0*") {
+        Ok(Format::Tiff)
+    } else if bytes.len() >= 12
+        && &bytes[4..8] == b"ftyp"
+        && matches!(&bytes[8..12], b"heic" | b"heix" | b"hevc" | b"mif1" | b"msf1" | b"heif")
+    {
+        Err(Refusal::Unsupported(
+            "HEIC/HEIF photos are not accepted: set the phone to take photos as JPEG (\"most compatible\"), \
+             or send a PDF, JPEG, PNG or TIFF"
+                .into(),
+        ))
+    } else {
+        Err(Refusal::Unsupported("this file is not a PDF, JPEG, PNG or TIFF document: send one of those".into()))
+    }
+}
+
+/// Parses, rasterises and rebuilds one upload.
+pub fn process(bytes: &[u8], limits: &Limits) -> Result<Intake, Refusal> {
+    let format = detect(bytes)?;
+    let pages = match format {
+        Format::Pdf => pdf_in::rasterise(bytes, limits)?,
+        Format::Jpeg | Format::Png | Format::Tiff => image_in::decode(format, bytes, limits)?,
+    };
+    let Some(first) = pages.first() else {
+        return Err(Refusal::unusable("no_pages", "the document has no page that can be shown"));
+    };
+    let thumbnail = first.thumbnail(THUMBNAIL_WIDTH)?;
+    let count = pages.len();
+    let rendition = build_pdf(&pages)?;
+    Ok(Intake { format, pages: count, rendition, thumbnail })
+}

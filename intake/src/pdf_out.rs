@@ -1,0 +1,167 @@
+//! Rebuilding a PDF from page images: one JPEG image XObject per page and a
+//! content stream that paints it, nothing else (no outlines, annotations,
+//! actions, metadata or incremental sections).
+
+use image::{GrayImage, RgbImage, imageops::FilterType};
+use lopdf::{
+    Document, Object, Stream,
+    content::{Content, Operation},
+    dictionary,
+};
+
+use crate::Refusal;
+
+/// JPEG quality of rendition pages: text stays crisp at 150 dpi.
+const QUALITY: u8 = 82;
+
+/// One rasterised page and the resolution it prints at.
+#[derive(Debug, Clone)]
+pub enum PageImage {
+    Gray { pixels: GrayImage, dpi: f32 },
+    Rgb { pixels: RgbImage, dpi: f32 },
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
+    Refusal::unusable("render_failed", format!("{what}: {e}"))
+}
+
+impl PageImage {
+    pub fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Self::Gray { pixels, .. } => pixels.dimensions(),
+            Self::Rgb { pixels, .. } => pixels.dimensions(),
+        }
+    }
+
+    pub fn dpi(&self) -> f32 {
+        match self {
+            Self::Gray { dpi, .. } | Self::Rgb { dpi, .. } => *dpi,
+        }
+    }
+
+    /// A grey page when every pixel is grey (scans of text), which makes
+    /// smaller JPEGs.
+    pub fn from_rgb(pixels: RgbImage, dpi: f32) -> Self {
+        let grey = pixels.pixels().all(|p| {
+            let [r, g, b] = p.0;
+            r.abs_diff(g) <= 2 && g.abs_diff(b) <= 2
+        });
+        if grey {
+            let pixels =
+                GrayImage::from_fn(pixels.width(), pixels.height(), |x, y| image::Luma([pixels.get_pixel(x, y).0[1]]));
+            Self::Gray { pixels, dpi }
+        } else {
+            Self::Rgb { pixels, dpi }
+        }
+    }
+
+    /// The page as a baseline JPEG.
+    pub fn jpeg(&self, quality: u8) -> Result<Vec<u8>, Refusal> {
+        let (w, h) = self.dimensions();
+        let (w16, h16) = (
+            u16::try_from(w).map_err(|e| internal("page too wide", e))?,
+            u16::try_from(h).map_err(|e| internal("page too tall", e))?,
+        );
+        let mut out = Vec::new();
+        let enc = jpeg_encoder::Encoder::new(&mut out, quality);
+        match self {
+            Self::Gray { pixels, .. } => enc.encode(pixels.as_raw(), w16, h16, jpeg_encoder::ColorType::Luma),
+            Self::Rgb { pixels, .. } => enc.encode(pixels.as_raw(), w16, h16, jpeg_encoder::ColorType::Rgb),
+        }
+        .map_err(|e| internal("JPEG encoding", e))?;
+        Ok(out)
+    }
+
+    /// A small JPEG of the page, `width` pixels wide.
+    pub fn thumbnail(&self, width: u32) -> Result<Vec<u8>, Refusal> {
+        let (w, h) = self.dimensions();
+        let height = (u64::from(h) * u64::from(width) / u64::from(w.max(1))).clamp(1, 4 * u64::from(width));
+        let height = u32::try_from(height).unwrap_or(width);
+        let small = match self {
+            Self::Gray { pixels, dpi } => {
+                Self::Gray { pixels: image::imageops::resize(pixels, width, height, FilterType::Triangle), dpi: *dpi }
+            }
+            Self::Rgb { pixels, dpi } => {
+                Self::Rgb { pixels: image::imageops::resize(pixels, width, height, FilterType::Triangle), dpi: *dpi }
+            }
+        };
+        small.jpeg(75)
+    }
+}
+
+/// A PDF whose pages are exactly these images, each at its true size.
+pub fn build_pdf(pages: &[PageImage]) -> Result<Vec<u8>, Refusal> {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let mut kids = Vec::with_capacity(pages.len());
+    for page in pages {
+        let (w, h) = page.dimensions();
+        // The page size comes from the pixels (the rasteriser rounds down),
+        // so pixels and points always agree.
+        let (wpt, hpt) = (w as f32 * 72.0 / page.dpi(), h as f32 * 72.0 / page.dpi());
+        let space = match page {
+            PageImage::Gray { .. } => "DeviceGray",
+            PageImage::Rgb { .. } => "DeviceRGB",
+        };
+        let image = Stream::new(
+            dictionary! {
+                "Type" => "XObject",
+                "Subtype" => "Image",
+                "Width" => i64::from(w),
+                "Height" => i64::from(h),
+                "ColorSpace" => space,
+                "BitsPerComponent" => 8,
+                "Filter" => "DCTDecode",
+            },
+            page.jpeg(QUALITY)?,
+        )
+        .with_compression(false);
+        let image_id = doc.add_object(image);
+        let content = Content {
+            operations: vec![
+                Operation::new("q", vec![]),
+                Operation::new("cm", vec![wpt.into(), 0.into(), 0.into(), hpt.into(), 0.into(), 0.into()]),
+                Operation::new("Do", vec![Object::Name(b"P".to_vec())]),
+                Operation::new("Q", vec![]),
+            ],
+        };
+        let content_id =
+            doc.add_object(Stream::new(dictionary! {}, content.encode().map_err(|e| internal("page content", e))?));
+        let page_id = doc.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), wpt.into(), hpt.into()],
+            "Contents" => content_id,
+            "Resources" => dictionary! { "XObject" => dictionary! { "P" => image_id } },
+        });
+        kids.push(page_id.into());
+    }
+    let count = i64::try_from(kids.len()).map_err(|e| internal("page count", e))?;
+    doc.objects
+        .insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).map_err(|e| internal("writing the PDF", e))?;
+    Ok(out)
+}
+
+/// Downscales a page so its longest side is at most `max_side` pixels,
+/// keeping its printed size (the resolution drops with it).
+pub(crate) fn fit(page: PageImage, max_side: u32) -> PageImage {
+    let (w, h) = page.dimensions();
+    let longest = w.max(h);
+    if longest <= max_side {
+        return page;
+    }
+    let ratio = max_side as f32 / longest as f32;
+    let (nw, nh) = (((w as f32 * ratio) as u32).max(1), ((h as f32 * ratio) as u32).max(1));
+    match page {
+        PageImage::Gray { pixels, dpi } => {
+            PageImage::Gray { pixels: image::imageops::resize(&pixels, nw, nh, FilterType::Triangle), dpi: dpi * ratio }
+        }
+        PageImage::Rgb { pixels, dpi } => {
+            PageImage::Rgb { pixels: image::imageops::resize(&pixels, nw, nh, FilterType::Triangle), dpi: dpi * ratio }
+        }
+    }
+}
