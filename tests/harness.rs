@@ -141,17 +141,10 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(matches!(ok, Ok(true)), "kill -{sig} {pid} failed");
 }
 
-/// Deterministic test bytes.
-pub fn bytes_of(len: usize, seed: u64) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 56) as u8
-        })
-        .collect()
+/// A well-formed one-page PDF of exactly `len` bytes, nearly all of it
+/// incompressible and different for each seed (uploads must be documents).
+pub fn doc_of(len: usize, seed: u64) -> Vec<u8> {
+    intake::sample::padded_pdf(len, seed)
 }
 
 pub const BOUNDARY: &str = "e2eboundaryQ8xVnF4tL1";

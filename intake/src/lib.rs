@@ -15,6 +15,7 @@
 mod image_in;
 mod pdf_in;
 mod pdf_out;
+pub mod sample;
 
 pub use pdf_out::{PageImage, build_pdf};
 

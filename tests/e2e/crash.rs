@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use e2e::{Api, Server, bytes_of, demo, multipart, multipart_content_type, run};
+use e2e::{Api, Server, demo, doc_of, multipart, multipart_content_type, run};
 
 #[tokio::test]
 async fn killed_during_uploads_loses_nothing_acknowledged() {
@@ -30,7 +30,7 @@ async fn killed_during_uploads_loses_nothing_acknowledged() {
                     .post(&url)
                     .bearer_auth(&token)
                     .header("content-type", multipart_content_type())
-                    .body(multipart("ressources", &bytes_of(len, seed)))
+                    .body(multipart("ressources", &doc_of(len, seed)))
                     .send()
                     .await;
                 match sent {
@@ -63,7 +63,7 @@ async fn killed_during_uploads_loses_nothing_acknowledged() {
     let api = Api::new(&server, &token);
     for (piece, seed) in &acked {
         let len = 20_000 + (seed * 7919 % 3_000_000) as usize;
-        assert!(api.original(&nu, piece).await == bytes_of(len, *seed), "piece {piece} differs");
+        assert!(api.original(&nu, piece).await == doc_of(len, *seed), "piece {piece} differs");
     }
     drop(server);
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use e2e::{Api, BOUNDARY, Server, bytes_of, demo, found_in_files, multipart, run};
+use e2e::{Api, BOUNDARY, Server, demo, doc_of, found_in_files, multipart, run};
 use serde_json::Value;
 
 fn token(d: &Value, i: usize) -> String {
@@ -36,9 +36,9 @@ async fn embedded_default_serves_stores_encrypted_logs_nothing_personal_and_stop
     assert_eq!(ready.json::<Value>().await.unwrap(), serde_json::json!({"database": "ok", "object_store": "ok"}));
 
     const MARKER: &[u8] = b"MARKER-e2e-5d1c-NOM-DU-DEMANDEUR";
-    let mut doc = b"%PDF-1.7\n".to_vec();
-    doc.extend_from_slice(MARKER);
-    doc.extend(bytes_of(300_000, 1));
+    let mut payload = MARKER.to_vec();
+    payload.extend(intake::sample::pseudo_random(300_000, 1));
+    let doc = intake::sample::pdf_with_payload(&payload);
     let api = Api::new(&server, &guichet);
     let resp = api.upload(&nu, "identite", &doc).await.unwrap();
     assert_eq!(resp.status(), 201);
@@ -84,7 +84,7 @@ async fn sigterm_lets_an_upload_in_flight_finish() {
     let guichet = token(&d, 0);
     let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
     let mut server = Server::start(dir.path(), &[]);
-    let data = bytes_of(4 * 1024 * 1024, 9);
+    let data = doc_of(4 * 1024 * 1024, 9);
     let body = multipart("ressources", &data);
     let parts: Vec<bytes::Bytes> = body.chunks(256 * 1024).map(bytes::Bytes::copy_from_slice).collect();
     // A slow client: 17 parts, 100 ms apart.

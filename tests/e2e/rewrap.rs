@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 
-use e2e::{Api, Server, bytes_of, command, demo, run};
+use e2e::{Api, Server, command, demo, doc_of, run};
 
 fn status(dir: &std::path::Path) -> String {
     let out = run(dir, &[], &["keys", "status"]);
@@ -22,7 +22,7 @@ async fn rewrap_killed_halfway_resumes_and_completes() {
     for i in 0..150u64 {
         let nu = api.register_ok().await;
         if i % 30 == 0 {
-            let piece = api.upload_ok(&nu, "identite", &bytes_of(100_000, i)).await;
+            let piece = api.upload_ok(&nu, "identite", &doc_of(100_000, i)).await;
             docs.push((nu, piece, i));
         }
     }
@@ -54,7 +54,7 @@ async fn rewrap_killed_halfway_resumes_and_completes() {
 
     // The server, still running with the old ring, reads dossiers now on version 2.
     for (nu, piece, seed) in &docs {
-        assert_eq!(api.original(nu, piece).await, bytes_of(100_000, *seed));
+        assert_eq!(api.original(nu, piece).await, doc_of(100_000, *seed));
     }
 
     let again = run(dir.path(), &[], &["keys", "rewrap"]);
@@ -71,6 +71,6 @@ async fn rewrap_killed_halfway_resumes_and_completes() {
     let server = Server::start(dir.path(), &[]);
     let api = Api::new(&server, &token);
     for (nu, piece, seed) in &docs {
-        assert_eq!(api.original(nu, piece).await, bytes_of(100_000, *seed));
+        assert_eq!(api.original(nu, piece).await, doc_of(100_000, *seed));
     }
 }

@@ -2,7 +2,7 @@
 //! real S3-protocol server, s3s-fs, on a random loopback port) and
 //! PostgreSQL when available: production wiring, not the embedded default.
 
-use e2e::{Api, Server, bytes_of, demo, found_in_files, run};
+use e2e::{Api, Server, demo, found_in_files, run};
 
 async fn s3_server(root: &std::path::Path) -> String {
     let fs = s3s_fs::FileSystem::new(root).unwrap();
@@ -61,8 +61,9 @@ async fn serves_from_s3_configured_by_environment() {
     let ready = http.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     const MARKER: &[u8] = b"MARKER-s3-e2e-91b2";
-    let mut doc = MARKER.to_vec();
-    doc.extend(bytes_of(12 * 1024 * 1024, 4)); // a multipart upload on S3
+    let mut payload = MARKER.to_vec();
+    payload.extend(intake::sample::pseudo_random(12 * 1024 * 1024, 4)); // a multipart upload on S3
+    let doc = intake::sample::pdf_with_payload(&payload);
     let api = Api::new(&server, &token);
     let piece = api.upload_ok(&nu, "ressources", &doc).await;
     assert!(api.original(&nu, &piece).await == doc);

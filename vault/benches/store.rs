@@ -89,7 +89,7 @@ fn file_stream(src: &Path) -> impl futures_util::Stream<Item = Result<Bytes, std
 async fn vault_store(vault: &Vault, src: &Path) -> Duration {
     let dk = DossierKey::generate(uuid::Uuid::new_v4()).unwrap();
     let t = Instant::now();
-    let staged = stage_original(vault, &dk, file_stream(src), u64::MAX).await.unwrap();
+    let staged = stage_original(vault, &dk, file_stream(src), u64::MAX, None).await.unwrap();
     let d = t.elapsed();
     staged.discard(vault).await;
     d

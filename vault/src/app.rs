@@ -40,6 +40,7 @@ struct Inner {
     keys: RwLock<Arc<MasterKeys>>,
     policies: policies::Engine,
     audit_key: crate::audit::SigningKey,
+    sandbox: crate::sandbox::Sandbox,
 }
 
 impl Vault {
@@ -79,8 +80,17 @@ impl Vault {
             ObjectStoreConfig::Local(dir) => ObjectStore::Local(LocalStore::open(dir).await?),
             ObjectStoreConfig::S3(s) => ObjectStore::S3(S3Store::connect(s).await?),
         };
+        let sandbox = crate::sandbox::Sandbox::new(&config.intake);
         Ok(Self {
-            inner: Arc::new(Inner { config, db, store, keys: RwLock::new(Arc::new(keys)), policies, audit_key }),
+            inner: Arc::new(Inner {
+                config,
+                db,
+                store,
+                keys: RwLock::new(Arc::new(keys)),
+                policies,
+                audit_key,
+                sandbox,
+            }),
         })
     }
 
@@ -99,6 +109,11 @@ impl Vault {
     /// The access policy set, validated at start-up.
     pub fn policies(&self) -> &policies::Engine {
         &self.inner.policies
+    }
+
+    /// Where uploads are parsed: confined worker processes.
+    pub fn sandbox(&self) -> &crate::sandbox::Sandbox {
+        &self.inner.sandbox
     }
 
     /// The key that signs audit checkpoints.

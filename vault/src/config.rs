@@ -8,6 +8,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use secrecy::SecretString;
@@ -113,6 +114,31 @@ pub struct Settings {
     #[serde(alias = "vault_policy_dir")]
     pub policy_dir: Option<PathBuf>,
 
+    /// Memory limit of each intake worker (the process that parses uploads), in MiB [default: 1024].
+    #[arg(long, env = "VAULT_INTAKE_MEMORY_MIB", global = true, value_name = "MIB")]
+    #[serde(alias = "vault_intake_memory_mib")]
+    pub intake_memory_mib: Option<u64>,
+
+    /// CPU-time limit of each intake worker, in seconds [default: 60].
+    #[arg(long, env = "VAULT_INTAKE_CPU_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_intake_cpu_seconds")]
+    pub intake_cpu_seconds: Option<u64>,
+
+    /// Wall-clock limit of each intake worker once the upload has arrived, in seconds [default: 120].
+    #[arg(long, env = "VAULT_INTAKE_TIMEOUT_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_intake_timeout_seconds")]
+    pub intake_timeout_seconds: Option<u64>,
+
+    /// Intake workers running at once; further uploads wait their turn [default: the number of CPUs].
+    #[arg(long, env = "VAULT_INTAKE_WORKERS", global = true, value_name = "N")]
+    #[serde(alias = "vault_intake_workers")]
+    pub intake_workers: Option<usize>,
+
+    /// Most pages accepted in one uploaded document [default: 200].
+    #[arg(long, env = "VAULT_INTAKE_MAX_PAGES", global = true, value_name = "N")]
+    #[serde(alias = "vault_intake_max_pages")]
+    pub intake_max_pages: Option<usize>,
+
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "VAULT_LOG_FORMAT", global = true, value_name = "FORMAT")]
     #[serde(alias = "vault_log_format")]
@@ -151,6 +177,34 @@ pub struct Config {
     /// `None`: the built-in default policy set.
     pub policy_dir: Option<PathBuf>,
     pub json_logs: bool,
+    pub intake: IntakeConfig,
+}
+
+/// How uploads are parsed: in worker processes, under these limits.
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    /// The executable re-run as `intake-worker` (this binary; tests point
+    /// it at the built `dnu-vault`).
+    pub exe: PathBuf,
+    pub memory_mib: u64,
+    pub cpu_seconds: u64,
+    /// Wall-clock limit once the whole upload has reached the worker.
+    pub timeout: Duration,
+    pub workers: usize,
+    pub max_pages: usize,
+}
+
+impl IntakeConfig {
+    fn defaults(exe: PathBuf) -> Self {
+        Self {
+            exe,
+            memory_mib: 1024,
+            cpu_seconds: 60,
+            timeout: Duration::from_secs(120),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            max_pages: 200,
+        }
+    }
 }
 
 fn read_secret_file(path: &Path, what: &str) -> Result<String, Error> {
@@ -188,6 +242,11 @@ impl Settings {
             max_upload_bytes,
             nu_territory,
             policy_dir,
+            intake_memory_mib,
+            intake_cpu_seconds,
+            intake_timeout_seconds,
+            intake_workers,
+            intake_max_pages,
             log_format
         ))
     }
@@ -273,7 +332,38 @@ impl Config {
             Some("json") => true,
             Some(other) => return Err(Error::Config(format!("VAULT_LOG_FORMAT {other:?}: expected text or json"))),
         };
+        let defaults = IntakeConfig::defaults(
+            std::env::current_exe()
+                .map_err(|e| Error::Config(format!("cannot find this executable to run intake workers: {e}")))?,
+        );
+        let positive = |v: Option<u64>, name: &str, default: u64| match v {
+            Some(0) => Err(Error::Config(format!("{name} must be positive"))),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        let memory_mib = positive(s.intake_memory_mib, "VAULT_INTAKE_MEMORY_MIB", defaults.memory_mib)?;
+        if memory_mib < 64 {
+            return Err(Error::Config("VAULT_INTAKE_MEMORY_MIB: at least 64 MiB are needed to read a document".into()));
+        }
+        let intake = IntakeConfig {
+            memory_mib,
+            cpu_seconds: positive(s.intake_cpu_seconds, "VAULT_INTAKE_CPU_SECONDS", defaults.cpu_seconds)?,
+            timeout: Duration::from_secs(positive(
+                s.intake_timeout_seconds,
+                "VAULT_INTAKE_TIMEOUT_SECONDS",
+                defaults.timeout.as_secs(),
+            )?),
+            workers: positive(s.intake_workers.map(|n| n as u64), "VAULT_INTAKE_WORKERS", defaults.workers as u64)?
+                as usize,
+            max_pages: positive(
+                s.intake_max_pages.map(|n| n as u64),
+                "VAULT_INTAKE_MAX_PAGES",
+                defaults.max_pages as u64,
+            )? as usize,
+            ..defaults
+        };
         Ok(Self {
+            intake,
             listen,
             data_dir,
             database_url: SecretString::from(url),
@@ -305,6 +395,7 @@ impl Config {
             nu_territory: "059".into(),
             policy_dir: None,
             json_logs: false,
+            intake: IntakeConfig::defaults(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("dnu-vault"))),
         }
     }
 }

@@ -6,25 +6,11 @@ use std::io::Cursor;
 /// A PDF from object bodies (object n is `objects[n - 1]`), with a correct
 /// xref table; object 1 is the catalog.
 pub fn pdf(objects: &[String]) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
+    intake::sample::pdf(&objects.iter().map(|o| o.as_bytes().to_vec()).collect::<Vec<_>>())
 }
 
 pub fn stream(dict: &str, data: &[u8]) -> String {
-    format!("<< {dict} /Length {} >>\nstream\n{}\nendstream", data.len(), String::from_utf8_lossy(data))
+    String::from_utf8_lossy(&intake::sample::stream(dict, data)).into_owned()
 }
 
 /// A one-page text document; `catalog_extra` and `page_extra` are spliced

@@ -5,7 +5,7 @@ use time::Date;
 use uuid::Uuid;
 
 use super::{Db, Tx, date_from_sql, date_to_sql, is_unique_violation, now_ms, opt_uuid_col, parsed, uuid_col};
-use crate::{db::audit::AuditEvent, domain::PieceKind, error::Error};
+use crate::{crypto::stream::ciphertext_len, db::audit::AuditEvent, domain::PieceKind, error::Error};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
@@ -31,6 +31,23 @@ pub struct Version {
     pub uploaded_by_agent: Option<Uuid>,
     pub uploaded_by_org: Option<Uuid>,
     pub created_at: i64,
+    /// What safe intake made of it; `None` for versions stored before.
+    pub derived: Option<Derived>,
+}
+
+/// The objects intake derived from an original, stored beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Derived {
+    pub pages: u64,
+    pub rendition: DerivedObject,
+    pub thumbnail: DerivedObject,
+}
+
+/// A derived object: its id and its plaintext size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedObject {
+    pub object_id: Uuid,
+    pub size: u64,
 }
 
 /// Which piece a new version belongs to.
@@ -54,6 +71,7 @@ pub struct NewVersion {
     pub agent: Option<Uuid>,
     pub organisation: Option<Uuid>,
     pub purpose: Option<&'static str>,
+    pub derived: Derived,
 }
 
 /// What committing a version did.
@@ -66,7 +84,8 @@ pub enum Committed {
 
 const PIECE_COLUMNS: &str = "id, dossier_id, kind, member, valid_until, created_at";
 const VERSION_COLUMNS: &str = "id, piece_id, dossier_id, number, object_id, fingerprint, size_bytes, media_type, \
-                               sealed_meta, uploaded_by_agent, uploaded_by_org, created_at";
+                               sealed_meta, uploaded_by_agent, uploaded_by_org, created_at, pages, \
+                               rendition_object_id, rendition_size, thumbnail_object_id, thumbnail_size";
 
 fn piece_from_row(row: &AnyRow) -> Result<Piece, Error> {
     Ok(Piece {
@@ -97,7 +116,24 @@ fn version_from_row(row: &AnyRow) -> Result<Version, Error> {
         uploaded_by_agent: opt_uuid_col(row, "uploaded_by_agent")?,
         uploaded_by_org: opt_uuid_col(row, "uploaded_by_org")?,
         created_at: row.try_get("created_at")?,
+        derived: derived_from_row(row)?,
     })
+}
+
+fn derived_from_row(row: &AnyRow) -> Result<Option<Derived>, Error> {
+    let size = |col: &str| -> Result<Option<u64>, Error> {
+        Ok(row.try_get::<Option<i64>, _>(col)?.map(|n| u64::try_from(n).unwrap_or(0)))
+    };
+    let pages = size("pages")?;
+    let rendition = opt_uuid_col(row, "rendition_object_id")?;
+    let thumbnail = opt_uuid_col(row, "thumbnail_object_id")?;
+    let (Some(pages), Some(r), Some(t)) = (pages, rendition, thumbnail) else { return Ok(None) };
+    let object = |object_id, size: Option<u64>| DerivedObject { object_id, size: size.unwrap_or(0) };
+    Ok(Some(Derived {
+        pages,
+        rendition: object(r, size("rendition_size")?),
+        thumbnail: object(t, size("thumbnail_size")?),
+    }))
 }
 
 impl Db {
@@ -225,9 +261,16 @@ impl Db {
                 .await?
                 .try_get("n")?;
         Self::insert_object(tx, new.object_id, new.dossier_id, "original", new.stored_len).await?;
-        let size = i64::try_from(new.size_bytes).map_err(|_| Error::Invalid("file too large".into()))?;
+        let d = &new.derived;
+        for (o, role) in [(d.rendition, "rendition"), (d.thumbnail, "thumbnail")] {
+            // Stored (checked when staged) as the sealed stream of `size` bytes.
+            Self::insert_object(tx, o.object_id, new.dossier_id, role, ciphertext_len(o.size)).await?;
+        }
+        let big = |n: u64| i64::try_from(n).map_err(|_| Error::Invalid("file too large".into()));
+        let size = big(new.size_bytes)?;
         sqlx::query(&format!(
-            "INSERT INTO piece_versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO piece_versions ({VERSION_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(new.id.to_string())
         .bind(piece.id.to_string())
@@ -241,6 +284,11 @@ impl Db {
         .bind(new.agent.map(|u| u.to_string()))
         .bind(new.organisation.map(|u| u.to_string()))
         .bind(now)
+        .bind(big(d.pages)?)
+        .bind(d.rendition.object_id.to_string())
+        .bind(big(d.rendition.size)?)
+        .bind(d.thumbnail.object_id.to_string())
+        .bind(big(d.thumbnail.size)?)
         .execute(&mut **tx)
         .await?;
         Self::record_in(
@@ -270,6 +318,7 @@ impl Db {
             uploaded_by_agent: new.agent,
             uploaded_by_org: new.organisation,
             created_at: now,
+            derived: Some(new.derived),
         };
         Ok((piece, version))
     }

@@ -1,8 +1,9 @@
-//! Pieces justificatives: upload, metadata, original bytes.
+//! Pieces justificatives: upload (through safe intake), metadata, and each
+//! version's original, sanitised rendition and thumbnail.
 
+mod content;
+mod download;
 mod ingest;
-mod media;
-mod original;
 mod show;
 mod upload;
 
@@ -14,8 +15,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use ingest::{Staged, stage_original};
-pub use original::open_original;
+pub use content::{open_object, open_original};
+pub use ingest::{Accepted, Staged, stage_original, stage_upload};
 
 use crate::{
     app::Vault,
@@ -34,7 +35,9 @@ pub fn router() -> Router<Vault> {
         // (which would buffer-check at 2 MB) is off on this route only.
         .route("/api/v1/dossiers/{nu}/pieces", post(upload::upload).layer(DefaultBodyLimit::disable()))
         .route("/api/v1/dossiers/{nu}/pieces/{piece}", get(show::show))
-        .route("/api/v1/dossiers/{nu}/pieces/{piece}/original", get(original::download))
+        .route("/api/v1/dossiers/{nu}/pieces/{piece}/original", get(download::original))
+        .route("/api/v1/dossiers/{nu}/pieces/{piece}/rendition", get(download::rendition))
+        .route("/api/v1/dossiers/{nu}/pieces/{piece}/thumbnail", get(download::thumbnail))
 }
 
 /// What is sealed in `piece_versions.sealed_meta`: the facts about an
@@ -65,6 +68,10 @@ pub struct VersionView {
     pub uploaded_at: i64,
     pub uploaded_by_organisation: Option<Uuid>,
     pub uploaded_by_agent: Option<Uuid>,
+    /// Pages of the rendition; absent for versions stored before safe intake.
+    pub pages: Option<u64>,
+    /// Whether a sanitised rendition (and thumbnail) can be fetched.
+    pub rendition: bool,
 }
 
 impl VersionView {
@@ -79,6 +86,8 @@ impl VersionView {
             uploaded_at: v.created_at,
             uploaded_by_organisation: v.uploaded_by_org,
             uploaded_by_agent: v.uploaded_by_agent,
+            pages: v.derived.map(|d| d.pages),
+            rendition: v.derived.is_some(),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Fields: `kind` (catalogue kind), optional `member`, `valid_until`
 //! (`YYYY-MM-DD`), `piece` (id of an existing piece to add a version to),
 //! and exactly one `file`. Text fields may come before or after the file;
-//! the file is streamed to the store as it arrives, never buffered whole.
+//! the file is streamed to the store (and to the intake worker, which types
+//! it by content and rebuilds it) as it arrives, never buffered whole.
 
 use axum::{
     Json,
@@ -18,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     SealedMeta, VersionView,
-    ingest::{self, Staged, Uploader},
+    ingest::{self, Accepted, Uploader},
     piece_fields,
 };
 use crate::{
@@ -61,7 +62,7 @@ struct Form {
     member: Option<String>,
     valid_until: Option<time::Date>,
     piece: Option<Uuid>,
-    file: Option<(Staged, Option<String>, Option<String>)>,
+    file: Option<(Accepted, Option<String>, Option<String>)>,
 }
 
 pub async fn upload(
@@ -85,7 +86,6 @@ pub async fn upload(
 
     let mut form = Form::default();
     let read = read_form(&vault, &dk, &mut multipart, limit, &mut form).await;
-    let staged = form.file.as_ref().map(|(s, _, _)| s.clone());
     let result = match read {
         Ok(()) => target(&form),
         Err(e) => Err(e),
@@ -93,13 +93,13 @@ pub async fn upload(
     let target = match result {
         Ok(t) => t,
         Err(e) => {
-            if let Some(s) = &staged {
-                s.discard(&vault).await;
+            if let Some((accepted, _, _)) = &form.file {
+                accepted.discard(&vault).await;
             }
             return Err(e);
         }
     };
-    let Some((staged, filename, declared_type)) = form.file else {
+    let Some((accepted, filename, declared_type)) = form.file else {
         return Err(Error::BadRequest("the form has no `file` field".into()));
     };
     // An applicant's own upload has neither agent nor organisation.
@@ -108,7 +108,7 @@ pub async fn upload(
         organisation: principal.organisation_id(),
         purpose: Some(principal.purpose(Action::PieceUpload)),
     };
-    let committed = ingest::commit(&vault, &dk, &staged, &target, filename, declared_type, by).await?;
+    let committed = ingest::commit(&vault, &dk, &accepted, &target, filename, declared_type, by).await?;
     let (status, piece, version, duplicate) = match committed {
         Committed::Created(p, v) => (StatusCode::CREATED, p, v, false),
         Committed::Duplicate(p, v) => (StatusCode::OK, p, v, true),
@@ -168,8 +168,8 @@ async fn read_form(
                 // Kept as metadata only (sealed), never used as a path.
                 let filename = field.file_name().map(|f| f.chars().take(255).collect::<String>());
                 let declared = field.content_type().map(str::to_owned);
-                let staged = ingest::stage_original(vault, dk, field, limit).await?;
-                form.file = Some((staged, filename, declared));
+                let accepted = ingest::stage_upload(vault, dk, field, limit).await?;
+                form.file = Some((accepted, filename, declared));
             }
             "kind" => {
                 form.kind =

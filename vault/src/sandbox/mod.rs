@@ -9,12 +9,16 @@
 
 pub mod worker;
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{path::PathBuf, process::Stdio, sync::Arc, time::Duration};
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    sync::{Semaphore, mpsc},
+};
 
-use crate::error::Error;
+use crate::{config::IntakeConfig, error::Error};
 
 /// Arguments of the hidden `intake-worker` subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,16 +42,21 @@ pub enum Answer {
     Unusable { code: String, message: String },
 }
 
-/// How the server runs workers.
+/// How the server runs workers. Cheap to clone; clones share the limit on
+/// workers running at once.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     /// The `dnu-vault` executable to re-execute.
     pub exe: PathBuf,
     pub memory_mib: u64,
     pub cpu_seconds: u64,
-    /// Wall-clock limit: a worker stuck waiting (not burning CPU) is killed.
+    /// Wall-clock limit once the whole upload has reached the worker: a
+    /// worker stuck waiting (not burning CPU) is killed.
     pub wall: Duration,
     pub max_pages: usize,
+    /// Workers running at once: each may use `memory_mib`, so this is what
+    /// bounds the memory intake can take from the machine.
+    pub permits: Arc<Semaphore>,
 }
 
 /// What an accepted upload becomes.
@@ -57,6 +66,38 @@ pub struct Rendered {
     pub pages: usize,
     pub rendition: Vec<u8>,
     pub thumbnail: Vec<u8>,
+}
+
+/// A worker being fed an upload as it arrives ([`Sandbox::start`]).
+/// Dropping the job before [`Job::finish`] kills the worker.
+#[derive(Debug)]
+pub struct Job {
+    tx: Option<mpsc::Sender<Bytes>>,
+    done: tokio::task::JoinHandle<Result<Rendered, Error>>,
+}
+
+impl Job {
+    /// Hands the worker the next part of the upload.
+    pub async fn feed(&self, part: Bytes) {
+        if let Some(tx) = &self.tx {
+            // The job's task only stops reading once its worker is gone;
+            // the outcome then comes from `finish`.
+            let _ = tx.send(part).await;
+        }
+    }
+
+    /// Ends the input and waits for the worker's verdict.
+    pub async fn finish(mut self) -> Result<Rendered, Error> {
+        drop(self.tx.take());
+        (&mut self.done).await.map_err(|e| Error::Store(format!("intake task: {e}")))?
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        // An abandoned upload: the task goes, and with it (kill_on_drop) the worker.
+        self.done.abort();
+    }
 }
 
 /// Most bytes a worker may answer with (a 200-page rendition at 150 dpi
@@ -71,13 +112,44 @@ fn failed(why: &str) -> Error {
 }
 
 impl Sandbox {
-    /// Runs one worker over `input`.
-    pub async fn render(&self, input: bytes::Bytes) -> Result<Rendered, Error> {
+    pub fn new(c: &IntakeConfig) -> Self {
+        Self {
+            exe: c.exe.clone(),
+            memory_mib: c.memory_mib,
+            cpu_seconds: c.cpu_seconds,
+            wall: c.timeout,
+            max_pages: c.max_pages,
+            permits: Arc::new(Semaphore::new(c.workers.max(1))),
+        }
+    }
+
+    /// Runs one worker over a whole document held in memory.
+    pub async fn render(&self, input: Bytes) -> Result<Rendered, Error> {
+        let job = self.start(input.len() as u64);
+        job.feed(input).await;
+        job.finish().await
+    }
+
+    /// Starts a worker for an upload of at most `max_input` bytes, to be fed
+    /// with [`Job::feed`] as the upload streams in (the server never holds
+    /// the whole document).
+    pub fn start(&self, max_input: u64) -> Job {
+        let (tx, rx) = mpsc::channel::<Bytes>(16);
+        let this = self.clone();
+        let done = tokio::spawn(async move { this.run(rx, max_input).await });
+        Job { tx: Some(tx), done }
+    }
+
+    async fn run(&self, mut rx: mpsc::Receiver<Bytes>, max_input: u64) -> Result<Rendered, Error> {
+        // Waiting for a permit holds the upload back (the channel fills):
+        // backpressure rather than more workers than the machine can hold.
+        let _permit =
+            self.permits.acquire().await.map_err(|_| Error::Store("the intake workers are shut down".into()))?;
         let mut child = tokio::process::Command::new(&self.exe)
             .arg("intake-worker")
             .arg(format!("--memory-mib={}", self.memory_mib))
             .arg(format!("--cpu-seconds={}", self.cpu_seconds))
-            .arg(format!("--max-input-bytes={}", input.len()))
+            .arg(format!("--max-input-bytes={max_input}"))
             .arg(format!("--max-pages={}", self.max_pages))
             .env_clear()
             .stdin(Stdio::piped())
@@ -91,25 +163,29 @@ impl Sandbox {
         else {
             return Err(Error::Store("intake worker without its pipes".into()));
         };
-        // Feed, drain and wait at once: a worker that dies early must not
-        // leave the server blocked on a full pipe.
-        let feed = async move {
-            // A worker that stops reading (it crashed) breaks the pipe: not
-            // an error of ours, its exit status tells what happened.
-            let _ = stdin.write_all(&input).await;
-            drop(stdin);
-        };
-        let drain = async move {
+        // Drained while the input is still being fed: a worker that answers
+        // or complains early must not block on a full pipe.
+        let drain = tokio::spawn(async move {
             let mut out = Vec::new();
             stdout.take(MAX_ANSWER + 1).read_to_end(&mut out).await.map(|_| out)
-        };
-        let errors = async move {
+        });
+        let errors = tokio::spawn(async move {
             let mut err = Vec::new();
             let _ = stderr.take(4096).read_to_end(&mut err).await;
             err
-        };
-        let run = async { tokio::join!(feed, drain, errors, child.wait()) };
-        let ((), out, err, status) = match tokio::time::timeout(self.wall, run).await {
+        });
+        // Feed until the upload ends. A worker that stops reading (it
+        // crashed) breaks the pipe: the rest is read and dropped so the
+        // upload still completes, and the exit status tells what happened.
+        let mut broken = false;
+        while let Some(part) = rx.recv().await {
+            if !broken && stdin.write_all(&part).await.is_err() {
+                broken = true;
+            }
+        }
+        drop(stdin);
+        let finish = async { (child.wait().await, drain.await, errors.await) };
+        let (status, out, err) = match tokio::time::timeout(self.wall, finish).await {
             Ok(r) => r,
             Err(_) => {
                 // kill_on_drop ends the worker when `child` goes.
@@ -118,7 +194,10 @@ impl Sandbox {
             }
         };
         let status = status.map_err(|e| Error::Store(format!("waiting for the intake worker: {e}")))?;
-        let out = out.map_err(|e| Error::Store(format!("reading the intake worker: {e}")))?;
+        let out = out
+            .map_err(|e| Error::Store(format!("intake worker output: {e}")))?
+            .map_err(|e| Error::Store(format!("reading the intake worker: {e}")))?;
+        let err = err.unwrap_or_default();
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;
             let why = match status.signal() {

@@ -31,7 +31,13 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let limits = intake::Limits { max_pages: args.max_pages, ..intake::Limits::default() };
-    let (header, blobs) = match intake::process(&input, &limits) {
+    let result = if input.len() as u64 > args.max_input_bytes {
+        // The server enforces its upload limit itself; this is the backstop.
+        Err(intake::Refusal::Unusable { code: "too_large", message: "the document is larger than allowed".into() })
+    } else {
+        intake::process(&input, &limits)
+    };
+    let (header, blobs) = match result {
         Ok(done) => {
             let header = Answer::Accepted {
                 media_type: done.format.media_type().to_owned(),

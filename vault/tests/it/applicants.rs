@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::common::{TestApp, bytes_of, databases, multipart};
+use crate::common::{TestApp, databases, doc_of, multipart};
 
 #[tokio::test]
 async fn applicants_sign_in_and_reach_only_their_dossier() {
@@ -22,7 +22,7 @@ async fn applicants_sign_in_and_reach_only_their_dossier() {
             )
         };
         let other = app.register().await;
-        let piece = app.upload_ok(&nu, &bytes_of(5000, 1)).await;
+        let piece = app.upload_ok(&nu, &doc_of(5000, 1)).await;
 
         let wrong = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": "WRONGCODE2"})).await;
         assert_eq!((wrong.status, wrong.error_code().as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
@@ -42,12 +42,12 @@ async fn applicants_sign_in_and_reach_only_their_dossier() {
 
         assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &token).await.status, StatusCode::OK);
         let own = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original"), &token).await;
-        assert_eq!(own.body.unwrap().to_vec(), bytes_of(5000, 1));
+        assert_eq!(own.body.unwrap().to_vec(), doc_of(5000, 1));
         let up = app
             .post_multipart(
                 &format!("/api/v1/dossiers/{nu}/pieces"),
                 &token,
-                multipart(&[("kind", "ressources")], Some(b"%PDF-1.4 bulletin")),
+                multipart(&[("kind", "ressources")], Some(&doc_of(1200, 2))),
             )
             .await;
         assert_eq!(up.status, StatusCode::CREATED, "{:?}", up.body);

@@ -4,14 +4,14 @@
 
 use vault::audit::{verify, write_checkpoint};
 
-use crate::common::{DbKind, TestApp, bytes_of, databases};
+use crate::common::{DbKind, TestApp, databases, doc_of};
 
 /// A vault with a few dozen audited events and a checkpoint at the end.
 async fn journal(db: DbKind) -> (TestApp, i64) {
     let app = TestApp::builder().db(db).build().await;
     for i in 0..4u8 {
         let nu = app.register().await;
-        let piece = app.upload_ok(&nu, &bytes_of(1000, i)).await;
+        let piece = app.upload_ok(&nu, &doc_of(1000, i)).await;
         assert!(app.original(&nu, &piece).await.body.is_ok());
     }
     let cp = write_checkpoint(&app.vault).await.unwrap().expect("a checkpoint");

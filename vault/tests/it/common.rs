@@ -161,6 +161,9 @@ impl TestAppBuilder {
             DbKind::Postgres => Some(fresh_postgres().await),
         };
         let mut config = Config::for_tests(dir.path(), url);
+        // The server re-runs itself as the intake worker; in these tests
+        // "itself" is the test binary, so point it at the real one.
+        config.intake.exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_dnu-vault"));
         if let Some(s) = self.s3 {
             config.object_store = ObjectStoreConfig::S3(s);
         }
@@ -318,15 +321,10 @@ impl TestApp {
     }
 }
 
-/// Deterministic test bytes (not compressible to nothing, not random).
-pub fn bytes_of(len: usize, seed: u8) -> Vec<u8> {
-    let mut x: u32 = 0x9E37_79B9 ^ u32::from(seed);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
+/// A well-formed one-page PDF of exactly `len` bytes (at least
+/// [`intake::sample::MIN_PADDED_LEN`]), nearly all of it incompressible and
+/// different for each seed: uploads are typed and parsed, so test documents
+/// must be real documents.
+pub fn doc_of(len: usize, seed: u8) -> Vec<u8> {
+    intake::sample::padded_pdf(len, u64::from(seed))
 }

@@ -5,7 +5,7 @@ use axum::{
     http::{Request, StatusCode},
 };
 
-use crate::common::{BOUNDARY, TestApp, bytes_of, multipart};
+use crate::common::{BOUNDARY, TestApp, doc_of, multipart};
 
 #[tokio::test]
 async fn refusals_are_clear_json_errors() {
@@ -31,7 +31,7 @@ async fn refusals_are_clear_json_errors() {
     // 403: what the policy does not allow. A bailleur of the territory reads
     // the dossier but neither uploads nor reads originals.
     assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &app.bailleur_token).await.status, StatusCode::OK);
-    let piece = app.upload_ok(&nu, b"%PDF-1.4 x").await;
+    let piece = app.upload_ok(&nu, &doc_of(1000, 1)).await;
     let r = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original"), &app.bailleur_token).await;
     assert_eq!((r.status, r.error_code().as_str()), (StatusCode::FORBIDDEN, "forbidden"));
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("piece.read_original"));
@@ -99,7 +99,7 @@ async fn refusals_are_clear_json_errors() {
     let r = app.post_multipart(&up, &app.guichet_token, multipart(&[("kind", "identite")], None)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("`file`"));
-    let r = app.post_multipart(&up, &app.guichet_token, multipart(&[], Some(b"abc"))).await;
+    let r = app.post_multipart(&up, &app.guichet_token, multipart(&[], Some(&doc_of(1000, 3)))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("`kind`"));
     let r = app.post_multipart(&up, &app.guichet_token, multipart(&[("colour", "red")], Some(b"abc"))).await;
@@ -124,7 +124,7 @@ async fn refusals_are_clear_json_errors() {
         )
         .await;
     assert_eq!((r.status, r.error_code().as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
-    let big = multipart(&[("kind", "identite")], Some(&bytes_of(100_001, 1)));
+    let big = multipart(&[("kind", "identite")], Some(&doc_of(100_001, 1)));
     let r = app
         .send(
             Request::post(&up)
@@ -139,10 +139,11 @@ async fn refusals_are_clear_json_errors() {
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.body);
     // Exactly at the limit is accepted.
-    assert_eq!(app.upload(&nu, "identite", &bytes_of(100_000, 2)).await.status, StatusCode::CREATED);
+    assert_eq!(app.upload(&nu, "identite", &doc_of(100_000, 2)).await.status, StatusCode::CREATED);
 
-    // Nothing refused left anything in the store (the two accepted only).
-    assert_eq!(app.vault.store().list().await.unwrap().len(), 2);
+    // Nothing refused left anything in the store: the two accepted uploads
+    // only, each an original, a rendition and a thumbnail.
+    assert_eq!(app.vault.store().list().await.unwrap().len(), 2 * 3);
 }
 
 #[tokio::test]
@@ -160,7 +161,7 @@ async fn the_catalogue_is_served_and_decides_kinds_and_validity() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.json()["error"]["message"].as_str().unwrap().contains("liste limitative"));
     // A recent document counts three months unless told otherwise.
-    let r = app.upload(&nu, "ressources", b"%PDF-1.4 bulletin").await;
+    let r = app.upload(&nu, "ressources", &doc_of(1000, 9)).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let today = time::OffsetDateTime::now_utc().date();
     let expected = vault::catalogue::shipped().unwrap().kind("ressources").unwrap().default_valid_until(today).unwrap();

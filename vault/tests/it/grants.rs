@@ -6,7 +6,7 @@ use serde_json::json;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use vault::domain::{NumeroUnique, OrgKind};
 
-use crate::common::{TestApp, add_org_agent, databases};
+use crate::common::{TestApp, add_org_agent, databases, doc_of};
 
 fn in_hours(h: i64) -> String {
     (OffsetDateTime::now_utc() + time::Duration::hours(h)).format(&Rfc3339).unwrap()
@@ -18,7 +18,7 @@ async fn grants_open_revoke_and_expire() {
         let app = TestApp::builder().db(db).build().await;
         let (artois, _) = add_org_agent(&app.vault, "620000018", OrgKind::Bailleur, false, None, &["62"]).await;
         let nu = app.register().await;
-        let piece = app.upload_ok(&nu, b"%PDF-1.4 piece").await;
+        let piece = app.upload_ok(&nu, &doc_of(1000, 1)).await;
         let dossier = format!("/api/v1/dossiers/{nu}");
         let grants = format!("{dossier}/grants");
 

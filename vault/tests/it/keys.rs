@@ -8,7 +8,7 @@ use vault::{
     jobs::rewrap::rewrap_all,
 };
 
-use crate::common::{DbKind, S3Server, TestApp, bytes_of, databases, multipart_named};
+use crate::common::{DbKind, S3Server, TestApp, databases, doc_of, multipart_named};
 
 async fn dossier_id(app: &TestApp, nu: &str) -> uuid::Uuid {
     app.vault.db().dossier_by_nu(&NumeroUnique::parse(nu).unwrap()).await.unwrap().unwrap().id
@@ -29,7 +29,7 @@ async fn rotate_then_rewrap_keeps_every_object_readable_and_resumes_after_a_kill
         let mut docs = Vec::new();
         for i in 0..12u8 {
             let nu = app.register().await;
-            let data = bytes_of(70_000 + usize::from(i), i);
+            let data = doc_of(70_000 + usize::from(i), i);
             let piece = app.upload_ok(&nu, &data).await;
             docs.push((nu, piece, data));
         }
@@ -86,8 +86,8 @@ async fn shredding_a_dossier_makes_its_objects_unreadable_and_spares_the_others(
     let app = TestApp::builder().build().await;
     let nu_a = app.register().await;
     let nu_b = app.register().await;
-    let piece_a = app.upload_ok(&nu_a, &bytes_of(200_000, 1)).await;
-    let piece_b = app.upload_ok(&nu_b, &bytes_of(200_000, 2)).await;
+    let piece_a = app.upload_ok(&nu_a, &doc_of(200_000, 1)).await;
+    let piece_b = app.upload_ok(&nu_b, &doc_of(200_000, 2)).await;
     let (a, b) = (dossier_id(&app, &nu_a).await, dossier_id(&app, &nu_b).await);
     let wrapped_a = app.vault.db().wrapped_key(a).await.unwrap().unwrap();
     let version_a = app.vault.db().versions_of_dossier(a).await.unwrap().pop().unwrap();
@@ -120,17 +120,17 @@ async fn shredding_a_dossier_makes_its_objects_unreadable_and_spares_the_others(
         );
     }
     // The other dossier is intact.
-    assert_eq!(app.original(&nu_b, &piece_b).await.body.unwrap().to_vec(), bytes_of(200_000, 2));
+    assert_eq!(app.original(&nu_b, &piece_b).await.body.unwrap().to_vec(), doc_of(200_000, 2));
     let _ = b;
 }
 
 #[tokio::test]
 async fn no_plaintext_at_rest_on_either_store() {
     const MARKER: &[u8] = b"MARKER-7f3a9c-CONFIDENTIEL";
-    let mut doc = b"%PDF-1.7\n".to_vec();
-    doc.extend_from_slice(MARKER);
-    doc.extend(bytes_of(150_000, 5));
-    doc.extend_from_slice(MARKER);
+    let mut payload = MARKER.to_vec();
+    payload.extend(intake::sample::pseudo_random(150_000, 5));
+    payload.extend_from_slice(MARKER);
+    let doc = intake::sample::pdf_with_payload(&payload);
 
     let s3 = S3Server::start().await;
     for db in databases() {

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::common::{TestApp, databases, multipart};
+use crate::common::{TestApp, databases, doc_of, multipart};
 
 fn in_a_year() -> String {
     let today = time::OffsetDateTime::now_utc().date();
@@ -53,7 +53,7 @@ async fn renew_and_radiate_follow_the_policy_and_are_traced() {
             .post_multipart(
                 &format!("/api/v1/dossiers/{nu}/pieces"),
                 &app.guichet_token,
-                multipart(&[("kind", "ressources")], Some(b"%PDF-1.4 late")),
+                multipart(&[("kind", "ressources")], Some(&doc_of(1000, 4))),
             )
             .await;
         assert_eq!(up.status, StatusCode::FORBIDDEN);

@@ -9,6 +9,8 @@ mod grants;
 mod keys;
 mod lifecycle;
 mod roundtrip;
+mod safe_intake;
+mod sandbox;
 mod store;
 mod tamper;
 mod worklist;

@@ -11,7 +11,7 @@ use vault::{
     store::{LocalStore, ObjectKey, ObjectStore, S3Store},
 };
 
-use crate::common::{S3Server, TestApp, bytes_of};
+use crate::common::{S3Server, TestApp, doc_of};
 
 async fn backends() -> (Vec<ObjectStore>, S3Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -32,7 +32,7 @@ async fn objects_appear_whole_or_not_at_all() {
     let (stores, _s3, _dir) = backends().await;
     for store in stores {
         let key = ObjectKey::Dossier { dossier: Uuid::new_v4(), object: Uuid::new_v4() };
-        let data = bytes_of(9 * 1024 * 1024 + 5, 3); // above one S3 part
+        let data = doc_of(9 * 1024 * 1024 + 5, 3); // above one S3 part
         let mut w = store.writer(&key).await.unwrap();
         for part in data.chunks(1 << 20) {
             w.write(part.to_vec()).await.unwrap();
@@ -46,7 +46,7 @@ async fn objects_appear_whole_or_not_at_all() {
         // An aborted write leaves nothing under its name.
         let other = ObjectKey::Dossier { dossier: Uuid::new_v4(), object: Uuid::new_v4() };
         let mut w = store.writer(&other).await.unwrap();
-        w.write(bytes_of(9 * 1024 * 1024, 4)).await.unwrap();
+        w.write(doc_of(9 * 1024 * 1024, 4)).await.unwrap();
         w.abort().await;
         assert_eq!(store.len(&other).await.unwrap(), None);
         assert_eq!(store.list().await.unwrap().len(), 1);
@@ -77,7 +77,7 @@ async fn the_local_store_never_replaces_an_object() {
 async fn gc_removes_only_old_unregistered_objects() {
     let app = TestApp::builder().build().await;
     let nu = app.register().await;
-    let piece = app.upload_ok(&nu, &bytes_of(1000, 1)).await;
+    let piece = app.upload_ok(&nu, &doc_of(1000, 1)).await;
     let dossier =
         app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap();
     // An orphan, as a crash between store and commit would leave.
@@ -87,9 +87,10 @@ async fn gc_removes_only_old_unregistered_objects() {
     w.finish().await.unwrap();
 
     let r = gc::collect(&app.vault, Duration::from_secs(3600)).await.unwrap();
-    assert_eq!((r.too_recent, r.deleted_orphans), (2, 0), "within the grace period nothing is touched");
+    // The upload registered three objects: original, rendition, thumbnail.
+    assert_eq!((r.too_recent, r.deleted_orphans), (4, 0), "within the grace period nothing is touched");
     let r = gc::collect(&app.vault, Duration::ZERO).await.unwrap();
-    assert_eq!((r.kept, r.deleted_orphans), (1, 1));
+    assert_eq!((r.kept, r.deleted_orphans), (3, 1));
     assert_eq!(app.vault.store().len(&orphan).await.unwrap(), None);
     assert_eq!(app.original(&nu, &piece).await.body.unwrap().len(), 1000);
 }

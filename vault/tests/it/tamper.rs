@@ -9,7 +9,7 @@ use vault::{
     domain::NumeroUnique,
 };
 
-use crate::common::{Resp, TestApp, bytes_of};
+use crate::common::{Resp, TestApp, doc_of};
 
 fn failed_closed(r: &Resp) -> bool {
     !(r.status == StatusCode::OK && r.body.is_ok())
@@ -30,10 +30,10 @@ async fn tampering_fails_closed() {
     let app = TestApp::builder().build().await;
     let len = 3 * CHUNK + 100;
     let nu_a = app.register().await;
-    let piece_a = app.upload_ok(&nu_a, &bytes_of(len, 1)).await;
+    let piece_a = app.upload_ok(&nu_a, &doc_of(len, 1)).await;
     let (dossier_a, path_a) = object_path(&app, &nu_a).await;
     let nu_b = app.register().await;
-    let _ = app.upload_ok(&nu_b, &bytes_of(len, 2)).await;
+    let _ = app.upload_ok(&nu_b, &doc_of(len, 2)).await;
     let (dossier_b, path_b) = object_path(&app, &nu_b).await;
     let original = std::fs::read(&path_a).unwrap();
     assert_eq!(app.original(&nu_a, &piece_a).await.body.unwrap().len(), len);
@@ -63,7 +63,7 @@ async fn tampering_fails_closed() {
     cases.push(("object of another dossier copied over", std::fs::read(&path_b).unwrap(), true));
 
     // Another piece of the same dossier.
-    let _ = app.upload_ok(&nu_a, &bytes_of(len, 3)).await;
+    let _ = app.upload_ok(&nu_a, &doc_of(len, 3)).await;
     let d = app.vault.db().versions_of_dossier(dossier_a).await.unwrap();
     let other = app.dir.path().join("objects").join(format!("dossiers/{dossier_a}/{}.dnuv", d[1].object_id));
     cases.push(("object of another piece copied over", std::fs::read(&other).unwrap(), true));

@@ -1,0 +1,111 @@
+//! Well-formed documents made from scratch, for tests and benchmarks across
+//! the workspace: uploads of any size must be real documents now that the
+//! vault types and parses every upload.
+//!
+//! Nothing here parses anything; it only writes PDF syntax.
+
+/// A PDF from object bodies (object n is `objects[n - 1]`) with a correct
+/// cross-reference table; object 1 must be the catalog.
+pub fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    pdf_padded(objects, 0)
+}
+
+/// The same, with `pad` spaces before the cross-reference table (to reach
+/// an exact length).
+fn pdf_padded(objects: &[Vec<u8>], pad: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    out.resize(out.len() + pad, b' ');
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// A stream object's body: dictionary entries `dict`, then `data`.
+pub fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut s = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    s.extend_from_slice(data);
+    s.extend_from_slice(b"\nendstream");
+    s
+}
+
+fn blank_page_objects(payload: &[u8]) -> Vec<Vec<u8>> {
+    vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_vec(),
+        // Referenced by nothing: carried in the file, never drawn.
+        stream("", payload),
+    ]
+}
+
+/// A one-page (blank) PDF carrying `payload` in an unreferenced stream.
+pub fn pdf_with_payload(payload: &[u8]) -> Vec<u8> {
+    pdf(&blank_page_objects(payload))
+}
+
+/// Smallest length [`padded_pdf`] can make.
+pub const MIN_PADDED_LEN: usize = 512;
+
+/// A one-page PDF of exactly `len` bytes (at least [`MIN_PADDED_LEN`]),
+/// most of them pseudo-random (incompressible, different for each `seed`).
+pub fn padded_pdf(len: usize, seed: u64) -> Vec<u8> {
+    assert!(len >= MIN_PADDED_LEN, "a padded PDF has at least {MIN_PADDED_LEN} bytes");
+    let overhead = pdf_with_payload(&[]).len();
+    // Digits of the lengths and offsets grow with the payload; a few spaces
+    // before the xref table absorb what a jump in digits leaves over.
+    let mut n = len.saturating_sub(overhead);
+    loop {
+        let objects = blank_page_objects(&pseudo_random(n, seed));
+        let made = pdf(&objects).len();
+        if made <= len && len - made < 8 {
+            let out = pdf_padded(&objects, len - made);
+            if out.len() == len {
+                return out;
+            }
+        }
+        n = n.checked_sub(1).unwrap_or_else(|| unreachable!("a short payload always fits"));
+    }
+}
+
+/// Deterministic bytes that do not compress (xorshift).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0x2545_F491_4F6C_DD1D);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_pdfs_have_the_exact_length_asked() {
+        for len in [MIN_PADDED_LEN, 513, 999, 1000, 1001, 9_999, 10_000, 65_536, 100_000, 1_000_003] {
+            let d = padded_pdf(len, 3);
+            assert_eq!(d.len(), len);
+            assert!(d.starts_with(b"%PDF-1.7") && d.ends_with(b"%%EOF\n"));
+        }
+        assert_ne!(padded_pdf(5000, 1), padded_pdf(5000, 2));
+        let read = crate::process(&padded_pdf(5000, 1), &crate::Limits::default()).unwrap();
+        assert_eq!((read.format, read.pages), (crate::Format::Pdf, 1));
+    }
+}
