@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::*;
 use intake::{Format, Limits, Refusal, process};
 
@@ -13,7 +15,8 @@ fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
-/// A rendition: parses, has `pages` pages, and nothing but pixels.
+/// A rendition: has `pages` pages, nothing but pixels, and passes tools we
+/// did not write: `qpdf --check`, and poppler's `pdftoppm` renders each page.
 fn assert_clean(rendition: &[u8], pages: usize) {
     let doc = lopdf::Document::load_mem(rendition).unwrap();
     assert_eq!(doc.get_pages().len(), pages);
@@ -22,6 +25,20 @@ fn assert_clean(rendition: &[u8], pages: usize) {
     }
     assert_eq!(count(rendition, b"%%EOF"), 1, "one revision");
     assert_eq!(count(rendition, b"DNU MARKER"), 0, "text is pixels, not text");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rendition.pdf");
+    std::fs::write(&path, rendition).unwrap();
+    let check = Command::new("qpdf").arg("--check").arg(&path).output().expect("qpdf is installed (.ci/run)");
+    assert!(check.status.success(), "qpdf --check: {}", String::from_utf8_lossy(&check.stdout));
+    let out = dir.path().join("page");
+    let render = Command::new("pdftoppm").args(["-r", "20", "-png"]).arg(&path).arg(&out).output().expect("pdftoppm");
+    assert!(render.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&render.stderr));
+    let rendered = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with("page")))
+        .count();
+    assert_eq!(rendered, pages, "pdftoppm rendered every page");
 }
 
 fn accepted(doc: &[u8]) -> intake::Intake {
@@ -214,6 +231,7 @@ fn unusual_images_are_accepted_and_re_encoded() {
     });
     let i = accepted(&png_of(&image::DynamicImage::ImageRgb16(deep)));
     assert_eq!(i.format, Format::Png);
+    assert_clean(&i.rendition, 1);
     // HEIC is named in the refusal.
     let (code, msg) = refused(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic");
     assert_eq!(code, "unsupported");
