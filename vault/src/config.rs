@@ -129,7 +129,7 @@ pub struct Settings {
     #[serde(alias = "vault_intake_timeout_seconds")]
     pub intake_timeout_seconds: Option<u64>,
 
-    /// Intake workers running at once; further uploads wait their turn [default: the number of CPUs].
+    /// Intake workers parsing at once; further received uploads wait their turn [default: the number of CPUs].
     #[arg(long, env = "VAULT_INTAKE_WORKERS", global = true, value_name = "N")]
     #[serde(alias = "vault_intake_workers")]
     pub intake_workers: Option<usize>,

@@ -54,7 +54,7 @@ pub struct Sandbox {
     /// worker stuck waiting (not burning CPU) is killed.
     pub wall: Duration,
     pub max_pages: usize,
-    /// Workers running at once: each may use `memory_mib`, so this is what
+    /// Workers parsing at once: each may use `memory_mib`, so this is what
     /// bounds the memory intake can take from the machine.
     pub permits: Arc<Semaphore>,
 }
@@ -141,10 +141,6 @@ impl Sandbox {
     }
 
     async fn run(&self, mut rx: mpsc::Receiver<Bytes>, max_input: u64) -> Result<Rendered, Error> {
-        // Waiting for a permit holds the upload back (the channel fills):
-        // backpressure rather than more workers than the machine can hold.
-        let _permit =
-            self.permits.acquire().await.map_err(|_| Error::Store("the intake workers are shut down".into()))?;
         let mut child = tokio::process::Command::new(&self.exe)
             .arg("intake-worker")
             .arg(format!("--memory-mib={}", self.memory_mib))
@@ -183,6 +179,12 @@ impl Sandbox {
                 broken = true;
             }
         }
+        // The worker reads its whole input before any parsing: a slow
+        // client costs an idle process, not a permit. Parsing starts at the
+        // end of input, only once a permit is free, so no more workers
+        // parse at once than the machine was sized for.
+        let _permit =
+            self.permits.acquire().await.map_err(|_| Error::Store("the intake workers are shut down".into()))?;
         drop(stdin);
         let finish = async { (child.wait().await, drain.await, errors.await) };
         let (status, out, err) = match tokio::time::timeout(self.wall, finish).await {

@@ -9,15 +9,19 @@ use std::{path::PathBuf, process::Command, time::Duration};
 use bytes::Bytes;
 use vault::{config::IntakeConfig, error::Error, sandbox::Sandbox};
 
-fn sandbox() -> Sandbox {
-    Sandbox::new(&IntakeConfig {
+fn config() -> IntakeConfig {
+    IntakeConfig {
         exe: PathBuf::from(env!("CARGO_BIN_EXE_dnu-vault")),
         memory_mib: 512,
         cpu_seconds: 30,
         timeout: Duration::from_secs(60),
         workers: 2,
         max_pages: 200,
-    })
+    }
+}
+
+fn sandbox() -> Sandbox {
+    Sandbox::new(&config())
 }
 
 /// A one-page PDF with text, a JavaScript open action and a link.
@@ -166,4 +170,18 @@ async fn a_worker_that_crashes_or_hangs_is_a_refusal_not_an_outage() {
         Err(Error::UnsupportedMediaType(m)) => assert!(m.contains("PDF, JPEG, PNG or TIFF"), "{m}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_slow_upload_does_not_hold_the_only_worker_slot() {
+    let one = Sandbox::new(&IntakeConfig { workers: 1, ..config() });
+    let doc = hostile_pdf();
+    // An upload still arriving (a slow connection)…
+    let slow = one.start(doc.len() as u64);
+    slow.feed(Bytes::copy_from_slice(&doc[..100])).await;
+    // …does not keep a complete one from being read.
+    let quick = tokio::time::timeout(Duration::from_secs(30), one.render(Bytes::from(doc.clone()))).await;
+    assert_eq!(quick.expect("the slot was held by an upload still arriving").unwrap().pages, 1);
+    slow.feed(Bytes::copy_from_slice(&doc[100..])).await;
+    assert_eq!(slow.finish().await.unwrap().pages, 1);
 }
