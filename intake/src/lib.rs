@@ -12,12 +12,13 @@
 //! JavaScript, actions, annotations, forms, attachments, metadata, EXIF or
 //! earlier revisions can survive a rebuild from rasterised pages.
 
+pub mod compose;
 mod image_in;
 mod pdf_in;
 mod pdf_out;
 pub mod sample;
 
-pub use pdf_out::{PageImage, build_pdf};
+pub use pdf_out::{EncodedPage, PageImage, build_pdf, build_pdf_from};
 
 /// What the intake accepts, found by magic bytes and then a parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

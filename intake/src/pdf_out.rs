@@ -9,7 +9,10 @@ use lopdf::{
     dictionary,
 };
 
-use crate::Refusal;
+use crate::{
+    Refusal,
+    compose::{Bookmark, add_outline},
+};
 
 /// JPEG quality of rendition pages: text stays crisp at 150 dpi.
 const QUALITY: u8 = 82;
@@ -21,7 +24,7 @@ pub enum PageImage {
     Rgb { pixels: RgbImage, dpi: f32 },
 }
 
-fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
+pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
     Refusal::unusable("render_failed", format!("{what}: {e}"))
 }
 
@@ -89,20 +92,46 @@ impl PageImage {
     }
 }
 
+/// A page ready to be written: its JPEG and how it prints.
+#[derive(Debug, Clone)]
+pub struct EncodedPage {
+    jpeg: Vec<u8>,
+    width: u32,
+    height: u32,
+    gray: bool,
+    dpi: f32,
+}
+
+impl EncodedPage {
+    pub fn new(page: &PageImage) -> Result<Self, Refusal> {
+        let (width, height) = page.dimensions();
+        Ok(Self {
+            jpeg: page.jpeg(QUALITY)?,
+            width,
+            height,
+            gray: matches!(page, PageImage::Gray { .. }),
+            dpi: page.dpi(),
+        })
+    }
+}
+
 /// A PDF whose pages are exactly these images, each at its true size.
 pub fn build_pdf(pages: &[PageImage]) -> Result<Vec<u8>, Refusal> {
+    let encoded = pages.iter().map(EncodedPage::new).collect::<Result<Vec<_>, _>>()?;
+    build_pdf_from(&encoded, &[])
+}
+
+/// The same from encoded pages, with an outline (one bookmark each).
+pub fn build_pdf_from(pages: &[EncodedPage], bookmarks: &[Bookmark]) -> Result<Vec<u8>, Refusal> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let mut kids = Vec::with_capacity(pages.len());
     for page in pages {
-        let (w, h) = page.dimensions();
+        let (w, h) = (page.width, page.height);
         // The page size comes from the pixels (the rasteriser rounds down),
         // so pixels and points always agree.
-        let (wpt, hpt) = (w as f32 * 72.0 / page.dpi(), h as f32 * 72.0 / page.dpi());
-        let space = match page {
-            PageImage::Gray { .. } => "DeviceGray",
-            PageImage::Rgb { .. } => "DeviceRGB",
-        };
+        let (wpt, hpt) = (w as f32 * 72.0 / page.dpi, h as f32 * 72.0 / page.dpi);
+        let space = if page.gray { "DeviceGray" } else { "DeviceRGB" };
         let image = Stream::new(
             dictionary! {
                 "Type" => "XObject",
@@ -113,7 +142,7 @@ pub fn build_pdf(pages: &[PageImage]) -> Result<Vec<u8>, Refusal> {
                 "BitsPerComponent" => 8,
                 "Filter" => "DCTDecode",
             },
-            page.jpeg(QUALITY)?,
+            page.jpeg.clone(),
         )
         .with_compression(false);
         let image_id = doc.add_object(image);
@@ -137,9 +166,11 @@ pub fn build_pdf(pages: &[PageImage]) -> Result<Vec<u8>, Refusal> {
         kids.push(page_id.into());
     }
     let count = i64::try_from(kids.len()).map_err(|e| internal("page count", e))?;
+    let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => pages_id };
+    add_outline(&mut doc, &mut catalog, &kids, bookmarks);
     doc.objects
         .insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    let catalog_id = doc.add_object(catalog);
     doc.trailer.set("Root", catalog_id);
     let mut out = Vec::new();
     doc.save_to(&mut out).map_err(|e| internal("writing the PDF", e))?;

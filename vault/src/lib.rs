@@ -16,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod dossiers;
 pub mod error;
+pub mod export;
 pub mod grants;
 pub mod health;
 pub mod jobs;

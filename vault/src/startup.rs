@@ -19,6 +19,7 @@ pub fn router(vault: Vault) -> Router {
         .merge(crate::catalogue::router())
         .merge(crate::dossiers::router())
         .merge(crate::pieces::router())
+        .merge(crate::export::router())
         .merge(crate::grants::router())
         .merge(crate::applicants::router())
         .merge(crate::audit::router())

@@ -5,6 +5,7 @@ mod applicants;
 mod audit;
 mod common;
 mod errors;
+mod export;
 mod grants;
 mod keys;
 mod lifecycle;

@@ -1,0 +1,277 @@
+//! Composing the complete dossier for a partner: the pages of the vault's
+//! own renditions, a cover page, and a watermark naming the recipient drawn
+//! *into the pixels* of every page (it cannot be removed by editing the
+//! PDF), with one bookmark per piece.
+//!
+//! Unlike the rest of this crate, nothing here reads untrusted bytes: the
+//! renditions are the vault's own output ([`crate::build_pdf`]: one JPEG
+//! image per page), authenticated when they were decrypted, and the text is
+//! laid out by the vault. Text is rasterised by hayro from a PDF page built
+//! here, with its built-in Helvetica.
+
+use hayro::{
+    PixmapSettings, RenderCache, RenderSettings, hayro_interpret::InterpreterSettings, hayro_syntax::Pdf, render,
+    vello_cpu::color::palette::css::WHITE,
+};
+use image::{GrayImage, ImageFormat, Luma};
+use lopdf::{
+    Document, Object, Stream,
+    content::{Content, Operation},
+    dictionary,
+};
+
+use crate::{PageImage, Refusal, pdf_out::internal};
+
+/// Opacity of the watermark ink over the page.
+const WATERMARK_OPACITY: f32 = 0.28;
+/// Watermark text size, in points.
+const WATERMARK_SIZE: f32 = 15.0;
+
+/// The pages of a rendition made by [`crate::build_pdf`], as images.
+pub fn rendition_pages(pdf: &[u8]) -> Result<Vec<PageImage>, Refusal> {
+    let bad = |why: &str| internal("reading a rendition", why);
+    let doc = Document::load_mem(pdf).map_err(|e| internal("reading a rendition", e))?;
+    let mut out = Vec::new();
+    for (_, id) in doc.get_pages() {
+        let page = doc.get_dictionary(id).map_err(|e| internal("rendition page", e))?;
+        let media = page.get(b"MediaBox").and_then(Object::as_array).map_err(|e| internal("MediaBox", e))?;
+        let wpt = media.get(2).and_then(|o| o.as_float().ok()).ok_or_else(|| bad("MediaBox width"))?;
+        let image = page
+            .get(b"Resources")
+            .and_then(Object::as_dict)
+            .and_then(|r| r.get(b"XObject"))
+            .and_then(Object::as_dict)
+            .and_then(|x| x.get(b"P"))
+            .and_then(Object::as_reference)
+            .and_then(|r| doc.get_object(r))
+            .and_then(Object::as_stream)
+            .map_err(|e| internal("rendition page image", e))?;
+        let decoded = image::load_from_memory_with_format(&image.content, ImageFormat::Jpeg)
+            .map_err(|e| internal("rendition page JPEG", e))?;
+        let dpi = decoded.width() as f32 * 72.0 / wpt.max(1.0);
+        out.push(match decoded {
+            image::DynamicImage::ImageLuma8(pixels) => PageImage::Gray { pixels, dpi },
+            other => PageImage::Rgb { pixels: other.to_rgb8(), dpi },
+        });
+    }
+    if out.is_empty() {
+        return Err(bad("no pages"));
+    }
+    Ok(out)
+}
+
+/// PDF text string: UTF-16BE with its byte-order mark, as hex (no escaping).
+fn text_string(s: &str) -> Object {
+    let mut bytes = vec![0xFE, 0xFF];
+    bytes.extend(s.encode_utf16().flat_map(u16::to_be_bytes));
+    Object::String(bytes, lopdf::StringFormat::Hexadecimal)
+}
+
+/// Text shown with a simple font: WinAnsi bytes (Latin-1 for French).
+fn win_ansi(s: &str) -> Object {
+    let bytes = s
+        .chars()
+        .map(|c| match c {
+            '’' => b'\'',
+            '—' | '–' => b'-',
+            c if (c as u32) < 0x100 => c as u8,
+            _ => b'?',
+        })
+        .collect();
+    Object::String(bytes, lopdf::StringFormat::Hexadecimal)
+}
+
+/// A line of text on a page being laid out, in points from the bottom left.
+#[derive(Debug, Clone)]
+pub struct TextLine {
+    pub x: f32,
+    pub y: f32,
+    pub size: f32,
+    pub bold: bool,
+    pub text: String,
+}
+
+/// Renders black text on white at `dpi` over a page of `wpt`×`hpt` points;
+/// `rotate` (degrees) turns every line about its origin.
+fn render_text(wpt: f32, hpt: f32, dpi: f32, lines: &[TextLine], rotate: f32) -> Result<GrayImage, Refusal> {
+    let (sin, cos) = rotate.to_radians().sin_cos();
+    let mut ops = vec![Operation::new("BT", vec![])];
+    for l in lines {
+        let font = if l.bold { "F2" } else { "F1" };
+        ops.push(Operation::new("Tf", vec![Object::Name(font.into()), l.size.into()]));
+        ops.push(Operation::new("Tm", vec![cos.into(), sin.into(), (-sin).into(), cos.into(), l.x.into(), l.y.into()]));
+        ops.push(Operation::new("Tj", vec![win_ansi(&l.text)]));
+    }
+    ops.push(Operation::new("ET", vec![]));
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font = |name: &str| {
+        dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => name, "Encoding" => "WinAnsiEncoding" }
+    };
+    let content = Content { operations: ops }.encode().map_err(|e| internal("text content", e))?;
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "MediaBox" => vec![0.into(), 0.into(), wpt.into(), hpt.into()],
+        "Contents" => content_id,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font("Helvetica"), "F2" => font("Helvetica-Bold") } },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).map_err(|e| internal("text page", e))?;
+    let pdf = Pdf::new(bytes).map_err(|e| internal("text page", format!("{e:?}")))?;
+    let pages = pdf.pages();
+    let page = pages.first().ok_or_else(|| internal("text page", "no page"))?;
+    let scale = dpi / 72.0;
+    let pixmap = render(
+        page,
+        &RenderCache::new(),
+        &InterpreterSettings::default(),
+        &RenderSettings::default(),
+        &PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
+    );
+    let (w, h) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
+    let grey: Vec<u8> = pixmap.data_as_u8_slice().chunks_exact(4).map(|p| p[1]).collect();
+    GrayImage::from_raw(w, h, grey).ok_or_else(|| internal("text page", "pixmap size"))
+}
+
+/// The watermark ink for pages of one size: how much of the watermark
+/// covers each pixel (0 nothing, 255 full), the recipient's text in
+/// diagonal rows across the whole page so no part of it can be cut away.
+#[derive(Debug, Clone)]
+pub struct Watermark {
+    coverage: GrayImage,
+}
+
+impl Watermark {
+    /// `text` repeated along 45° rows over a `w`×`h` pixel page at `dpi`.
+    pub fn new(text: &str, w: u32, h: u32, dpi: f32) -> Result<Self, Refusal> {
+        let (wpt, hpt) = (w as f32 * 72.0 / dpi, h as f32 * 72.0 / dpi);
+        let text = format!("{text}   ·   ");
+        // Long enough to cross the page from where each row starts.
+        let run = text.repeat((3.0 * (wpt + hpt) / (text.len() as f32 * WATERMARK_SIZE * 0.5)).ceil() as usize + 1);
+        // Rows along the 45° direction d = (r, r), spaced along its
+        // perpendicular n = (-r, r), enough of them to cover every corner,
+        // each starting well before the page so it crosses it whole.
+        let r = std::f32::consts::FRAC_1_SQRT_2;
+        let step = 90.0;
+        let (first, last) = ((-r * wpt / step).floor() as i32 - 1, (r * hpt / step).ceil() as i32 + 1);
+        let back = wpt + hpt;
+        let lines: Vec<TextLine> = (first..=last)
+            .map(|i| {
+                let o = i as f32 * step;
+                TextLine {
+                    x: -r * o - r * back,
+                    y: r * o - r * back,
+                    size: WATERMARK_SIZE,
+                    bold: true,
+                    text: run.clone(),
+                }
+            })
+            .collect();
+        let rendered = render_text(wpt, hpt, dpi, &lines, 45.0)?;
+        let mut coverage = GrayImage::new(w, h);
+        for (x, y, p) in coverage.enumerate_pixels_mut() {
+            let ink = rendered.get_pixel_checked(x, y).map_or(0, |q| 255 - q.0[0]);
+            *p = Luma([ink]);
+        }
+        Ok(Self { coverage })
+    }
+
+    /// Fraction of the page the watermark inks (for tests and checks).
+    pub fn covered_fraction(&self) -> f64 {
+        let inked = self.coverage.pixels().filter(|p| p.0[0] > 128).count();
+        inked as f64 / (self.coverage.width() as f64 * self.coverage.height() as f64)
+    }
+
+    /// The coverage mask.
+    pub fn coverage(&self) -> &GrayImage {
+        &self.coverage
+    }
+
+    /// Draws the watermark into the page's pixels (dark grey ink, partly
+    /// transparent: the page stays legible under it).
+    pub fn apply(&self, page: &mut PageImage) {
+        let ink = 70.0;
+        let blend = |v: u8, c: u8| {
+            let a = f32::from(c) / 255.0 * WATERMARK_OPACITY;
+            (f32::from(v) * (1.0 - a) + ink * a).round() as u8
+        };
+        match page {
+            PageImage::Gray { pixels, .. } => {
+                for (x, y, p) in pixels.enumerate_pixels_mut() {
+                    if let Some(c) = self.coverage.get_pixel_checked(x, y) {
+                        p.0[0] = blend(p.0[0], c.0[0]);
+                    }
+                }
+            }
+            PageImage::Rgb { pixels, .. } => {
+                for (x, y, p) in pixels.enumerate_pixels_mut() {
+                    if let Some(c) = self.coverage.get_pixel_checked(x, y) {
+                        p.0 = p.0.map(|v| blend(v, c.0[0]));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An A4 page of text (the cover), at `dpi`.
+pub fn text_page(lines: &[TextLine], dpi: f32) -> Result<PageImage, Refusal> {
+    let pixels = render_text(595.0, 842.0, dpi, lines, 0.0)?;
+    Ok(PageImage::Gray { pixels, dpi })
+}
+
+/// A bookmark: its title and the index of the page it opens (0-based).
+#[derive(Debug, Clone)]
+pub struct Bookmark {
+    pub title: String,
+    pub page: usize,
+}
+
+/// The outline of `bookmarks` over the document's page objects, added to
+/// the catalog (flat: one entry per piece).
+pub(crate) fn add_outline(
+    doc: &mut Document,
+    catalog: &mut lopdf::Dictionary,
+    kids: &[Object],
+    bookmarks: &[Bookmark],
+) {
+    if bookmarks.is_empty() {
+        return;
+    }
+    let outlines_id = doc.new_object_id();
+    let ids: Vec<lopdf::ObjectId> = bookmarks.iter().map(|_| doc.new_object_id()).collect();
+    for (i, (b, id)) in bookmarks.iter().zip(&ids).enumerate() {
+        let page = kids.get(b.page).or(kids.last()).cloned().unwrap_or(Object::Null);
+        let mut item = dictionary! {
+            "Title" => text_string(&b.title),
+            "Parent" => outlines_id,
+            "Dest" => vec![page, Object::Name(b"Fit".to_vec())],
+        };
+        if i > 0 {
+            item.set("Prev", ids[i - 1]);
+        }
+        if let Some(next) = ids.get(i + 1) {
+            item.set("Next", *next);
+        }
+        doc.objects.insert(*id, Object::Dictionary(item));
+    }
+    doc.objects.insert(
+        outlines_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Outlines",
+            "First" => ids[0],
+            "Last" => ids[ids.len() - 1],
+            "Count" => ids.len() as i64,
+        }),
+    );
+    catalog.set("Outlines", outlines_id);
+    catalog.set("PageMode", "UseOutlines");
+}

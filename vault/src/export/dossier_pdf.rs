@@ -1,0 +1,198 @@
+//! `GET /api/v1/dossiers/{nu}/export.pdf`: gathering the pieces' latest
+//! renditions, composing the PDF off the async threads, tracing the export,
+//! and sending it.
+//!
+//! Composition decodes and re-encodes every page to draw the watermark
+//! into its pixels. It runs in the server process, not in the intake
+//! worker: its input is the vault's own renditions (one JPEG per page,
+//! written by the vault's encoder and authenticated when decrypted), not
+//! uploaded bytes.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use futures_util::TryStreamExt;
+use intake::{
+    EncodedPage, PageImage,
+    compose::{Bookmark, Watermark, rendition_pages, text_page},
+};
+use uuid::Uuid;
+
+use super::cover::{self, Cover};
+use crate::{
+    app::Vault,
+    auth::{Action, Principal, Resource, authorize},
+    db::{audit::AuditEvent, pieces::Version},
+    error::Error,
+    pieces::open_object,
+};
+
+/// Resolution of cover pages (renditions keep their own).
+const COVER_DPI: f32 = 150.0;
+
+/// One piece as the export shows it, worded for the cover.
+#[derive(Debug, Clone)]
+pub struct ExportPiece {
+    pub label: String,
+    pub version: String,
+    pub validity: String,
+    pub provenance: String,
+    pub pages: usize,
+    /// The latest version's rendition (a PDF of image pages), if it has one.
+    pub rendition: Option<Vec<u8>>,
+}
+
+fn date_fr(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_ms / 1000)
+        .map(|t| format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year()))
+        .unwrap_or_default()
+}
+
+fn internal(e: intake::Refusal) -> Error {
+    Error::Store(format!("composing the export: {e}"))
+}
+
+/// Composes the export: cover page(s), then every rendition page, each with
+/// `watermark` drawn into it; one bookmark per piece. CPU-bound: call it
+/// from a blocking thread.
+pub fn compose(
+    numero_unique: &str,
+    recipient: &str,
+    date: &str,
+    watermark: &str,
+    pieces: &[ExportPiece],
+) -> Result<Vec<u8>, Error> {
+    let cover_pages = cover::pages_needed(pieces.len());
+    let mut first_pages = Vec::with_capacity(pieces.len());
+    let mut next = cover_pages + 1;
+    for p in pieces {
+        first_pages.push(p.rendition.as_ref().map(|_| next));
+        if p.rendition.is_some() {
+            next += p.pages;
+        }
+    }
+    let cover = Cover { numero_unique, recipient, date, pieces, first_pages: &first_pages };
+    // One watermark per page geometry (most dossiers have one: A4 at 150 dpi).
+    let mut marks: HashMap<(u32, u32, u32), Watermark> = HashMap::new();
+    let mut marked = |mut page: PageImage| -> Result<EncodedPage, Error> {
+        let (w, h) = page.dimensions();
+        let key = (w, h, page.dpi().to_bits());
+        let mark = match marks.get(&key) {
+            Some(m) => m,
+            None => {
+                let m = Watermark::new(watermark, w, h, page.dpi()).map_err(internal)?;
+                marks.entry(key).or_insert(m)
+            }
+        };
+        mark.apply(&mut page);
+        EncodedPage::new(&page).map_err(internal)
+    };
+    let mut pages = Vec::with_capacity(next);
+    let mut bookmarks = vec![Bookmark { title: "Page de garde".into(), page: 0 }];
+    for lines in cover::layout(&cover) {
+        pages.push(marked(text_page(&lines, COVER_DPI).map_err(internal)?)?);
+    }
+    for p in pieces {
+        let Some(rendition) = &p.rendition else { continue };
+        bookmarks.push(Bookmark { title: p.label.clone(), page: pages.len() });
+        for page in rendition_pages(rendition).map_err(internal)? {
+            pages.push(marked(page)?);
+        }
+    }
+    intake::build_pdf_from(&pages, &bookmarks).map_err(internal)
+}
+
+/// Reads a whole (small) object: a rendition.
+async fn read_object(vault: &Vault, dk: &crate::crypto::DossierKey, object: Uuid) -> Result<Vec<u8>, Error> {
+    open_object(vault, dk, object)
+        .await?
+        .try_fold(Vec::new(), |mut acc, b| async move {
+            acc.extend_from_slice(&b);
+            Ok(acc)
+        })
+        .await
+}
+
+pub async fn export(
+    State(vault): State<Vault>,
+    principal: Principal,
+    Path(nu): Path<String>,
+) -> Result<Response, Error> {
+    let dossier = crate::dossiers::find(&vault, &nu).await?;
+    authorize(&vault, &principal, Action::DossierExport, Resource::Dossier(&dossier)).await?;
+    let dk = vault.dossier_key(dossier.id).await?;
+    let mut org_names: HashMap<Uuid, String> = HashMap::new();
+    let mut pieces = Vec::new();
+    for piece in vault.db().pieces_of(dossier.id).await? {
+        let versions = vault.db().versions_of(piece.id).await?;
+        let Some(v): Option<&Version> = versions.last() else { continue };
+        let label = match (piece.kind.entry(), &piece.member) {
+            (Some(e), Some(m)) => format!("{} ({m})", e.label),
+            (Some(e), None) => e.label.clone(),
+            (None, _) => piece.kind.to_string(),
+        };
+        let provenance = match v.uploaded_by_org {
+            Some(org) => {
+                if !org_names.contains_key(&org) {
+                    let name = vault.db().organisation(org).await?.map_or_else(|| "?".to_owned(), |o| o.name);
+                    org_names.insert(org, name);
+                }
+                let agent = v.uploaded_by_agent.map(|a| crate::audit::pseudonym(&a.to_string())).unwrap_or_default();
+                format!("déposée par {} {agent} le {}", org_names[&org], date_fr(v.created_at))
+            }
+            None => format!("déposée par le demandeur le {}", date_fr(v.created_at)),
+        };
+        let rendition = match v.derived {
+            Some(d) => Some(read_object(&vault, &dk, d.rendition.object_id).await?),
+            None => None,
+        };
+        pieces.push(ExportPiece {
+            label,
+            version: format!("version {}", v.number),
+            validity: piece.valid_until.map_or_else(|| "non précisée".to_owned(), |d| format!("jusqu'au {d}")),
+            provenance,
+            pages: v.derived.map_or(0, |d| usize::try_from(d.pages).unwrap_or(0)),
+            rendition,
+        });
+    }
+    let recipient = match &principal {
+        Principal::Agent(a) => format!("{} (SIREN {})", a.organisation.name, a.organisation.siren),
+        Principal::Applicant { .. } => "le demandeur".to_owned(),
+    };
+    let date = date_fr(crate::db::now_ms());
+    let watermark = format!("{recipient} — {date} — usage exclusif : instruction de la demande {nu}");
+    let numero = dossier.numero_unique.to_string();
+    let started = std::time::Instant::now();
+    let pdf = tokio::task::spawn_blocking(move || compose(&numero, &recipient, &date, &watermark, &pieces))
+        .await
+        .map_err(|e| Error::Store(format!("export task: {e}")))??;
+    tracing::info!(dossier.id = %dossier.id, size_bytes = pdf.len(), elapsed_ms = started.elapsed().as_millis() as u64, "dossier exported");
+    // Traced before the first byte is sent.
+    vault
+        .db()
+        .record(&AuditEvent {
+            agent: principal.agent_id(),
+            organisation: principal.organisation_id(),
+            action: "dossier.export",
+            dossier: Some(dossier.id),
+            piece: None,
+            version: None,
+            outcome: "ok",
+            purpose: Some(principal.purpose(Action::DossierExport).as_str()),
+        })
+        .await?;
+    let mut resp = Body::from(pdf).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"dossier-{nu}.pdf\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    Ok(resp)
+}

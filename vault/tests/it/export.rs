@@ -1,0 +1,158 @@
+//! The complete dossier for a partner, checked with tools we did not write:
+//! a 10-piece, 40-page dossier exports as one PDF that passes
+//! `qpdf --check`, has one bookmark per piece (qpdf's JSON), renders with
+//! poppler's `pdftoppm`, and carries the recipient's watermark in the
+//! pixels of every page.
+
+use std::process::Command;
+
+use axum::http::StatusCode;
+use intake::compose::Watermark;
+
+use crate::common::{TestApp, doc_of};
+
+/// A text document of `pages` pages, each saying which piece and page it is.
+pub fn text_document(piece: usize, pages: usize) -> Vec<u8> {
+    let mut objects = vec![b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()];
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" ")).into_bytes());
+    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec());
+    for i in 0..pages {
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
+                5 + 2 * i
+            )
+            .into_bytes(),
+        );
+        let text =
+            format!("BT /F1 28 Tf 72 720 Td (Piece {piece} page {}) Tj ET 0 0 0 RG 4 w 72 690 m 520 690 l S", i + 1);
+        objects.push(intake::sample::stream("", text.as_bytes()));
+    }
+    intake::sample::pdf(&objects)
+}
+
+fn qpdf(args: &[&str], file: &std::path::Path) -> std::process::Output {
+    Command::new("qpdf").args(args).arg(file).output().expect("qpdf is installed (.ci/run)")
+}
+
+#[tokio::test]
+async fn a_forty_page_dossier_exports_as_one_watermarked_pdf() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let kinds = [
+        "identite",
+        "avis_imposition_n1",
+        "avis_imposition_n2",
+        "ressources",
+        "ressources",
+        "ressources",
+        "situation_familiale",
+        "situation_professionnelle",
+        "logement_actuel",
+        "autre",
+    ];
+    for (i, kind) in kinds.iter().enumerate() {
+        let r = app.upload(&nu, kind, &text_document(i + 1, 4)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{kind}: {:?}", r.body);
+        assert_eq!(r.json()["version"]["pages"], 4);
+    }
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.bailleur_token).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let pdf = r.body.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+
+    let check = qpdf(&["--check"], &path);
+    assert!(check.status.success(), "qpdf --check: {}", String::from_utf8_lossy(&check.stdout));
+    let pages = qpdf(&["--show-npages"], &path);
+    assert_eq!(String::from_utf8_lossy(&pages.stdout).trim(), "41", "a cover page and 40 rendition pages");
+    // One bookmark per piece, after the cover's.
+    let json = qpdf(&["--json=2", "--json-key=outlines"], &path);
+    let outlines: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let titles: Vec<&str> =
+        outlines["outlines"].as_array().unwrap().iter().map(|o| o["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 11, "{titles:?}");
+    assert_eq!(titles[0], "Page de garde");
+    let catalogue = vault::catalogue::shipped().unwrap();
+    for (title, kind) in titles[1..].iter().zip(kinds) {
+        assert_eq!(*title, catalogue.kind(kind).unwrap().label, "bookmarks follow the pieces");
+    }
+    // Each piece's bookmark opens its first page: 2, 6, 10…
+    let dests: Vec<i64> =
+        outlines["outlines"].as_array().unwrap().iter().map(|o| o["destpageposfrom1"].as_i64().unwrap()).collect();
+    assert_eq!(dests, [1, 2, 6, 10, 14, 18, 22, 26, 30, 34, 38]);
+
+    // Every page, as poppler draws it, is inked where the recipient's
+    // watermark is and nowhere else in the same way.
+    let org = app
+        .vault
+        .db()
+        .organisation_by_siren(&vault::domain::Siren::parse("590000014").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let date = format!("{:02}/{:02}/{}", today.day(), u8::from(today.month()), today.year());
+    let text = format!("{} (SIREN {}) — {date} — usage exclusif : instruction de la demande {nu}", org.name, org.siren);
+    let render = Command::new("pdftoppm")
+        .args(["-r", "150", "-gray", "-png"])
+        .arg(&path)
+        .arg(dir.path().join("p"))
+        .output()
+        .unwrap();
+    assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
+    let mut rendered: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    rendered.sort();
+    assert_eq!(rendered.len(), 41);
+    let mut mark: Option<Watermark> = None;
+    for page in &rendered {
+        let img = image::open(page).unwrap().to_luma8();
+        let m = mark.get_or_insert_with(|| Watermark::new(&text, img.width(), img.height(), 150.0).unwrap());
+        let cov = m.coverage();
+        let (mut on, mut n_on, mut off, mut n_off) = (0u64, 0u64, 0u64, 0u64);
+        assert_eq!(cov.dimensions(), img.dimensions(), "every page has the same size");
+        for (p, c) in img.as_raw().iter().zip(cov.as_raw()) {
+            match c {
+                201.. => (on, n_on) = (on + u64::from(*p), n_on + 1),
+                0 => (off, n_off) = (off + u64::from(*p), n_off + 1),
+                _ => {}
+            }
+        }
+        let (on, off) = (on as f64 / n_on as f64, off as f64 / n_off as f64);
+        assert!(n_on > 10_000, "{}: watermark covers {n_on} pixels", page.display());
+        assert!(off - on > 25.0, "{}: watermark pixels {on:.0} vs the rest {off:.0}", page.display());
+    }
+
+    // The export was traced; the guichet may export too, an unknown caller not.
+    let id = app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+    assert_eq!(app.vault.db().audit_count(id, "dossier.export").await.unwrap(), 1);
+    assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.guichet_token).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), "dnuv_nobody").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn an_empty_dossier_exports_its_cover() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.guichet_token).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.pdf");
+    std::fs::write(&path, r.body.unwrap()).unwrap();
+    assert!(qpdf(&["--check"], &path).status.success());
+    assert_eq!(String::from_utf8_lossy(&qpdf(&["--show-npages"], &path).stdout).trim(), "1");
+    // And a piece added later appears.
+    assert_eq!(app.upload(&nu, "identite", &doc_of(1000, 1)).await.status, StatusCode::CREATED);
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.guichet_token).await;
+    std::fs::write(&path, r.body.unwrap()).unwrap();
+    assert_eq!(String::from_utf8_lossy(&qpdf(&["--show-npages"], &path).stdout).trim(), "2");
+}
