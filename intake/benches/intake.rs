@@ -51,7 +51,7 @@ fn scanned_page(seed: u32) -> GrayImage {
             let word = 40 + rnd() % 160;
             for yy in top..top + 26 {
                 for xx in col..col + word {
-                    if rnd() % 3 != 0 {
+                    if rnd() % 8 != 0 {
                         img.put_pixel(xx, yy, Luma([30]));
                     }
                 }
@@ -60,7 +60,7 @@ fn scanned_page(seed: u32) -> GrayImage {
         }
     }
     for p in img.pixels_mut() {
-        p.0[0] = p.0[0].saturating_add((rnd() % 12) as u8);
+        p.0[0] = p.0[0].saturating_add((rnd() % 4) as u8);
     }
     img
 }

@@ -11,5 +11,5 @@ mod trace;
 mod verify;
 
 pub use checkpoint::{Checkpoint, SigningKey, write_checkpoint};
-pub use trace::{pseudonym, router};
+pub use trace::{TraceEvent, TraceOrg, events_of, pseudonym, router};
 pub use verify::{VerifyReport, verify};

@@ -56,9 +56,14 @@ async fn trace(
 ) -> Result<Json<Vec<TraceEvent>>, Error> {
     let dossier = crate::dossiers::find(&vault, &nu).await?;
     authorize(&vault, &principal, Action::AuditRead, Resource::Dossier(&dossier)).await?;
+    Ok(Json(events_of(&vault, dossier.id).await?))
+}
+
+/// The dossier's trace, oldest first, as the applicant sees it.
+pub async fn events_of(vault: &Vault, dossier: Uuid) -> Result<Vec<TraceEvent>, Error> {
     let mut orgs: HashMap<String, Option<TraceOrg>> = HashMap::new();
     let mut out = Vec::new();
-    for e in vault.db().audit_of_dossier(dossier.id).await? {
+    for e in vault.db().audit_of_dossier(dossier).await? {
         let [agent, org, action, _, piece, _, outcome, purpose] = e.fields;
         let organisation = match org {
             Some(id) => {
@@ -90,5 +95,5 @@ async fn trace(
             purpose,
         });
     }
-    Ok(Json(out))
+    Ok(out)
 }

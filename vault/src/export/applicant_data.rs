@@ -1,0 +1,206 @@
+//! `GET /api/v1/dossiers/{nu}/export.zip`: all of the applicant's data, to
+//! take elsewhere — every version of every piece exactly as deposited,
+//! `manifest.json` (piece, kind, version, dates, SHA-256 of each original)
+//! and `acces.csv`, the dossier's access trace.
+//!
+//! The archive streams: each original is decrypted and verified chunk by
+//! chunk as it is sent, so memory does not grow with the dossier; an
+//! integrity failure cuts the response short (as for single downloads).
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::zip::ZipWriter;
+use crate::{
+    app::Vault,
+    auth::{Action, Principal, Resource, authorize},
+    crypto::DossierKey,
+    db::audit::AuditEvent,
+    error::Error,
+    pieces::{SealedMeta, open_object},
+};
+
+#[derive(Debug, Serialize)]
+struct Manifest {
+    numero_unique: String,
+    exported_at: String,
+    pieces: Vec<ManifestPiece>,
+}
+
+#[derive(Debug, Serialize)]
+struct ManifestPiece {
+    id: Uuid,
+    kind: String,
+    label: Option<String>,
+    member: Option<String>,
+    valid_until: Option<String>,
+    versions: Vec<ManifestVersion>,
+}
+
+#[derive(Debug, Serialize)]
+struct ManifestVersion {
+    number: i64,
+    /// Where the original is in this archive.
+    file: String,
+    /// The name it was uploaded under, if any.
+    filename: Option<String>,
+    media_type: String,
+    size_bytes: u64,
+    sha256: String,
+    uploaded_at: String,
+    uploaded_by: String,
+}
+
+fn extension(media_type: &str) -> &'static str {
+    match media_type {
+        "application/pdf" => "pdf",
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/tiff" => "tif",
+        _ => "bin",
+    }
+}
+
+/// A CSV field: quoted, inner quotes doubled, and a leading formula sign
+/// neutralised (the file is meant to be opened in a spreadsheet).
+fn csv(field: &str) -> String {
+    let field = if field.starts_with(['=', '+', '-', '@']) { format!("'{field}") } else { field.to_owned() };
+    format!("\"{}\"", field.replace('"', "\"\""))
+}
+
+pub async fn export(
+    State(vault): State<Vault>,
+    principal: Principal,
+    Path(nu): Path<String>,
+) -> Result<Response, Error> {
+    let dossier = crate::dossiers::find(&vault, &nu).await?;
+    authorize(&vault, &principal, Action::ApplicantExport, Resource::Dossier(&dossier)).await?;
+    let dk = vault.dossier_key(dossier.id).await?;
+    // Everything but the originals' bytes is gathered first, so a failure
+    // here is a clean error status rather than a cut archive.
+    let mut manifest = Manifest {
+        numero_unique: dossier.numero_unique.to_string(),
+        exported_at: crate::db::rfc3339(crate::db::now_ms() / 1000),
+        pieces: Vec::new(),
+    };
+    let mut files: Vec<(String, Uuid)> = Vec::new();
+    for (n, piece) in vault.db().pieces_of(dossier.id).await?.into_iter().enumerate() {
+        let mut versions = Vec::new();
+        for v in vault.db().versions_of(piece.id).await? {
+            let meta = SealedMeta::open(&dk, &v)?;
+            let file = format!("pieces/{:02}-{}/version-{}.{}", n + 1, piece.kind, v.number, extension(&v.media_type));
+            files.push((file.clone(), v.object_id));
+            let uploaded_by = match v.uploaded_by_org {
+                Some(org) => vault.db().organisation(org).await?.map_or_else(|| org.to_string(), |o| o.name),
+                None => "le demandeur".to_owned(),
+            };
+            versions.push(ManifestVersion {
+                number: v.number,
+                file,
+                filename: meta.filename,
+                media_type: v.media_type.clone(),
+                size_bytes: v.size_bytes,
+                sha256: meta.sha256,
+                uploaded_at: crate::db::rfc3339(v.created_at / 1000),
+                uploaded_by,
+            });
+        }
+        let (kind, member, valid_until) = crate::pieces::piece_fields(&piece);
+        manifest.pieces.push(ManifestPiece {
+            id: piece.id,
+            kind,
+            label: piece.kind.entry().map(|e| e.label.clone()),
+            member,
+            valid_until,
+            versions,
+        });
+    }
+    let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Store(format!("manifest: {e}")))?;
+    let mut trace = String::from("date,action,resultat,organisation,siren,agent,piece,motif\r\n");
+    for e in crate::audit::events_of(&vault, dossier.id).await? {
+        let (org, siren) = e.organisation.map_or((String::new(), String::new()), |o| (o.name, o.siren));
+        let row = [
+            e.at,
+            e.action,
+            e.outcome,
+            org,
+            siren,
+            e.agent.unwrap_or_default(),
+            e.piece.unwrap_or_default(),
+            e.purpose.unwrap_or_default(),
+        ];
+        trace.push_str(&row.iter().map(|f| csv(f)).collect::<Vec<_>>().join(","));
+        trace.push_str("\r\n");
+    }
+    // Traced before the first byte is sent.
+    vault
+        .db()
+        .record(&AuditEvent {
+            agent: principal.agent_id(),
+            organisation: principal.organisation_id(),
+            action: "applicant.export",
+            dossier: Some(dossier.id),
+            piece: None,
+            version: None,
+            outcome: "ok",
+            purpose: Some(principal.purpose(Action::ApplicantExport).as_str()),
+        })
+        .await?;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Error>>(4);
+    let writer = ZipWriter::new(time::OffsetDateTime::now_utc());
+    tokio::spawn(write_archive(vault.clone(), dk, writer, manifest, trace.into_bytes(), files, tx));
+    let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut resp = Body::from_stream(body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"mes-donnees-{nu}.zip\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// Writes the archive into `tx`; an error ends the body early.
+async fn write_archive(
+    vault: Vault,
+    dk: DossierKey,
+    mut zip: ZipWriter,
+    manifest: Vec<u8>,
+    trace: Vec<u8>,
+    files: Vec<(String, Uuid)>,
+    tx: mpsc::Sender<Result<Bytes, Error>>,
+) {
+    let result: Result<(), Error> = async {
+        let send = |b: Bytes| {
+            let tx = tx.clone();
+            async move { tx.send(Ok(b)).await.map_err(|_| Error::Store("client went away".into())) }
+        };
+        send(zip.entry("manifest.json", &manifest)?).await?;
+        send(zip.entry("acces.csv", &trace)?).await?;
+        for (name, object) in files {
+            send(zip.start_entry(&name)?).await?;
+            let mut stream = std::pin::pin!(open_object(&vault, &dk, object).await?);
+            while let Some(part) = stream.next().await {
+                let part = part?;
+                zip.data(&part);
+                send(part).await?;
+            }
+            send(zip.end_entry()?).await?;
+        }
+        send(zip.finish()?).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "applicant archive cut short");
+        let _ = tx.send(Err(e)).await;
+    }
+}
