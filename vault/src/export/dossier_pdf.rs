@@ -138,12 +138,16 @@ pub async fn export(
         };
         let provenance = match v.uploaded_by_org {
             Some(org) => {
-                if !org_names.contains_key(&org) {
-                    let name = vault.db().organisation(org).await?.map_or_else(|| "?".to_owned(), |o| o.name);
-                    org_names.insert(org, name);
-                }
+                let name = match org_names.get(&org) {
+                    Some(n) => n.clone(),
+                    None => {
+                        let n = vault.db().organisation(org).await?.map_or_else(|| "?".to_owned(), |o| o.name);
+                        org_names.insert(org, n.clone());
+                        n
+                    }
+                };
                 let agent = v.uploaded_by_agent.map(|a| crate::audit::pseudonym(&a.to_string())).unwrap_or_default();
-                format!("déposée par {} {agent} le {}", org_names[&org], date_fr(v.created_at))
+                format!("déposée par {name} {agent} le {}", date_fr(v.created_at))
             }
             None => format!("déposée par le demandeur le {}", date_fr(v.created_at)),
         };
