@@ -14,6 +14,8 @@ use std::{
 
 use serde_json::Value;
 
+pub mod webdriver;
+
 /// Path of the `dnu-vault` binary next to this test executable.
 pub fn bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

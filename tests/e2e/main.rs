@@ -3,5 +3,6 @@
 
 mod crash;
 mod lifecycle;
+mod pages;
 mod rewrap;
 mod s3;

@@ -102,6 +102,19 @@ impl FromRequestParts<Vault> for Principal {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(Error::Unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        Self::from_token(vault, token, parts.headers.get(Purpose::HEADER)).await
+    }
+}
+
+impl Principal {
+    /// Who a token (an agent's, or an applicant's session) stands for, with
+    /// the purpose the caller declared, if any. Shared by the API (bearer
+    /// header) and the web pages (session cookie).
+    pub async fn from_token(
+        vault: &Vault,
+        token: &str,
+        purpose: Option<&axum::http::HeaderValue>,
+    ) -> Result<Self, Error> {
         if token.starts_with(crate::applicants::SESSION_PREFIX) {
             let (id, dossier) = vault
                 .db()
@@ -118,9 +131,7 @@ impl FromRequestParts<Vault> for Principal {
             .agent_by_token_hash(&sha256(token.as_bytes()))
             .await?
             .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
-        let purpose = parts
-            .headers
-            .get(Purpose::HEADER)
+        let purpose = purpose
             .map(|v| {
                 v.to_str()
                     .map_err(|_| Error::Invalid(format!("{}: not text", Purpose::HEADER)))

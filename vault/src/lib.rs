@@ -24,6 +24,7 @@ pub mod pieces;
 pub mod sandbox;
 pub mod startup;
 pub mod store;
+pub mod web;
 
 pub use app::Vault;
 pub use config::Config;

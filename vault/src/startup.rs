@@ -20,6 +20,7 @@ pub fn router(vault: Vault) -> Router {
         .merge(crate::dossiers::router())
         .merge(crate::pieces::router())
         .merge(crate::export::router())
+        .merge(crate::web::router())
         .merge(crate::grants::router())
         .merge(crate::applicants::router())
         .merge(crate::audit::router())

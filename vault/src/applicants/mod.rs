@@ -75,8 +75,15 @@ async fn sign_in(
     body: Result<Json<SignIn>, JsonRejection>,
 ) -> Result<Json<Session>, Error> {
     let Json(input) = body?;
-    let identifier = input.identifier.trim().to_ascii_uppercase();
-    let code = input.code.trim().to_ascii_uppercase();
+    Ok(Json(open_session(&vault, &input.identifier, &input.code).await?))
+}
+
+/// Checks an applicant's identifier and code (throttled after repeated
+/// failures) and opens a session: the API answers its token, the web
+/// pages keep it in a cookie.
+pub async fn open_session(vault: &Vault, identifier: &str, code: &str) -> Result<Session, Error> {
+    let identifier = identifier.trim().to_ascii_uppercase();
+    let code = code.trim().to_ascii_uppercase();
     let now = crate::db::now_ms();
     let applicant = vault.db().applicant_by_identifier(&identifier).await?;
     if let Some(a) = &applicant
@@ -106,7 +113,7 @@ async fn sign_in(
     vault.db().applicant_signed_in(a.id, &sha256(token.as_bytes()), expires).await?;
     tracing::info!(applicant.id = %a.id, "applicant signed in");
     let expires_at = crate::db::rfc3339(expires / 1000);
-    Ok(Json(Session { token, expires_at }))
+    Ok(Session { token, expires_at })
 }
 
 /// A hash of a random code, to spend the same time on unknown identifiers.

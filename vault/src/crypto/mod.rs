@@ -66,3 +66,8 @@ impl Sha256 {
         out
     }
 }
+
+/// Compares two secrets without an early exit (CSRF tokens).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}

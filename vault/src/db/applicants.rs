@@ -101,4 +101,13 @@ impl Db {
         .await?;
         row.map(|r| Ok((uuid_col(&r, "id")?, uuid_col(&r, "dossier_id")?))).transpose()
     }
+
+    /// Ends a session (signing out).
+    pub async fn applicant_signed_out(&self, token_hash: &[u8; 32]) -> Result<(), Error> {
+        sqlx::query("DELETE FROM applicant_sessions WHERE token_hash = $1")
+            .bind(token_hash.to_vec())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

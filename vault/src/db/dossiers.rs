@@ -190,8 +190,17 @@ impl Db {
     }
 
     pub async fn dossier_by_nu(&self, nu: &NumeroUnique) -> Result<Option<Dossier>, Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM dossiers WHERE numero_unique = $1"))
-            .bind(nu.as_str())
+        self.dossier_where("numero_unique", nu.as_str()).await
+    }
+
+    pub async fn dossier_by_id(&self, id: Uuid) -> Result<Option<Dossier>, Error> {
+        self.dossier_where("id", &id.to_string()).await
+    }
+
+    /// `column` is one of this file's own column names, never input.
+    async fn dossier_where(&self, column: &'static str, value: &str) -> Result<Option<Dossier>, Error> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM dossiers WHERE {column} = $1"))
+            .bind(value)
             .fetch_optional(self.pool())
             .await?;
         let Some(row) = row else { return Ok(None) };

@@ -1,12 +1,12 @@
 //! Dossiers: registration, consultation, the worklist and the lifecycle
 //! (renewal, radiation).
 
-mod register;
+pub mod register;
 pub use register::ShownCredentials;
 pub(crate) use register::{Credentials, one_year_after};
 mod lifecycle;
-mod show;
-mod worklist;
+pub mod show;
+pub mod worklist;
 pub use show::OrgRef;
 
 use axum::{

@@ -20,15 +20,15 @@ use crate::{
     error::Error,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     /// Given by the national system or a local file; issued here when absent.
-    numero_unique: Option<String>,
+    pub numero_unique: Option<String>,
     /// INSEE codes of the communes the applicant wishes.
-    communes: Vec<String>,
+    pub communes: Vec<String>,
     /// Deposit date `YYYY-MM-DD`; today when absent.
-    deposited_on: Option<String>,
+    pub deposited_on: Option<String>,
 }
 
 /// A demand is valid one year from its deposit (CCH R.441-2-8).
@@ -67,9 +67,9 @@ pub struct ShownCredentials {
 #[derive(Debug, Serialize)]
 pub struct Registered {
     #[serde(flatten)]
-    dossier: DossierView,
+    pub dossier: DossierView,
     /// For the applicant's attestation: shown once, never again.
-    applicant: ShownCredentials,
+    pub applicant: ShownCredentials,
 }
 
 pub async fn register(
@@ -78,6 +78,13 @@ pub async fn register(
     body: Result<Json<RegisterInput>, JsonRejection>,
 ) -> Result<impl IntoResponse, Error> {
     let Json(input) = body?;
+    let registered = register_dossier(&vault, &principal, input).await?;
+    let location = format!("/api/v1/dossiers/{}", registered.dossier.numero_unique);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(registered)))
+}
+
+/// Registers a dossier for an agent of a registering guichet (API and pages).
+pub async fn register_dossier(vault: &Vault, principal: &Principal, input: RegisterInput) -> Result<Registered, Error> {
     if input.communes.is_empty() {
         return Err(Error::Invalid("communes: at least one wished commune (INSEE code) is required".into()));
     }
@@ -88,7 +95,7 @@ pub async fn register(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
     // The decision needs the communes: a guichet registers on its territory.
-    authorize(&vault, &principal, Action::DossierRegister, Resource::NewDossier(&communes)).await?;
+    authorize(vault, principal, Action::DossierRegister, Resource::NewDossier(&communes)).await?;
     let agent = principal.as_agent()?;
     let today = OffsetDateTime::now_utc().date();
     let deposited_on = match input.deposited_on.as_deref() {
@@ -128,13 +135,8 @@ pub async fn register(
         })
         .await?;
     tracing::info!(dossier.id = %dossier.id, agent.id = %agent.agent.id, "dossier registered");
-    let location = format!("/api/v1/dossiers/{}", dossier.numero_unique);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(Registered {
-            dossier: DossierView::new(&dossier, &agent.organisation, Vec::new()),
-            applicant: credentials.shown(),
-        }),
-    ))
+    Ok(Registered {
+        dossier: DossierView::new(&dossier, &agent.organisation, Vec::new()),
+        applicant: credentials.shown(),
+    })
 }

@@ -28,14 +28,14 @@ const MAX_LIMIT: usize = 500;
 /// Most candidates read per query while filling a page.
 const MAX_BATCH: usize = 500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorklistQuery {
-    commune: Option<String>,
-    status: Option<String>,
-    limit: Option<usize>,
+    pub commune: Option<String>,
+    pub status: Option<String>,
+    pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
-    after: Option<String>,
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -7,9 +7,9 @@
 //! * `GET /api/v1/dossiers/{nu}/export.zip`: all of the applicant's data
 //!   (originals as deposited, manifest, access trace).
 
-mod applicant_data;
+pub mod applicant_data;
 mod cover;
-mod dossier_pdf;
+pub mod dossier_pdf;
 mod zip;
 
 use axum::{Router, routing::get};

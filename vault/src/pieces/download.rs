@@ -28,7 +28,7 @@ use crate::{
     error::Error,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct VersionQuery {
     version: Option<i64>,
 }

@@ -2,10 +2,10 @@
 //! version's original, sanitised rendition and thumbnail.
 
 mod content;
-mod download;
+pub mod download;
 mod ingest;
 mod show;
-mod upload;
+pub mod upload;
 
 use axum::{
     Router,

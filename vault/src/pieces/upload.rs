@@ -63,6 +63,8 @@ struct Form {
     valid_until: Option<time::Date>,
     piece: Option<Uuid>,
     file: Option<(Accepted, Option<String>, Option<String>)>,
+    /// Whether the form's `csrf` field matched (web pages only).
+    csrf_ok: bool,
 }
 
 pub async fn upload(
@@ -72,6 +74,21 @@ pub async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<UploadView>), Error> {
+    let (status, view) = store_upload(&vault, &principal, &nu, &headers, multipart, None).await?;
+    Ok((status, Json(view)))
+}
+
+/// An upload from the API or from a web page. A page's form must carry
+/// `csrf` (the expected value given here) before its file.
+pub async fn store_upload(
+    vault: &Vault,
+    principal: &Principal,
+    nu: &str,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+    csrf: Option<&str>,
+) -> Result<(StatusCode, UploadView), Error> {
+    let vault = vault.clone();
     let limit = vault.config().max_upload_bytes;
     // Refuse a declared oversize body before reading any of it.
     let declared =
@@ -79,13 +96,13 @@ pub async fn upload(
     if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD)) {
         return Err(Error::TooLarge { limit });
     }
-    let dossier = crate::dossiers::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::PieceUpload, Resource::Dossier(&dossier)).await?;
+    let dossier = crate::dossiers::find(&vault, nu).await?;
+    authorize(&vault, principal, Action::PieceUpload, Resource::Dossier(&dossier)).await?;
     let mut multipart = multipart?;
     let dk = vault.dossier_key(dossier.id).await?;
 
     let mut form = Form::default();
-    let read = read_form(&vault, &dk, &mut multipart, limit, &mut form).await;
+    let read = read_form(&vault, &dk, &mut multipart, limit, csrf, &mut form).await;
     let result = match read {
         Ok(()) => target(&form),
         Err(e) => Err(e),
@@ -121,11 +138,11 @@ pub async fn upload(
     let (kind, member, valid_until) = piece_fields(&piece);
     Ok((
         status,
-        Json(UploadView {
+        UploadView {
             piece: PieceRef { id: piece.id, kind, member, valid_until },
             version: VersionView::new(&version, meta),
             duplicate,
-        }),
+        },
     ))
 }
 
@@ -151,6 +168,7 @@ async fn read_form(
     dk: &crate::crypto::DossierKey,
     mp: &mut Multipart,
     limit: u64,
+    csrf: Option<&str>,
     form: &mut Form,
 ) -> Result<(), Error> {
     let mut fields = 0;
@@ -161,7 +179,15 @@ async fn read_form(
         }
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
+            "csrf" => {
+                let got = text(field).await?;
+                form.csrf_ok =
+                    csrf.is_some_and(|want| crate::crypto::constant_time_eq(want.as_bytes(), got.trim().as_bytes()));
+            }
             "file" => {
+                if csrf.is_some() && !form.csrf_ok {
+                    return Err(Error::Forbidden("the form has expired: reload the page and send it again".into()));
+                }
                 if form.file.is_some() {
                     return Err(Error::BadRequest("send one `file` per upload".into()));
                 }

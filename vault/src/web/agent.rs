@@ -1,0 +1,316 @@
+//! The agents' pages: a guichet finds or registers a dossier, uploads on
+//! the applicant's behalf and sees where each piece came from; a bailleur
+//! sees the worklist of its territory, opens a dossier and downloads the
+//! complete PDF. What each may do is the policy's decision, as in the API.
+//!
+//! Agents sign in here with their access token (OpenID Connect is for
+//! production deployments); the session cookie then carries that token,
+//! `HttpOnly`, `Secure`, `SameSite=Strict`, for eight hours at most.
+
+use axum::{
+    Form,
+    extract::{Multipart, Path, Query, State, multipart::MultipartRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{MaybeSession, Session, page, session_cookie_for};
+use crate::{
+    app::Vault,
+    auth::Principal,
+    dossiers::{
+        register::{RegisterInput, register_dossier},
+        worklist::{WorklistQuery, worklist},
+    },
+    error::Error,
+};
+
+fn to_agent_sign_in() -> Response {
+    Redirect::to("/agent").into_response()
+}
+
+/// The agent's session, or `None` for an applicant or nobody.
+fn agent(session: Option<Session>) -> Option<Session> {
+    session.filter(|s| matches!(s.principal, Principal::Agent(_)))
+}
+
+fn sign_in_page(error: Option<&str>) -> Markup {
+    html! {
+        h1 { "Espace des agents" }
+        p { "Connectez-vous avec le jeton d'accès remis par le gestionnaire du fichier partagé." }
+        @if let Some(e) = error { p.erreur id="erreur-jeton" role="alert" { (e) } }
+        form method="post" action="/agent/connexion" {
+            label for="token" { "Jeton d'accès" }
+            input id="token" name="token" type="password" required autocomplete="off"
+                aria-describedby=[error.map(|_| "erreur-jeton")];
+            button type="submit" { "Se connecter" }
+        }
+    }
+}
+
+pub async fn home(MaybeSession(session): MaybeSession) -> Response {
+    if agent(session).is_some() {
+        return Redirect::to("/dossiers").into_response();
+    }
+    page("Connexion agent", None, sign_in_page(None)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    token: String,
+}
+
+pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<TokenForm>) -> Result<Response, Error> {
+    let token = form.token.trim();
+    match Principal::from_token(&vault, token, None).await {
+        Ok(Principal::Agent(_)) => {
+            let mut resp = Redirect::to("/dossiers").into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, session_cookie_for(token, 8 * 3600));
+            Ok(resp)
+        }
+        Ok(Principal::Applicant { .. }) | Err(Error::Unauthenticated(_)) => Ok((
+            StatusCode::UNAUTHORIZED,
+            page("Connexion impossible", None, sign_in_page(Some("Jeton inconnu, révoqué ou désactivé."))),
+        )
+            .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    nu: Option<String>,
+}
+
+pub async fn list(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, Error> {
+    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
+    if let Some(nu) = q.nu.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        return Ok(Redirect::to(&format!("/dossiers/{}", nu.to_ascii_uppercase())).into_response());
+    }
+    Ok(list_page(&vault, &session, None).await?.into_response())
+}
+
+async fn list_page(
+    vault: &Vault,
+    session: &Session,
+    notice: Option<Markup>,
+) -> Result<axum::response::Html<String>, Error> {
+    let items = worklist(
+        State(vault.clone()),
+        session.principal.clone(),
+        Ok(Query(WorklistQuery { limit: Some(200), ..WorklistQuery::default() })),
+    )
+    .await?
+    .0
+    .items;
+    let Principal::Agent(a) = &session.principal else { return Err(Error::Forbidden("agents only".into())) };
+    let main = html! {
+        h1 { "Dossiers — " (a.organisation.name) }
+        @if let Some(n) = notice { (n) }
+        form method="get" action="/dossiers" role="search" {
+            label for="nu" { "Rechercher un dossier par numéro unique" }
+            input id="nu" name="nu" type="text" maxlength="18" autocomplete="off";
+            button type="submit" { "Ouvrir" }
+        }
+        @if a.organisation.registering {
+            h2 { "Enregistrer une demande" }
+            form method="post" action="/dossiers" {
+                input type="hidden" name="csrf" value=(session.csrf());
+                label for="communes" { "Communes souhaitées (codes INSEE, séparés par des virgules)" }
+                input id="communes" name="communes" type="text" required;
+                button type="submit" { "Enregistrer" }
+            }
+        }
+        h2 { "Dossiers de votre territoire (" (items.len()) ")" }
+        table {
+            caption { "Dossiers que votre organisme peut consulter" }
+            thead { tr { th scope="col" { "Numéro unique" } th scope="col" { "Communes" } th scope="col" { "Déposée le" } th scope="col" { "Valable jusqu'au" } th scope="col" { "État" } } }
+            tbody {
+                @for d in &items {
+                    tr {
+                        td { a href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
+                        td { (d.communes.join(", ")) }
+                        td { (d.deposited_on) }
+                        td { (d.valid_until) }
+                        td { @if d.status == "active" { "active" } @else { "radiée" } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Dossiers", Some(session), main))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RegisterForm {
+    csrf: String,
+    communes: String,
+}
+
+pub async fn register(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<RegisterForm>,
+) -> Result<Response, Error> {
+    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
+    session.check_csrf(&form.csrf)?;
+    let communes =
+        form.communes.split([',', ' ']).map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+    let input = RegisterInput { communes, ..RegisterInput::default() };
+    match register_dossier(&vault, &session.principal, input).await {
+        Ok(r) => {
+            let nu = r.dossier.numero_unique.clone();
+            let notice = html! {
+                div role="status" {
+                    p.ok { "Demande enregistrée : " a href=(format!("/dossiers/{nu}")) { (nu) } }
+                    p { "À reporter sur l'attestation du demandeur (affiché une seule fois) : identifiant "
+                        strong #identifiant { (r.applicant.identifier) } ", code personnel " strong #code-personnel { (r.applicant.code) } }
+                }
+            };
+            Ok((StatusCode::CREATED, list_page(&vault, &session, Some(notice)).await?).into_response())
+        }
+        Err(e @ (Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
+            let status = e.status();
+            let notice = html! { p.erreur role="alert" { "Enregistrement impossible : " (e.to_string()) } };
+            Ok((status, list_page(&vault, &session, Some(notice)).await?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    depose: Option<String>,
+}
+
+pub async fn show(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Path(nu): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, Error> {
+    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
+    let flash = q.depose.is_some().then_some("La pièce a été déposée.");
+    Ok(show_page(&vault, &session, &nu, flash, None).await?.into_response())
+}
+
+async fn show_page(
+    vault: &Vault,
+    session: &Session,
+    nu: &str,
+    flash: Option<&str>,
+    upload_error: Option<&str>,
+) -> Result<Response, Error> {
+    let view =
+        match crate::dossiers::show::show(State(vault.clone()), session.principal.clone(), Path(nu.to_owned())).await {
+            Ok(v) => v.0,
+            Err(e @ (Error::NotFound(_) | Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
+                let status = e.status();
+                let main = html! {
+                    h1 { "Dossier " (nu) }
+                    p.erreur role="alert" { (e.to_string()) }
+                    p { a href="/dossiers" { "Retour aux dossiers" } }
+                };
+                return Ok((status, page("Dossier inaccessible", Some(session), main)).into_response());
+            }
+            Err(e) => return Err(e),
+        };
+    let catalogue = crate::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
+    let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
+    let mut orgs = std::collections::HashMap::new();
+    for p in &view.pieces {
+        if let Some(o) = p.current.as_ref().and_then(|v| v.uploaded_by_organisation)
+            && !orgs.contains_key(&o)
+            && let Some(org) = vault.db().organisation(o).await?
+        {
+            orgs.insert(o, org.name);
+        }
+    }
+    let main = html! {
+        h1 { "Dossier " (view.numero_unique) }
+        p { "Enregistré par " (view.registered_by.name) " le " (view.deposited_on) " — valable jusqu'au " (view.valid_until)
+            " — communes : " (view.communes.join(", ")) }
+        @if let Some(f) = flash { p.ok role="status" { (f) } }
+        p { a href=(format!("/dossiers/{}/dossier.pdf", view.numero_unique)) { "Télécharger le dossier complet (PDF filigrané)" } }
+        h2 { "Pièces" }
+        table {
+            caption { "Pièces du dossier et leur provenance" }
+            thead { tr { th scope="col" { "Pièce" } th scope="col" { "Validité" } th scope="col" { "Pages" } th scope="col" { "Provenance" } } }
+            tbody {
+                @for p in &view.pieces {
+                    tr {
+                        td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
+                        td { (p.valid_until.clone().unwrap_or_else(|| "sans date".into())) }
+                        td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
+                        td {
+                            @if let Some(v) = &p.current {
+                                "déposée par "
+                                @match v.uploaded_by_organisation.and_then(|o| orgs.get(&o)) {
+                                    Some(name) => { (name) }
+                                    None => { "le demandeur" }
+                                }
+                                " le " (crate::db::rfc3339(v.uploaded_at / 1000).replace('T', " ").trim_end_matches('Z'))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Déposer une pièce pour le demandeur" }
+        form method="post" action=(format!("/dossiers/{}/pieces", view.numero_unique)) enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(session.csrf());
+            label for="kind" { "Type de pièce" }
+            select id="kind" name="kind" required {
+                @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
+            }
+            label for="file" { "Fichier (PDF, JPEG, PNG ou TIFF)" }
+            @if let Some(e) = upload_error { p.erreur id="erreur-fichier" role="alert" { (e) } }
+            input id="file" name="file" type="file" required aria-describedby=[upload_error.map(|_| "erreur-fichier")];
+            button type="submit" { "Déposer" }
+        }
+        p { a href="/dossiers" { "Retour aux dossiers" } }
+    };
+    Ok(page(&format!("Dossier {}", view.numero_unique), Some(session), main).into_response())
+}
+
+pub async fn upload(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Path(nu): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, Error> {
+    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
+    let csrf = session.csrf();
+    match crate::pieces::upload::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/dossiers/{nu}?depose=1")).into_response()),
+        Err(
+            e @ (Error::UnsupportedMediaType(_)
+            | Error::Unprocessable { .. }
+            | Error::TooLarge { .. }
+            | Error::Invalid(_)
+            | Error::BadRequest(_)
+            | Error::Forbidden(_)),
+        ) => {
+            let status = e.status();
+            let resp = show_page(&vault, &session, &nu, None, Some(&e.to_string())).await?;
+            Ok((status, resp).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn export(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Path(nu): Path<String>,
+) -> Result<Response, Error> {
+    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
+    crate::export::dossier_pdf::export(State(vault), session.principal, Path(nu)).await
+}

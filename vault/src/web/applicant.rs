@@ -1,0 +1,268 @@
+//! The applicant's pages: sign in with the identifier and code of the
+//! attestation, see the pieces with their state and validity, upload a
+//! piece, see who consulted what and when, download everything.
+
+use axum::{
+    Form,
+    extract::{Multipart, Path, Query, State, multipart::MultipartRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{MaybeSession, Session, page, session_cookie, to_sign_in};
+use crate::{app::Vault, auth::Principal, db::dossiers::Dossier, error::Error};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct HomeQuery {
+    session: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    identifier: String,
+    code: String,
+}
+
+/// The sign-in form, with an error tied to its fields if any.
+fn sign_in_page(error: Option<&str>, identifier: &str) -> Markup {
+    html! {
+        h1 { "Consulter mon dossier" }
+        p { "Saisissez l'identifiant et le code personnel figurant sur votre attestation d'enregistrement." }
+        @if let Some(e) = error {
+            p.erreur id="erreur-connexion" role="alert" { (e) }
+        }
+        form method="post" action="/connexion" {
+            label for="identifier" { "Identifiant (par exemple DNU-ABCD2345)" }
+            input id="identifier" name="identifier" type="text" autocomplete="username" required
+                value=(identifier) aria-describedby=[error.map(|_| "erreur-connexion")];
+            label for="code" { "Code personnel" }
+            input id="code" name="code" type="password" autocomplete="current-password" required
+                aria-describedby=[error.map(|_| "erreur-connexion")];
+            button type="submit" { "Se connecter" }
+        }
+    }
+}
+
+pub async fn home(MaybeSession(session): MaybeSession, Query(q): Query<HomeQuery>) -> Response {
+    if session.is_some() {
+        return Redirect::to("/mon-dossier").into_response();
+    }
+    let expired = q.session.as_deref() == Some("expiree");
+    page("Connexion", None, sign_in_page(expired.then_some("Votre session a expiré : connectez-vous à nouveau."), ""))
+        .into_response()
+}
+
+pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<SignInForm>) -> Result<Response, Error> {
+    match crate::applicants::open_session(&vault, &form.identifier, &form.code).await {
+        Ok(s) => {
+            let mut resp = Redirect::to("/mon-dossier").into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, session_cookie(Some(&s.token)));
+            Ok(resp)
+        }
+        Err(Error::Unauthenticated(_)) => Ok((
+            StatusCode::UNAUTHORIZED,
+            page(
+                "Connexion impossible",
+                None,
+                sign_in_page(Some("Identifiant ou code incorrect."), form.identifier.trim()),
+            ),
+        )
+            .into_response()),
+        Err(Error::Throttled { retry_after_s }) => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            page(
+                "Connexion bloquée",
+                None,
+                sign_in_page(
+                    Some(&format!("Trop d'essais : réessayez dans {} minute(s).", (retry_after_s + 59) / 60)),
+                    form.identifier.trim(),
+                ),
+            ),
+        )
+            .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The applicant's session and dossier, or `None` (not an applicant).
+async fn own_dossier(vault: &Vault, session: &Session) -> Result<Option<Dossier>, Error> {
+    match session.principal {
+        Principal::Applicant { dossier, .. } => vault.db().dossier_by_id(dossier).await,
+        Principal::Agent(_) => Ok(None),
+    }
+}
+
+fn action_fr(action: &str) -> &str {
+    match action {
+        "dossier.register" => "a enregistré la demande",
+        "dossier.read" => "a consulté le dossier",
+        "dossier.renew" => "a renouvelé la demande",
+        "dossier.radiate" => "a radié la demande",
+        "dossier.export" => "a extrait le dossier complet (PDF)",
+        "piece.upload" => "a déposé une pièce",
+        "piece.read" => "a consulté la description d'une pièce",
+        "piece.read_original" => "a téléchargé l'original d'une pièce",
+        "piece.read_rendition" => "a consulté une pièce",
+        "piece.read_thumbnail" => "a vu l'aperçu d'une pièce",
+        "grant.create" => "a reçu un accès",
+        "grant.revoke" => "a perdu un accès",
+        "audit.read" => "a consulté l'historique des accès",
+        "applicant.export" => "a téléchargé toutes les données",
+        other => other,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DossierQuery {
+    depose: Option<String>,
+}
+
+pub async fn dossier(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<DossierQuery>,
+) -> Result<Response, Error> {
+    let Some(session) = session else { return Ok(to_sign_in()) };
+    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
+    let flash = q.depose.is_some().then_some("La pièce a été déposée.");
+    Ok(render_dossier(&vault, &session, &dossier, flash, None).await?.into_response())
+}
+
+async fn render_dossier(
+    vault: &Vault,
+    session: &Session,
+    dossier: &Dossier,
+    flash: Option<&str>,
+    upload_error: Option<&str>,
+) -> Result<axum::response::Html<String>, Error> {
+    let pieces = crate::pieces::summaries(vault, dossier).await?;
+    let trace = crate::audit::events_of(vault, dossier.id).await?;
+    let catalogue = crate::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
+    let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
+    let today = crate::db::date_to_sql(time::OffsetDateTime::now_utc().date());
+    let main = html! {
+        h1 { "Mon dossier de demande de logement social" }
+        p { "Numéro unique : " strong { (dossier.numero_unique) } " — demande valable jusqu'au " (crate::db::date_to_sql(dossier.valid_until)) }
+        @if let Some(f) = flash { p.ok role="status" { (f) } }
+        h2 { "Mes pièces" }
+        @if pieces.is_empty() {
+            p { "Aucune pièce n'a encore été déposée." }
+        } @else {
+            table {
+                caption { "Pièces du dossier" }
+                thead { tr { th scope="col" { "Pièce" } th scope="col" { "Déposée le" } th scope="col" { "Validité" } th scope="col" { "Pages" } th scope="col" { "Voir" } } }
+                tbody {
+                    @for p in &pieces {
+                        tr {
+                            td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
+                            td { (p.current.as_ref().map(|v| crate::db::rfc3339(v.uploaded_at / 1000)[..10].to_owned()).unwrap_or_default()) }
+                            td {
+                                @match &p.valid_until {
+                                    Some(d) if d.as_str() < today.as_str() => { "expirée le " (d) }
+                                    Some(d) => { "valable jusqu'au " (d) }
+                                    None => { "sans date" }
+                                }
+                            }
+                            td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
+                            td {
+                                @if p.current.as_ref().is_some_and(|v| v.rendition) {
+                                    a href=(format!("/mon-dossier/pieces/{}/rendu", p.id)) { "Voir " span.sr { (label(&p.kind)) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Déposer une pièce" }
+        form method="post" action="/mon-dossier/pieces" enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(session.csrf());
+            label for="kind" { "Type de pièce" }
+            select id="kind" name="kind" required {
+                @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
+            }
+            label for="file" { "Fichier (PDF, JPEG, PNG ou TIFF)" }
+            @if let Some(e) = upload_error { p.erreur id="erreur-fichier" role="alert" { (e) } }
+            input id="file" name="file" type="file" required accept=".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
+                aria-describedby=[upload_error.map(|_| "erreur-fichier")];
+            button type="submit" { "Déposer" }
+        }
+        h2 { "Qui a consulté mon dossier" }
+        table {
+            caption { "Historique des accès, du plus ancien au plus récent" }
+            thead { tr { th scope="col" { "Date" } th scope="col" { "Qui" } th scope="col" { "Quoi" } th scope="col" { "Motif" } } }
+            tbody {
+                @for e in &trace {
+                    tr {
+                        td { (e.at.replace('T', " ").trim_end_matches('Z')) }
+                        td {
+                            @match &e.organisation {
+                                Some(o) => { (o.name) @if let Some(a) = &e.agent { " (agent " (a) ")" } }
+                                None => { "vous" }
+                            }
+                        }
+                        td { (action_fr(&e.action)) @if e.outcome != "ok" { " — refusé" } }
+                        td { (e.purpose.clone().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+        h2 { "Mes données" }
+        p { a href="/mon-dossier/donnees.zip" { "Télécharger toutes mes données (ZIP : pièces telles que déposées, liste, historique)" } }
+    };
+    Ok(page("Mon dossier", Some(session), main))
+}
+
+pub async fn upload(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, Error> {
+    let Some(session) = session else { return Ok(to_sign_in()) };
+    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
+    let nu = dossier.numero_unique.to_string();
+    let csrf = session.csrf();
+    match crate::pieces::upload::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
+        Ok(_) => Ok(Redirect::to("/mon-dossier?depose=1").into_response()),
+        // What the applicant can fix is shown by the file field.
+        Err(
+            e @ (Error::UnsupportedMediaType(_)
+            | Error::Unprocessable { .. }
+            | Error::TooLarge { .. }
+            | Error::Invalid(_)
+            | Error::BadRequest(_)),
+        ) => {
+            let status = e.status();
+            let html = render_dossier(&vault, &session, &dossier, None, Some(&e.to_string())).await?;
+            Ok((status, html).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn rendition(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Path(piece): Path<Uuid>,
+) -> Result<Response, Error> {
+    let Some(session) = session else { return Ok(to_sign_in()) };
+    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
+    crate::pieces::download::rendition(
+        State(vault),
+        session.principal,
+        Path((dossier.numero_unique.to_string(), piece.to_string())),
+        Query(crate::pieces::download::VersionQuery::default()),
+    )
+    .await
+}
+
+pub async fn data(State(vault): State<Vault>, MaybeSession(session): MaybeSession) -> Result<Response, Error> {
+    let Some(session) = session else { return Ok(to_sign_in()) };
+    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
+    crate::export::applicant_data::export(State(vault), session.principal, Path(dossier.numero_unique.to_string()))
+        .await
+}

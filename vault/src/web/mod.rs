@@ -1,0 +1,182 @@
+//! The web pages, server-rendered, in French, working without JavaScript.
+//!
+//! They sit on the same handlers and policy checks as the API; what they
+//! add is a session cookie (`Secure`, `HttpOnly`, `SameSite=Strict`) in
+//! place of the bearer header, and a CSRF token on every form that changes
+//! something. Accessibility basics (RGAA): one `h1` and a distinct `title`
+//! per page, labels on every field, errors tied to their field, visible
+//! focus, contrast above 4.5:1, a skip link.
+
+mod agent;
+mod applicant;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRequestParts},
+    http::{HeaderMap, HeaderValue, header, request::Parts},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::{app::Vault, auth::Principal, crypto::sha256, error::Error};
+
+/// Name of the session cookie (it holds an applicant session token).
+const COOKIE: &str = "dnu_session";
+
+pub fn router() -> Router<Vault> {
+    Router::new()
+        .route("/", get(applicant::home))
+        .route("/connexion", post(applicant::sign_in))
+        .route("/deconnexion", post(sign_out))
+        .route("/mon-dossier", get(applicant::dossier))
+        .route("/mon-dossier/pieces", post(applicant::upload).layer(DefaultBodyLimit::disable()))
+        .route("/mon-dossier/pieces/{piece}/rendu", get(applicant::rendition))
+        .route("/mon-dossier/donnees.zip", get(applicant::data))
+        .route("/agent", get(agent::home))
+        .route("/agent/connexion", post(agent::sign_in))
+        .route("/dossiers", get(agent::list).post(agent::register))
+        .route("/dossiers/{nu}", get(agent::show))
+        .route("/dossiers/{nu}/pieces", post(agent::upload).layer(DefaultBodyLimit::disable()))
+        .route("/dossiers/{nu}/dossier.pdf", get(agent::export))
+}
+
+/// A page: the shared shell around `main`.
+pub fn page(title: &str, signed_in: Option<&Session>, main: Markup) -> Html<String> {
+    let doc = html! {
+        (DOCTYPE)
+        html lang="fr" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — DNU Vault" }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body {
+                a.skip href="#contenu" { "Aller au contenu" }
+                header {
+                    p.brand { "Dossier numérique unique — logement social" }
+                    @if let Some(s) = signed_in {
+                        form method="post" action="/deconnexion" {
+                            input type="hidden" name="csrf" value=(s.csrf());
+                            button type="submit" { "Se déconnecter" }
+                        }
+                    }
+                }
+                main id="contenu" tabindex="-1" { (main) }
+            }
+        }
+    };
+    Html(doc.into_string())
+}
+
+const STYLE: &str = "
+body{font-family:system-ui,sans-serif;margin:0;color:#1e1e1e;background:#fff;line-height:1.5}
+header{display:flex;justify-content:space-between;align-items:center;padding:.5rem 1rem;background:#000091;color:#fff}
+header .brand{margin:0;font-weight:bold}
+main{padding:1rem;max-width:60rem}
+a{color:#000091}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#000091;padding:.25rem}
+:focus{outline:3px solid #ff9940;outline-offset:2px}
+label{display:block;font-weight:bold;margin-top:.75rem}
+input,select,button{font-size:1rem;padding:.4rem}
+button{background:#000091;color:#fff;border:0;margin-top:.75rem;cursor:pointer}
+table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #666;padding:.3rem .5rem;text-align:left}
+.sr{position:absolute;left:-999px}
+.erreur{color:#b30000;font-weight:bold}.ok{color:#18753c;font-weight:bold}
+";
+
+/// A signed-in browser: its session token and who it stands for.
+pub struct Session {
+    token: String,
+    pub principal: Principal,
+}
+
+impl Session {
+    /// The CSRF token of this session's forms: derived from the session
+    /// token, which a third-party page can neither read nor guess.
+    pub fn csrf(&self) -> String {
+        csrf_for(&self.token)
+    }
+
+    /// Whether a submitted form carries this session's CSRF token.
+    pub fn check_csrf(&self, got: &str) -> Result<(), Error> {
+        if crate::crypto::constant_time_eq(self.csrf().as_bytes(), got.trim().as_bytes()) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("the form has expired: reload the page and send it again".into()))
+        }
+    }
+}
+
+fn csrf_for(token: &str) -> String {
+    hex::encode(&sha256(format!("dnu-vault/csrf/v1/{token}").as_bytes())[..16])
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// `Set-Cookie` for an applicant's new session (or, with `None`, one that
+/// ends it).
+pub fn session_cookie(token: Option<&str>) -> HeaderValue {
+    session_cookie_for(token.unwrap_or_default(), if token.is_some() { 3600 } else { 0 })
+}
+
+/// `Set-Cookie` holding `token` for `max_age` seconds (0 ends it).
+pub fn session_cookie_for(token: &str, max_age: u32) -> HeaderValue {
+    let v = format!("{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("dnu_session=; Max-Age=0"))
+}
+
+/// The session of a page request, if signed in.
+pub struct MaybeSession(pub Option<Session>);
+
+impl FromRequestParts<Vault> for MaybeSession {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Error> {
+        let Some(token) = cookie_token(&parts.headers) else { return Ok(Self(None)) };
+        match Principal::from_token(vault, &token, None).await {
+            Ok(principal) => Ok(Self(Some(Session { token, principal }))),
+            // An expired or unknown session is "not signed in", not an error page.
+            Err(Error::Unauthenticated(_)) => Ok(Self(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Pages that need a session send the browser to the sign-in page.
+pub fn to_sign_in() -> Response {
+    Redirect::to("/?session=expiree").into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+async fn sign_out(
+    axum::extract::State(vault): axum::extract::State<Vault>,
+    MaybeSession(session): MaybeSession,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Result<Response, Error> {
+    if let Some(s) = session {
+        s.check_csrf(&form.csrf)?;
+        // An applicant's session ends in the database too; an agent's
+        // token stays valid for the API (it is the agent's credential).
+        if matches!(s.principal, Principal::Applicant { .. }) {
+            vault.db().applicant_signed_out(&sha256(s.token.as_bytes())).await?;
+        }
+    }
+    let mut resp = Redirect::to("/").into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, session_cookie(None));
+    Ok(resp)
+}
