@@ -14,4 +14,5 @@ mod safe_intake;
 mod sandbox;
 mod store;
 mod tamper;
+mod web;
 mod worklist;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The test command of the README. On a fresh machine it installs the tools
+# the tests use (Debian packages: qpdf and poppler-utils check PDFs, GNU
+# time measures a worker's peak memory, Chromium and chromedriver run the
+# page tests), starts PostgreSQL if it is down so the store tests also run
+# there, then runs `cargo test --workspace` (arguments are passed on).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== tools the tests use"
+# qpdf and pdftoppm check renditions and exports; GNU time measures a
+# worker's peak memory; Chromium and chromedriver run the page tests.
+if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null || [ ! -x /usr/bin/time ] ||
+   ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver
+fi
+qpdf --version | head -1
+pdftoppm -v 2>&1 | head -1
+chromium --version
+
+echo "== PostgreSQL"
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  echo "PostgreSQL is down: starting it"
+  for v in /etc/postgresql/*; do
+    pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start || true
+  done
+  for _ in $(seq 1 30); do
+    pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && break
+    sleep 1
+  done
+fi
+if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  export VAULT_TEST_DATABASE_URL="${VAULT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+  # Databases left by earlier runs (each test makes its own).
+  { psql -h 127.0.0.1 -U postgres -d test -Atc \
+      "SELECT datname FROM pg_database WHERE datname LIKE 'vault_test_%'" 2>/dev/null || true; } |
+    while read -r db; do psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS \"$db\"" || true; done
+elif [ "${CI:-}" = true ]; then
+  echo "FATAL: PostgreSQL is unreachable on 127.0.0.1:5432; the PostgreSQL store tests cannot run" >&2
+  exit 1
+else
+  echo "PostgreSQL is unreachable: the store tests run on SQLite only"
+fi
+
+echo "== cargo test --workspace"
+exec cargo test --workspace "$@"

@@ -1,0 +1,75 @@
+//! The web pages' protections, through the real router: the session cookie
+//! is Secure, HttpOnly and SameSite=Strict; a form without this session's
+//! CSRF token changes nothing; a page without a session sends to sign-in.
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use tower::ServiceExt;
+
+use crate::common::{BOUNDARY, TestApp, doc_of, multipart};
+
+#[tokio::test]
+async fn forms_need_the_session_and_its_csrf_token() {
+    let app = TestApp::builder().build().await;
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
+    let j = r.json();
+    let form = format!(
+        "identifier={}&code={}",
+        j["applicant"]["identifier"].as_str().unwrap(),
+        j["applicant"]["code"].as_str().unwrap()
+    );
+    let resp = app
+        .router
+        .clone()
+        .oneshot(
+            Request::post("/connexion")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    // The page holds the form's token; without it or with another, 403.
+    let page = app.send(Request::get("/mon-dossier").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8(page.body.unwrap().to_vec()).unwrap();
+    let token = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let upload = |fields: Vec<(&'static str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Request::post("/mon-dossier/pieces")
+            .header("cookie", &cookie)
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(Body::from(multipart(&fields, Some(&doc_of(1000, 1)))))
+            .unwrap()
+    };
+    let r = app.send(upload(vec![("kind", "identite".into())])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
+    let r = app.send(upload(vec![("csrf", "0".repeat(32)), ("kind", "identite".into())])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "another token");
+    assert!(app.vault.store().list().await.unwrap().is_empty(), "nothing was stored");
+    let r = app.send(upload(vec![("csrf", token.clone()), ("kind", "identite".into())])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{:?}", r.body);
+
+    // Signing out needs the token too.
+    let out = |body: String| {
+        Request::post("/deconnexion")
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    assert_eq!(app.send(out("csrf=x".into())).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.send(out(format!("csrf={token}"))).await.status, StatusCode::SEE_OTHER);
+    // The session is over: the page sends back to sign-in.
+    let page = app.send(Request::get("/mon-dossier").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
