@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 
 echo "== tools the tests use"
 # qpdf and pdftoppm check renditions and exports; GNU time measures a
-# worker's peak memory; Chromium and chromedriver run the page tests.
+# worker's peak memory; Chromium and chromedriver run the page tests;
+# zbarimg reads separator sheets' QR codes back.
 if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null || [ ! -x /usr/bin/time ] ||
-   ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+   ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zbarimg >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver zbar-tools
 fi
 qpdf --version | head -1
 pdftoppm -v 2>&1 | head -1

@@ -125,6 +125,18 @@ async fn guichet_journey_register_upload_for_the_applicant_and_provenance() {
     assert!(pieces.contains(&format!("déposée par {guichet_name}")), "{pieces}");
     b.screenshot("guichet-2-provenance").await;
 
+    // A separator sheet for the papers that will be scanned.
+    assert!(b.count("select#sheet-kind option").await > 5);
+    let cookie = b.cookie("dnu_session").await;
+    let sheet = reqwest::Client::new()
+        .get(server.url(&format!("/dossiers/{nu}/feuille.pdf?kind=ressources")))
+        .header("cookie", format!("dnu_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sheet.status(), 200);
+    assert!(sheet.bytes().await.unwrap().starts_with(b"%PDF-"));
+
     // Finding a dossier by its number.
     b.goto(&server.url("/dossiers")).await;
     b.type_into("#nu", &nu.to_lowercase()).await;

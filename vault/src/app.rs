@@ -41,6 +41,7 @@ struct Inner {
     policies: policies::Engine,
     audit_key: crate::audit::SigningKey,
     sandbox: crate::sandbox::Sandbox,
+    sheet_key: crate::sheets::SheetKey,
 }
 
 impl Vault {
@@ -51,6 +52,7 @@ impl Vault {
         crate::catalogue::shipped().map_err(|e| Error::Config(format!("catalogue of pieces: {e}")))?;
         let keys = load_master_keys(&config.master_key)?;
         let audit_key = crate::audit::SigningKey::load_or_create(&config.audit_key_file)?;
+        let sheet_key = crate::sheets::SheetKey::load_or_create(&config.sheet_key_file)?;
         let fresh_embedded = config.embedded_database && !config.data_dir.join("vault.db").exists();
         if config.embedded_database {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -90,6 +92,7 @@ impl Vault {
                 policies,
                 audit_key,
                 sandbox,
+                sheet_key,
             }),
         })
     }
@@ -114,6 +117,11 @@ impl Vault {
     /// Where uploads are parsed: confined worker processes.
     pub fn sandbox(&self) -> &crate::sandbox::Sandbox {
         &self.inner.sandbox
+    }
+
+    /// The key that signs separator sheets.
+    pub fn sheet_key(&self) -> &crate::sheets::SheetKey {
+        &self.inner.sheet_key
     }
 
     /// The key that signs audit checkpoints.

@@ -99,6 +99,11 @@ pub struct Settings {
     #[serde(alias = "vault_audit_key_file")]
     pub audit_key_file: Option<PathBuf>,
 
+    /// Key (shared with scanner-ingest) that signs separator sheets' QR codes [default: DATA_DIR/sheet-hmac.key, generated].
+    #[arg(long, env = "VAULT_SHEET_KEY_FILE", global = true, value_name = "FILE")]
+    #[serde(alias = "vault_sheet_key_file")]
+    pub sheet_key_file: Option<PathBuf>,
+
     /// Largest accepted upload in bytes [default: 20971520 = 20 MiB].
     #[arg(long, env = "VAULT_MAX_UPLOAD_BYTES", global = true, value_name = "BYTES")]
     #[serde(alias = "vault_max_upload_bytes")]
@@ -172,6 +177,8 @@ pub struct Config {
     pub master_key: MasterKeySource,
     /// The audit checkpoint signing key (PKCS#8, base64).
     pub audit_key_file: PathBuf,
+    /// The separator sheets' HMAC key (hex), shared with scanner-ingest.
+    pub sheet_key_file: PathBuf,
     pub max_upload_bytes: u64,
     pub nu_territory: String,
     /// `None`: the built-in default policy set.
@@ -239,6 +246,7 @@ impl Settings {
             master_key_file,
             master_key,
             audit_key_file,
+            sheet_key_file,
             max_upload_bytes,
             nu_territory,
             policy_dir,
@@ -317,6 +325,7 @@ impl Config {
         };
 
         let audit_key_file = s.audit_key_file.unwrap_or_else(|| data_dir.join("audit-signing.key"));
+        let sheet_key_file = s.sheet_key_file.unwrap_or_else(|| data_dir.join("sheet-hmac.key"));
         let max_upload_bytes = s.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES);
         if max_upload_bytes == 0 {
             return Err(Error::Config("VAULT_MAX_UPLOAD_BYTES must be positive".into()));
@@ -371,6 +380,7 @@ impl Config {
             object_store,
             master_key,
             audit_key_file,
+            sheet_key_file,
             max_upload_bytes,
             nu_territory,
             policy_dir: s.policy_dir,
@@ -391,6 +401,7 @@ impl Config {
             object_store: ObjectStoreConfig::Local(dir.join("objects")),
             master_key: MasterKeySource::Development(dir.join("dev-master.key")),
             audit_key_file: dir.join("audit-signing.key"),
+            sheet_key_file: dir.join("sheet-hmac.key"),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             nu_territory: "059".into(),
             policy_dir: None,

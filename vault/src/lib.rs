@@ -22,6 +22,7 @@ pub mod health;
 pub mod jobs;
 pub mod pieces;
 pub mod sandbox;
+pub mod sheets;
 pub mod startup;
 pub mod store;
 pub mod web;

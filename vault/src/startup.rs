@@ -21,6 +21,7 @@ pub fn router(vault: Vault) -> Router {
         .merge(crate::pieces::router())
         .merge(crate::export::router())
         .merge(crate::web::router())
+        .merge(crate::sheets::router())
         .merge(crate::grants::router())
         .merge(crate::applicants::router())
         .merge(crate::audit::router())

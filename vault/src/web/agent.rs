@@ -262,6 +262,14 @@ async fn show_page(
                 }
             }
         }
+        h2 { "Imprimer une feuille de séparation" }
+        form method="get" action=(format!("/dossiers/{}/feuille.pdf", view.numero_unique)) {
+            label for="sheet-kind" { "Type des pièces qui suivront la feuille" }
+            select id="sheet-kind" name="kind" required {
+                @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
+            }
+            button type="submit" { "Imprimer la feuille" }
+        }
         h2 { "Déposer une pièce pour le demandeur" }
         form method="post" action=(format!("/dossiers/{}/pieces", view.numero_unique)) enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(session.csrf());
@@ -304,6 +312,22 @@ pub async fn upload(
         }
         Err(e) => Err(e),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SheetForm {
+    kind: String,
+}
+
+pub async fn sheet(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Path(nu): Path<String>,
+    Query(q): Query<SheetForm>,
+) -> Result<Response, Error> {
+    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
+    crate::sheets::sheet(State(vault), session.principal, Path(nu), Query(crate::sheets::SheetQuery { kind: q.kind }))
+        .await
 }
 
 pub async fn export(

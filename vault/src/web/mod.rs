@@ -39,6 +39,7 @@ pub fn router() -> Router<Vault> {
         .route("/dossiers/{nu}", get(agent::show))
         .route("/dossiers/{nu}/pieces", post(agent::upload).layer(DefaultBodyLimit::disable()))
         .route("/dossiers/{nu}/dossier.pdf", get(agent::export))
+        .route("/dossiers/{nu}/feuille.pdf", get(agent::sheet))
 }
 
 /// A page: the shared shell around `main`.

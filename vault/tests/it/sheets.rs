@@ -1,0 +1,58 @@
+//! Separator sheets: the QR code, read back by a decoder we did not write
+//! (zbarimg), carries the dossier and kind under the vault's HMAC; forged or
+//! altered payloads do not verify; only those who may upload print one.
+
+use std::process::Command;
+
+use axum::http::StatusCode;
+use vault::domain::{NumeroUnique, PieceKind};
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn a_sheet_reads_back_as_its_dossier_and_kind_and_forgeries_fail() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/sheet.pdf?kind=ressources"), &app.guichet_token).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("sheet.pdf");
+    std::fs::write(&pdf, r.body.unwrap()).unwrap();
+    let check = Command::new("qpdf").arg("--check").arg(&pdf).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let png = dir.path().join("sheet");
+    let render =
+        Command::new("pdftoppm").args(["-r", "150", "-png", "-singlefile"]).arg(&pdf).arg(&png).output().unwrap();
+    assert!(render.status.success());
+    let read = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(dir.path().join("sheet.png"))
+        .output()
+        .expect("zbarimg is installed (tests/run.sh)");
+    assert!(read.status.success(), "no QR code found: {}", String::from_utf8_lossy(&read.stderr));
+    let payload = String::from_utf8(read.stdout).unwrap();
+    let key = app.vault.sheet_key();
+    let (got_nu, kind) = key.verify(&payload).unwrap();
+    assert_eq!((got_nu.to_string(), kind.as_str()), (nu.clone(), "ressources"));
+
+    // Another dossier or kind with the same tag, or a changed tag: refused.
+    let other = app.register().await;
+    let payload = payload.trim();
+    for forged in [
+        payload.replace(&nu, &other),
+        payload.replace(":ressources:", ":identite:"),
+        format!("{}0", &payload[..payload.len() - 1]),
+        format!("DNU1:{nu}:ressources"),
+        "https://example.org/".to_owned(),
+    ] {
+        assert!(key.verify(&forged).is_err(), "{forged} verified");
+    }
+    let genuine = key.payload(&NumeroUnique::parse(&other).unwrap(), PieceKind::parse("identite").unwrap());
+    assert!(key.verify(&genuine).is_ok());
+
+    // A bailleur may not upload, so prints no sheet; a forbidden kind has none.
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/sheet.pdf?kind=ressources"), &app.bailleur_token).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/sheet.pdf?kind=releve_bancaire"), &app.guichet_token).await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+}
