@@ -27,13 +27,36 @@ const WATERMARK_OPACITY: f32 = 0.28;
 /// Watermark text size, in points.
 const WATERMARK_SIZE: f32 = 15.0;
 
-/// The pages of a rendition made by [`crate::build_pdf`], as images.
-pub fn rendition_pages(pdf: &[u8]) -> Result<Vec<PageImage>, Refusal> {
-    let bad = |why: &str| internal("reading a rendition", why);
-    let doc = Document::load_mem(pdf).map_err(|e| internal("reading a rendition", e))?;
-    let mut out = Vec::new();
-    for (_, id) in doc.get_pages() {
-        let page = doc.get_dictionary(id).map_err(|e| internal("rendition page", e))?;
+/// A rendition made by [`crate::build_pdf`], read back a page at a time
+/// (a 200-page piece is never decoded whole).
+pub struct Rendition {
+    doc: Document,
+    pages: Vec<lopdf::ObjectId>,
+}
+
+impl Rendition {
+    pub fn open(pdf: &[u8]) -> Result<Self, Refusal> {
+        let doc = Document::load_mem(pdf).map_err(|e| internal("reading a rendition", e))?;
+        let pages: Vec<_> = doc.get_pages().into_values().collect();
+        if pages.is_empty() {
+            return Err(internal("reading a rendition", "no pages"));
+        }
+        Ok(Self { doc, pages })
+    }
+
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// Page `i` (0-based) as an image at its own resolution.
+    pub fn page(&self, i: usize) -> Result<PageImage, Refusal> {
+        let bad = |why: &str| internal("reading a rendition", why);
+        let id = *self.pages.get(i).ok_or_else(|| bad("no such page"))?;
+        let page = self.doc.get_dictionary(id).map_err(|e| internal("rendition page", e))?;
         let media = page.get(b"MediaBox").and_then(Object::as_array).map_err(|e| internal("MediaBox", e))?;
         let wpt = media.get(2).and_then(|o| o.as_float().ok()).ok_or_else(|| bad("MediaBox width"))?;
         let image = page
@@ -43,21 +66,17 @@ pub fn rendition_pages(pdf: &[u8]) -> Result<Vec<PageImage>, Refusal> {
             .and_then(Object::as_dict)
             .and_then(|x| x.get(b"P"))
             .and_then(Object::as_reference)
-            .and_then(|r| doc.get_object(r))
+            .and_then(|r| self.doc.get_object(r))
             .and_then(Object::as_stream)
             .map_err(|e| internal("rendition page image", e))?;
         let decoded = image::load_from_memory_with_format(&image.content, ImageFormat::Jpeg)
             .map_err(|e| internal("rendition page JPEG", e))?;
         let dpi = decoded.width() as f32 * 72.0 / wpt.max(1.0);
-        out.push(match decoded {
+        Ok(match decoded {
             image::DynamicImage::ImageLuma8(pixels) => PageImage::Gray { pixels, dpi },
             other => PageImage::Rgb { pixels: other.to_rgb8(), dpi },
-        });
+        })
     }
-    if out.is_empty() {
-        return Err(bad("no pages"));
-    }
-    Ok(out)
 }
 
 /// PDF text string: UTF-16BE with its byte-order mark, as hex (no escaping).

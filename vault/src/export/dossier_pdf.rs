@@ -8,7 +8,13 @@
 //! written by the vault's encoder and authenticated when decrypted), not
 //! uploaded bytes.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use axum::{
     body::Body,
@@ -19,7 +25,7 @@ use axum::{
 use futures_util::TryStreamExt;
 use intake::{
     EncodedPage, PageImage,
-    compose::{Bookmark, Watermark, rendition_pages, text_page},
+    compose::{Bookmark, Rendition, Watermark, text_page},
 };
 use uuid::Uuid;
 
@@ -77,34 +83,76 @@ pub fn compose(
         }
     }
     let cover = Cover { numero_unique, recipient, date, pieces, first_pages: &first_pages };
-    // One watermark per page geometry (most dossiers have one: A4 at 150 dpi).
-    let mut marks: HashMap<(u32, u32, u32), Watermark> = HashMap::new();
-    let mut marked = |mut page: PageImage| -> Result<EncodedPage, Error> {
+    let marks = Marks { text: watermark, made: Mutex::new(HashMap::new()) };
+    let mut pages = Vec::with_capacity(next);
+    let mut bookmarks = vec![Bookmark { title: "Page de garde".into(), page: 0 }];
+    for lines in cover::layout(&cover) {
+        pages.push(marks.marked(text_page(&lines, COVER_DPI).map_err(internal)?)?);
+    }
+    let renditions: Vec<(&ExportPiece, Rendition)> = pieces
+        .iter()
+        .filter_map(|p| p.rendition.as_ref().map(|r| Rendition::open(r).map(|r| (p, r))))
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
+    // Every page to draw, in order: (rendition, page).
+    let mut jobs = Vec::new();
+    for (i, (piece, r)) in renditions.iter().enumerate() {
+        bookmarks.push(Bookmark { title: piece.label.clone(), page: pages.len() + jobs.len() });
+        jobs.extend((0..r.len()).map(|p| (i, p)));
+    }
+    // Decoding, watermarking and encoding pages is independent work: one
+    // thread per core, each taking the next page; only pages in flight are
+    // held decoded.
+    let done: Vec<Mutex<Option<Result<EncodedPage, Error>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next_job = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(jobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let j = next_job.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(r, p)) = jobs.get(j) else { break };
+                    let result = renditions[r].1.page(p).map_err(internal).and_then(|page| marks.marked(page));
+                    if let Ok(mut slot) = done[j].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    for slot in done {
+        let page =
+            slot.into_inner().ok().flatten().ok_or_else(|| Error::Store("an export page was not drawn".into()))?;
+        pages.push(page?);
+    }
+    intake::build_pdf_from(&pages, &bookmarks).map_err(internal)
+}
+
+/// Watermarks made once per page geometry (most dossiers have one: A4 at
+/// 150 dpi), shared by the threads drawing pages.
+struct Marks<'a> {
+    text: &'a str,
+    made: Mutex<HashMap<(u32, u32, u32), Arc<Watermark>>>,
+}
+
+impl Marks<'_> {
+    fn marked(&self, mut page: PageImage) -> Result<EncodedPage, Error> {
         let (w, h) = page.dimensions();
         let key = (w, h, page.dpi().to_bits());
-        let mark = match marks.get(&key) {
-            Some(m) => m,
-            None => {
-                let m = Watermark::new(watermark, w, h, page.dpi()).map_err(internal)?;
-                marks.entry(key).or_insert(m)
+        let mark = {
+            let mut made = self.made.lock().map_err(|_| Error::Store("watermark cache poisoned".into()))?;
+            match made.get(&key) {
+                Some(m) => Arc::clone(m),
+                None => {
+                    let m = Arc::new(Watermark::new(self.text, w, h, page.dpi()).map_err(internal)?);
+                    made.insert(key, Arc::clone(&m));
+                    m
+                }
             }
         };
         mark.apply(&mut page);
         EncodedPage::new(&page).map_err(internal)
-    };
-    let mut pages = Vec::with_capacity(next);
-    let mut bookmarks = vec![Bookmark { title: "Page de garde".into(), page: 0 }];
-    for lines in cover::layout(&cover) {
-        pages.push(marked(text_page(&lines, COVER_DPI).map_err(internal)?)?);
     }
-    for p in pieces {
-        let Some(rendition) = &p.rendition else { continue };
-        bookmarks.push(Bookmark { title: p.label.clone(), page: pages.len() });
-        for page in rendition_pages(rendition).map_err(internal)? {
-            pages.push(marked(page)?);
-        }
-    }
-    intake::build_pdf_from(&pages, &bookmarks).map_err(internal)
 }
 
 /// Reads a whole (small) object: a rendition.
