@@ -16,7 +16,7 @@ use axum::{
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{MaybeSession, Session, page, session_cookie_for};
+use super::{MaybeSession, Session, page, session_cookie_for, shown_at_form, upload_form};
 use crate::{
     app::Vault,
     auth::Principal,
@@ -271,17 +271,7 @@ async fn show_page(
             button type="submit" { "Imprimer la feuille" }
         }
         h2 { "Déposer une pièce pour le demandeur" }
-        form method="post" action=(format!("/dossiers/{}/pieces", view.numero_unique)) enctype="multipart/form-data" {
-            input type="hidden" name="csrf" value=(session.csrf());
-            label for="kind" { "Type de pièce" }
-            select id="kind" name="kind" required {
-                @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
-            }
-            label for="file" { "Fichier (PDF, JPEG, PNG ou TIFF)" }
-            @if let Some(e) = upload_error { p.erreur id="erreur-fichier" role="alert" { (e) } }
-            input id="file" name="file" type="file" required aria-describedby=[upload_error.map(|_| "erreur-fichier")];
-            button type="submit" { "Déposer" }
-        }
+        (upload_form(&format!("/dossiers/{}/pieces", view.numero_unique), session, catalogue, upload_error))
         p { a href="/dossiers" { "Retour aux dossiers" } }
     };
     Ok(page(&format!("Dossier {}", view.numero_unique), Some(session), main).into_response())
@@ -298,14 +288,7 @@ pub async fn upload(
     let csrf = session.csrf();
     match crate::pieces::upload::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
         Ok(_) => Ok(Redirect::to(&format!("/dossiers/{nu}?depose=1")).into_response()),
-        Err(
-            e @ (Error::UnsupportedMediaType(_)
-            | Error::Unprocessable { .. }
-            | Error::TooLarge { .. }
-            | Error::Invalid(_)
-            | Error::BadRequest(_)
-            | Error::Forbidden(_)),
-        ) => {
+        Err(e) if shown_at_form(&e) => {
             let status = e.status();
             let resp = show_page(&vault, &session, &nu, None, Some(&e.to_string())).await?;
             Ok((status, resp).into_response())

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{MaybeSession, Session, page, session_cookie, to_sign_in};
+use super::{MaybeSession, Session, page, session_cookie, shown_at_form, to_sign_in, upload_form};
 use crate::{app::Vault, auth::Principal, db::dossiers::Dossier, error::Error};
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,18 +178,7 @@ async fn render_dossier(
             }
         }
         h2 { "Déposer une pièce" }
-        form method="post" action="/mon-dossier/pieces" enctype="multipart/form-data" {
-            input type="hidden" name="csrf" value=(session.csrf());
-            label for="kind" { "Type de pièce" }
-            select id="kind" name="kind" required {
-                @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
-            }
-            label for="file" { "Fichier (PDF, JPEG, PNG ou TIFF)" }
-            @if let Some(e) = upload_error { p.erreur id="erreur-fichier" role="alert" { (e) } }
-            input id="file" name="file" type="file" required accept=".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
-                aria-describedby=[upload_error.map(|_| "erreur-fichier")];
-            button type="submit" { "Déposer" }
-        }
+        (upload_form("/mon-dossier/pieces", session, catalogue, upload_error))
         h2 { "Qui a consulté mon dossier" }
         table {
             caption { "Historique des accès, du plus ancien au plus récent" }
@@ -229,13 +218,7 @@ pub async fn upload(
     match crate::pieces::upload::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
         Ok(_) => Ok(Redirect::to("/mon-dossier?depose=1").into_response()),
         // What the applicant can fix is shown by the file field.
-        Err(
-            e @ (Error::UnsupportedMediaType(_)
-            | Error::Unprocessable { .. }
-            | Error::TooLarge { .. }
-            | Error::Invalid(_)
-            | Error::BadRequest(_)),
-        ) => {
+        Err(e) if shown_at_form(&e) => {
             let status = e.status();
             let html = render_dossier(&vault, &session, &dossier, None, Some(&e.to_string())).await?;
             Ok((status, html).into_response())

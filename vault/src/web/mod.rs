@@ -154,6 +154,44 @@ impl FromRequestParts<Vault> for MaybeSession {
     }
 }
 
+/// Errors the person at a form can fix: shown beside the field rather than
+/// as an error page.
+pub fn shown_at_form(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::UnsupportedMediaType(_)
+            | Error::Unprocessable { .. }
+            | Error::TooLarge { .. }
+            | Error::Invalid(_)
+            | Error::BadRequest(_)
+            | Error::Forbidden(_)
+    )
+}
+
+/// The form that uploads a piece to `action`, an error tied to its file field.
+pub fn upload_form(
+    action: &str,
+    session: &Session,
+    catalogue: &crate::catalogue::Catalogue,
+    error: Option<&str>,
+) -> Markup {
+    html! {
+        form method="post" action=(action) enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(session.csrf());
+            label for="kind" { "Type de pièce" }
+            select id="kind" name="kind" required {
+                @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
+            }
+            label for="file" { "Fichier (PDF, JPEG, PNG ou TIFF)" }
+            @if let Some(e) = error { p.erreur id="erreur-fichier" role="alert" { (e) } }
+            input id="file" name="file" type="file" required
+                accept=".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
+                aria-describedby=[error.map(|_| "erreur-fichier")];
+            button type="submit" { "Déposer" }
+        }
+    }
+}
+
 /// Pages that need a session send the browser to the sign-in page.
 pub fn to_sign_in() -> Response {
     Redirect::to("/?session=expiree").into_response()
