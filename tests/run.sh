@@ -16,8 +16,8 @@ if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null || [ ! -x /u
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver zbar-tools
 fi
-qpdf --version | head -1
-pdftoppm -v 2>&1 | head -1
+qpdf --version | sed -n 1p
+pdftoppm -v 2>&1 | sed -n 1p
 chromium --version
 
 echo "== PostgreSQL"

@@ -78,6 +78,26 @@ impl Principal {
         }
     }
 
+    /// The trace of an allowed access by this caller to a dossier: `what`
+    /// names it in the journal (`piece.read_rendition`, `dossier.export`…),
+    /// with the purpose the caller declared for `action`.
+    pub fn access_event<'a>(
+        &self,
+        action: Action,
+        what: &'a str,
+        dossier: uuid::Uuid,
+    ) -> crate::db::audit::AuditEvent<'a> {
+        crate::db::audit::AuditEvent {
+            agent: self.agent_id(),
+            organisation: self.organisation_id(),
+            action: what,
+            dossier: Some(dossier),
+            outcome: "ok",
+            purpose: Some(self.purpose(action).as_str()),
+            ..Default::default()
+        }
+    }
+
     /// For what only agents do; call after `authorize`, which has already
     /// refused applicants wherever the policy does.
     pub fn as_agent(&self) -> Result<&AgentPrincipal, Error> {

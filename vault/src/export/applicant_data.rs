@@ -10,8 +10,7 @@
 use axum::{
     body::Body,
     extract::{Path, State},
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -24,9 +23,8 @@ use crate::{
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
     crypto::DossierKey,
-    db::audit::AuditEvent,
     error::Error,
-    pieces::{SealedMeta, open_object},
+    pieces::{SealedMeta, download::content, open_object},
 };
 
 #[derive(Debug, Serialize)]
@@ -142,31 +140,17 @@ pub async fn export(
         trace.push_str("\r\n");
     }
     // Traced before the first byte is sent.
-    vault
-        .db()
-        .record(&AuditEvent {
-            agent: principal.agent_id(),
-            organisation: principal.organisation_id(),
-            action: "applicant.export",
-            dossier: Some(dossier.id),
-            piece: None,
-            version: None,
-            outcome: "ok",
-            purpose: Some(principal.purpose(Action::ApplicantExport).as_str()),
-        })
-        .await?;
+    vault.db().record(&principal.access_event(Action::ApplicantExport, "applicant.export", dossier.id)).await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, Error>>(4);
     let writer = ZipWriter::new(time::OffsetDateTime::now_utc());
     tokio::spawn(write_archive(vault.clone(), dk, writer, manifest, trace.into_bytes(), files, tx));
     let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let mut resp = Body::from_stream(body).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"mes-donnees-{nu}.zip\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(content(
+        Body::from_stream(body),
+        "application/zip",
+        &format!("attachment; filename=\"mes-donnees-{}.zip\"", dossier.numero_unique),
+        true,
+    ))
 }
 
 /// Writes the archive into `tx`; an error ends the body early.

@@ -19,8 +19,7 @@ use std::{
 use axum::{
     body::Body,
     extract::{Path, State},
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use futures_util::TryStreamExt;
 use intake::{
@@ -33,9 +32,9 @@ use super::cover::{self, Cover};
 use crate::{
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
-    db::{audit::AuditEvent, pieces::Version},
+    db::pieces::Version,
     error::Error,
-    pieces::open_object,
+    pieces::{download::content, open_object},
 };
 
 /// Resolution of cover pages (renditions keep their own).
@@ -225,26 +224,11 @@ pub async fn export(
         .map_err(|e| Error::Store(format!("export task: {e}")))??;
     tracing::info!(dossier.id = %dossier.id, size_bytes = pdf.len(), elapsed_ms = started.elapsed().as_millis() as u64, "dossier exported");
     // Traced before the first byte is sent.
-    vault
-        .db()
-        .record(&AuditEvent {
-            agent: principal.agent_id(),
-            organisation: principal.organisation_id(),
-            action: "dossier.export",
-            dossier: Some(dossier.id),
-            piece: None,
-            version: None,
-            outcome: "ok",
-            purpose: Some(principal.purpose(Action::DossierExport).as_str()),
-        })
-        .await?;
-    let mut resp = Body::from(pdf).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"dossier-{nu}.pdf\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    Ok(resp)
+    vault.db().record(&principal.access_event(Action::DossierExport, "dossier.export", dossier.id)).await?;
+    Ok(content(
+        Body::from(pdf),
+        "application/pdf",
+        &format!("attachment; filename=\"dossier-{}.pdf\"", dossier.numero_unique),
+        false,
+    ))
 }

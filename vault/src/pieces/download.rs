@@ -128,29 +128,37 @@ async fn send(
     vault
         .db()
         .record(&AuditEvent {
-            agent: principal.agent_id(),
-            organisation: principal.organisation_id(),
-            action: what.audit_action(),
-            dossier: Some(dossier.id),
             piece: Some(piece.id),
             version: Some(version.id),
-            outcome: "ok",
-            purpose: Some(principal.purpose(what.action()).as_str()),
+            ..principal.access_event(what.action(), what.audit_action(), dossier.id)
         })
         .await?;
     let body = open_object(&vault, &dk, object).await?;
-    let mut resp = Body::from_stream(body).into_response();
+    let mut resp = content(Body::from_stream(body), &media_type, disposition, matches!(what, Content::Original));
+    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    Ok(resp)
+}
+
+/// A response carrying document content: its type, how to offer it
+/// (`attachment; filename=…` or `inline`), never cached, never sniffed.
+/// The vault's own PDFs (renditions, exports, sheets: pixels only) may open
+/// in the browser's viewer; anything else (`hostile`: an original as
+/// deposited) is sandboxed so nothing in it can run even if it is opened.
+pub fn content(body: Body, media_type: &str, disposition: &str, hostile: bool) -> Response {
+    let mut resp = body.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    // A rendition is opened in the browser: it may run nothing, even if a
-    // reader were to find something to run.
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-    Ok(resp)
+    if hostile {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    }
+    resp
 }

@@ -19,8 +19,7 @@ use axum::{
     Router,
     body::Body,
     extract::{Path, Query, State},
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use image::{GrayImage, Luma};
@@ -164,13 +163,10 @@ pub async fn sheet(
     let pdf = tokio::task::spawn_blocking(move || render(&payload, &nu, &label))
         .await
         .map_err(|e| Error::Store(format!("sheet task: {e}")))??;
-    let mut resp = Body::from(pdf).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"feuille-{}-{kind}.pdf\"", dossier.numero_unique))
-    {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(crate::pieces::download::content(
+        Body::from(pdf),
+        "application/pdf",
+        &format!("inline; filename=\"feuille-{}-{kind}.pdf\"", dossier.numero_unique),
+        false,
+    ))
 }
