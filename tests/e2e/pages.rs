@@ -17,6 +17,10 @@ fn scan() -> Vec<u8> {
     ])
 }
 
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[tokio::test]
 async fn applicant_journey_sign_in_upload_trace_and_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,9 +73,27 @@ async fn applicant_journey_sign_in_upload_trace_and_data() {
     assert!(trace.contains(org) && trace.contains("a consulté une pièce"), "{trace}");
     b.screenshot("applicant-3-trace").await;
 
-    // The download link serves the ZIP to this session.
+    // The download link serves the ZIP to this session: the piece as
+    // deposited, byte for byte.
     let href = b.attribute("a[href$='donnees.zip']", "href").await.unwrap();
-    assert!(href.ends_with("/mon-dossier/donnees.zip"));
+    assert_eq!(href, "/mon-dossier/donnees.zip");
+    let cookie = b.cookie("dnu_session").await;
+    let zip = reqwest::Client::new()
+        .get(server.url(&href))
+        .header("cookie", format!("dnu_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), 200);
+    let path = dir.path().join("donnees.zip");
+    std::fs::write(&path, zip.bytes().await.unwrap()).unwrap();
+    let listed = std::process::Command::new("python3")
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(z.read('pieces/01-identite/version-1.pdf').hex())"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), hex_of(&scan()));
 
     // Signing out ends the session: the dossier page sends back to sign-in.
     b.click("header button").await;
