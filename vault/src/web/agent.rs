@@ -16,7 +16,7 @@ use axum::{
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{MaybeSession, Session, page, session_cookie_for, shown_at_form, upload_form};
+use super::{MaybeSession, Session, message_fr, page, session_cookie_for, shown_at_form, upload_form};
 use crate::{
     app::Vault,
     auth::Principal,
@@ -290,7 +290,7 @@ pub async fn upload(
         Ok(_) => Ok(Redirect::to(&format!("/dossiers/{nu}?depose=1")).into_response()),
         Err(e) if shown_at_form(&e) => {
             let status = e.status();
-            let resp = show_page(&vault, &session, &nu, None, Some(&e.to_string())).await?;
+            let resp = show_page(&vault, &session, &nu, None, Some(&message_fr(&e))).await?;
             Ok((status, resp).into_response())
         }
         Err(e) => Err(e),

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{MaybeSession, Session, page, session_cookie, shown_at_form, to_sign_in, upload_form};
+use super::{MaybeSession, Session, message_fr, page, session_cookie, shown_at_form, to_sign_in, upload_form};
 use crate::{app::Vault, auth::Principal, db::dossiers::Dossier, error::Error};
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,7 +220,7 @@ pub async fn upload(
         // What the applicant can fix is shown by the file field.
         Err(e) if shown_at_form(&e) => {
             let status = e.status();
-            let html = render_dossier(&vault, &session, &dossier, None, Some(&e.to_string())).await?;
+            let html = render_dossier(&vault, &session, &dossier, None, Some(&message_fr(&e))).await?;
             Ok((status, html).into_response())
         }
         Err(e) => Err(e),

@@ -168,6 +168,45 @@ pub fn shown_at_form(e: &Error) -> bool {
     )
 }
 
+/// What a refused upload tells the person at the form, in French (the API
+/// answers the same refusals in English, with the same codes).
+pub fn message_fr(e: &Error) -> String {
+    match e {
+        Error::UnsupportedMediaType(_) => {
+            "Ce fichier n'est pas un document accepté : envoyez un PDF, une photo JPEG ou \
+                                           PNG, ou un TIFF. Pour une photo d'iPhone (HEIC), réglez l'appareil sur « le \
+                                           plus compatible » (JPEG)."
+                .into()
+        }
+        Error::TooLarge { limit } => {
+            format!(
+                "Le fichier dépasse la taille acceptée ({} Mo) : envoyez-le en plusieurs pièces.",
+                limit / 1_000_000
+            )
+        }
+        Error::Unprocessable { code, .. } => match *code {
+            "password_protected" => "Le PDF est protégé par un mot de passe : retirez-le (imprimez le document à \
+                                     nouveau en PDF), puis renvoyez-le."
+                .into(),
+            "encrypted" => "Le PDF est chiffré et ne peut pas être ouvert : envoyez une copie non protégée.".into(),
+            "broken_pdf" | "no_pages" => {
+                "Le PDF est endommagé et ne peut pas être lu : renvoyez-le ou imprimez-le à nouveau en PDF.".into()
+            }
+            "too_many_pages" => "Le document a trop de pages : envoyez-le en plusieurs pièces.".into(),
+            "too_large" => "L'image ou la page est trop grande : envoyez-la à une résolution plus basse.".into(),
+            "broken_image" | "unsupported_tiff" => "L'image ne peut pas être lue : renvoyez le fichier.".into(),
+            _ => "Le document n'a pas pu être lu en toute sécurité : vérifiez le fichier ou imprimez-le à nouveau en \
+                  PDF."
+                .into(),
+        },
+        Error::Forbidden(_) => {
+            "Le formulaire a expiré ou cette action ne vous est pas permise : rechargez la page.".into()
+        }
+        Error::Invalid(m) | Error::BadRequest(m) => format!("Le formulaire est incomplet ou invalide ({m})."),
+        other => other.to_string(),
+    }
+}
+
 /// The form that uploads a piece to `action`, an error tied to its file field.
 pub fn upload_form(
     action: &str,

@@ -58,6 +58,17 @@ async fn forms_need_the_session_and_its_csrf_token() {
     assert!(app.vault.store().list().await.unwrap().is_empty(), "nothing was stored");
     let r = app.send(upload(vec![("csrf", token.clone()), ("kind", "identite".into())])).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{:?}", r.body);
+    // A file that is not a document: the page says so in French, by the field.
+    let not_a_document = Request::post("/mon-dossier/pieces")
+        .header("cookie", &cookie)
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(Body::from(multipart(&[("csrf", &token), ("kind", "identite")], Some(b"MZ not a document"))))
+        .unwrap();
+    let r = app.send(not_a_document).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let html = String::from_utf8(r.body.unwrap().to_vec()).unwrap();
+    assert!(html.contains("id=\"erreur-fichier\"") && html.contains("est pas un document accepté"), "{html}");
+    assert!(html.contains("aria-describedby=\"erreur-fichier\""));
 
     // Signing out needs the token too.
     let out = |body: String| {
