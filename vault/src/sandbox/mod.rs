@@ -206,9 +206,21 @@ impl Sandbox {
                 Some(sig) => format!("worker killed by signal {sig}"),
                 None => format!("worker exit status {}", status.code().unwrap_or(-1)),
             };
-            // The worker's stderr never holds document content, only its
-            // own diagnostics (a panic message at most).
-            tracing::warn!(reason = %why, stderr = %String::from_utf8_lossy(&err).trim(), "intake worker failed");
+            // A parser's panic message may quote the document: the log
+            // gets the kind of failure, never the worker's own words.
+            let text = String::from_utf8_lossy(&err);
+            let kind = if text.contains("memory allocation") {
+                "out of memory"
+            } else if text.contains("panicked") {
+                "panic"
+            } else if text.contains("cannot confine itself") {
+                "confinement failed"
+            } else if text.is_empty() {
+                "silent"
+            } else {
+                "other"
+            };
+            tracing::warn!(reason = %why, failure = kind, stderr_bytes = err.len(), "intake worker failed");
             return Err(failed(if status.signal().is_some() { "the reader was stopped" } else { "the reader failed" }));
         }
         parse_answer(&out)
