@@ -41,7 +41,8 @@ async fn a_sheet_reads_back_as_its_dossier_and_kind_and_forgeries_fail() {
     for forged in [
         payload.replace(&nu, &other),
         payload.replace(":ressources:", ":identite:"),
-        format!("{}0", &payload[..payload.len() - 1]),
+        // The tag's last digit changed (whatever it was).
+        format!("{}{}", &payload[..payload.len() - 1], if payload.ends_with('0') { '1' } else { '0' }),
         format!("DNU1:{nu}:ressources"),
         "https://example.org/".to_owned(),
     ] {
