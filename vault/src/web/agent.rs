@@ -91,7 +91,14 @@ pub async fn list(
 ) -> Result<Response, Error> {
     let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
     if let Some(nu) = q.nu.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        return Ok(Redirect::to(&format!("/dossiers/{}", nu.to_ascii_uppercase())).into_response());
+        // Only a well-formed number goes into the address it redirects to.
+        return Ok(match crate::domain::NumeroUnique::parse(&nu.to_ascii_uppercase()) {
+            Ok(nu) => Redirect::to(&format!("/dossiers/{nu}")).into_response(),
+            Err(e) => {
+                let notice = html! { p.erreur role="alert" { "Numéro unique invalide : " (e.to_string()) } };
+                (StatusCode::UNPROCESSABLE_ENTITY, list_page(&vault, &session, Some(notice)).await?).into_response()
+            }
+        });
     }
     Ok(list_page(&vault, &session, None).await?.into_response())
 }

@@ -84,3 +84,19 @@ async fn forms_need_the_session_and_its_csrf_token() {
     let page = app.send(Request::get("/mon-dossier").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn the_dossier_search_redirects_only_to_a_well_formed_number() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let cookie = format!("dnu_session={}", app.guichet_token);
+    let get = |uri: String| Request::get(uri).header("cookie", &cookie).body(Body::empty()).unwrap();
+    let r = app.router.clone().oneshot(get(format!("/dossiers?nu={}", nu.to_lowercase()))).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], format!("/dossiers/{nu}"));
+    for hostile in ["%0D%0ALocation:%20http://evil", "//evil.example", "../../etc"] {
+        let r = app.send(get(format!("/dossiers?nu={hostile}"))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{hostile}");
+        assert!(String::from_utf8_lossy(&r.body.unwrap()).contains("Numéro unique invalide"));
+    }
+}
