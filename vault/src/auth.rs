@@ -18,6 +18,8 @@ use crate::{
 };
 
 const TOKEN_PREFIX: &str = "dnuv_";
+/// An agent's web session (the pages' cookie), not its access token.
+pub const AGENT_SESSION_PREFIX: &str = "dnus_";
 
 /// A new bearer token and the hash under which it is stored. The token is
 /// shown once and never stored in clear; 256 random bits make a plain
@@ -143,14 +145,21 @@ impl Principal {
                 .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?;
             return Ok(Self::Applicant { id, dossier });
         }
-        if !token.starts_with(TOKEN_PREFIX) {
+        let agent = if token.starts_with(AGENT_SESSION_PREFIX) {
+            vault
+                .db()
+                .agent_by_session(&sha256(token.as_bytes()))
+                .await?
+                .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?
+        } else if token.starts_with(TOKEN_PREFIX) {
+            vault
+                .db()
+                .agent_by_token_hash(&sha256(token.as_bytes()))
+                .await?
+                .ok_or(Error::Unauthenticated("unknown or revoked token"))?
+        } else {
             return Err(Error::Unauthenticated("the Authorization header must be `Bearer <token>`"));
-        }
-        let agent = vault
-            .db()
-            .agent_by_token_hash(&sha256(token.as_bytes()))
-            .await?
-            .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
+        };
         let purpose = purpose
             .map(|v| {
                 v.to_str()

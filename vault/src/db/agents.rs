@@ -66,4 +66,47 @@ impl Db {
             sqlx::query("SELECT 1 FROM agents WHERE id = $1").bind(id.to_string()).fetch_optional(self.pool()).await?;
         Ok(exists.is_some())
     }
+
+    /// Opens a web session for an agent (the cookie's token, hashed).
+    pub async fn agent_session_open(&self, agent: Uuid, token_hash: &[u8; 32], expires_at: i64) -> Result<(), Error> {
+        let now = now_ms();
+        // Expired sessions of this agent go at the same time.
+        sqlx::query("DELETE FROM agent_sessions WHERE agent_id = $1 AND expires_at < $2")
+            .bind(agent.to_string())
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        sqlx::query(
+            "INSERT INTO agent_sessions (token_hash, agent_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash.to_vec())
+        .bind(agent.to_string())
+        .bind(expires_at)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The agent of a live web session.
+    pub async fn agent_by_session(&self, token_hash: &[u8; 32]) -> Result<Option<Agent>, Error> {
+        let row = sqlx::query(
+            "SELECT a.id, a.organisation_id, a.name, a.disabled_at FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash.to_vec())
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Ends a web session (signing out).
+    pub async fn agent_session_close(&self, token_hash: &[u8; 32]) -> Result<(), Error> {
+        sqlx::query("DELETE FROM agent_sessions WHERE token_hash = $1")
+            .bind(token_hash.to_vec())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

@@ -4,8 +4,9 @@
 //! complete PDF. What each may do is the policy's decision, as in the API.
 //!
 //! Agents sign in here with their access token (OpenID Connect is for
-//! production deployments); the session cookie then carries that token,
-//! `HttpOnly`, `Secure`, `SameSite=Strict`, for eight hours at most.
+//! production deployments); they get a page session of eight hours, whose
+//! own random token the cookie carries (`HttpOnly`, `Secure`,
+//! `SameSite=Strict`) — never the access token — and which signing out ends.
 
 use axum::{
     Form,
@@ -13,6 +14,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -26,6 +28,9 @@ use crate::{
     },
     error::Error,
 };
+
+/// How long an agent's page session lasts: a working day.
+const SESSION_S: u32 = 8 * 3600;
 
 fn to_agent_sign_in() -> Response {
     Redirect::to("/agent").into_response()
@@ -65,9 +70,18 @@ pub struct TokenForm {
 pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<TokenForm>) -> Result<Response, Error> {
     let token = form.token.trim();
     match Principal::from_token(&vault, token, None).await {
-        Ok(Principal::Agent(_)) => {
+        Ok(Principal::Agent(a)) => {
+            // The cookie holds a session of its own, never the access token.
+            let session = format!(
+                "{}{}",
+                crate::auth::AGENT_SESSION_PREFIX,
+                URL_SAFE_NO_PAD.encode(crate::crypto::random_bytes::<32>()?)
+            );
+            let expires = crate::db::now_ms() + i64::from(SESSION_S) * 1000;
+            vault.db().agent_session_open(a.agent.id, &crate::crypto::sha256(session.as_bytes()), expires).await?;
+            tracing::info!(agent.id = %a.agent.id, "agent signed in to the pages");
             let mut resp = Redirect::to("/dossiers").into_response();
-            resp.headers_mut().insert(header::SET_COOKIE, session_cookie_for(token, 8 * 3600));
+            resp.headers_mut().insert(header::SET_COOKIE, session_cookie_for(&session, SESSION_S));
             Ok(resp)
         }
         Ok(Principal::Applicant { .. }) | Err(Error::Unauthenticated(_)) => Ok((

@@ -144,7 +144,13 @@ impl FromRequestParts<Vault> for MaybeSession {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Error> {
-        let Some(token) = cookie_token(&parts.headers) else { return Ok(Self(None)) };
+        // Only page sessions (an applicant's, an agent's) ride in the
+        // cookie; an agent's access token there is not a session.
+        let Some(token) = cookie_token(&parts.headers).filter(|t| {
+            t.starts_with(crate::applicants::SESSION_PREFIX) || t.starts_with(crate::auth::AGENT_SESSION_PREFIX)
+        }) else {
+            return Ok(Self(None));
+        };
         match Principal::from_token(vault, &token, None).await {
             Ok(principal) => Ok(Self(Some(Session { token, principal }))),
             // An expired or unknown session is "not signed in", not an error page.
@@ -248,10 +254,10 @@ async fn sign_out(
 ) -> Result<Response, Error> {
     if let Some(s) = session {
         s.check_csrf(&form.csrf)?;
-        // An applicant's session ends in the database too; an agent's
-        // token stays valid for the API (it is the agent's credential).
-        if matches!(s.principal, Principal::Applicant { .. }) {
-            vault.db().applicant_signed_out(&sha256(s.token.as_bytes())).await?;
+        let hash = sha256(s.token.as_bytes());
+        match s.principal {
+            Principal::Applicant { .. } => vault.db().applicant_signed_out(&hash).await?,
+            Principal::Agent(_) => vault.db().agent_session_close(&hash).await?,
         }
     }
     let mut resp = Redirect::to("/").into_response();

@@ -85,11 +85,54 @@ async fn forms_need_the_session_and_its_csrf_token() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
 }
 
+/// Signs the guichet agent in to the pages; returns the `Cookie` header.
+async fn agent_cookie(app: &TestApp) -> String {
+    let form = format!("token={}", app.guichet_token);
+    let resp = app
+        .router
+        .clone()
+        .oneshot(
+            Request::post("/agent/connexion")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_agents_page_session_is_its_own_and_ends_at_sign_out() {
+    let app = TestApp::builder().build().await;
+    let cookie = agent_cookie(&app).await;
+    let value = cookie.strip_prefix("dnu_session=").unwrap();
+    assert!(value.starts_with("dnus_") && value != app.guichet_token, "the cookie never holds the access token");
+    let get = |c: &str| Request::get("/dossiers").header("cookie", c).body(Body::empty()).unwrap();
+    let page = app.send(get(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The access token itself in the cookie is not a page session.
+    assert_eq!(app.send(get(&format!("dnu_session={}", app.guichet_token))).await.status, StatusCode::SEE_OTHER);
+    let html = String::from_utf8(page.body.unwrap().to_vec()).unwrap();
+    let token = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let out = Request::post("/deconnexion")
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf={token}")))
+        .unwrap();
+    assert_eq!(app.send(out).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.send(get(&cookie)).await.status, StatusCode::SEE_OTHER, "the session ended");
+    // The agent's access token still serves the API.
+    assert_eq!(app.get("/api/v1/dossiers", &app.guichet_token).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn the_dossier_search_redirects_only_to_a_well_formed_number() {
     let app = TestApp::builder().build().await;
     let nu = app.register().await;
-    let cookie = format!("dnu_session={}", app.guichet_token);
+    let cookie = agent_cookie(&app).await;
     let get = |uri: String| Request::get(uri).header("cookie", &cookie).body(Body::empty()).unwrap();
     let r = app.router.clone().oneshot(get(format!("/dossiers?nu={}", nu.to_lowercase()))).await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
