@@ -17,6 +17,13 @@ fn scan() -> Vec<u8> {
     ])
 }
 
+/// Fetches `url` as this browser's page session would (its HttpOnly
+/// cookie, which WebDriver can read), for what Chromium would download.
+async fn as_session(b: &Browser, url: &str) -> reqwest::Response {
+    let cookie = b.cookie("dnu_session").await;
+    reqwest::Client::new().get(url).header("cookie", format!("dnu_session={cookie}")).send().await.unwrap()
+}
+
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -77,13 +84,7 @@ async fn applicant_journey_sign_in_upload_trace_and_data() {
     // deposited, byte for byte.
     let href = b.attribute("a[href$='donnees.zip']", "href").await.unwrap();
     assert_eq!(href, "/mon-dossier/donnees.zip");
-    let cookie = b.cookie("dnu_session").await;
-    let zip = reqwest::Client::new()
-        .get(server.url(&href))
-        .header("cookie", format!("dnu_session={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let zip = as_session(&b, &server.url(&href)).await;
     assert_eq!(zip.status(), 200);
     let path = dir.path().join("donnees.zip");
     std::fs::write(&path, zip.bytes().await.unwrap()).unwrap();
@@ -149,13 +150,7 @@ async fn guichet_journey_register_upload_for_the_applicant_and_provenance() {
 
     // A separator sheet for the papers that will be scanned.
     assert!(b.count("select#sheet-kind option").await > 5);
-    let cookie = b.cookie("dnu_session").await;
-    let sheet = reqwest::Client::new()
-        .get(server.url(&format!("/dossiers/{nu}/feuille.pdf?kind=ressources")))
-        .header("cookie", format!("dnu_session={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let sheet = as_session(&b, &server.url(&format!("/dossiers/{nu}/feuille.pdf?kind=ressources"))).await;
     assert_eq!(sheet.status(), 200);
     assert!(sheet.bytes().await.unwrap().starts_with(b"%PDF-"));
 
@@ -194,14 +189,8 @@ async fn bailleur_journey_worklist_dossier_and_complete_pdf() {
 
     // The complete PDF, fetched as this browser's session would.
     let href = b.attribute("a[href$='dossier.pdf']", "href").await.unwrap();
-    let cookie = b.cookie("dnu_session").await;
     assert_eq!(href, format!("/dossiers/{nu}/dossier.pdf"));
-    let pdf = reqwest::Client::new()
-        .get(server.url(&href))
-        .header("cookie", format!("dnu_session={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let pdf = as_session(&b, &server.url(&href)).await;
     assert_eq!(pdf.status(), 200);
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     let bytes = pdf.bytes().await.unwrap();

@@ -20,19 +20,7 @@ async fn forms_need_the_session_and_its_csrf_token() {
         j["applicant"]["identifier"].as_str().unwrap(),
         j["applicant"]["code"].as_str().unwrap()
     );
-    let resp = app
-        .router
-        .clone()
-        .oneshot(
-            Request::post("/connexion")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(form))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let set_cookie = sign_in(&app, "/connexion", form).await;
     for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set_cookie.contains(attr), "{set_cookie}");
     }
@@ -85,14 +73,13 @@ async fn forms_need_the_session_and_its_csrf_token() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
 }
 
-/// Signs the guichet agent in to the pages; returns the `Cookie` header.
-async fn agent_cookie(app: &TestApp) -> String {
-    let form = format!("token={}", app.guichet_token);
+/// Posts a sign-in form; asserts the redirect and returns its `Set-Cookie`.
+async fn sign_in(app: &TestApp, uri: &str, form: String) -> String {
     let resp = app
         .router
         .clone()
         .oneshot(
-            Request::post("/agent/connexion")
+            Request::post(uri)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(Body::from(form))
                 .unwrap(),
@@ -100,7 +87,12 @@ async fn agent_cookie(app: &TestApp) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    resp.headers()["set-cookie"].to_str().unwrap().to_owned()
+}
+
+/// Signs the guichet agent in to the pages; returns the `Cookie` header.
+async fn agent_cookie(app: &TestApp) -> String {
+    let set_cookie = sign_in(app, "/agent/connexion", format!("token={}", app.guichet_token)).await;
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
