@@ -43,13 +43,63 @@ fn check_size(w: u32, h: u32, limits: &Limits) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Every page, downscaled to rendition size.
 pub(crate) fn decode(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
+    pages(format, bytes, limits, MAX_RENDITION_SIDE)
+}
+
+/// Every page at full resolution, at the resolution the file declares
+/// (TIFF tags, JFIF density, PNG `pHYs`) or [`PHOTO_DPI`].
+pub(crate) fn decode_full(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
+    pages(format, bytes, limits, u32::MAX)
+}
+
+/// Every page, each downscaled (as it is decoded) to at most `max_side`.
+fn pages(format: Format, bytes: &[u8], limits: &Limits, max_side: u32) -> Result<Vec<PageImage>, Refusal> {
     match format {
-        Format::Tiff => tiff_pages(bytes, limits),
-        Format::Jpeg => single(ImageFormat::Jpeg, "JPEG", bytes, limits).map(|p| vec![p]),
-        Format::Png => single(ImageFormat::Png, "PNG", bytes, limits).map(|p| vec![p]),
+        Format::Tiff => tiff_pages(bytes, limits, max_side),
+        Format::Jpeg => single(ImageFormat::Jpeg, "JPEG", bytes, limits).map(|p| vec![fit(p, max_side)]),
+        Format::Png => single(ImageFormat::Png, "PNG", bytes, limits).map(|p| vec![fit(p, max_side)]),
         Format::Pdf => Err(Refusal::Unsupported("not an image".into())),
     }
+}
+
+/// A plausible scanning resolution, or none.
+fn plausible_dpi(dpi: f32) -> Option<f32> {
+    (dpi.is_finite() && (50.0..=1200.0).contains(&dpi)).then_some(dpi)
+}
+
+/// The horizontal density of a JFIF header (APP0), in dots per inch.
+fn jfif_dpi(bytes: &[u8]) -> Option<f32> {
+    let app0 = bytes.get(2..20)?;
+    if app0[..2] != [0xFF, 0xE0] || &app0[4..9] != b"JFIF\0" {
+        return None;
+    }
+    let x = f32::from(u16::from_be_bytes([app0[12], app0[13]]));
+    match app0[11] {
+        1 => plausible_dpi(x),
+        2 => plausible_dpi(x * 2.54),
+        _ => None,
+    }
+}
+
+/// The horizontal density of a PNG's `pHYs` chunk, in dots per inch.
+fn png_dpi(bytes: &[u8]) -> Option<f32> {
+    let mut i = 8;
+    while i + 12 <= bytes.len() {
+        let len = usize::try_from(u32::from_be_bytes(bytes[i..i + 4].try_into().ok()?)).ok()?;
+        let kind = &bytes[i + 4..i + 8];
+        if kind == b"pHYs" && len == 9 {
+            let d = bytes.get(i + 8..i + 17)?;
+            let ppu = u32::from_be_bytes(d[..4].try_into().ok()?) as f32;
+            return if d[8] == 1 { plausible_dpi(ppu * 0.0254) } else { None };
+        }
+        if kind == b"IDAT" || kind == b"IEND" {
+            return None;
+        }
+        i = i.checked_add(12)?.checked_add(len)?;
+    }
+    None
 }
 
 /// The size a JPEG's frame header (SOFn) declares, read without decoding.
@@ -100,10 +150,19 @@ fn single(format: ImageFormat, name: &str, bytes: &[u8], limits: &Limits) -> Res
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| broken(name, e))?;
     img.apply_orientation(orientation);
-    Ok(fit(PageImage::from_rgb(img.to_rgb8(), PHOTO_DPI), MAX_RENDITION_SIDE))
+    let dpi = match format {
+        ImageFormat::Jpeg => jfif_dpi(bytes),
+        ImageFormat::Png => png_dpi(bytes),
+        _ => None,
+    }
+    .unwrap_or(PHOTO_DPI);
+    Ok(match img {
+        DynamicImage::ImageLuma8(pixels) => PageImage::Gray { pixels, dpi },
+        img => PageImage::from_rgb(img.to_rgb8(), dpi),
+    })
 }
 
-fn tiff_pages(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
+fn tiff_pages(bytes: &[u8], limits: &Limits, max_side: u32) -> Result<Vec<PageImage>, Refusal> {
     let mut tl = TiffLimits::default();
     tl.decoding_buffer_size = usize::try_from(limits.max_alloc).unwrap_or(usize::MAX);
     tl.intermediate_buffer_size = usize::try_from(limits.max_alloc).unwrap_or(usize::MAX);
@@ -113,7 +172,7 @@ fn tiff_pages(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> 
         if pages.len() == limits.max_pages {
             return Err(too_many_pages(limits));
         }
-        pages.push(tiff_page(&mut dec, limits)?);
+        pages.push(fit(tiff_page(&mut dec, limits)?, max_side));
         if !dec.more_images() {
             return Ok(pages);
         }
@@ -139,7 +198,7 @@ fn tiff_page(dec: &mut TiffDecoder<Cursor<&[u8]>>, limits: &Limits) -> Result<Pa
         Ok(v) => v.into_f32().unwrap_or(0.0),
         Err(_) => 0.0,
     } * if per_cm { 2.54 } else { 1.0 };
-    let dpi = if dpi.is_finite() && (50.0..=1200.0).contains(&dpi) { dpi } else { PHOTO_DPI };
+    let dpi = plausible_dpi(dpi).unwrap_or(PHOTO_DPI);
     let white_is_zero = dec.get_tag_u32(Tag::PhotometricInterpretation).ok() == Some(0);
     let data = dec.read_image().map_err(|e| broken("TIFF", e))?;
     let (wu, hu) = (w as usize, h as usize);
@@ -187,5 +246,5 @@ fn tiff_page(dec: &mut TiffDecoder<Cursor<&[u8]>>, limits: &Limits) -> Result<Pa
         }
         _ => return Err(unsupported()),
     };
-    Ok(fit(page, MAX_RENDITION_SIDE))
+    Ok(page)
 }

@@ -16,6 +16,7 @@ pub mod compose;
 mod image_in;
 mod pdf_in;
 mod pdf_out;
+pub mod sheet;
 pub mod sample;
 
 pub use pdf_out::{EncodedPage, PageImage, build_pdf, build_pdf_from};
@@ -118,6 +119,16 @@ pub fn detect(bytes: &[u8]) -> Result<Format, Refusal> {
         ))
     } else {
         Err(Refusal::Unsupported("this file is not a PDF, JPEG, PNG or TIFF document: send one of those".into()))
+    }
+}
+
+/// Decodes a scanner's image file (JPEG, PNG, or TIFF with every page) at
+/// full resolution, EXIF orientation applied, each page with the
+/// resolution the file declares (150 dpi when it declares none).
+pub fn decode_scan(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
+    match detect(bytes)? {
+        Format::Pdf => Err(Refusal::Unsupported("a PDF is not a scanned image: send JPEG, PNG or TIFF".into())),
+        f => image_in::decode_full(f, bytes, limits),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The catalogue of pieces as data: `vault/catalogue.toml`, shipped in the
+//! The catalogue of pieces as data: `api/catalogue.toml`, shipped in the
 //! binary, following the arrêté du 22 décembre 2020 (a limitative list).
 //! It decides which `kind` an upload may carry, refuses the kinds the rules
 //! forbid with the reason, gives each kind its default validity, and is
@@ -12,7 +12,7 @@ use time::{Date, Month};
 
 use crate::app::Vault;
 
-const SHIPPED: &str = include_str!("../../catalogue.toml");
+const SHIPPED: &str = dnu_api::CATALOGUE_TOML;
 
 static CATALOGUE: LazyLock<Result<Catalogue, String>> =
     LazyLock::new(|| toml::from_str::<Catalogue>(SHIPPED).map_err(|e| e.to_string()).and_then(Catalogue::checked));

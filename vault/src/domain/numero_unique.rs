@@ -15,29 +15,14 @@ use super::{GuichetCode, ParseError};
 pub struct NumeroUnique(String);
 
 /// The expected format, quoted in every refusal.
-pub const FORMAT: &str = "18 characters: territory code (3 letters or digits), month and year of \
-deposit MMAA (4 digits), sequence (6 digits), guichet code (5 letters or digits), \
-e.g. 1111023517879GDPUB";
+pub use dnu_api::numero_unique::FORMAT;
 
 impl NumeroUnique {
     /// Parses a number given by a partner or the national system.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let s = s.trim();
-        let bad = |why: &str| ParseError::new(format!("invalid numéro unique ({why}); expected {FORMAT}"));
-        if s.chars().count() != 18 {
-            return Err(bad(&format!("{} characters", s.chars().count())));
-        }
-        let b = s.as_bytes();
-        if !b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
-            return Err(bad("only digits and capital letters are allowed"));
-        }
-        if !b[3..13].iter().all(u8::is_ascii_digit) {
-            return Err(bad("characters 4 to 13 must be digits"));
-        }
-        let month = (b[3] - b'0') * 10 + (b[4] - b'0');
-        if !(1..=12).contains(&month) {
-            return Err(bad("the month of deposit must be 01 to 12"));
-        }
+        dnu_api::numero_unique::check(s)
+            .map_err(|why| ParseError::new(format!("invalid numéro unique ({why}); expected {FORMAT}")))?;
         Ok(Self(s.to_owned()))
     }
 

@@ -1,5 +1,5 @@
 //! Kinds of *pièce justificative*: a code of the shipped catalogue
-//! (`vault/catalogue.toml`, arrêté du 22 décembre 2020). Kinds the rules
+//! (`api/catalogue.toml`, arrêté du 22 décembre 2020). Kinds the rules
 //! forbid asking for are refused with the catalogue's reason.
 
 use std::fmt;
