@@ -16,10 +16,10 @@ pub mod compose;
 mod image_in;
 mod pdf_in;
 mod pdf_out;
-pub mod sheet;
 pub mod sample;
+pub mod sheet;
 
-pub use pdf_out::{EncodedPage, PageImage, build_pdf, build_pdf_from};
+pub use pdf_out::{EncodedPage, Encoding, PageImage, build_pdf, build_pdf_from};
 
 /// What the intake accepts, found by magic bytes and then a parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,11 @@ const QR_TOP: u32 = 420;
 /// The sheet for `payload` as a one-page PDF; `nu` and `kind_label` are
 /// printed under the code.
 pub fn render(payload: &str, nu: &str, kind_label: &str) -> Result<Vec<u8>, Refusal> {
+    crate::build_pdf(&[page(payload, nu, kind_label)?])
+}
+
+/// The sheet's page as pixels (150 dpi).
+pub fn page(payload: &str, nu: &str, kind_label: &str) -> Result<PageImage, Refusal> {
     let line = |y: f32, size: f32, bold: bool, text: String| TextLine { x: 56.0, y, size, bold, text };
     let lines = vec![
         line(780.0, 26.0, true, "FEUILLE DE SÉPARATION".into()),
@@ -35,7 +40,7 @@ pub fn render(payload: &str, nu: &str, kind_label: &str) -> Result<Vec<u8>, Refu
     // Centred; the page around it is white, which gives the quiet zone.
     let x0 = pixels.width().saturating_sub(modules * MODULE_PX) / 2;
     paint(&mut pixels, x0, QR_TOP, modules, &code.to_colors());
-    crate::build_pdf(&[PageImage::Gray { pixels, dpi }])
+    Ok(PageImage::Gray { pixels, dpi })
 }
 
 fn paint(page: &mut GrayImage, x0: u32, y0: u32, modules: u32, colors: &[qrcode::Color]) {

@@ -66,8 +66,7 @@ impl SheetKey {
 
 /// The sheet as a one-page PDF.
 pub fn render(payload: &str, nu: &NumeroUnique, kind_label: &str) -> Result<Vec<u8>, Error> {
-    intake::sheet::render(payload, nu.as_str(), kind_label)
-        .map_err(|e| Error::Store(format!("separator sheet: {e}")))
+    intake::sheet::render(payload, nu.as_str(), kind_label).map_err(|e| Error::Store(format!("separator sheet: {e}")))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,135 @@
+//! Many scan files to cleaned pages, on every core, in page order; and
+//! those pages to PDF files written atomically.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use aws_lc_rs::digest;
+use intake::{EncodedPage, Limits};
+
+use crate::{
+    error::Error,
+    scan::{self, CleanPage, PageClass},
+};
+
+/// Largest scan file read (a 600-dpi multi-page TIFF fits).
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// A cleaned page and where it came from.
+#[derive(Debug)]
+pub struct ScannedPage {
+    /// Index of the source file in the list given.
+    pub file: usize,
+    /// Page within that file (TIFFs hold several).
+    pub page_in_file: usize,
+    pub page: CleanPage,
+}
+
+/// A source file's fingerprint, for provenance.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+/// Reads, decodes and cleans every file, `threads` at a time; `progress`
+/// is told each time a file is done (files done, files in all).
+pub fn clean_files(
+    files: &[PathBuf],
+    find_qr: bool,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<(Vec<SourceFile>, Vec<ScannedPage>), Error> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<(SourceFile, Vec<CleanPage>), Error>>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, files.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let r = clean_file(path, find_qr);
+                    if let Ok(mut all) = results.lock() {
+                        all[i] = Some(r);
+                    }
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, files.len());
+                }
+            });
+        }
+    });
+    let results = results.into_inner().map_err(|_| Error::Image("a page worker panicked".into()))?;
+    let mut sources = Vec::with_capacity(files.len());
+    let mut pages = Vec::new();
+    for (file, r) in results.into_iter().enumerate() {
+        let (source, cleaned) = r.ok_or_else(|| Error::Image("a page worker panicked".into()))??;
+        sources.push(source);
+        pages.extend(cleaned.into_iter().enumerate().map(|(page_in_file, page)| ScannedPage {
+            file,
+            page_in_file,
+            page,
+        }));
+    }
+    Ok((sources, pages))
+}
+
+fn clean_file(path: &Path, find_qr: bool) -> Result<(SourceFile, Vec<CleanPage>), Error> {
+    let input = |message: String| Error::Input { path: path.to_owned(), message };
+    let len = std::fs::metadata(path).map_err(|e| input(e.to_string()))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(input(format!("{len} bytes; at most {MAX_FILE_BYTES} are read")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| input(e.to_string()))?;
+    let sha256 = hex::encode(digest::digest(&digest::SHA256, &bytes));
+    let limits = Limits { max_pages: 500, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
+    let raw = intake::decode_scan(&bytes, &limits).map_err(|e| input(e.to_string()))?;
+    drop(bytes);
+    let cleaned = raw.into_iter().map(|p| scan::clean(p, find_qr)).collect::<Result<Vec<_>, _>>()?;
+    Ok((SourceFile { path: path.to_owned(), sha256 }, cleaned))
+}
+
+/// The PDF of these pages.
+pub fn pdf(pages: &[&CleanPage]) -> Result<Vec<u8>, Error> {
+    let encoded: Vec<EncodedPage> = pages.iter().map(|p| p.encoded.clone()).collect();
+    intake::build_pdf_from(&encoded, &[]).map_err(|e| Error::Image(e.to_string()))
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or
+/// the whole new one: a temporary file beside it, synced, then renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io { context: format!("writing {}", path.display()), source: e }
+    })
+}
+
+/// Counts of pages by class.
+pub fn census<'a>(pages: impl Iterator<Item = &'a CleanPage>) -> [usize; 4] {
+    let mut n = [0; 4];
+    for p in pages {
+        n[match p.class {
+            PageClass::Text => 0,
+            PageClass::Gray => 1,
+            PageClass::Colour => 2,
+            PageClass::Blank => 3,
+        }] += 1;
+    }
+    n
+}

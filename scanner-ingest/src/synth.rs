@@ -1,0 +1,205 @@
+//! Scans made here, for tests and benchmarks: typeset text pages with
+//! scanner noise, skew and dark borders; a photo-like colour page; blank
+//! and near-blank pages; separator sheets. Deterministic from a seed, so a
+//! failing case can be made again.
+
+use image::{GrayImage, Luma, Rgb, RgbImage};
+use intake::{
+    PageImage,
+    compose::{TextLine, text_page},
+};
+
+use crate::scan::geometry;
+
+/// A4 at 300 dpi.
+pub const DPI: f32 = 300.0;
+
+/// A small deterministic generator (xorshift64*).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    /// Roughly normal, mean 0, deviation 1 (sum of four uniforms).
+    pub fn normal(&mut self) -> f32 {
+        let s: f32 = (0..4).map(|_| (self.next() >> 40) as f32 / (1u64 << 24) as f32).sum();
+        (s - 2.0) * 1.732
+    }
+}
+
+const WORDS: &[&str] = &[
+    "avis",
+    "d'imposition",
+    "revenus",
+    "fiscal",
+    "référence",
+    "foyer",
+    "montant",
+    "déclaration",
+    "bulletin",
+    "salaire",
+    "net",
+    "brut",
+    "cotisations",
+    "employeur",
+    "période",
+    "logement",
+    "loyer",
+    "charges",
+    "bail",
+    "attestation",
+    "caisse",
+    "allocations",
+    "familiales",
+    "quittance",
+    "commune",
+    "département",
+    "adresse",
+    "demandeur",
+    "ménage",
+    "enfant",
+    "situation",
+    "contrat",
+    "travail",
+    "durée",
+    "indéterminée",
+    "total",
+];
+
+/// A typeset page of text at 300 dpi (grey, black on white), from `seed`.
+pub fn text_page_pixels(seed: u64) -> GrayImage {
+    let mut rng = Rng::new(seed);
+    let mut lines =
+        vec![TextLine { x: 60.0, y: 780.0, size: 16.0, bold: true, text: format!("DOCUMENT {seed} — ATTESTATION") }];
+    let mut y = 740.0;
+    while y > 70.0 {
+        let words: Vec<&str> = (0..8 + rng.below(5)).map(|_| WORDS[rng.below(WORDS.len() as u64) as usize]).collect();
+        lines.push(TextLine { x: 60.0, y, size: 11.0, bold: rng.below(9) == 0, text: words.join(" ") });
+        y -= 17.0 + if rng.below(6) == 0 { 12.0 } else { 0.0 };
+    }
+    match text_page(&lines, DPI) {
+        Ok(PageImage::Gray { pixels, .. }) => pixels,
+        Ok(PageImage::Rgb { pixels, .. }) => geometry::luma(&pixels),
+        Err(_) => GrayImage::from_pixel(2480, 3508, Luma([255])),
+    }
+}
+
+/// What a scanner adds: a slightly grey paper, softened ink, grain and a
+/// few specks of dust.
+pub fn scanner_noise(page: &GrayImage, seed: u64, grain: f32, specks: usize) -> GrayImage {
+    let mut rng = Rng::new(seed ^ 0xA5A5);
+    let mut out = GrayImage::from_fn(page.width(), page.height(), |x, y| {
+        let v = f32::from(page.get_pixel(x, y).0[0]);
+        // Paper at about 236, ink at about 28.
+        let v = 28.0 + v * (208.0 / 255.0);
+        Luma([(v + rng.normal() * grain).clamp(0.0, 255.0) as u8])
+    });
+    for _ in 0..specks {
+        let (x, y) = (rng.below(u64::from(page.width() - 4)) as u32, rng.below(u64::from(page.height() - 4)) as u32);
+        let r = 1 + rng.below(2) as u32;
+        for dy in 0..r {
+            for dx in 0..r {
+                out.put_pixel(x + dx, y + dy, Luma([20]));
+            }
+        }
+    }
+    out
+}
+
+/// The page laid on a dark scanner lid `border` pixels wider on each side,
+/// then turned by `degrees`, as a flatbed scan of a crooked sheet looks.
+pub fn on_scanner(page: &GrayImage, degrees: f32, border: u32) -> GrayImage {
+    let mut canvas = GrayImage::from_pixel(page.width() + 2 * border, page.height() + 2 * border, Luma([18]));
+    image::imageops::replace(&mut canvas, page, i64::from(border), i64::from(border));
+    if degrees == 0.0 {
+        return canvas;
+    }
+    // Turning fills the corners with white; a lid is dark there too.
+    let turned = geometry::rotate(&canvas, degrees);
+    let marker = geometry::rotate(&GrayImage::from_pixel(canvas.width(), canvas.height(), Luma([0])), degrees);
+    GrayImage::from_fn(turned.width(), turned.height(), |x, y| {
+        if marker.get_pixel(x, y).0[0] > 128 { Luma([18]) } else { *turned.get_pixel(x, y) }
+    })
+}
+
+/// A photo-like colour page: smooth colour fields and shapes over most of
+/// an A4 page, as an identity document or a photograph scanned in colour.
+pub fn photo_page(seed: u64) -> RgbImage {
+    let mut rng = Rng::new(seed);
+    let (w, h) = (2480u32, 3508u32);
+    let (a, b) = (rng.below(200) as f32, rng.below(200) as f32);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let inside = (300..2180).contains(&x) && (400..3100).contains(&y);
+        if !inside {
+            return Rgb([236, 236, 234]);
+        }
+        let r = 60.0 + 150.0 * fx + 20.0 * (fy * 9.0 + a).sin();
+        let g = 80.0 + 100.0 * (1.0 - fy) + 30.0 * (fx * 7.0 + b).cos();
+        let bl = 120.0 + 80.0 * ((fx - 0.5).powi(2) + (fy - 0.5).powi(2)).sqrt();
+        Rgb([r.clamp(0.0, 255.0) as u8, g.clamp(0.0, 255.0) as u8, bl.clamp(0.0, 255.0) as u8])
+    })
+}
+
+/// A blank sheet as scanned (grain only).
+pub fn blank_page(seed: u64) -> GrayImage {
+    scanner_noise(&GrayImage::from_pixel(2480, 3508, Luma([255])), seed, 4.0, 0)
+}
+
+/// A near-blank sheet: dust specks, a faint grey smudge and the other
+/// side's text showing through, nothing written on it.
+pub fn near_blank_page(seed: u64) -> GrayImage {
+    let through = text_page_pixels(seed ^ 77);
+    let faint = GrayImage::from_fn(through.width(), through.height(), |x, y| {
+        let v = through.get_pixel(through.width() - 1 - x, y).0[0];
+        // Show-through: the ink at a fifth of its strength, mirrored.
+        Luma([255 - (255 - v) / 5])
+    });
+    let mut page = scanner_noise(&faint, seed, 4.0, 40);
+    for y in 1500..1700 {
+        for x in 900..1400 {
+            let p = page.get_pixel_mut(x, y);
+            p.0[0] = p.0[0].saturating_sub(30);
+        }
+    }
+    page
+}
+
+/// A separator sheet as scanned at 300 dpi: the vault's page, doubled.
+pub fn sheet_scan(payload: &str, nu: &str, label: &str) -> GrayImage {
+    let page = match intake::sheet::page(payload, nu, label) {
+        Ok(PageImage::Gray { pixels, .. }) => pixels,
+        _ => GrayImage::from_pixel(1240, 1754, Luma([255])),
+    };
+    image::imageops::resize(&page, page.width() * 2, page.height() * 2, image::imageops::FilterType::Nearest)
+}
+
+/// A JPEG file as a scanner writes it: JFIF density set to `dpi`.
+pub fn jpeg(page: &GrayImage, dpi: u16) -> Vec<u8> {
+    encode(page.as_raw(), page.width(), page.height(), jpeg_encoder::ColorType::Luma, dpi)
+}
+
+pub fn jpeg_rgb(page: &RgbImage, dpi: u16) -> Vec<u8> {
+    encode(page.as_raw(), page.width(), page.height(), jpeg_encoder::ColorType::Rgb, dpi)
+}
+
+fn encode(px: &[u8], w: u32, h: u32, color: jpeg_encoder::ColorType, dpi: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+    enc.set_density(jpeg_encoder::PixelDensity { density: (dpi, dpi), unit: jpeg_encoder::PixelDensityUnit::Inches });
+    let (w, h) = (u16::try_from(w).unwrap_or(u16::MAX), u16::try_from(h).unwrap_or(u16::MAX));
+    if enc.encode(px, w, h, color).is_err() {
+        out.clear();
+    }
+    out
+}

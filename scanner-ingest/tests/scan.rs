@@ -1,0 +1,91 @@
+//! The cleaning pipeline on scans made here (`scanner_ingest::synth`):
+//! deskew accuracy, classes (text, colour, blank), border cropping, QR
+//! reading, and PDFs that tools we did not write accept.
+
+use image::GrayImage;
+use intake::{Encoding, PageImage};
+use scanner_ingest::{
+    scan::{self, PageClass, deskew, geometry, qr::QrRead},
+    synth,
+};
+
+fn gray(p: GrayImage) -> PageImage {
+    PageImage::Gray { pixels: p, dpi: synth::DPI }
+}
+
+fn noisy_text(seed: u64, degrees: f32, border: u32) -> GrayImage {
+    let page = synth::scanner_noise(&synth::text_page_pixels(seed), seed, 9.0, 300);
+    synth::on_scanner(&page, degrees, border)
+}
+
+#[test]
+fn skew_is_found_within_half_a_degree() {
+    for (seed, angle) in [(1u64, 3.0f32), (2, -2.2), (3, 0.0), (4, 7.5), (5, -9.0), (6, 0.7)] {
+        let page = noisy_text(seed, angle, 40);
+        let cleaned = scan::clean(gray(page), false).unwrap();
+        assert_eq!(cleaned.class, PageClass::Text, "seed {seed}");
+        assert!((cleaned.skew - angle).abs() <= 0.5, "seed {seed}: true {angle}°, found {}°", cleaned.skew);
+        // And with the finer measure alone, on the page without borders.
+        let bare = synth::scanner_noise(&geometry::rotate(&synth::text_page_pixels(seed), angle), seed, 9.0, 0);
+        let a = scan::analyse::analyse(&bare, None);
+        let found = deskew::estimate(&a.small, a.ink);
+        assert!((found - angle).abs() <= 0.5, "seed {seed}: true {angle}°, estimate {found}°");
+    }
+}
+
+#[test]
+fn text_pages_become_small_group4_pages_without_the_dark_border() {
+    let page = noisy_text(11, 2.5, 60);
+    let (w, h) = page.dimensions();
+    let source = synth::jpeg(&page, 300).len();
+    let cleaned = scan::clean(gray(page), false).unwrap();
+    assert_eq!(cleaned.encoded.encoding(), Encoding::Group4);
+    // The border (60 px each side) is gone; the paper is kept.
+    let pdf = scanner_ingest::convert::pdf(&[&cleaned]).unwrap();
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let page_id = *doc.get_pages().values().next().unwrap();
+    let mb = doc.get_dictionary(page_id).unwrap().get(b"MediaBox").unwrap().as_array().unwrap().clone();
+    let (wpt, hpt) = (mb[2].as_float().unwrap(), mb[3].as_float().unwrap());
+    // A4 is 595×842 pt; the sheet alone, at its true size (±3 %).
+    assert!((wpt - 595.0).abs() < 18.0 && (hpt - 842.0).abs() < 25.0, "{wpt}×{hpt} pt from {w}×{h} px");
+    assert!(cleaned.encoded.len() * 10 < source, "G4 {} bytes vs JPEG {source}", cleaned.encoded.len());
+}
+
+#[test]
+fn photographs_stay_in_colour_and_blank_pages_are_told_apart() {
+    let photo = scan::clean(PageImage::Rgb { pixels: synth::photo_page(3), dpi: 300.0 }, false).unwrap();
+    assert_eq!(photo.class, PageClass::Colour);
+    assert_eq!(photo.encoded.encoding(), Encoding::Jpeg { gray: false });
+
+    let grey_photo = geometry::luma(&synth::photo_page(4));
+    assert_eq!(scan::clean(gray(grey_photo), false).unwrap().class, PageClass::Gray);
+
+    for seed in 0..3 {
+        assert_eq!(scan::clean(gray(synth::blank_page(seed)), false).unwrap().class, PageClass::Blank, "blank {seed}");
+        let near = scan::clean(gray(synth::near_blank_page(seed)), false).unwrap();
+        assert_eq!(near.class, PageClass::Blank, "near-blank {seed}");
+    }
+    // A page with a single short line is not blank.
+    let line = intake::compose::text_page(
+        &[intake::compose::TextLine { x: 60.0, y: 700.0, size: 11.0, bold: false, text: "Lu et approuvé".into() }],
+        300.0,
+    )
+    .unwrap();
+    let PageImage::Gray { pixels, .. } = line else { panic!("grey page expected") };
+    let one_line = synth::scanner_noise(&pixels, 5, 6.0, 20);
+    assert_eq!(scan::clean(gray(one_line), false).unwrap().class, PageClass::Text);
+}
+
+#[test]
+fn a_separator_sheet_is_read_even_skewed_and_noisy() {
+    let key = dnu_api::sheet::SheetKey::from_hex(&"5a".repeat(32)).unwrap();
+    let payload = key.payload("1111023517879GDPUB", "avis_imposition_n1");
+    let sheet = synth::sheet_scan(&payload, "1111023517879GDPUB", "Avis d'imposition");
+    for angle in [0.0, 4.0, -6.0] {
+        let scanned = synth::on_scanner(&synth::scanner_noise(&sheet, 9, 8.0, 50), angle, 30);
+        let cleaned = scan::clean(gray(scanned), true).unwrap();
+        assert_eq!(cleaned.qr, vec![QrRead::Text(payload.clone())], "at {angle}°");
+    }
+    // Ordinary pages carry none.
+    assert!(scan::clean(gray(noisy_text(2, 1.0, 0)), true).unwrap().qr.is_empty());
+}
