@@ -4,9 +4,17 @@
 //! (`batch`), and files them through the vault's HTTP API from a durable
 //! queue (`queue`, `upload`), watching the scanner's folder (`watch`).
 
+pub mod batch;
+pub mod cli;
 pub mod convert;
 pub mod error;
+pub mod queue;
 pub mod scan;
+pub mod spool;
+pub mod status;
 pub mod synth;
+pub mod telemetry;
+pub mod upload;
+pub mod watch;
 
 pub use error::Error;

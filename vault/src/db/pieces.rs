@@ -72,6 +72,9 @@ pub struct NewVersion {
     pub organisation: Option<Uuid>,
     pub purpose: Option<&'static str>,
     pub derived: Derived,
+    /// The client's idempotency key: the same key on the same dossier
+    /// commits at most one version.
+    pub idempotency_key: Option<String>,
 }
 
 /// What committing a version did.
@@ -192,10 +195,38 @@ impl Db {
         Ok(Some((p, v)))
     }
 
+    /// The version an upload with this idempotency key committed.
+    async fn version_by_key(&self, dossier: Uuid, key: &str) -> Result<Option<(Piece, Version)>, Error> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT version_id FROM upload_keys WHERE dossier_id = $1 AND idem_key = $2")
+                .bind(dossier.to_string())
+                .bind(key)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some(id) = id else { return Ok(None) };
+        let row = sqlx::query(&format!("SELECT {VERSION_COLUMNS} FROM piece_versions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(v) = row.as_ref().map(version_from_row).transpose()? else {
+            return Err(Error::Integrity("idempotency key without its version".into()));
+        };
+        let p = self
+            .piece(dossier, v.piece_id)
+            .await?
+            .ok_or_else(|| Error::Integrity("version without its piece".into()))?;
+        Ok(Some((p, v)))
+    }
+
     /// Commits a stored object as a piece version, with its audit event, in
     /// one transaction. If the dossier already holds the same bytes, commits
     /// nothing and returns the existing version.
     pub async fn commit_version(&self, target: &PieceTarget, new: &NewVersion) -> Result<Committed, Error> {
+        if let Some(key) = &new.idempotency_key
+            && let Some((p, v)) = self.version_by_key(new.dossier_id, key).await?
+        {
+            return Ok(Committed::Duplicate(p, v));
+        }
         if let Some((p, v)) = self.duplicate_of(new.dossier_id, &new.fingerprint).await? {
             return Ok(Committed::Duplicate(p, v));
         }
@@ -206,8 +237,13 @@ impl Db {
                 Ok(Committed::Created(p, v))
             }
             Err(Error::Database(e)) if is_unique_violation(&e) => {
-                // A concurrent upload of the same bytes won the race.
+                // A concurrent upload of the same bytes or key won the race.
                 drop(tx);
+                if let Some(key) = &new.idempotency_key
+                    && let Some((p, v)) = self.version_by_key(new.dossier_id, key).await?
+                {
+                    return Ok(Committed::Duplicate(p, v));
+                }
                 match self.duplicate_of(new.dossier_id, &new.fingerprint).await? {
                     Some((p, v)) => Ok(Committed::Duplicate(p, v)),
                     None => Err(Error::Database(e)),
@@ -291,6 +327,17 @@ impl Db {
         .bind(big(d.thumbnail.size)?)
         .execute(&mut **tx)
         .await?;
+        if let Some(key) = &new.idempotency_key {
+            sqlx::query(
+                "INSERT INTO upload_keys (dossier_id, idem_key, version_id, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(new.dossier_id.to_string())
+            .bind(key)
+            .bind(new.id.to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
         Self::record_in(
             tx,
             &AuditEvent {

@@ -13,6 +13,7 @@
 //! after a grace period — never a row that points at nothing.
 
 use bytes::Bytes;
+use dnu_api::scan::ScanProvenance;
 use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
@@ -201,11 +202,15 @@ where
 }
 
 /// Who is storing the piece.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Uploader {
     pub agent: Option<Uuid>,
     pub organisation: Option<Uuid>,
     pub purpose: Option<Purpose>,
+    /// The client's `Idempotency-Key`, if it sent one.
+    pub idempotency_key: Option<String>,
+    /// Provenance of a piece scanned by `scanner-ingest`.
+    pub scan: Option<ScanProvenance>,
 }
 
 /// Commits a staged upload as a new version of `target`. A duplicate of
@@ -222,7 +227,7 @@ pub async fn commit(
 ) -> Result<Committed, Error> {
     let staged = &accepted.original;
     let version_id = Uuid::new_v4();
-    let meta = SealedMeta { sha256: hex::encode(staged.sha256), filename, declared_type };
+    let meta = SealedMeta { sha256: hex::encode(staged.sha256), filename, declared_type, scan: by.scan.clone() };
     let sealed_meta =
         dk.seal_meta(version_id, &serde_json::to_vec(&meta).map_err(|e| Error::Invalid(e.to_string()))?)?;
     let new = NewVersion {
@@ -237,6 +242,7 @@ pub async fn commit(
         agent: by.agent,
         organisation: by.organisation,
         purpose: by.purpose.map(Purpose::as_str),
+        idempotency_key: by.idempotency_key.clone(),
         derived: Derived {
             pages: accepted.pages,
             rendition: DerivedObject { object_id: accepted.rendition.key.object(), size: accepted.rendition.size },

@@ -12,6 +12,7 @@ use axum::{
     extract::DefaultBodyLimit,
     routing::{get, post},
 };
+use dnu_api::scan::ScanProvenance;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -48,6 +49,9 @@ pub struct SealedMeta {
     pub sha256: String,
     pub filename: Option<String>,
     pub declared_type: Option<String>,
+    /// Where and how a scanned piece was digitised (absent for uploads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanProvenance>,
 }
 
 impl SealedMeta {
@@ -72,6 +76,10 @@ pub struct VersionView {
     pub pages: Option<u64>,
     /// Whether a sanitised rendition (and thumbnail) can be fetched.
     pub rendition: bool,
+    /// For a piece scanned at a guichet: the scanning host, when the batch
+    /// was scanned, and the SHA-256 of each raw scan image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanProvenance>,
 }
 
 impl VersionView {
@@ -88,6 +96,7 @@ impl VersionView {
             uploaded_by_agent: v.uploaded_by_agent,
             pages: v.derived.map(|d| d.pages),
             rendition: v.derived.is_some(),
+            scan: meta.scan,
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Fields: `kind` (catalogue kind), optional `member`, `valid_until`
 //! (`YYYY-MM-DD`), `piece` (id of an existing piece to add a version to),
-//! and exactly one `file`. Text fields may come before or after the file;
+//! `scan` (JSON provenance from `scanner-ingest`, agents only) and exactly
+//! one `file`; header `Idempotency-Key` makes a retried upload file at most
+//! one version. Text fields may come before or after the file;
 //! the file is streamed to the store (and to the intake worker, which types
 //! it by content and rebuilds it) as it arrives, never buffered whole.
 
@@ -14,6 +16,7 @@ use axum::{
     },
     http::{HeaderMap, StatusCode, header},
 };
+use dnu_api::scan::ScanProvenance;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -35,6 +38,8 @@ use crate::{
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 /// Longest accepted text field.
 const MAX_TEXT_FIELD: usize = 256;
+/// Longest accepted `scan` field (JSON provenance with one hash a page).
+const MAX_SCAN_FIELD: usize = 96 * 1024;
 /// Most fields in one upload form (a body of endless small fields must not
 /// keep a connection busy forever).
 const MAX_FIELDS: usize = 16;
@@ -63,6 +68,7 @@ struct Form {
     valid_until: Option<time::Date>,
     piece: Option<Uuid>,
     file: Option<(Accepted, Option<String>, Option<String>)>,
+    scan: Option<ScanProvenance>,
     /// Whether the form's `csrf` field matched (web pages only).
     csrf_ok: bool,
 }
@@ -96,6 +102,7 @@ pub async fn store_upload(
     if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD)) {
         return Err(Error::TooLarge { limit });
     }
+    let idempotency_key = idempotency_key(headers)?;
     let dossier = crate::dossiers::find(&vault, nu).await?;
     authorize(&vault, principal, Action::PieceUpload, Resource::Dossier(&dossier)).await?;
     let mut multipart = multipart?;
@@ -104,6 +111,9 @@ pub async fn store_upload(
     let mut form = Form::default();
     let read = read_form(&vault, &dk, &mut multipart, limit, csrf, &mut form).await;
     let result = match read {
+        Ok(()) if form.scan.is_some() && principal.agent_id().is_none() => {
+            Err(Error::Forbidden("scan provenance is recorded only for an agent's upload".into()))
+        }
         Ok(()) => target(&form),
         Err(e) => Err(e),
     };
@@ -116,7 +126,7 @@ pub async fn store_upload(
             return Err(e);
         }
     };
-    let Some((accepted, filename, declared_type)) = form.file else {
+    let Some((accepted, filename, declared_type)) = form.file.take() else {
         return Err(Error::BadRequest("the form has no `file` field".into()));
     };
     // An applicant's own upload has neither agent nor organisation.
@@ -124,6 +134,8 @@ pub async fn store_upload(
         agent: principal.agent_id(),
         organisation: principal.organisation_id(),
         purpose: Some(principal.purpose(Action::PieceUpload)),
+        idempotency_key,
+        scan: form.scan.take(),
     };
     let committed = ingest::commit(&vault, &dk, &accepted, &target, filename, declared_type, by).await?;
     let (status, piece, version, duplicate) = match committed {
@@ -144,6 +156,18 @@ pub async fn store_upload(
             duplicate,
         },
     ))
+}
+
+/// The `Idempotency-Key` header, checked.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let Some(v) = headers.get(dnu_api::IDEMPOTENCY_KEY_HEADER) else { return Ok(None) };
+    match v.to_str() {
+        Ok(k) if dnu_api::valid_idempotency_key(k) => Ok(Some(k.to_owned())),
+        _ => Err(Error::BadRequest(format!(
+            "Idempotency-Key: expected 8 to {} visible ASCII characters",
+            dnu_api::MAX_IDEMPOTENCY_KEY
+        ))),
+    }
 }
 
 /// Which piece the upload goes to, from the text fields.
@@ -212,6 +236,13 @@ async fn read_form(
                         .map_err(|_| Error::Invalid(format!("valid_until: {s:?} is not a date YYYY-MM-DD")))?,
                 );
             }
+            "scan" => {
+                let raw = text_up_to(field, MAX_SCAN_FIELD).await?;
+                let scan: ScanProvenance = serde_json::from_str(&raw)
+                    .map_err(|e| Error::Invalid(format!("scan: not valid provenance ({e})")))?;
+                scan.validate().map_err(Error::Invalid)?;
+                form.scan = Some(scan);
+            }
             "piece" => {
                 let s = text(field).await?;
                 form.piece = Some(
@@ -225,13 +256,17 @@ async fn read_form(
 }
 
 /// Reads a short text field, refusing anything longer than a label.
-async fn text(mut field: Field<'_>) -> Result<String, Error> {
+async fn text(field: Field<'_>) -> Result<String, Error> {
+    text_up_to(field, MAX_TEXT_FIELD).await
+}
+
+async fn text_up_to(mut field: Field<'_>, max: usize) -> Result<String, Error> {
     let name = field.name().unwrap_or_default().to_owned();
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await? {
         buf.extend_from_slice(&chunk);
-        if buf.len() > MAX_TEXT_FIELD {
-            return Err(Error::Invalid(format!("{name}: longer than {MAX_TEXT_FIELD} bytes")));
+        if buf.len() > max {
+            return Err(Error::Invalid(format!("{name}: longer than {max} bytes")));
         }
     }
     String::from_utf8(buf).map_err(|_| Error::Invalid(format!("{name}: not UTF-8 text")))

@@ -271,12 +271,19 @@ async fn show_page(
                         td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
                         td {
                             @if let Some(v) = &p.current {
-                                "déposée par "
-                                @match v.uploaded_by_organisation.and_then(|o| orgs.get(&o)) {
-                                    Some(name) => { (name) }
-                                    None => { "le demandeur" }
+                                @let by = v.uploaded_by_organisation.and_then(|o| orgs.get(&o));
+                                @if let Some(scan) = &v.scan {
+                                    "numérisée par " (by.map_or("?", |n| n.as_str()))
+                                    " le " (when(scan.scanned_at)) " sur le poste " (scan.host)
+                                    " (" (scan.images_sha256.len()) " image(s) de scan, empreintes conservées)"
+                                } @else {
+                                    "déposée par "
+                                    @match by {
+                                        Some(name) => { (name) }
+                                        None => { "le demandeur" }
+                                    }
+                                    " le " (when(v.uploaded_at))
                                 }
-                                " le " (crate::db::rfc3339(v.uploaded_at / 1000).replace('T', " ").trim_end_matches('Z'))
                             }
                         }
                     }
@@ -341,4 +348,9 @@ pub async fn export(
 ) -> Result<Response, Error> {
     let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
     crate::export::dossier_pdf::export(State(vault), session.principal, Path(nu)).await
+}
+
+/// A Unix-millisecond time as `YYYY-MM-DD HH:MM:SS` (UTC).
+fn when(ms: i64) -> String {
+    crate::db::rfc3339(ms / 1000).replace('T', " ").trim_end_matches('Z').to_owned()
 }

@@ -12,6 +12,7 @@ mod lifecycle;
 mod roundtrip;
 mod safe_intake;
 mod sandbox;
+mod scanned;
 mod sheets;
 mod store;
 mod tamper;

@@ -1,0 +1,100 @@
+//! What scanner-ingest relies on: an `Idempotency-Key` files at most one
+//! version however often an upload is retried (both databases), and a
+//! scanned piece's provenance is kept (sealed) and shown to readers.
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use serde_json::json;
+
+use crate::common::{BOUNDARY, Resp, TestApp, databases, doc_of, multipart};
+
+async fn upload_with_key(app: &TestApp, nu: &str, key: &str, fields: &[(&str, &str)], doc: &[u8]) -> Resp {
+    let body = multipart(fields, Some(doc));
+    app.send(
+        Request::post(format!("/api/v1/dossiers/{nu}/pieces"))
+            .header("authorization", format!("Bearer {}", app.guichet_token))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("idempotency-key", key)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_idempotency_key_files_one_version_however_often_it_is_sent() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let nu = app.register().await;
+        let first = upload_with_key(&app, &nu, "batch-7f3a-group-1", &[("kind", "ressources")], &doc_of(4000, 1)).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+        let version = first.json()["version"]["id"].clone();
+        // A retry (even if the client rebuilt different bytes) answers with the
+        // version the first attempt filed, and stores nothing new.
+        for doc in [doc_of(4000, 1), doc_of(4100, 2)] {
+            let again = upload_with_key(&app, &nu, "batch-7f3a-group-1", &[("kind", "ressources")], &doc).await;
+            assert_eq!(again.status, StatusCode::OK, "{db:?}");
+            assert_eq!(again.json()["version"]["id"], version);
+            assert_eq!(again.json()["duplicate"], true);
+        }
+        let dossier = app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await.json();
+        assert_eq!(dossier["pieces"].as_array().unwrap().len(), 1, "{db:?}: {dossier}");
+        // Another key is another upload; the same key on another dossier too.
+        let other = upload_with_key(&app, &nu, "batch-7f3a-group-2", &[("kind", "identite")], &doc_of(4200, 3)).await;
+        assert_eq!(other.status, StatusCode::CREATED);
+        let nu2 = app.register().await;
+        let elsewhere =
+            upload_with_key(&app, &nu2, "batch-7f3a-group-1", &[("kind", "ressources")], &doc_of(4000, 1)).await;
+        assert_eq!(elsewhere.status, StatusCode::CREATED);
+        // A malformed key is refused before anything is read.
+        let bad = upload_with_key(&app, &nu, "short", &[("kind", "ressources")], &doc_of(4000, 4)).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.json()["error"]["message"].as_str().unwrap().contains("Idempotency-Key"));
+    }
+}
+
+#[tokio::test]
+async fn scan_provenance_is_kept_and_shown() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let hashes = ["a1".repeat(32), "b2".repeat(32)];
+    let scan = json!({"host": "scan-mairie-01", "scanned_at": 1_764_064_800_000i64, "images_sha256": hashes});
+    let r = upload_with_key(
+        &app,
+        &nu,
+        "batch-scan-0001",
+        &[("kind", "ressources"), ("scan", &scan.to_string())],
+        &doc_of(3000, 9),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let piece = r.json()["piece"]["id"].as_str().unwrap().to_owned();
+    let shown = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}"), &app.guichet_token).await.json();
+    let v = &shown["versions"][0];
+    assert_eq!(v["scan"], scan, "{shown}");
+    assert!(v["uploaded_by_agent"].is_string() && v["uploaded_by_organisation"].is_string());
+    // The database holds it sealed: the host name is nowhere in clear.
+    let rows: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT sealed_meta FROM piece_versions").fetch_all(app.vault.db().pool()).await.unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|m| !m.windows(14).any(|w| w == b"scan-mairie-01")));
+
+    // Malformed provenance is refused, naming the field.
+    for bad in [
+        json!({"host": "bad host", "scanned_at": 1_764_064_800_000i64, "images_sha256": [hashes[0]]}),
+        json!({"host": "h", "scanned_at": 1_764_064_800_000i64, "images_sha256": ["zz"]}),
+        json!({"host": "h", "scanned_at": 5, "images_sha256": [hashes[0]]}),
+        json!({"host": "h"}),
+    ] {
+        let r = app
+            .post_multipart(
+                &format!("/api/v1/dossiers/{nu}/pieces"),
+                &app.guichet_token,
+                multipart(&[("kind", "identite"), ("scan", &bad.to_string())], Some(&doc_of(3000, 10))),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("scan"), "{bad}");
+    }
+}
