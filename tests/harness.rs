@@ -29,6 +29,20 @@ pub fn bin() -> PathBuf {
     p
 }
 
+/// Path of the `scanner-ingest` binary beside `dnu-vault`.
+pub fn scanner_bin() -> PathBuf {
+    let p = bin().with_file_name(format!("scanner-ingest{}", std::env::consts::EXE_SUFFIX));
+    assert!(p.exists(), "{} not found: run `cargo test --workspace` (or `cargo build --bins`)", p.display());
+    p
+}
+
+/// A loopback port free right now (for a server that must come back on
+/// the same address after a restart).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local address").port()
+}
+
 /// A `dnu-vault` command with a clean environment pointing at `data`.
 pub fn command(data: &Path, env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(bin());

@@ -6,3 +6,4 @@ mod lifecycle;
 mod pages;
 mod rewrap;
 mod s3;
+mod scanner;

@@ -1,0 +1,300 @@
+//! scanner-ingest end to end: a stack of three applicants' papers, split by
+//! separator sheets, dropped into the folder of a running `scanner-ingest
+//! watch` against a running vault, ends as the right pieces in the right
+//! dossiers with their scan provenance; a forged sheet sends its batch to
+//! quarantine; with the vault stopped (and scanner-ingest killed) during
+//! the batch, everything is filed once both are back, and nothing twice.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use dnu_api::sheet::SheetKey;
+use e2e::{Api, Server, demo, free_port, scanner_bin};
+use scanner_ingest::synth;
+use serde_json::Value;
+
+struct Scanner {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Scanner {
+    fn start(hot: &Path, vault: &str, key: &Path, token: &str, log: PathBuf) -> Self {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let child = Command::new(scanner_bin())
+            .arg("watch")
+            .arg(hot)
+            .args(["--vault-url", vault, "--settle-seconds", "1", "--retry-max-seconds", "2", "--host", "scan-e2e"])
+            .arg("--sheet-key-file")
+            .arg(key)
+            .env("SCANNER_TOKEN", token)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("spawn scanner-ingest");
+        Self { child, log }
+    }
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Scanner {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One applicant's papers: the sheet, then its pages.
+struct Papers<'a> {
+    nu: &'a str,
+    kind: &'a str,
+    pages: Vec<Page>,
+}
+
+enum Page {
+    Text(u64, f32),
+    Photo(u64),
+    Blank(u64),
+}
+
+/// Writes the stack as a scanner would (`scan_0001.jpg`…), aside first,
+/// then moved into the hot folder; returns the SHA-256 of each group's files.
+fn scan_stack(hot: &Path, key: &SheetKey, stack: &[Papers<'_>], start: usize) -> Vec<Vec<String>> {
+    let aside = hot.parent().unwrap().join(format!("writing-{start}"));
+    std::fs::create_dir_all(&aside).unwrap();
+    let mut n = start;
+    let mut hashes = Vec::new();
+    for p in stack {
+        let sheet = synth::sheet_scan(&key.payload(p.nu, p.kind), p.nu, p.kind);
+        let sheet = synth::on_scanner(&synth::scanner_noise(&sheet, n as u64, 6.0, 10), 1.5, 0);
+        let mut files = vec![synth::jpeg(&sheet, 300)];
+        let mut group = Vec::new();
+        for page in &p.pages {
+            let bytes = match page {
+                Page::Text(seed, angle) => {
+                    let t = synth::scanner_noise(&synth::text_page_pixels(*seed), *seed, 8.0, 100);
+                    synth::jpeg(&synth::on_scanner(&t, *angle, 30), 300)
+                }
+                Page::Photo(seed) => synth::jpeg_rgb(&synth::photo_page(*seed), 300),
+                Page::Blank(seed) => synth::jpeg(&synth::blank_page(*seed), 300),
+            };
+            if !matches!(page, Page::Blank(_)) {
+                group.push(scanner_ingest_sha(&bytes));
+            }
+            files.push(bytes);
+        }
+        hashes.push(group);
+        for f in files {
+            n += 1;
+            std::fs::write(aside.join(format!("scan_{n:04}.jpg")), f).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(&aside).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::rename(&p, hot.join(p.file_name().unwrap())).unwrap();
+    }
+    hashes
+}
+
+/// SHA-256 by coreutils' `sha256sum`, not by the code under test.
+fn scanner_ingest_sha(bytes: &[u8]) -> String {
+    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+/// The dossier's pieces, once `want` of them are there (or the deadline).
+async fn pieces_when(api: &Api, nu: &str, want: usize, deadline: Instant, scanner: &Scanner) -> Vec<Value> {
+    loop {
+        if let Ok(r) = api.get(&format!("/api/v1/dossiers/{nu}")).await
+            && r.status() == 200
+        {
+            let v: Value = r.json().await.unwrap();
+            let pieces = v["pieces"].as_array().cloned().unwrap_or_default();
+            if pieces.len() >= want {
+                return pieces;
+            }
+        }
+        assert!(Instant::now() < deadline, "dossier {nu} did not get {want} pieces; scanner log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn guichet_token(d: &Value) -> String {
+    let orgs = d["organisations"].as_array().unwrap();
+    let guichet = orgs.iter().find(|o| o["kind"] == "guichet").unwrap()["id"].clone();
+    d["agents"].as_array().unwrap().iter().find(|a| a["organisation"] == guichet).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Seeds the demo territory; the guichet agent's token and the demo dossier.
+fn setup(dir: &Path) -> (String, String) {
+    let d = demo(&dir.join("vault"), &[]);
+    (guichet_token(&d), d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_mixed_stack_is_filed_in_the_right_dossiers_and_a_forged_sheet_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, first) = setup(dir.path());
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let server = Server::start(&dir.path().join("vault"), &[("VAULT_LISTEN", &listen)]);
+    let api = Api::new(&server, &token);
+    let nus = [first, api.register_ok().await, api.register_ok().await];
+    let key = SheetKey::from_file(&dir.path().join("vault/sheet-hmac.key")).unwrap();
+    let hot = dir.path().join("scans");
+    std::fs::create_dir_all(&hot).unwrap();
+    let mut scanner =
+        Scanner::start(&hot, &server.base, &dir.path().join("vault/sheet-hmac.key"), &token, dir.path().join("s.log"));
+
+    let stack = [
+        Papers { nu: &nus[0], kind: "ressources", pages: vec![Page::Text(1, 2.0), Page::Text(2, -1.0)] },
+        Papers { nu: &nus[1], kind: "identite", pages: vec![Page::Photo(3), Page::Blank(4)] },
+        Papers {
+            nu: &nus[2],
+            kind: "avis_imposition_n1",
+            pages: vec![Page::Text(5, 0.0), Page::Blank(6), Page::Text(7, 3.0)],
+        },
+    ];
+    let hashes = scan_stack(&hot, &key, &stack, 0);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for (i, p) in stack.iter().enumerate() {
+        let pieces = pieces_when(&api, p.nu, 1, deadline, &scanner).await;
+        assert_eq!(pieces.len(), 1, "{}: {pieces:?}", p.nu);
+        let piece = &pieces[0];
+        assert_eq!(piece["kind"], p.kind);
+        let v = &piece["current"];
+        let expected_pages = p.pages.iter().filter(|x| !matches!(x, Page::Blank(_))).count();
+        assert_eq!(v["pages"], expected_pages as u64, "{}", p.kind);
+        assert_eq!(v["scan"]["host"], "scan-e2e");
+        let got: Vec<String> =
+            v["scan"]["images_sha256"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_owned()).collect();
+        assert_eq!(got, hashes[i], "raw scan hashes of {}", p.kind);
+        // The original is the compact PDF scanner-ingest built.
+        let pdf = api.original(p.nu, piece["id"].as_str().unwrap()).await;
+        assert!(pdf.starts_with(b"%PDF-"));
+        if p.kind != "identite" {
+            assert!(pdf.len() < 200_000 * expected_pages, "{} bytes for {expected_pages} text pages", pdf.len());
+        }
+    }
+    // The blank pages were kept aside, not filed.
+    let blanks: Vec<_> = std::fs::read_dir(hot.join("pages-blanches")).unwrap().flatten().collect();
+    assert_eq!(blanks.len(), 2, "one blank-page PDF per group that had blank pages");
+    assert!(scanner.log().contains("piece filed"));
+
+    // A sheet signed with another key: the whole batch is quarantined.
+    let forger = SheetKey::from_hex(&"42".repeat(32)).unwrap();
+    let forged = [Papers { nu: &nus[0], kind: "identite", pages: vec![Page::Text(8, 1.0)] }];
+    scan_stack(&hot, &forger, &forged, 100);
+    let q = hot.join("quarantaine");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let reason = loop {
+        let found = std::fs::read_dir(&q)
+            .ok()
+            .and_then(|d| d.flatten().find_map(|e| std::fs::read_to_string(e.path().join("RAISON.txt")).ok()));
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no quarantine; log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(reason.contains("feuille de séparation refusée"), "{reason}");
+    let pieces = pieces_when(&api, &nus[0], 1, Instant::now() + Duration::from_secs(5), &scanner).await;
+    assert_eq!(pieces.len(), 1, "nothing from the forged batch was filed");
+    let status = Command::new(scanner_bin()).arg("status").arg(&hot).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.contains("En attente d'envoi au coffre : 0") && status.contains("Déposées dans le coffre : 3"),
+        "{status}"
+    );
+    // No numéro unique or token in the scanner's log.
+    let log = scanner.log();
+    for secret in nus.iter().chain([&token]) {
+        assert!(!log.contains(secret.as_str()), "{secret} in the scanner log");
+    }
+    scanner.kill();
+}
+
+#[tokio::test]
+async fn with_the_vault_down_and_the_scanner_killed_nothing_is_lost_or_filed_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, first) = setup(dir.path());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let data = dir.path().join("vault");
+    let mut server = Server::start(&data, &[("VAULT_LISTEN", &listen)]);
+    let base = server.base.clone();
+    let api = Api::new(&server, &token);
+    let nus = [first, api.register_ok().await, api.register_ok().await];
+    let key_file = data.join("sheet-hmac.key");
+    let key = SheetKey::from_file(&key_file).unwrap();
+    let hot = dir.path().join("scans");
+    std::fs::create_dir_all(&hot).unwrap();
+    // The vault goes down before the batch arrives.
+    server.kill();
+    let mut scanner = Scanner::start(&hot, &base, &key_file, &token, dir.path().join("s.log"));
+    let stack = [
+        Papers { nu: &nus[0], kind: "situation_familiale", pages: vec![Page::Text(11, 1.0)] },
+        Papers { nu: &nus[1], kind: "ressources", pages: vec![Page::Text(12, -2.0), Page::Text(13, 0.5)] },
+        Papers { nu: &nus[2], kind: "logement_actuel", pages: vec![Page::Text(14, 0.0)] },
+    ];
+    scan_stack(&hot, &key, &stack, 0);
+    // Wait until the jobs are queued and have failed at least once.
+    let queue = hot.join(".scanner-ingest/queue");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let attempted = std::fs::read_dir(&queue).ok().is_some_and(|d| {
+            d.flatten().any(|e| {
+                std::fs::read_to_string(e.path().join("job.json")).is_ok_and(|j| j.contains("\"attempts\": 1"))
+            })
+        });
+        let queued = std::fs::read_dir(&queue)
+            .map(|d| d.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count())
+            .unwrap_or(0);
+        if attempted && queued == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "jobs not queued; log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The scanner machine crashes too; the raw scans are gone from the folder.
+    scanner.kill();
+    assert!(scanner_ingest::spool::files_in(&hot).unwrap().is_empty());
+    let status = Command::new(scanner_bin()).arg("status").arg(&hot).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.contains("En attente d'envoi au coffre : 3"), "{status}");
+    assert!(status.contains("dernière erreur"), "{status}");
+
+    // Both come back; everything is filed, once.
+    let server = Server::start(&data, &[("VAULT_LISTEN", &listen)]);
+    assert_eq!(server.base, base);
+    let scanner = Scanner::start(&hot, &base, &key_file, &token, dir.path().join("s.log"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for p in &stack {
+        let pieces = pieces_when(&api, p.nu, 1, deadline, &scanner).await;
+        assert_eq!(pieces.len(), 1, "{pieces:?}");
+        assert_eq!(pieces[0]["kind"], p.kind);
+        assert_eq!(pieces[0]["versions"], 1);
+    }
+    // Let the scanner run a little longer: nothing more arrives.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for p in &stack {
+        let pieces = pieces_when(&api, p.nu, 1, Instant::now() + Duration::from_secs(5), &scanner).await;
+        assert_eq!(pieces.len(), 1);
+    }
+    assert_eq!(std::fs::read_dir(&queue).unwrap().count(), 0, "queue drained");
+    drop(server);
+}
