@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scanner-ingest against img2pdf (PyPI) and ImageMagick on the same 300-dpi
+# A4 text scans, in one run. Reports pages per second, bytes per text page
+# and whether text strokes survive (page 1 rendered back by poppler and
+# compared with its clean source).
+#
+#   bench/scan.sh [PAGES]      (default 20; needs img2pdf, imagemagick, poppler-utils)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-20}
+command -v img2pdf >/dev/null || pip install -q img2pdf
+command -v convert >/dev/null || { apt-get update -qq && apt-get install -y -qq imagemagick; }
+command -v pdftoppm >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils; }
+cargo build -q --release -p scanner-ingest --bin scanner-ingest --example bench_scans
+BIN=target/release/scanner-ingest
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+target/release/examples/bench_scans make "$W/in" "$N"
+PAGES=("$W"/in/page-*.jpg)
+
+now() { date +%s.%N; }
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+time_it() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); echo "$t1 - $t0" | bc -l; }
+
+ours=(); img=()
+for _ in 1 2 3; do   # interleaved, median of three
+  ours+=("$(time_it "$BIN" convert "${PAGES[@]}" -o "$W/ours.pdf")")
+  img+=("$(time_it img2pdf "${PAGES[@]}" -o "$W/img2pdf.pdf")")
+done
+t0=$(now)
+for p in "${PAGES[@]}"; do
+  convert "$p" -colorspace Gray -threshold 60% -compress Group4 "$W/im-$(basename "$p" .jpg).tif"
+done
+t_im=$(echo "$(now) - $t0" | bc -l)
+t_ours=$(median3 "${ours[@]}"); t_img=$(median3 "${img[@]}")
+
+qpdf --check "$W/ours.pdf" >/dev/null
+pdftoppm -r 300 -gray -png -f 1 -l 1 -singlefile "$W/ours.pdf" "$W/ours-001"
+read -r kept matched < <(target/release/examples/bench_scans compare "$W/in/source-001.png" "$W/ours-001.png")
+
+b_ours=$(stat -c %s "$W/ours.pdf"); b_img=$(stat -c %s "$W/img2pdf.pdf"); b_im=$(cat "$W"/im-*.tif | wc -c)
+awk -v n="$N" -v to="$t_ours" -v ti="$t_img" -v tm="$t_im" -v bo="$b_ours" -v bi="$b_img" -v bm="$b_im" \
+    -v k="$kept" -v m="$matched" -v cores="$(nproc)" 'BEGIN {
+  printf "%d pages, 300-dpi A4 text scans, %d cores\n", n, cores
+  printf "%-28s %9s %14s\n", "", "pages/s", "bytes/page"
+  printf "%-28s %9.2f %14d\n", "scanner-ingest convert", n/to, bo/n
+  printf "%-28s %9.2f %14d\n", "img2pdf (wraps the JPEG)", n/ti, bi/n
+  printf "%-28s %9.2f %14d\n", "ImageMagick G4 TIFF", n/tm, bm/n
+  printf "speed: %.1fx ImageMagick (target >= 10), %.2f of img2pdf (target >= 0.2)\n", tm/to, ti/to
+  printf "size: 1/%.0f of img2pdf per text page (target >= 20)\n", bi/bo
+  printf "legibility (page 1 rendered back at 300 dpi): source ink kept %.2f%%, output ink on source strokes %.2f%%\n", k*100, m*100
+}'
