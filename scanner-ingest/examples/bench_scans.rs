@@ -7,23 +7,7 @@
 //!   source's ink found in the rendering and the reverse (text strokes
 //!   preserved, nothing invented), each within one pixel.
 
-use image::GrayImage;
 use scanner_ingest::synth;
-
-fn ink_kept(a: &GrayImage, b: &GrayImage) -> f64 {
-    let (mut ink, mut kept) = (0u64, 0u64);
-    for (x, y, p) in a.enumerate_pixels() {
-        if p.0[0] >= 100 {
-            continue;
-        }
-        ink += 1;
-        let near = (x.saturating_sub(1)..=x + 1).any(|nx| {
-            (y.saturating_sub(1)..=y + 1).any(|ny| nx < b.width() && ny < b.height() && b.get_pixel(nx, ny).0[0] < 128)
-        });
-        kept += u64::from(near);
-    }
-    kept as f64 / ink.max(1) as f64
-}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -49,7 +33,7 @@ fn main() -> anyhow::Result<()> {
         Some("compare") if args.len() == 4 => {
             let a = image::open(&args[2])?.to_luma8();
             let b = image::open(&args[3])?.to_luma8();
-            println!("{:.4} {:.4}", ink_kept(&a, &b), ink_kept(&b, &a));
+            println!("{:.4} {:.4}", synth::ink_kept(&a, &b), synth::ink_kept(&b, &a));
             Ok(())
         }
         _ => anyhow::bail!("usage: bench_scans make DIR N | bench_scans compare SOURCE.png RENDERED.png"),

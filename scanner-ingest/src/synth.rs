@@ -203,3 +203,21 @@ fn encode(px: &[u8], w: u32, h: u32, color: jpeg_encoder::ColorType, dpi: u16) -
     }
     out
 }
+
+/// Share of `a`'s ink pixels (darker than 100) with ink (darker than 128)
+/// in `b` within one pixel: run both ways on a source page and its
+/// rendering, it says whether text strokes were kept and nothing invented.
+pub fn ink_kept(a: &GrayImage, b: &GrayImage) -> f64 {
+    let (mut ink, mut kept) = (0u64, 0u64);
+    for (x, y, p) in a.enumerate_pixels() {
+        if p.0[0] >= 100 {
+            continue;
+        }
+        ink += 1;
+        let near = (x.saturating_sub(1)..=x + 1).any(|nx| {
+            (y.saturating_sub(1)..=y + 1).any(|ny| nx < b.width() && ny < b.height() && b.get_pixel(nx, ny).0[0] < 128)
+        });
+        kept += u64::from(near);
+    }
+    kept as f64 / ink.max(1) as f64
+}

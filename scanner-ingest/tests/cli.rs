@@ -32,20 +32,6 @@ fn render(pdf: &Path, dpi: u32) -> Vec<GrayImage> {
 }
 
 /// Share of `a`'s ink pixels with ink in `b` within one pixel.
-fn ink_kept(a: &GrayImage, b: &GrayImage) -> f64 {
-    let (mut ink, mut kept) = (0u64, 0u64);
-    for (x, y, p) in a.enumerate_pixels() {
-        if p.0[0] >= 100 {
-            continue;
-        }
-        ink += 1;
-        let near = (x.saturating_sub(1)..=x + 1).any(|nx| {
-            (y.saturating_sub(1)..=y + 1).any(|ny| nx < b.width() && ny < b.height() && b.get_pixel(nx, ny).0[0] < 128)
-        });
-        kept += u64::from(near);
-    }
-    kept as f64 / ink.max(1) as f64
-}
 
 #[test]
 fn convert_writes_a_pdf_others_accept_with_legible_text_and_blank_pages_aside() {
@@ -76,8 +62,8 @@ fn convert_writes_a_pdf_others_accept_with_legible_text_and_blank_pages_aside() 
     let (w, h) = pages[0].dimensions();
     assert!((2479..=2480).contains(&w) && (3507..=3508).contains(&h), "{w}×{h}");
     // The text strokes survive the bitonal conversion, both ways.
-    let kept = ink_kept(&source, &pages[0]);
-    let added = ink_kept(&pages[0], &source);
+    let kept = synth::ink_kept(&source, &pages[0]);
+    let added = synth::ink_kept(&pages[0], &source);
     assert!(kept > 0.97 && added > 0.97, "source ink kept {kept:.3}, output ink matching source {added:.3}");
     assert_eq!(render(&d.join("out.blanches.pdf"), 50).len(), 1);
 
