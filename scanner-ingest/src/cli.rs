@@ -193,7 +193,7 @@ fn convert_cmd(images: &[PathBuf], output: &std::path::Path, threads: usize) -> 
         bail!("every page is blank: nothing written");
     }
     let pdf = convert::pdf(&kept.iter().map(|p| &p.page).collect::<Vec<_>>())?;
-    convert::write_atomic(output, &pdf)?;
+    crate::spool::write_atomic(output, &pdf)?;
     let [text, gray, colour, _] = convert::census(pages.iter().map(|p| &p.page));
     println!(
         "{}: {} pages ({text} texte, {gray} niveaux de gris, {colour} couleur), {} octets",
@@ -203,7 +203,7 @@ fn convert_cmd(images: &[PathBuf], output: &std::path::Path, threads: usize) -> 
     );
     if !blank.is_empty() {
         let aside = output.with_extension("blanches.pdf");
-        convert::write_atomic(&aside, &convert::pdf(&blank.iter().map(|p| &p.page).collect::<Vec<_>>())?)?;
+        crate::spool::write_atomic(&aside, &convert::pdf(&blank.iter().map(|p| &p.page).collect::<Vec<_>>())?)?;
         println!("{} page(s) blanche(s) mise(s) de côté dans {} :", blank.len(), aside.display());
         for p in &blank {
             println!("  {}", crate::batch::page_name(&sources, p));
@@ -221,7 +221,7 @@ fn sheet_cmd(nu: &str, kind: &str, output: &std::path::Path, key_file: &std::pat
     };
     let key = SheetKey::from_file(key_file)?;
     let pdf = intake::sheet::render(&key.payload(nu, kind), nu, &label).map_err(|e| anyhow::anyhow!("{e}"))?;
-    convert::write_atomic(output, &pdf)?;
+    crate::spool::write_atomic(output, &pdf)?;
     println!("{}: feuille de séparation pour {nu} — {label}", output.display());
     Ok(())
 }

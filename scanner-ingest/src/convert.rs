@@ -1,8 +1,7 @@
 //! Many scan files to cleaned pages, on every core, in page order; and
-//! those pages to PDF files written atomically.
+//! those pages to a PDF (written to disk by `spool::write_atomic`).
 
 use std::{
-    io::Write,
     path::{Path, PathBuf},
     sync::{
         Mutex,
@@ -99,25 +98,6 @@ fn clean_file(path: &Path, find_qr: bool) -> Result<(SourceFile, Vec<CleanPage>)
 pub fn pdf(pages: &[&CleanPage]) -> Result<Vec<u8>, Error> {
     let encoded: Vec<EncodedPage> = pages.iter().map(|p| p.encoded.clone()).collect();
     intake::build_pdf_from(&encoded, &[]).map_err(|e| Error::Image(e.to_string()))
-}
-
-/// Writes `bytes` to `path` so that a crash leaves either the old file or
-/// the whole new one: a temporary file beside it, synced, then renamed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io { context: format!("writing {}", path.display()), source: e }
-    })
 }
 
 /// Counts of pages by class.

@@ -13,10 +13,6 @@ pub enum Error {
     Io { context: String, source: std::io::Error },
     #[error("configuration: {0}")]
     Config(String),
-    #[error("the vault refused the upload ({status}): {message}")]
-    Refused { status: u16, message: String },
-    #[error("the vault cannot be reached or failed: {0}")]
-    Unavailable(String),
 }
 
 impl Error {

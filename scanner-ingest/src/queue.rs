@@ -11,7 +11,7 @@ use dnu_api::scan::ScanProvenance;
 
 use crate::{
     error::Error,
-    spool::{Spool, move_file, sync_dir, write_synced},
+    spool::{Spool, move_file, sync_dir, write_atomic, write_synced},
 };
 
 /// One piece waiting to be filed.
@@ -121,11 +121,7 @@ pub fn reschedule(spool: &Spool, job: &mut Job, error: String, retry_max_secs: u
     let jitter = (now_ms().unsigned_abs() ^ u64::from(job.attempts).wrapping_mul(0x9E37)) % (base / 4 + 1);
     job.next_attempt_ms = now_ms() + i64::try_from(base + jitter).unwrap_or(i64::MAX / 2);
     job.last_error = Some(error);
-    let dir = spool.job(&job.id);
-    let tmp = dir.join(".job.json.tmp");
-    write_synced(&tmp, &to_json(job)?)?;
-    std::fs::rename(&tmp, dir.join("job.json")).map_err(Error::io(format!("updating job {}", job.id)))?;
-    sync_dir(&dir)
+    write_atomic(&spool.job(&job.id).join("job.json"), &to_json(job)?)
 }
 
 /// Moves a job the vault refused for good to quarantine, with the reason.

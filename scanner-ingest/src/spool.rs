@@ -103,6 +103,25 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     go().map_err(Error::io(format!("writing {}", path.display())))
 }
 
+/// Writes `bytes` to `path` so that a crash leaves either the old file or
+/// the whole new one: a temporary file beside it, synced, then renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io { context: format!("writing {}", path.display()), source: e }
+    })
+}
+
 /// Moves a file, by rename when it can, else by a synced copy then delete.
 pub fn move_file(from: &Path, to: &Path) -> Result<(), Error> {
     match std::fs::rename(from, to) {

@@ -174,7 +174,7 @@ impl Watcher {
             let mut blank_pages = Vec::new();
             if !g.blank.is_empty() {
                 let blanks: Vec<_> = g.blank.iter().map(|&i| &pages[i].page).collect();
-                convert::write_atomic(&self.spool.blank(&format!("{id}-pages-blanches.pdf")), &convert::pdf(&blanks)?)?;
+                spool::write_atomic(&self.spool.blank(&format!("{id}-pages-blanches.pdf")), &convert::pdf(&blanks)?)?;
                 blank_pages = g.blank.iter().map(|&i| batch::page_name(&sources, &pages[i])).collect();
             }
             let job = (!g.pages.is_empty()).then(|| id.clone());
@@ -252,7 +252,7 @@ impl Watcher {
 
     fn write_report(&self, batch: &str, report: &Report<'_>) -> Result<(), Error> {
         let json = serde_json::to_vec_pretty(report).map_err(|e| Error::Config(e.to_string()))?;
-        convert::write_atomic(&self.spool.report(batch), &json)
+        spool::write_atomic(&self.spool.report(batch), &json)
     }
 
     /// Files every job that is due, stopping at the first the vault cannot

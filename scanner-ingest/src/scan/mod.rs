@@ -69,13 +69,14 @@ pub fn clean(page: PageImage, find_qr: bool) -> Result<CleanPage, Error> {
         let encoded = EncodedPage::jpeg(&image, PHOTO_QUALITY).map_err(|e| Error::Image(e.to_string()))?;
         return Ok(CleanPage { class, encoded, skew: 0.0, qr });
     }
-    let (class, skew) =
+    let (class, measured) =
         if a.is_blank() { (PageClass::Blank, 0.0) } else { (PageClass::Text, deskew::estimate(&a.small, a.ink)) };
-    if skew.abs() >= MIN_CORRECTION {
+    let skew = if measured.abs() >= MIN_CORRECTION { measured } else { 0.0 };
+    if skew != 0.0 {
         gray = straighten(&gray, skew);
     }
     let encoded = bitonal_page(&gray, &a, dpi)?;
-    Ok(CleanPage { class, encoded, skew: if skew.abs() >= MIN_CORRECTION { skew } else { 0.0 }, qr })
+    Ok(CleanPage { class, encoded, skew, qr })
 }
 
 /// The page turned back by `skew`, with the scanner background that turning
