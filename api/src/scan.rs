@@ -21,12 +21,17 @@ pub struct ScanProvenance {
     pub images_sha256: Vec<String>,
 }
 
+/// A host name as provenance records it: 1 to 253 letters, digits, '-',
+/// '.' or '_'.
+pub fn valid_host(host: &str) -> bool {
+    (1..=253).contains(&host.len())
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
 impl ScanProvenance {
     /// Checks the fields a hostile client could fill with anything.
     pub fn validate(&self) -> Result<(), String> {
-        let host_ok = (1..=253).contains(&self.host.len())
-            && self.host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-        if !host_ok {
+        if !valid_host(&self.host) {
             return Err("scan.host: expected a host name (letters, digits, '-', '.', '_'; at most 253)".into());
         }
         // 2000-01-01 .. 2100-01-01: a clock gone wrong is refused, not recorded.

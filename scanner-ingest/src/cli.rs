@@ -154,6 +154,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let key = SheetKey::from_file(&sheet_key_file)?;
             let host = host.unwrap_or_else(host_name);
+            // Checked now: the vault would refuse every piece's provenance.
+            if !dnu_api::scan::valid_host(&host) {
+                bail!("--host {host:?}: expected letters, digits, '-', '.' or '_' (at most 253)");
+            }
             if !dir.is_dir() {
                 bail!("{} is not a folder", dir.display());
             }

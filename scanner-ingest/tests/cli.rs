@@ -111,3 +111,36 @@ fn sheet_prints_a_sheet_that_verifies_and_refuses_bad_input() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(says));
     }
 }
+
+#[test]
+fn watch_refuses_bad_settings_before_taking_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("key"), format!("{}\n", "3c".repeat(32))).unwrap();
+    std::fs::create_dir(d.join("scans")).unwrap();
+    std::fs::write(d.join("scans/scan_0001.jpg"), b"not yet").unwrap();
+    let run = |extra: &[&str], token: Option<&str>| {
+        let mut c = Command::new(bin());
+        c.args(["watch", "scans", "--vault-url", "http://127.0.0.1:9", "--sheet-key-file", "key"])
+            .args(extra)
+            .env_remove("SCANNER_TOKEN")
+            .env_remove("SCANNER_TOKEN_FILE")
+            .current_dir(d);
+        if let Some(t) = token {
+            c.env("SCANNER_TOKEN", t);
+        }
+        c.output().unwrap()
+    };
+    for (extra, token, says) in [
+        (vec![], None, "no token"),
+        (vec!["--host", "poste scan"], Some("dnuv_x"), "--host"),
+        (vec!["--settle-seconds", "4000"], Some("dnuv_x"), "settle"),
+    ] {
+        let out = run(&extra, token);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{extra:?}: {err}");
+        assert!(!err.contains("dnuv_x"), "the token is never printed");
+    }
+    // Nothing was claimed.
+    assert!(d.join("scans/scan_0001.jpg").exists());
+}
