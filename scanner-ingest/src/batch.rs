@@ -119,3 +119,88 @@ pub fn group_sources<'a>(sources: &'a [SourceFile], pages: &[ScannedPage], group
     }
     seen.iter().filter_map(|&f| sources.get(f)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use intake::EncodedPage;
+
+    use super::*;
+    use crate::scan::CleanPage;
+
+    fn key() -> SheetKey {
+        SheetKey::from_hex(&"7e".repeat(32)).unwrap()
+    }
+
+    fn page(class: PageClass, qr: Vec<QrRead>) -> ScannedPage {
+        let page = CleanPage { class, encoded: EncodedPage::group4(Vec::new(), 1, 1, 300.0), skew: 0.0, qr };
+        ScannedPage { file: 0, page_in_file: 0, page }
+    }
+    fn sheet(nu: &str, kind: &str) -> ScannedPage {
+        page(PageClass::Text, vec![QrRead::Text(key().payload(nu, kind))])
+    }
+    fn text() -> ScannedPage {
+        page(PageClass::Text, Vec::new())
+    }
+    fn blank() -> ScannedPage {
+        page(PageClass::Blank, Vec::new())
+    }
+    fn sources() -> Vec<SourceFile> {
+        vec![SourceFile { path: "scan_0001.jpg".into(), sha256: "00".repeat(32) }]
+    }
+    fn reason(p: Plan) -> String {
+        match p {
+            Plan::Quarantine { reason } => reason,
+            Plan::File { groups, .. } => panic!("filed {} groups", groups.len()),
+        }
+    }
+
+    #[test]
+    fn pages_go_to_the_sheet_before_them_and_blanks_aside() {
+        let (a, b) = ("1111023517879GDPUB", "5920125000001MAIRE");
+        let pages = vec![
+            blank(),
+            sheet(a, "ressources"),
+            text(),
+            blank(),
+            text(),
+            sheet(b, "identite"),
+            text(),
+            sheet(a, "autre"),
+        ];
+        let Plan::File { groups, notes } = plan(&key(), &sources(), &pages) else { panic!("quarantined") };
+        let got: Vec<_> = groups
+            .iter()
+            .map(|g| (g.sheet.numero_unique.as_str(), g.sheet.kind.as_str(), g.pages.clone(), g.blank.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [(a, "ressources", vec![2, 4], vec![3]), (b, "identite", vec![6], vec![]), (a, "autre", vec![], vec![])]
+        );
+        // The leading blank page and the empty last group are reported.
+        assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn any_doubt_quarantines_the_whole_batch() {
+        let a = "1111023517879GDPUB";
+        let forged = SheetKey::from_hex(&"11".repeat(32)).unwrap().payload(a, "ressources");
+        let cases = [
+            (
+                vec![sheet(a, "ressources"), text(), page(PageClass::Text, vec![QrRead::Text(forged)]), text()],
+                "refusée",
+            ),
+            (vec![sheet(a, "ressources"), text(), page(PageClass::Text, vec![QrRead::Unreadable])], "illisible"),
+            (vec![text(), sheet(a, "ressources"), text()], "avant la première feuille"),
+            (vec![text(), blank()], "avant la première feuille"),
+            (vec![blank()], "aucune feuille"),
+        ];
+        for (pages, says) in cases {
+            let r = reason(plan(&key(), &sources(), &pages));
+            assert!(r.contains(says), "{r}");
+        }
+        // Another QR code on a document (not a sheet) is just content.
+        let with_qr =
+            vec![sheet(a, "ressources"), page(PageClass::Text, vec![QrRead::Text("https://impots.gouv.fr".into())])];
+        assert!(matches!(plan(&key(), &sources(), &with_qr), Plan::File { .. }));
+    }
+}
