@@ -114,6 +114,17 @@ fn scanner_ingest_sha(bytes: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
+/// qpdf finds nothing wrong and poppler renders `pages` pages.
+fn accepted_by_others(pdf: &Path, pages: usize) {
+    let check = Command::new("qpdf").arg("--check").arg(pdf).output().expect("qpdf is installed (tests/run.sh)");
+    assert!(check.status.success(), "{}: {}", pdf.display(), String::from_utf8_lossy(&check.stdout));
+    let out = tempfile::tempdir().unwrap();
+    let render =
+        Command::new("pdftoppm").args(["-r", "20", "-png"]).arg(pdf).arg(out.path().join("p")).output().unwrap();
+    assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), pages, "{}", pdf.display());
+}
+
 /// The dossier's pieces, once `want` of them are there (or the deadline).
 async fn pieces_when(api: &Api, nu: &str, want: usize, deadline: Instant, scanner: &Scanner) -> Vec<Value> {
     loop {
@@ -186,7 +197,9 @@ async fn a_mixed_stack_is_filed_in_the_right_dossiers_and_a_forged_sheet_is_quar
         assert_eq!(got, hashes[i], "raw scan hashes of {}", p.kind);
         // The original is the compact PDF scanner-ingest built.
         let pdf = api.original(p.nu, piece["id"].as_str().unwrap()).await;
-        assert!(pdf.starts_with(b"%PDF-"));
+        let file = dir.path().join(format!("filed-{i}.pdf"));
+        std::fs::write(&file, &pdf).unwrap();
+        accepted_by_others(&file, expected_pages);
         if p.kind != "identite" {
             assert!(pdf.len() < 200_000 * expected_pages, "{} bytes for {expected_pages} text pages", pdf.len());
         }
@@ -194,6 +207,9 @@ async fn a_mixed_stack_is_filed_in_the_right_dossiers_and_a_forged_sheet_is_quar
     // The blank pages were kept aside, not filed.
     let blanks: Vec<_> = std::fs::read_dir(hot.join("pages-blanches")).unwrap().flatten().collect();
     assert_eq!(blanks.len(), 2, "one blank-page PDF per group that had blank pages");
+    for b in &blanks {
+        accepted_by_others(&b.path(), 1);
+    }
     assert!(scanner.log().contains("piece filed"));
 
     // A sheet signed with another key: the whole batch is quarantined.
