@@ -156,11 +156,15 @@ pub fn build_pdf(pages: &[PageImage]) -> Result<Vec<u8>, Refusal> {
 }
 
 /// The same from encoded pages, with an outline (one bookmark each).
-pub fn build_pdf_from(pages: &[EncodedPage], bookmarks: &[Bookmark]) -> Result<Vec<u8>, Refusal> {
+pub fn build_pdf_from<P: std::borrow::Borrow<EncodedPage>>(
+    pages: &[P],
+    bookmarks: &[Bookmark],
+) -> Result<Vec<u8>, Refusal> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let mut kids = Vec::with_capacity(pages.len());
     for page in pages {
+        let page: &EncodedPage = page.borrow();
         let (w, h) = (page.width, page.height);
         // The page size comes from the pixels (the rasteriser rounds down),
         // so pixels and points always agree.

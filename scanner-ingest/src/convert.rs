@@ -96,7 +96,7 @@ fn clean_file(path: &Path, find_qr: bool) -> Result<(SourceFile, Vec<CleanPage>)
 
 /// The PDF of these pages.
 pub fn pdf(pages: &[&CleanPage]) -> Result<Vec<u8>, Error> {
-    let encoded: Vec<EncodedPage> = pages.iter().map(|p| p.encoded.clone()).collect();
+    let encoded: Vec<&EncodedPage> = pages.iter().map(|p| &p.encoded).collect();
     intake::build_pdf_from(&encoded, &[]).map_err(|e| Error::Image(e.to_string()))
 }
 

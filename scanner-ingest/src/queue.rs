@@ -144,8 +144,7 @@ pub fn done(spool: &Spool) -> Result<Vec<Done>, Error> {
     for entry in std::fs::read_dir(&root).map_err(Error::io(format!("listing {}", root.display())))? {
         let path = entry.map_err(Error::io(format!("listing {}", root.display())))?.path();
         if path.extension().is_some_and(|e| e == "json")
-            && let Ok(d) = std::fs::read(&path).map(|b| serde_json::from_slice::<Done>(&b))
-            && let Ok(d) = d
+            && let Some(d) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Done>(&b).ok())
         {
             all.push(d);
         }

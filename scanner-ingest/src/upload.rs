@@ -111,8 +111,7 @@ impl Vault {
             .map(|b| format!("{} ({}): {}", status.as_u16(), b.error.code, b.error.message))
             .unwrap_or_else(|_| format!("{}", status.as_u16()));
         match status.as_u16() {
-            404 | 409 | 413 | 415 | 422 => Outcome::Refused(detail),
-            400 => Outcome::Refused(detail),
+            400 | 404 | 409 | 413 | 415 | 422 => Outcome::Refused(detail),
             _ => Outcome::Retry(detail),
         }
     }
@@ -120,15 +119,15 @@ impl Vault {
 
 /// A transport error without the URL (it holds the numéro unique).
 fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url() {
-        s = s.replace(u.as_str(), "<vault>");
-    }
     if e.is_connect() {
         "connection refused or no route".to_owned()
     } else if e.is_timeout() {
         "timed out".to_owned()
     } else {
-        s
+        let s = e.to_string();
+        match e.url() {
+            Some(u) => s.replace(u.as_str(), "<vault>"),
+            None => s,
+        }
     }
 }
