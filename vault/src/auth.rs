@@ -223,6 +223,7 @@ pub async fn authorize(vault: &Vault, p: &Principal, action: Action, resource: R
     };
     let decided = decide(vault, p, action, resource, grant.as_ref(), now);
     if decided.is_err() {
+        crate::metrics::global().policy_denials.inc();
         // Every denial is traced, committed before the refusal is sent.
         let dossier = match resource {
             Resource::Dossier(d) => Some(d.id),

@@ -111,6 +111,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        crate::metrics::global().count_error(&self);
         let message = match &self {
             Self::Integrity(_) => {
                 tracing::error!(error = %self, "integrity failure: stored data does not authenticate");

@@ -1,13 +1,22 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (its database and
 //! object store answer too).
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
-use crate::app::Vault;
+use crate::{
+    app::Vault,
+    routes::{Auth, Doc, Produces, Routes},
+};
 
-pub fn router() -> Router<Vault> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+pub fn router() -> Routes {
+    Routes::new("operations")
+        .get("/healthz", healthz, Doc::new("healthz", "The process answers (liveness)", Auth::None, Produces::Json))
+        .get(
+            "/readyz",
+            readyz,
+            Doc::new("readyz", "The database and the object store answer too (readiness; 503 if not)", Auth::None, Produces::Json),
+        )
 }
 
 async fn healthz() -> Json<Value> {

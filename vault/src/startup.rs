@@ -10,12 +10,15 @@ use crate::{
     app::{Schema, Vault},
     config::Config,
     error::Error,
+    routes::Routes,
 };
 
-/// The full router over a vault.
-pub fn router(vault: Vault) -> Router {
-    Router::new()
+/// Every route the vault serves, with its documentation.
+pub fn routes() -> Routes {
+    Routes::new("")
         .merge(crate::health::router())
+        .merge(crate::metrics::router())
+        .merge(crate::openapi::router())
         .merge(crate::catalogue::router())
         .merge(crate::dossiers::router())
         .merge(crate::pieces::router())
@@ -25,10 +28,18 @@ pub fn router(vault: Vault) -> Router {
         .merge(crate::grants::router())
         .merge(crate::applicants::router())
         .merge(crate::audit::router())
+}
+
+/// The full router over a vault: the routes, the JSON refusals of unknown
+/// routes and methods, and the request metrics around all of them.
+pub fn router(vault: Vault) -> Router {
+    let (routes, _) = routes().into_parts();
+    routes
         .fallback(|| async { Error::NotFound("no such route".into()).into_response() })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, axum::Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": "method not allowed on this route"}})))
         })
+        .layer(axum::middleware::from_fn(crate::metrics::record_requests))
         .with_state(vault)
 }
 
@@ -84,13 +95,16 @@ impl Application {
 /// How often a running server signs the audit chain head.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// Signs the chain head now and then every [`CHECKPOINT_EVERY`]. Success
+/// (a checkpoint written, or the head already covered, possibly by another
+/// replica) resets the `dnu_vault_audit_checkpoint_age_seconds` gauge.
 async fn periodic_checkpoints(vault: Vault) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    tick.tick().await;
     loop {
         tick.tick().await;
-        if let Err(e) = crate::audit::write_checkpoint(&vault).await {
-            tracing::error!(error = %e, "audit checkpoint failed");
+        match crate::audit::write_checkpoint(&vault).await {
+            Ok(_) => crate::metrics::global().checkpoint_ok(),
+            Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
         }
     }
 }

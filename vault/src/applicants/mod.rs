@@ -11,14 +11,14 @@ use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
 use axum::{
-    Json, Router,
+    Json,
     extract::{State, rejection::JsonRejection},
-    routing::post,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    routes::{Auth, Consumes, Doc, Produces, Routes},
     app::Vault,
     crypto::{random_bytes, sha256},
     error::Error,
@@ -32,8 +32,13 @@ const MAX_LOCK_MS: i64 = 3600 * 1000;
 /// Letters and digits that cannot be misread on paper (no 0/O, 1/I/L).
 const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
-pub fn router() -> Router<Vault> {
-    Router::new().route("/api/v1/session", post(sign_in))
+pub fn router() -> Routes {
+    Routes::new("applicants").post(
+        "/api/v1/session",
+        sign_in,
+        Doc::new("applicantSession", "An applicant signs in with identifier and code; returns a session token", Auth::None, Produces::Json)
+            .consumes(Consumes::Json),
+    )
 }
 
 fn random_text(len: usize) -> Result<String, Error> {

@@ -5,22 +5,26 @@
 use std::collections::HashMap;
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::get,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
+    routes::{Auth, Doc, Produces, Routes},
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
     crypto::sha256,
     error::Error,
 };
 
-pub fn router() -> Router<Vault> {
-    Router::new().route("/api/v1/dossiers/{nu}/audit", get(trace))
+pub fn router() -> Routes {
+    Routes::new("audit").get(
+        "/api/v1/dossiers/{nu}/audit",
+        trace,
+        Doc::new("dossierAudit", "The dossier's access trace", Auth::Bearer, Produces::Json),
+    )
 }
 
 #[derive(Debug, Serialize)]

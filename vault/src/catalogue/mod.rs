@@ -6,11 +6,11 @@
 
 use std::sync::LazyLock;
 
-use axum::{Json, Router, routing::get};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
-use crate::app::Vault;
+use crate::routes::{Auth, Doc, Produces, Routes};
 
 const SHIPPED: &str = dnu_api::CATALOGUE_TOML;
 
@@ -120,8 +120,12 @@ impl KindEntry {
     }
 }
 
-pub fn router() -> Router<Vault> {
-    Router::new().route("/api/v1/catalogue", get(serve))
+pub fn router() -> Routes {
+    Routes::new("catalogue").get(
+        "/api/v1/catalogue",
+        serve,
+        Doc::new("catalogue", "The catalogue of piece kinds and their validity rules", Auth::None, Produces::Json),
+    )
 }
 
 /// Public: the list is the law, not a secret.

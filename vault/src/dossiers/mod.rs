@@ -9,19 +9,43 @@ pub mod show;
 pub mod worklist;
 pub use show::OrgRef;
 
-use axum::{
-    Router,
-    routing::{get, post},
-};
 
-use crate::{app::Vault, db::dossiers::Dossier, domain::NumeroUnique, error::Error};
+use crate::{
+    app::Vault,
+    routes::{Auth, Consumes, Doc, Produces, Routes},
+    db::dossiers::Dossier, domain::NumeroUnique, error::Error};
 
-pub fn router() -> Router<Vault> {
-    Router::new()
-        .route("/api/v1/dossiers", post(register::register).get(worklist::worklist))
-        .route("/api/v1/dossiers/{nu}", get(show::show))
-        .route("/api/v1/dossiers/{nu}/renew", post(lifecycle::renew))
-        .route("/api/v1/dossiers/{nu}/radiate", post(lifecycle::radiate))
+pub fn router() -> Routes {
+    Routes::new("dossiers")
+        .post(
+            "/api/v1/dossiers",
+            register::register,
+            Doc::new("registerDossier", "Register a dossier (guichets)", Auth::Bearer, Produces::Json)
+                .consumes(Consumes::Json)
+                .success(201),
+        )
+        .get(
+            "/api/v1/dossiers",
+            worklist::worklist,
+            Doc::new("worklist", "The dossiers the caller may see, paginated", Auth::Bearer, Produces::Json).query(&[
+                ("commune", "INSEE code of a commune the dossier asks for"),
+                ("status", "active or radiated"),
+                ("limit", "items per page (at most 500)"),
+                ("after", "the `next` cursor of the previous page"),
+            ]),
+        )
+        .get("/api/v1/dossiers/{nu}", show::show, Doc::new("showDossier", "The dossier and its pieces' metadata", Auth::Bearer, Produces::Json))
+        .post(
+            "/api/v1/dossiers/{nu}/renew",
+            lifecycle::renew,
+            Doc::new("renewDossier", "Renew the demand for a year", Auth::Bearer, Produces::Json),
+        )
+        .post(
+            "/api/v1/dossiers/{nu}/radiate",
+            lifecycle::radiate,
+            Doc::new("radiateDossier", "Radiate the demand, with one of the accepted reasons", Auth::Bearer, Produces::Json)
+                .consumes(Consumes::Json),
+        )
 }
 
 /// Resolves the `{nu}` path segment: 422 for a malformed number, 404 for an

@@ -12,14 +12,20 @@ mod cover;
 pub mod dossier_pdf;
 mod zip;
 
-use axum::{Router, routing::get};
-
-use crate::app::Vault;
+use crate::routes::{Auth, Doc, Produces, Routes};
 
 pub use dossier_pdf::{ExportPiece, compose};
 
-pub fn router() -> Router<Vault> {
-    Router::new()
-        .route("/api/v1/dossiers/{nu}/export.pdf", get(dossier_pdf::export))
-        .route("/api/v1/dossiers/{nu}/export.zip", get(applicant_data::export))
+pub fn router() -> Routes {
+    Routes::new("exports")
+        .get(
+            "/api/v1/dossiers/{nu}/export.pdf",
+            dossier_pdf::export,
+            Doc::new("exportDossier", "The complete dossier as one PDF, watermarked for the caller", Auth::Bearer, Produces::Pdf),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/export.zip",
+            applicant_data::export,
+            Doc::new("exportApplicantData", "Everything held about the applicant (the applicant only)", Auth::Bearer, Produces::Zip),
+        )
 }

@@ -2,16 +2,16 @@
 //! until a date; revocation takes effect on the next request.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State, rejection::JsonRejection},
     http::StatusCode,
-    routing::{delete, get},
 };
 use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use uuid::Uuid;
 
 use crate::{
+    routes::{Auth, Consumes, Doc, Produces, Routes},
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
     db::grants::Grant,
@@ -22,10 +22,21 @@ use crate::{
 /// Longest a grant may run: one year, the validity of a demand.
 const MAX_SECONDS: i64 = 366 * 24 * 3600;
 
-pub fn router() -> Router<Vault> {
-    Router::new()
-        .route("/api/v1/dossiers/{nu}/grants", get(list).post(create))
-        .route("/api/v1/dossiers/{nu}/grants/{id}", delete(revoke))
+pub fn router() -> Routes {
+    Routes::new("grants")
+        .get("/api/v1/dossiers/{nu}/grants", list, Doc::new("listGrants", "The dossier's explicit grants", Auth::Bearer, Produces::Json))
+        .post(
+            "/api/v1/dossiers/{nu}/grants",
+            create,
+            Doc::new("createGrant", "Grant an organisation access to the dossier for a purpose, until a date", Auth::Bearer, Produces::Json)
+                .consumes(Consumes::Json)
+                .success(201),
+        )
+        .delete(
+            "/api/v1/dossiers/{nu}/grants/{id}",
+            revoke,
+            Doc::new("revokeGrant", "Revoke a grant", Auth::Bearer, Produces::Json).success(204),
+        )
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,6 +56,7 @@ pub async fn open_object(
             Ok(Some(b)) => Ok(Some((b, d))),
             Ok(None) => Ok(None),
             Err(e) => {
+                crate::metrics::global().count_error(&e);
                 tracing::error!(object.id = %d.object, error = %e, "integrity failure while streaming: response aborted");
                 Err(e)
             }

@@ -7,11 +7,6 @@ mod ingest;
 mod show;
 pub mod upload;
 
-use axum::{
-    Router,
-    extract::DefaultBodyLimit,
-    routing::{get, post},
-};
 use dnu_api::scan::ScanProvenance;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -20,6 +15,7 @@ pub use content::{open_object, open_original};
 pub use ingest::{Accepted, Staged, stage_original, stage_upload};
 
 use crate::{
+    routes::{Auth, Consumes, Doc, Produces, Routes},
     app::Vault,
     crypto::DossierKey,
     db::{
@@ -29,16 +25,47 @@ use crate::{
     error::Error,
 };
 
-pub fn router() -> Router<Vault> {
-    Router::new()
-        // Uploads enforce VAULT_MAX_UPLOAD_BYTES themselves, while streaming,
-        // and answer in the API's JSON error shape: axum's default limit
-        // (which would buffer-check at 2 MB) is off on this route only.
-        .route("/api/v1/dossiers/{nu}/pieces", post(upload::upload).layer(DefaultBodyLimit::disable()))
-        .route("/api/v1/dossiers/{nu}/pieces/{piece}", get(show::show))
-        .route("/api/v1/dossiers/{nu}/pieces/{piece}/original", get(download::original))
-        .route("/api/v1/dossiers/{nu}/pieces/{piece}/rendition", get(download::rendition))
-        .route("/api/v1/dossiers/{nu}/pieces/{piece}/thumbnail", get(download::thumbnail))
+pub fn router() -> Routes {
+    Routes::new("pieces")
+        .upload(
+            "/api/v1/dossiers/{nu}/pieces",
+            upload::upload,
+            Doc::new(
+                "uploadPiece",
+                "Upload a piece (multipart: kind, optional member, valid_until, scan, file); Idempotency-Key header honoured",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .consumes(Consumes::Multipart)
+            .headers(&[(
+                dnu_api::IDEMPOTENCY_KEY_HEADER,
+                "a key naming this upload: sent again, it answers 200 with the version first filed under it",
+            )])
+            .success(201),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}",
+            show::show,
+            Doc::new("showPiece", "Piece metadata and versions", Auth::Bearer, Produces::Json),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}/original",
+            download::original,
+            Doc::new("downloadOriginal", "The original bytes of a version (roles allowed by policy)", Auth::Bearer, Produces::Original)
+                .query(&[("version", "version number (the latest if absent)")]),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}/rendition",
+            download::rendition,
+            Doc::new("downloadRendition", "The sanitised PDF of a version", Auth::Bearer, Produces::Pdf)
+                .query(&[("version", "version number (the latest if absent)")]),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}/thumbnail",
+            download::thumbnail,
+            Doc::new("downloadThumbnail", "A PNG thumbnail of a version's first page", Auth::Bearer, Produces::Png)
+                .query(&[("version", "version number (the latest if absent)")]),
+        )
 }
 
 /// What is sealed in `piece_versions.sealed_meta`: the facts about an

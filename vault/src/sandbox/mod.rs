@@ -192,6 +192,7 @@ impl Sandbox {
             Err(_) => {
                 // kill_on_drop ends the worker when `child` goes.
                 tracing::warn!(timeout_s = self.wall.as_secs(), "intake worker timed out");
+                crate::metrics::global().worker_failed(crate::metrics::WorkerFailure::Timeout);
                 return Err(failed("it took too long"));
             }
         };
@@ -221,6 +222,7 @@ impl Sandbox {
                 "other"
             };
             tracing::warn!(reason = %why, failure = kind, stderr_bytes = err.len(), "intake worker failed");
+            crate::metrics::global().worker_failed(crate::metrics::WorkerFailure::Crash);
             return Err(failed(if status.signal().is_some() { "the reader was stopped" } else { "the reader failed" }));
         }
         parse_answer(&out)

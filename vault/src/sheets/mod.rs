@@ -11,23 +11,27 @@
 use std::path::Path as FsPath;
 
 use axum::{
-    Router,
     body::Body,
     extract::{Path, Query, State},
     response::Response,
-    routing::get,
 };
 use serde::Deserialize;
 
 use crate::{
+    routes::{Auth, Doc, Produces, Routes},
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
     domain::{NumeroUnique, PieceKind},
     error::Error,
 };
 
-pub fn router() -> Router<Vault> {
-    Router::new().route("/api/v1/dossiers/{nu}/sheet.pdf", get(sheet))
+pub fn router() -> Routes {
+    Routes::new("sheets").get(
+        "/api/v1/dossiers/{nu}/sheet.pdf",
+        sheet,
+        Doc::new("separatorSheet", "A separator sheet (signed QR code) for scanning a piece of this kind", Auth::Bearer, Produces::Pdf)
+            .query(&[("kind", "the piece kind the sheet announces")]),
+    )
 }
 
 /// The HMAC key of separator sheets, as the vault holds it.

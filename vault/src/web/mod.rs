@@ -11,35 +11,91 @@ mod agent;
 mod applicant;
 
 use axum::{
-    Router,
-    extract::{DefaultBodyLimit, FromRequestParts},
+    extract::FromRequestParts,
     http::{HeaderMap, HeaderValue, header, request::Parts},
     response::{Html, IntoResponse, Redirect, Response},
-    routing::{get, post},
 };
 use maud::{DOCTYPE, Markup, html};
 
-use crate::{app::Vault, auth::Principal, crypto::sha256, error::Error};
+use crate::{
+    app::Vault,
+    auth::Principal,
+    crypto::sha256,
+    error::Error,
+    routes::{Auth, Consumes, Doc, Routes},
+};
 
 /// Name of the session cookie (it holds an applicant session token).
 const COOKIE: &str = "dnu_session";
 
-pub fn router() -> Router<Vault> {
-    Router::new()
-        .route("/", get(applicant::home))
-        .route("/connexion", post(applicant::sign_in))
-        .route("/deconnexion", post(sign_out))
-        .route("/mon-dossier", get(applicant::dossier))
-        .route("/mon-dossier/pieces", post(applicant::upload).layer(DefaultBodyLimit::disable()))
-        .route("/mon-dossier/pieces/{piece}/rendu", get(applicant::rendition))
-        .route("/mon-dossier/donnees.zip", get(applicant::data))
-        .route("/agent", get(agent::home))
-        .route("/agent/connexion", post(agent::sign_in))
-        .route("/dossiers", get(agent::list).post(agent::register))
-        .route("/dossiers/{nu}", get(agent::show))
-        .route("/dossiers/{nu}/pieces", post(agent::upload).layer(DefaultBodyLimit::disable()))
-        .route("/dossiers/{nu}/dossier.pdf", get(agent::export))
-        .route("/dossiers/{nu}/feuille.pdf", get(agent::sheet))
+pub fn router() -> Routes {
+    use Auth::{Cookie, None as Open, OptionalCookie};
+    use crate::routes::Produces::{Html, Pdf, Redirect, Zip};
+    Routes::new("pages")
+        .get("/", applicant::home, Doc::new("pageApplicantHome", "Applicant sign-in page", OptionalCookie, Html))
+        .post(
+            "/connexion",
+            applicant::sign_in,
+            Doc::new("pageApplicantSignIn", "Applicant sign-in form", Open, Redirect).consumes(Consumes::Form).success(303),
+        )
+        .post(
+            "/deconnexion",
+            sign_out,
+            Doc::new("pageSignOut", "Sign out (ends the page session)", Cookie, Redirect).consumes(Consumes::Form).success(303),
+        )
+        .get("/mon-dossier", applicant::dossier, Doc::new("pageApplicantDossier", "The applicant's dossier page", Cookie, Html))
+        .upload(
+            "/mon-dossier/pieces",
+            applicant::upload,
+            Doc::new("pageApplicantUpload", "The applicant uploads a piece", Cookie, Redirect)
+                .consumes(Consumes::Multipart)
+                .success(303),
+        )
+        .get(
+            "/mon-dossier/pieces/{piece}/rendu",
+            applicant::rendition,
+            Doc::new("pageApplicantRendition", "The applicant's own piece as a sanitised PDF", Cookie, Pdf),
+        )
+        .get(
+            "/mon-dossier/donnees.zip",
+            applicant::data,
+            Doc::new("pageApplicantData", "All the applicant's data, as a ZIP", Cookie, Zip),
+        )
+        .get("/agent", agent::home, Doc::new("pageAgentHome", "Agent sign-in page", OptionalCookie, Html))
+        .post(
+            "/agent/connexion",
+            agent::sign_in,
+            Doc::new("pageAgentSignIn", "Agent sign-in form (access token)", Open, Redirect).consumes(Consumes::Form).success(303),
+        )
+        .get(
+            "/dossiers",
+            agent::list,
+            Doc::new("pageWorklist", "The agent's worklist, with search by numéro unique", Cookie, Html)
+                .query(&[("nu", "a numéro unique to open")]),
+        )
+        .post(
+            "/dossiers",
+            agent::register,
+            Doc::new("pageRegister", "Register a dossier (guichets)", Cookie, Html).consumes(Consumes::Form).success(201),
+        )
+        .get("/dossiers/{nu}", agent::show, Doc::new("pageDossier", "A dossier with the provenance of its pieces", Cookie, Html))
+        .upload(
+            "/dossiers/{nu}/pieces",
+            agent::upload,
+            Doc::new("pageAgentUpload", "Upload a piece on the applicant's behalf", Cookie, Redirect)
+                .consumes(Consumes::Multipart)
+                .success(303),
+        )
+        .get(
+            "/dossiers/{nu}/dossier.pdf",
+            agent::export,
+            Doc::new("pageExport", "The complete watermarked dossier PDF", Cookie, Pdf),
+        )
+        .get(
+            "/dossiers/{nu}/feuille.pdf",
+            agent::sheet,
+            Doc::new("pageSheet", "A separator sheet for a piece kind", Cookie, Pdf).query(&[("kind", "the piece kind")]),
+        )
 }
 
 /// A page: the shared shell around `main`.

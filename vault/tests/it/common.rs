@@ -57,12 +57,63 @@ pub async fn fresh_postgres() -> String {
     format!("{base}/{name}")
 }
 
-/// An S3-protocol server (s3s-fs) on a random loopback port.
+/// An S3-protocol server on random loopback ports: s3s-fs in-process, or a
+/// single-node Garage (a production S3 store) as a child process.
 pub struct S3Server {
     pub endpoint: String,
+    /// s3s-fs keeps objects as plain files here (empty for Garage).
     pub root: PathBuf,
+    pub name: &'static str,
+    region: &'static str,
+    key_id: String,
+    secret: String,
     _dir: TempDir,
-    _task: tokio::task::JoinHandle<()>,
+    _task: Option<tokio::task::JoinHandle<()>>,
+    _garage: Option<GarageProcess>,
+}
+
+/// The S3 servers the S3 suite runs on: s3s-fs always, Garage when its
+/// binary is found (`garage` on PATH or in cargo's bin directory, or
+/// `VAULT_TEST_GARAGE`). CI installs it and fails here if it is missing.
+pub async fn s3_servers() -> Vec<S3Server> {
+    let mut v = vec![S3Server::start().await];
+    match garage_binary() {
+        Some(bin) => v.push(S3Server::garage(&bin).await),
+        None => assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no garage binary: the S3 suite must run on Garage in CI (cargo install garage --locked)"
+        ),
+    }
+    eprintln!("S3 suite on: {}", v.iter().map(|s| s.name).collect::<Vec<_>>().join(", "));
+    v
+}
+
+fn garage_binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("VAULT_TEST_GARAGE") {
+        return Some(PathBuf::from(p));
+    }
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        dirs.push(PathBuf::from(home).join("bin"));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cargo/bin"));
+    }
+    dirs.into_iter().map(|d| d.join("garage")).find(|p| p.is_file())
+}
+
+/// A Garage server killed when dropped.
+struct GarageProcess(std::process::Child);
+
+impl Drop for GarageProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub const S3_KEY: &str = "test-access-key";
@@ -89,7 +140,110 @@ impl S3Server {
                 });
             }
         });
-        Self { endpoint: format!("http://{addr}"), root, _dir: dir, _task: task }
+        Self {
+            endpoint: format!("http://{addr}"),
+            root,
+            name: "s3s-fs",
+            region: "us-east-1",
+            key_id: S3_KEY.into(),
+            secret: S3_SECRET.into(),
+            _dir: dir,
+            _task: Some(task),
+            _garage: None,
+        }
+    }
+
+    /// Starts a single-node Garage on fresh directories and ports, lays
+    /// out its one node and creates a key allowed to create buckets.
+    pub async fn garage(bin: &std::path::Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (rpc, s3) = (free_port(), free_port());
+        let conf = dir.path().join("garage.toml");
+        let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        std::fs::write(
+            &conf,
+            format!(
+                "metadata_dir = \"{d}/meta\"\ndata_dir = \"{d}/data\"\ndb_engine = \"sqlite\"\nreplication_factor = 1\n\
+                 rpc_bind_addr = \"127.0.0.1:{rpc}\"\nrpc_public_addr = \"127.0.0.1:{rpc}\"\nrpc_secret = \"{s}\"\n\
+                 [s3_api]\napi_bind_addr = \"127.0.0.1:{s3}\"\ns3_region = \"garage\"\n",
+                d = dir.path().display(),
+                s = secret
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("garage.log")).unwrap();
+        let child = std::process::Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .arg("server")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("garage starts");
+        let process = GarageProcess(child);
+        let garage = |args: &[&str]| -> Result<String, String> {
+            let out = std::process::Command::new(bin).arg("-c").arg(&conf).args(args).output().unwrap();
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        };
+        // The node id, once the RPC side answers.
+        let mut node = None;
+        for _ in 0..100 {
+            if let Ok(id) = garage(&["node", "id", "-q"]) {
+                node = id.split('@').next().map(|s| s.trim().to_owned());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let node = node.unwrap_or_else(|| {
+            panic!("garage did not start: {}", std::fs::read_to_string(dir.path().join("garage.log")).unwrap_or_default())
+        });
+        garage(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]).unwrap();
+        garage(&["layout", "apply", "--version", "1"]).unwrap();
+        let key = garage(&["key", "create", "vault-tests"]).unwrap();
+        let field = |name: &str| {
+            key.lines()
+                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().trim_start_matches(':').trim().to_owned()))
+                .unwrap_or_else(|| panic!("no {name} in `garage key create` output: {key}"))
+        };
+        let (key_id, secret) = (field("Key ID"), field("Secret key"));
+        garage(&["key", "allow", "--create-bucket", &key_id]).unwrap();
+        let server = Self {
+            endpoint: format!("http://127.0.0.1:{s3}"),
+            root: PathBuf::new(),
+            name: "garage",
+            region: "garage",
+            key_id,
+            secret,
+            _dir: dir,
+            _task: None,
+            _garage: Some(process),
+        };
+        // The S3 side may take a moment more after the layout is applied.
+        for _ in 0..100 {
+            if server.client().list_buckets().send().await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("garage's S3 API did not answer on {}", server.endpoint);
+    }
+
+    fn client(&self) -> aws_sdk_s3::Client {
+        let creds = aws_sdk_s3::config::Credentials::new(&self.key_id, &self.secret, None, None, "test");
+        let conf = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_s3::config::Region::new(self.region))
+            .credentials_provider(creds)
+            .force_path_style(true)
+            .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
     }
 
     /// Settings for a new bucket on this server (created here).
@@ -99,20 +253,12 @@ impl S3Server {
             bucket: bucket.clone(),
             prefix: "vault".into(),
             endpoint: Some(self.endpoint.clone()),
-            region: Some("us-east-1".into()),
+            region: Some(self.region.into()),
             path_style: true,
-            access_key_id: Some(S3_KEY.into()),
-            secret_access_key: Some(S3_SECRET.to_owned().into()),
+            access_key_id: Some(self.key_id.clone()),
+            secret_access_key: Some(self.secret.clone().into()),
         };
-        let creds = aws_sdk_s3::config::Credentials::new(S3_KEY, S3_SECRET, None, None, "test");
-        let conf = aws_sdk_s3::config::Builder::new()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(creds)
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(conf).create_bucket().bucket(&bucket).send().await.unwrap();
+        self.client().create_bucket().bucket(&bucket).send().await.unwrap();
         settings
     }
 }

@@ -9,6 +9,7 @@ mod export;
 mod grants;
 mod keys;
 mod lifecycle;
+mod operations;
 mod roundtrip;
 mod safe_intake;
 mod sandbox;

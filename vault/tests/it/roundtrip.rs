@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::common::{DbKind, S3Server, TestApp, databases, doc_of, multipart};
+use crate::common::{DbKind, TestApp, databases, doc_of, multipart, s3_servers};
 
 // Around the 64 KiB chunk boundary and well past it (the empty and
 // one-byte streams are covered by the crypto unit tests; they are not
@@ -36,14 +36,15 @@ async fn round_trips_on_local_store_and_every_database() {
 
 #[tokio::test]
 async fn round_trips_on_s3_and_every_database() {
-    let s3 = S3Server::start().await;
-    for db in databases() {
-        let app = TestApp::builder().db(db).s3(s3.bucket().await).build().await;
-        round_trips(&app).await;
-        // What the bucket holds is exactly what the registry knows: each
-        // upload's original, rendition and thumbnail.
-        let listed = app.vault.store().list().await.unwrap();
-        assert_eq!(listed.len(), SIZES.len() * 3);
+    for s3 in s3_servers().await {
+        for db in databases() {
+            let app = TestApp::builder().db(db).s3(s3.bucket().await).build().await;
+            round_trips(&app).await;
+            // What the bucket holds is exactly what the registry knows: each
+            // upload's original, rendition and thumbnail.
+            let listed = app.vault.store().list().await.unwrap();
+            assert_eq!(listed.len(), SIZES.len() * 3, "on {}", s3.name);
+        }
     }
 }
 

@@ -11,14 +11,18 @@ use vault::{
     store::{LocalStore, ObjectKey, ObjectStore, S3Store},
 };
 
-use crate::common::{S3Server, TestApp, doc_of};
+use crate::common::{S3Server, TestApp, doc_of, s3_servers};
 
-async fn backends() -> (Vec<ObjectStore>, S3Server, tempfile::TempDir) {
+/// The local store and a bucket on every S3 server of the suite (s3s-fs,
+/// and Garage where installed: always in CI).
+async fn backends() -> (Vec<ObjectStore>, Vec<S3Server>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let s3 = S3Server::start().await;
-    let local = ObjectStore::Local(LocalStore::open(dir.path()).await.unwrap());
-    let remote = ObjectStore::S3(S3Store::connect(&s3.bucket().await).await.unwrap());
-    (vec![local, remote], s3, dir)
+    let servers = s3_servers().await;
+    let mut stores = vec![ObjectStore::Local(LocalStore::open(dir.path()).await.unwrap())];
+    for s3 in &servers {
+        stores.push(ObjectStore::S3(S3Store::connect(&s3.bucket().await).await.unwrap()));
+    }
+    (stores, servers, dir)
 }
 
 async fn read_all(store: &ObjectStore, key: &ObjectKey) -> Vec<u8> {

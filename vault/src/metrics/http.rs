@@ -1,0 +1,55 @@
+//! The request-recording middleware and `GET /metrics`.
+
+use std::time::Instant;
+
+use axum::{
+    body::{Body, HttpBody},
+    extract::{MatchedPath, Request},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use futures_util::TryStreamExt;
+
+use crate::routes::{Auth, Doc, Produces, Routes};
+
+pub fn router() -> Routes {
+    Routes::new("operations").get(
+        "/metrics",
+        metrics,
+        Doc::new("metrics", "Prometheus metrics of this process (text format)", Auth::None, Produces::Text),
+    )
+}
+
+async fn metrics() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], super::global().render()).into_response()
+}
+
+/// Counts every request by route template, method and status, times it, and
+/// counts the bytes of its body and of the answer's body as they stream.
+pub async fn record_requests(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let m = super::global();
+    // Request bodies are counted as they are read (uploads stream).
+    let req = req.map(|body| {
+        if body.size_hint().exact() == Some(0) {
+            return body;
+        }
+        Body::from_stream(body.into_data_stream().inspect_ok(move |chunk| m.bytes_in.add(chunk.len() as u64)))
+    });
+    let res = next.run(req).await;
+    m.observe_request(&route, &method, res.status().as_u16(), start.elapsed());
+    // A body of known length is counted at once and keeps its length (and
+    // so its Content-Length); a streamed one is counted as it goes.
+    match res.body().size_hint().exact() {
+        Some(n) => {
+            m.bytes_out.add(n);
+            res
+        }
+        None => res.map(|body| {
+            Body::from_stream(body.into_data_stream().inspect_ok(move |chunk| m.bytes_out.add(chunk.len() as u64)))
+        }),
+    }
+}

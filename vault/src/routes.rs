@@ -1,0 +1,175 @@
+//! The one way a route is added: with its documentation.
+//!
+//! Each domain module builds its routes with [`Routes`], which registers the
+//! handler on the axum router *and* records an [`Operation`] describing it.
+//! `GET /api/openapi.json` is generated from those records
+//! ([`crate::openapi`]), so the document lists exactly what the router
+//! serves: a route cannot be added without its entry. (utoipa would derive
+//! the same from attributes on each handler; this keeps the dependency tree
+//! lean and the table next to the routes it describes.)
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    handler::Handler,
+    http::Method,
+    routing::{MethodFilter, on},
+};
+
+use crate::app::Vault;
+
+/// How a caller authenticates to an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Open to anyone (health, sign-in, catalogue).
+    None,
+    /// `Authorization: Bearer <token>` (an agent's token or an applicant's session token).
+    Bearer,
+    /// The web pages' session cookie.
+    Cookie,
+    /// A page that works signed out and shows more signed in.
+    OptionalCookie,
+}
+
+/// What an operation answers with on success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Produces {
+    Json,
+    Pdf,
+    Zip,
+    Png,
+    Html,
+    Text,
+    /// An original as uploaded (its own media type).
+    Original,
+    /// A redirection after a form (303 See Other).
+    Redirect,
+}
+
+/// What an operation's request body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumes {
+    Nothing,
+    Json,
+    Multipart,
+    Form,
+}
+
+/// The documentation of one operation.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub auth: Auth,
+    pub produces: Produces,
+    pub consumes: Consumes,
+    /// Query parameters: (name, description).
+    pub query: &'static [(&'static str, &'static str)],
+    /// Request headers the operation reads besides authentication: (name, description).
+    pub headers: &'static [(&'static str, &'static str)],
+    /// Success status (200 unless said).
+    pub success: u16,
+}
+
+impl Doc {
+    pub const fn new(id: &'static str, summary: &'static str, auth: Auth, produces: Produces) -> Self {
+        Self { id, summary, auth, produces, consumes: Consumes::Nothing, query: &[], headers: &[], success: 200 }
+    }
+
+    pub const fn consumes(mut self, c: Consumes) -> Self {
+        self.consumes = c;
+        self
+    }
+
+    pub const fn query(mut self, q: &'static [(&'static str, &'static str)]) -> Self {
+        self.query = q;
+        self
+    }
+
+    pub const fn headers(mut self, h: &'static [(&'static str, &'static str)]) -> Self {
+        self.headers = h;
+        self
+    }
+
+    pub const fn success(mut self, status: u16) -> Self {
+        self.success = status;
+        self
+    }
+}
+
+/// One documented operation the router serves.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub method: Method,
+    pub path: &'static str,
+    pub tag: &'static str,
+    pub doc: Doc,
+}
+
+/// A router under construction with the record of what it serves.
+#[must_use]
+pub struct Routes {
+    tag: &'static str,
+    router: Router<Vault>,
+    ops: Vec<Operation>,
+}
+
+impl Routes {
+    /// Routes of one domain; `tag` groups them in the OpenAPI document.
+    pub fn new(tag: &'static str) -> Self {
+        Self { tag, router: Router::new(), ops: Vec::new() }
+    }
+
+    pub fn get<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
+        self.add(Method::GET, path, handler, doc, false)
+    }
+
+    pub fn post<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
+        self.add(Method::POST, path, handler, doc, false)
+    }
+
+    pub fn delete<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
+        self.add(Method::DELETE, path, handler, doc, false)
+    }
+
+    /// A POST whose handler enforces `VAULT_MAX_UPLOAD_BYTES` itself, while
+    /// streaming, in the API's error shape: axum's default body limit (which
+    /// would refuse at 2 MB) is off on this route only.
+    pub fn upload<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
+        self.add(Method::POST, path, handler, doc, true)
+    }
+
+    fn add<H: Handler<T, Vault>, T: 'static>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        handler: H,
+        doc: Doc,
+        unlimited_body: bool,
+    ) -> Self {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        let mut mr = on(filter, handler);
+        if unlimited_body {
+            mr = mr.layer(DefaultBodyLimit::disable());
+        }
+        // axum merges method routers registered on the same path.
+        self.router = self.router.route(path, mr);
+        self.ops.push(Operation { method, path, tag: self.tag, doc });
+        self
+    }
+
+    /// Adds another domain's routes.
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.ops.extend(other.ops);
+        self
+    }
+
+    pub fn operations(&self) -> &[Operation] {
+        &self.ops
+    }
+
+    pub fn into_parts(self) -> (Router<Vault>, Vec<Operation>) {
+        (self.router, self.ops)
+    }
+}
