@@ -14,6 +14,7 @@ use std::{
 
 use serde_json::Value;
 
+pub mod cluster;
 pub mod webdriver;
 
 /// Path of the `dnu-vault` binary next to this test executable.
@@ -182,7 +183,15 @@ pub fn multipart_content_type() -> String {
 
 /// Whether `needle` occurs anywhere in the files under `dir`.
 pub fn found_in_files(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut hits = Vec::new();
+    files_under(dir)
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))
+        .collect()
+}
+
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else { continue };
@@ -190,14 +199,12 @@ pub fn found_in_files(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p)
-                && bytes.windows(needle.len()).any(|w| w == needle)
-            {
-                hits.push(p);
+            } else {
+                files.push(p);
             }
         }
     }
-    hits
+    files
 }
 
 /// The vault's HTTP API as one agent sees it.
@@ -209,7 +216,12 @@ pub struct Api {
 
 impl Api {
     pub fn new(server: &Server, token: &str) -> Self {
-        Self { http: reqwest::Client::new(), base: server.base.clone(), token: token.to_owned() }
+        Self::at(&server.base, token)
+    }
+
+    /// The API at a base URL (a balancer, a replica).
+    pub fn at(base: &str, token: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: base.to_owned(), token: token.to_owned() }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Result<reqwest::Response> {

@@ -2,8 +2,11 @@
 # The test command of the README. On a fresh machine it installs the tools
 # the tests use (Debian packages: qpdf and poppler-utils check PDFs, GNU
 # time measures a worker's peak memory, Chromium and chromedriver run the
-# page tests), starts PostgreSQL if it is down so the store tests also run
-# there, then runs `cargo test --workspace` (arguments are passed on).
+# page tests, nginx balances the local cluster), the Python checkers we did
+# not write (prometheus-client, openapi-spec-validator, the aws CLI) and
+# Garage (built once with cargo, kept in cargo's bin directory), starts
+# PostgreSQL if it is down so the store tests also run there, then runs
+# `cargo test --workspace` (arguments are passed on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +15,24 @@ echo "== tools the tests use"
 # worker's peak memory; Chromium and chromedriver run the page tests;
 # zbarimg reads separator sheets' QR codes back.
 if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null || [ ! -x /usr/bin/time ] ||
-   ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zbarimg >/dev/null; then
+   ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zbarimg >/dev/null ||
+   [ ! -x /usr/sbin/nginx ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver zbar-tools
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver zbar-tools nginx-light
 fi
+# prometheus-client parses /metrics, openapi-spec-validator checks the
+# OpenAPI document, the aws CLI reads Garage's objects as an outside client.
+if ! python3 -c "import prometheus_client, openapi_spec_validator" 2>/dev/null || ! command -v aws >/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check prometheus-client openapi-spec-validator awscli
+fi
+# Garage runs the S3 suite and the local cluster (about 16 minutes to build
+# on 2 cores the first time; cargo keeps it in its bin directory).
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+if ! command -v garage >/dev/null; then
+  echo "building Garage (cargo install garage --locked; about 16 minutes on 2 cores, once)"
+  cargo install garage --locked --quiet
+fi
+garage --version 2>/dev/null | sed -n 1p || true
 qpdf --version | sed -n 1p
 pdftoppm -v 2>&1 | sed -n 1p
 chromium --version

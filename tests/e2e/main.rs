@@ -1,6 +1,7 @@
 //! End-to-end tests over the real `dnu-vault` binary on an ephemeral port.
 #![allow(clippy::unwrap_used)]
 
+mod cluster;
 mod crash;
 mod lifecycle;
 mod pages;

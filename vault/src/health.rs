@@ -15,7 +15,12 @@ pub fn router() -> Routes {
         .get(
             "/readyz",
             readyz,
-            Doc::new("readyz", "The database and the object store answer too (readiness; 503 if not)", Auth::None, Produces::Json),
+            Doc::new(
+                "readyz",
+                "The database and the object store answer too (readiness; 503 if not)",
+                Auth::None,
+                Produces::Json,
+            ),
         )
 }
 

@@ -82,7 +82,10 @@ fn operation(op: &Operation) -> Value {
     };
     ok.insert("description".into(), success_text.into());
     if d.success == 303 {
-        ok.insert("headers".into(), json!({"Location": {"description": "the next page", "schema": {"type": "string"}}}));
+        ok.insert(
+            "headers".into(),
+            json!({"Location": {"description": "the next page", "schema": {"type": "string"}}}),
+        );
     } else if d.success != 204
         && let Some((mime, schema)) = media(d.produces)
     {

@@ -18,10 +18,10 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    routes::{Auth, Consumes, Doc, Produces, Routes},
     app::Vault,
     crypto::{random_bytes, sha256},
     error::Error,
+    routes::{Auth, Consumes, Doc, Produces, Routes},
 };
 
 /// Token prefix of applicant sessions (agents' tokens start `dnuv_`).
@@ -36,8 +36,13 @@ pub fn router() -> Routes {
     Routes::new("applicants").post(
         "/api/v1/session",
         sign_in,
-        Doc::new("applicantSession", "An applicant signs in with identifier and code; returns a session token", Auth::None, Produces::Json)
-            .consumes(Consumes::Json),
+        Doc::new(
+            "applicantSession",
+            "An applicant signs in with identifier and code; returns a session token",
+            Auth::None,
+            Produces::Json,
+        )
+        .consumes(Consumes::Json),
     )
 }
 

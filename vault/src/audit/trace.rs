@@ -12,11 +12,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    routes::{Auth, Doc, Produces, Routes},
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
     crypto::sha256,
     error::Error,
+    routes::{Auth, Doc, Produces, Routes},
 };
 
 pub fn router() -> Routes {

@@ -13,6 +13,8 @@ use crate::{
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Create a new master key ring at VAULT_MASTER_KEY_FILE (refuses to replace one).
+    Init,
     /// Add a new master key version to the key file; new dossier keys use it.
     Rotate,
     /// Rewrap every dossier key to the newest master key version (resumable; data is not re-encrypted).
@@ -44,6 +46,23 @@ fn key_file(config: &Config) -> anyhow::Result<&std::path::Path> {
 
 pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
+        KeysCommand::Init => {
+            let MasterKeySource::File(path) = &config.master_key else {
+                bail!("set VAULT_MASTER_KEY_FILE to where the new master key ring should be written");
+            };
+            if path.exists() {
+                bail!("{} already exists: a key ring is never replaced (use `keys rotate`)", path.display());
+            }
+            let ring = MasterKeys::generate()?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            write_private_file(path, ring.to_text().as_bytes()).context("cannot write the key file")?;
+            eprintln!(
+                "master key ring created at {} (owner-only); keep a copy apart from backups of the data",
+                path.display()
+            );
+        }
         KeysCommand::Rotate => {
             let path = key_file(&config)?.to_owned();
             let mut ring = load_master_keys(&config.master_key)?;

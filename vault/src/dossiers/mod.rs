@@ -9,11 +9,13 @@ pub mod show;
 pub mod worklist;
 pub use show::OrgRef;
 
-
 use crate::{
     app::Vault,
+    db::dossiers::Dossier,
+    domain::NumeroUnique,
+    error::Error,
     routes::{Auth, Consumes, Doc, Produces, Routes},
-    db::dossiers::Dossier, domain::NumeroUnique, error::Error};
+};
 
 pub fn router() -> Routes {
     Routes::new("dossiers")
@@ -34,7 +36,11 @@ pub fn router() -> Routes {
                 ("after", "the `next` cursor of the previous page"),
             ]),
         )
-        .get("/api/v1/dossiers/{nu}", show::show, Doc::new("showDossier", "The dossier and its pieces' metadata", Auth::Bearer, Produces::Json))
+        .get(
+            "/api/v1/dossiers/{nu}",
+            show::show,
+            Doc::new("showDossier", "The dossier and its pieces' metadata", Auth::Bearer, Produces::Json),
+        )
         .post(
             "/api/v1/dossiers/{nu}/renew",
             lifecycle::renew,
@@ -43,8 +49,13 @@ pub fn router() -> Routes {
         .post(
             "/api/v1/dossiers/{nu}/radiate",
             lifecycle::radiate,
-            Doc::new("radiateDossier", "Radiate the demand, with one of the accepted reasons", Auth::Bearer, Produces::Json)
-                .consumes(Consumes::Json),
+            Doc::new(
+                "radiateDossier",
+                "Radiate the demand, with one of the accepted reasons",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .consumes(Consumes::Json),
         )
 }
 

@@ -21,11 +21,21 @@ pub fn router() -> Routes {
         .get(
             "/api/v1/dossiers/{nu}/export.pdf",
             dossier_pdf::export,
-            Doc::new("exportDossier", "The complete dossier as one PDF, watermarked for the caller", Auth::Bearer, Produces::Pdf),
+            Doc::new(
+                "exportDossier",
+                "The complete dossier as one PDF, watermarked for the caller",
+                Auth::Bearer,
+                Produces::Pdf,
+            ),
         )
         .get(
             "/api/v1/dossiers/{nu}/export.zip",
             applicant_data::export,
-            Doc::new("exportApplicantData", "Everything held about the applicant (the applicant only)", Auth::Bearer, Produces::Zip),
+            Doc::new(
+                "exportApplicantData",
+                "Everything held about the applicant (the applicant only)",
+                Auth::Bearer,
+                Produces::Zip,
+            ),
         )
 }

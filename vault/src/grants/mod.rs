@@ -11,12 +11,12 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use uuid::Uuid;
 
 use crate::{
-    routes::{Auth, Consumes, Doc, Produces, Routes},
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
     db::grants::Grant,
     domain::Siren,
     error::Error,
+    routes::{Auth, Consumes, Doc, Produces, Routes},
 };
 
 /// Longest a grant may run: one year, the validity of a demand.
@@ -24,13 +24,22 @@ const MAX_SECONDS: i64 = 366 * 24 * 3600;
 
 pub fn router() -> Routes {
     Routes::new("grants")
-        .get("/api/v1/dossiers/{nu}/grants", list, Doc::new("listGrants", "The dossier's explicit grants", Auth::Bearer, Produces::Json))
+        .get(
+            "/api/v1/dossiers/{nu}/grants",
+            list,
+            Doc::new("listGrants", "The dossier's explicit grants", Auth::Bearer, Produces::Json),
+        )
         .post(
             "/api/v1/dossiers/{nu}/grants",
             create,
-            Doc::new("createGrant", "Grant an organisation access to the dossier for a purpose, until a date", Auth::Bearer, Produces::Json)
-                .consumes(Consumes::Json)
-                .success(201),
+            Doc::new(
+                "createGrant",
+                "Grant an organisation access to the dossier for a purpose, until a date",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .consumes(Consumes::Json)
+            .success(201),
         )
         .delete(
             "/api/v1/dossiers/{nu}/grants/{id}",

@@ -143,7 +143,12 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8192);
         let requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        header(&mut out, "dnu_vault_http_requests_total", "counter", "HTTP requests answered, by route template, method and status.");
+        header(
+            &mut out,
+            "dnu_vault_http_requests_total",
+            "counter",
+            "HTTP requests answered, by route template, method and status.",
+        );
         for ((route, method, status), s) in &requests {
             let _ = writeln!(
                 out,
@@ -162,7 +167,11 @@ impl Metrics {
         for ((route, method, status), s) in &requests {
             let labels = format!("route=\"{}\",method=\"{}\",status=\"{status}\"", escape(route), escape(method));
             for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}", s.buckets[i]);
+                let _ = writeln!(
+                    out,
+                    "dnu_vault_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                    s.buckets[i]
+                );
             }
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
@@ -176,7 +185,11 @@ impl Metrics {
                 "Stored data that failed authentication (tampering or corruption).",
                 &self.integrity_failures,
             ),
-            ("dnu_vault_intake_worker_crashes_total", "Intake workers that died without answering.", &self.worker_crashes),
+            (
+                "dnu_vault_intake_worker_crashes_total",
+                "Intake workers that died without answering.",
+                &self.worker_crashes,
+            ),
             (
                 "dnu_vault_intake_worker_timeouts_total",
                 "Intake workers stopped for exceeding their wall-clock limit.",

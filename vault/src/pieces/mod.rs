@@ -15,7 +15,6 @@ pub use content::{open_object, open_original};
 pub use ingest::{Accepted, Staged, stage_original, stage_upload};
 
 use crate::{
-    routes::{Auth, Consumes, Doc, Produces, Routes},
     app::Vault,
     crypto::DossierKey,
     db::{
@@ -23,6 +22,7 @@ use crate::{
         pieces::{Piece, Version},
     },
     error::Error,
+    routes::{Auth, Consumes, Doc, Produces, Routes},
 };
 
 pub fn router() -> Routes {

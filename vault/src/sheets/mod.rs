@@ -18,19 +18,24 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    routes::{Auth, Doc, Produces, Routes},
     app::Vault,
     auth::{Action, Principal, Resource, authorize},
     domain::{NumeroUnique, PieceKind},
     error::Error,
+    routes::{Auth, Doc, Produces, Routes},
 };
 
 pub fn router() -> Routes {
     Routes::new("sheets").get(
         "/api/v1/dossiers/{nu}/sheet.pdf",
         sheet,
-        Doc::new("separatorSheet", "A separator sheet (signed QR code) for scanning a piece of this kind", Auth::Bearer, Produces::Pdf)
-            .query(&[("kind", "the piece kind the sheet announces")]),
+        Doc::new(
+            "separatorSheet",
+            "A separator sheet (signed QR code) for scanning a piece of this kind",
+            Auth::Bearer,
+            Produces::Pdf,
+        )
+        .query(&[("kind", "the piece kind the sheet announces")]),
     )
 }
 

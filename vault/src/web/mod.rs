@@ -29,21 +29,29 @@ use crate::{
 const COOKIE: &str = "dnu_session";
 
 pub fn router() -> Routes {
-    use Auth::{Cookie, None as Open, OptionalCookie};
     use crate::routes::Produces::{Html, Pdf, Redirect, Zip};
+    use Auth::{Cookie, None as Open, OptionalCookie};
     Routes::new("pages")
         .get("/", applicant::home, Doc::new("pageApplicantHome", "Applicant sign-in page", OptionalCookie, Html))
         .post(
             "/connexion",
             applicant::sign_in,
-            Doc::new("pageApplicantSignIn", "Applicant sign-in form", Open, Redirect).consumes(Consumes::Form).success(303),
+            Doc::new("pageApplicantSignIn", "Applicant sign-in form", Open, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
         )
         .post(
             "/deconnexion",
             sign_out,
-            Doc::new("pageSignOut", "Sign out (ends the page session)", Cookie, Redirect).consumes(Consumes::Form).success(303),
+            Doc::new("pageSignOut", "Sign out (ends the page session)", Cookie, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
         )
-        .get("/mon-dossier", applicant::dossier, Doc::new("pageApplicantDossier", "The applicant's dossier page", Cookie, Html))
+        .get(
+            "/mon-dossier",
+            applicant::dossier,
+            Doc::new("pageApplicantDossier", "The applicant's dossier page", Cookie, Html),
+        )
         .upload(
             "/mon-dossier/pieces",
             applicant::upload,
@@ -65,7 +73,9 @@ pub fn router() -> Routes {
         .post(
             "/agent/connexion",
             agent::sign_in,
-            Doc::new("pageAgentSignIn", "Agent sign-in form (access token)", Open, Redirect).consumes(Consumes::Form).success(303),
+            Doc::new("pageAgentSignIn", "Agent sign-in form (access token)", Open, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
         )
         .get(
             "/dossiers",
@@ -76,9 +86,15 @@ pub fn router() -> Routes {
         .post(
             "/dossiers",
             agent::register,
-            Doc::new("pageRegister", "Register a dossier (guichets)", Cookie, Html).consumes(Consumes::Form).success(201),
+            Doc::new("pageRegister", "Register a dossier (guichets)", Cookie, Html)
+                .consumes(Consumes::Form)
+                .success(201),
         )
-        .get("/dossiers/{nu}", agent::show, Doc::new("pageDossier", "A dossier with the provenance of its pieces", Cookie, Html))
+        .get(
+            "/dossiers/{nu}",
+            agent::show,
+            Doc::new("pageDossier", "A dossier with the provenance of its pieces", Cookie, Html),
+        )
         .upload(
             "/dossiers/{nu}/pieces",
             agent::upload,
@@ -94,7 +110,8 @@ pub fn router() -> Routes {
         .get(
             "/dossiers/{nu}/feuille.pdf",
             agent::sheet,
-            Doc::new("pageSheet", "A separator sheet for a piece kind", Cookie, Pdf).query(&[("kind", "the piece kind")]),
+            Doc::new("pageSheet", "A separator sheet for a piece kind", Cookie, Pdf)
+                .query(&[("kind", "the piece kind")]),
         )
 }
 

@@ -92,7 +92,8 @@ fn garage_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("VAULT_TEST_GARAGE") {
         return Some(PathBuf::from(p));
     }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(home) = std::env::var_os("CARGO_HOME") {
         dirs.push(PathBuf::from(home).join("bin"));
     }
@@ -199,7 +200,10 @@ impl S3Server {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         let node = node.unwrap_or_else(|| {
-            panic!("garage did not start: {}", std::fs::read_to_string(dir.path().join("garage.log")).unwrap_or_default())
+            panic!(
+                "garage did not start: {}",
+                std::fs::read_to_string(dir.path().join("garage.log")).unwrap_or_default()
+            )
         });
         garage(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]).unwrap();
         garage(&["layout", "apply", "--version", "1"]).unwrap();

@@ -98,7 +98,10 @@ async fn the_openapi_document_is_valid_and_lists_exactly_the_routes_served() {
     assert_eq!(r.status, StatusCode::OK);
     let file = app.dir.path().join("openapi.json");
     std::fs::write(&file, r.body.as_ref().unwrap()).unwrap();
-    python("import sys; from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; validate(read_from_filename(sys.argv[1])[0])", &file);
+    python(
+        "import sys; from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; validate(read_from_filename(sys.argv[1])[0])",
+        &file,
+    );
 
     let doc = r.json();
     let mut documented = Vec::new();
