@@ -10,6 +10,10 @@
 #   deploy/local-cluster.sh start DIR N         (re)start replica N and wait until it is ready
 #   deploy/local-cluster.sh vault DIR ARGS…     run `dnu-vault ARGS…` with the cluster's configuration
 #
+# A restore drill starts a fresh cluster from a backup: RESTORE_FROM=BACKUP_DIR
+# and KEYS_FROM=KEYS_DIR (made by `dnu-vault backup BACKUP_DIR --keys-to
+# KEYS_DIR`) with `up` restore the backup instead of creating an empty vault.
+#
 # Settings (environment): DNU_VAULT_BIN (default: target/release, else
 # target/debug dnu-vault), GARAGE_BIN (default: garage on PATH or in
 # ~/.cargo/bin; installed with `cargo install garage --locked` if absent),
@@ -19,7 +23,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:-}"
 DIR="${2:-}"
-[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
@@ -146,9 +150,19 @@ EOF
     echo "VAULT_LOG_FORMAT=json"
   } >"$DIR/cluster.env"
 
-  # One migration and the shared keys, then the replicas.
-  run_vault keys init
-  run_vault migrate
+  # The shared keys and the schema (or a backup's), then the replicas.
+  if [ -n "${KEYS_FROM:-}" ]; then
+    for f in master.key audit-signing.key sheet-hmac.key; do
+      install -m 600 "$KEYS_FROM/$f" "$DIR/secrets/$f"
+    done
+  else
+    run_vault keys init
+  fi
+  if [ -n "${RESTORE_FROM:-}" ]; then
+    run_vault restore "$RESTORE_FROM"
+  else
+    run_vault migrate
+  fi
   for n in $(seq 1 "$replicas"); do start_replica "$n"; done
 
   # nginx: round robin; a replica that refuses connections is skipped (a

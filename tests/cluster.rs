@@ -22,19 +22,34 @@ fn script() -> PathBuf {
 
 /// Runs the script with this workspace's `dnu-vault`.
 fn script_run(args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(script())
-        .args(args)
-        .env("DNU_VAULT_BIN", crate::bin())
-        .output()
-        .expect("run deploy/local-cluster.sh")
+    script_command(args).output().expect("run deploy/local-cluster.sh")
+}
+
+fn script_command(args: &[&str]) -> Command {
+    let mut c = Command::new("bash");
+    c.arg(script()).args(args).env("DNU_VAULT_BIN", crate::bin()).env_remove("RESTORE_FROM").env_remove("KEYS_FROM");
+    c
 }
 
 impl Cluster {
     /// Starts PostgreSQL's database, Garage, `replicas` vaults and nginx.
     pub fn up(replicas: usize) -> Self {
+        Self::up_with(replicas, &[])
+    }
+
+    /// Starts a fresh cluster from a backup and its key files.
+    pub fn restored(replicas: usize, backup: &Path, keys: &Path) -> Self {
+        Self::up_with(replicas, &[("RESTORE_FROM", backup), ("KEYS_FROM", keys)])
+    }
+
+    fn up_with(replicas: usize, env: &[(&str, &Path)]) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let out = script_run(&["up", &dir.path().join("c").display().to_string(), &replicas.to_string()]);
+        let cdir = dir.path().join("c").display().to_string();
+        let mut c = script_command(&["up", &cdir, &replicas.to_string()]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().expect("run deploy/local-cluster.sh");
         assert!(
             out.status.success(),
             "local-cluster.sh up failed:\n{}\n{}",

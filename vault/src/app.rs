@@ -8,11 +8,11 @@ use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use crate::{
-    config::{Config, MasterKeySource, ObjectStoreConfig},
+    config::{Config, MasterKeySource},
     crypto::{CryptoError, DossierKey, MasterKeys},
     db::{Db, MigrationState},
     error::Error,
-    store::{LocalStore, ObjectStore, S3Store},
+    store::ObjectStore,
 };
 
 /// How [`Vault::open`] treats the database schema.
@@ -78,10 +78,7 @@ impl Vault {
                 )));
             }
         }
-        let store = match &config.object_store {
-            ObjectStoreConfig::Local(dir) => ObjectStore::Local(LocalStore::open(dir).await?),
-            ObjectStoreConfig::S3(s) => ObjectStore::S3(S3Store::connect(s).await?),
-        };
+        let store = ObjectStore::open(&config.object_store).await?;
         let sandbox = crate::sandbox::Sandbox::new(&config.intake);
         Ok(Self {
             inner: Arc::new(Inner {

@@ -56,6 +56,27 @@ pub enum Command {
         #[arg(long)]
         deep: bool,
     },
+    /// Back up the database (pg_dump, or a copy of SQLite) and every stored object (ciphertext) into DIR.
+    ///
+    /// DIR must be new or empty; manifest.json, written last, lists each object's length and SHA-256.
+    /// The master key ring is not included: copy the key files elsewhere with --keys-to.
+    Backup {
+        /// Directory to write the backup into.
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
+        /// Also copy the key files (master ring, audit signing key, sheet key) here, outside DIR.
+        #[arg(long, value_name = "KEYS_DIR")]
+        keys_to: Option<std::path::PathBuf>,
+    },
+    /// Restore a backup made by `backup` into an empty database and object store (then run `check --deep` and `audit verify`).
+    ///
+    /// Objects are restored first (an interrupted restore can be run again), the database last, in one transaction.
+    /// Put the key files where the configuration expects them before serving.
+    Restore {
+        /// The backup directory.
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
+    },
     /// Internal: parse one upload in a confined process (run by the server, not by people).
     #[command(hide = true)]
     IntakeWorker(crate::sandbox::WorkerArgs),
@@ -177,6 +198,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !r.is_clean() {
                 anyhow::bail!("the store does not match the registry");
             }
+        }
+        Command::Backup { dir, keys_to } => {
+            let vault = open(config).await?;
+            let m =
+                crate::jobs::backup::backup(&vault, &dir, |done, total| eprintln!("copied {done}/{total} objects…"))
+                    .await
+                    .context("backup failed")?;
+            let bytes: u64 = m.objects.iter().map(|o| o.size).sum();
+            eprintln!(
+                "backup written to {}: {} database, {} objects, {bytes} bytes",
+                dir.display(),
+                m.database,
+                m.objects.len()
+            );
+            match keys_to {
+                Some(to) => {
+                    let files = crate::jobs::backup::copy_keys(vault.config(), &dir, &to)?;
+                    eprintln!("{} key files copied to {}", files.len(), to.display());
+                }
+                None => eprintln!("the key files are not in the backup: keep copies apart (--keys-to)"),
+            }
+            vault.db().close().await;
+        }
+        Command::Restore { dir } => {
+            let m = crate::jobs::backup::restore(&config, &dir, |done, total| {
+                eprintln!("restored {done}/{total} objects…")
+            })
+            .await
+            .context("restore failed")?;
+            eprintln!(
+                "restored {} objects and the {} database from {}; now run `dnu-vault check --deep` and `dnu-vault audit verify`",
+                m.objects.len(),
+                m.database,
+                dir.display()
+            );
         }
         Command::IntakeWorker(_) => anyhow::bail!("intake-worker runs only as the server's worker process"),
         Command::Demo { json } => {

@@ -1,6 +1,7 @@
 //! Maintenance jobs run from the command line: garbage collection, integrity
 //! checks, key rewrapping, demo seeding. Each reports what it did.
 
+pub mod backup;
 pub mod check;
 pub mod demo;
 pub mod gc;

@@ -37,6 +37,15 @@ pub enum ObjectStore {
 }
 
 impl ObjectStore {
+    /// Opens the configured backend.
+    pub async fn open(config: &crate::config::ObjectStoreConfig) -> Result<Self, Error> {
+        use crate::config::ObjectStoreConfig;
+        Ok(match config {
+            ObjectStoreConfig::Local(dir) => Self::Local(LocalStore::open(dir).await?),
+            ObjectStoreConfig::S3(s) => Self::S3(S3Store::connect(s).await?),
+        })
+    }
+
     /// Starts writing a new object. Nothing is visible under `key` until
     /// [`ObjectWriter::finish`] succeeds.
     pub async fn writer(&self, key: &ObjectKey) -> Result<ObjectWriter, Error> {
