@@ -3,6 +3,7 @@
 
 mod cluster;
 mod crash;
+mod deploy;
 mod lifecycle;
 mod pages;
 mod rewrap;

@@ -13,7 +13,9 @@ use crate::{
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Create a new master key ring at VAULT_MASTER_KEY_FILE (refuses to replace one).
+    /// Create the key files that are missing: master key ring (VAULT_MASTER_KEY_FILE), audit signing key, sheet key.
+    ///
+    /// Existing files are kept as they are: a key file is never replaced (use `keys rotate` for the master ring).
     Init,
     /// Add a new master key version to the key file; new dossier keys use it.
     Rotate,
@@ -51,16 +53,25 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
                 bail!("set VAULT_MASTER_KEY_FILE to where the new master key ring should be written");
             };
             if path.exists() {
-                bail!("{} already exists: a key ring is never replaced (use `keys rotate`)", path.display());
+                eprintln!("master key ring kept: {} exists (it is never replaced; see `keys rotate`)", path.display());
+            } else {
+                let ring = MasterKeys::generate()?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                write_private_file(path, ring.to_text().as_bytes()).context("cannot write the key file")?;
+                eprintln!(
+                    "master key ring created at {} (owner-only); keep a copy apart from backups of the data",
+                    path.display()
+                );
             }
-            let ring = MasterKeys::generate()?;
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            write_private_file(path, ring.to_text().as_bytes()).context("cannot write the key file")?;
+            // Both are created only when absent.
+            crate::audit::SigningKey::load_or_create(&config.audit_key_file)?;
+            crate::sheets::SheetKey::load_or_create(&config.sheet_key_file)?;
             eprintln!(
-                "master key ring created at {} (owner-only); keep a copy apart from backups of the data",
-                path.display()
+                "audit signing key: {}; separator sheet key: {}",
+                config.audit_key_file.display(),
+                config.sheet_key_file.display()
             );
         }
         KeysCommand::Rotate => {
