@@ -179,7 +179,9 @@ EOF
     echo "  access_log $DIR/nginx/access.log;"
     echo "  client_body_temp_path $DIR/nginx/body; proxy_temp_path $DIR/nginx/proxy;"
     echo "  fastcgi_temp_path $DIR/nginx/fcgi; uwsgi_temp_path $DIR/nginx/uwsgi; scgi_temp_path $DIR/nginx/scgi;"
-    echo "  client_max_body_size 25m;"
+    # Bodies and answers stay in memory: the workers run as nobody and may
+    # not reach a temporary directory under DIR.
+    echo "  client_max_body_size 25m; client_body_buffer_size 25m; proxy_max_temp_file_size 0;"
     echo "  upstream vault {"
     for n in $(seq 1 "$replicas"); do
       local port_var="REPLICA_${n}_PORT"

@@ -43,15 +43,25 @@ async fn main() {
                 .send()
                 .await;
             drop(permit);
-            matches!(r, Ok(r) if r.status() == 201)
+            match r {
+                Ok(r) if r.status() == 201 => None,
+                Ok(r) => Some(format!("{} {}", r.status(), r.text().await.unwrap_or_default())),
+                Err(e) => Some(e.to_string()),
+            }
         }));
     }
     let mut failed = 0;
     for t in tasks {
-        if !t.await.unwrap() {
+        if let Some(why) = t.await.unwrap() {
+            if failed == 0 {
+                eprintln!("upload failed: {why}");
+            }
             failed += 1;
         }
     }
     let secs = start.elapsed().as_secs_f64();
     println!("uploads={count} seconds={secs:.3} per_second={:.2} failed={failed}", count as f64 / secs);
+    if failed > 0 {
+        std::process::exit(1);
+    }
 }
