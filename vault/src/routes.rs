@@ -121,33 +121,32 @@ impl Routes {
     }
 
     pub fn get<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
-        self.add(Method::GET, path, handler, doc, false)
+        self.add((Method::GET, MethodFilter::GET), path, handler, doc, false)
     }
 
     pub fn post<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
-        self.add(Method::POST, path, handler, doc, false)
+        self.add((Method::POST, MethodFilter::POST), path, handler, doc, false)
     }
 
     pub fn delete<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
-        self.add(Method::DELETE, path, handler, doc, false)
+        self.add((Method::DELETE, MethodFilter::DELETE), path, handler, doc, false)
     }
 
     /// A POST whose handler enforces `VAULT_MAX_UPLOAD_BYTES` itself, while
     /// streaming, in the API's error shape: axum's default body limit (which
     /// would refuse at 2 MB) is off on this route only.
     pub fn upload<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
-        self.add(Method::POST, path, handler, doc, true)
+        self.add((Method::POST, MethodFilter::POST), path, handler, doc, true)
     }
 
     fn add<H: Handler<T, Vault>, T: 'static>(
         mut self,
-        method: Method,
+        (method, filter): (Method, MethodFilter),
         path: &'static str,
         handler: H,
         doc: Doc,
         unlimited_body: bool,
     ) -> Self {
-        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
         let mut mr = on(filter, handler);
         if unlimited_body {
             mr = mr.layer(DefaultBodyLimit::disable());

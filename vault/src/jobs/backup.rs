@@ -124,7 +124,7 @@ pub async fn backup(vault: &Vault, dir: &Path, progress: impl Fn(usize, usize)) 
             std::fs::create_dir_all(parent)?;
         }
         let mut file = std::fs::File::create(&path)?;
-        let mut hash = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        let mut hash = crate::crypto::Sha256::default();
         let mut buf = vec![0u8; 1 << 16];
         let mut size = 0u64;
         loop {
@@ -214,7 +214,7 @@ pub async fn restore(config: &Config, dir: &Path, progress: impl Fn(usize, usize
             ObjectKey::parse(&o.key).with_context(|| format!("the manifest names a foreign object {:?}", o.key))?;
         let bytes = std::fs::read(dir.join("objects").join(&o.key))
             .with_context(|| format!("object {} missing from the backup", o.key))?;
-        let sum = hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes));
+        let sum = hex::encode(crate::crypto::sha256(&bytes));
         if bytes.len() as u64 != o.size || sum != o.sha256 {
             bail!("object {} in the backup is damaged (length or SHA-256 differs from the manifest)", o.key);
         }
