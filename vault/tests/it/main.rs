@@ -3,6 +3,7 @@
 
 mod applicants;
 mod audit;
+mod backup;
 mod common;
 mod errors;
 mod export;
