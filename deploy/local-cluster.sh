@@ -115,8 +115,10 @@ EOF
   "$garage" -c "$DIR/garage/garage.toml" server >"$DIR/garage.log" 2>&1 &
   echo $! >"$DIR/garage.pid"
   local g=("$garage" -c "$DIR/garage/garage.toml") node=""
-  for _ in $(seq 1 100); do node="$("${g[@]}" node id -q 2>/dev/null | cut -d@ -f1)" && [ -n "$node" ] && break; sleep 0.1; done
-  [ -n "$node" ] || die "Garage did not start (see $DIR/garage.log)"
+  # `node id` only reads the key on disk: wait for the RPC side to answer.
+  for _ in $(seq 1 300); do "${g[@]}" status >/dev/null 2>&1 && break; sleep 0.1; done
+  node="$("${g[@]}" node id -q 2>/dev/null | cut -d@ -f1)"
+  [ -n "$node" ] && "${g[@]}" status >/dev/null 2>&1 || die "Garage did not start (see $DIR/garage.log)"
   "${g[@]}" layout assign -z dc1 -c 10G "$node" >/dev/null
   "${g[@]}" layout apply --version 1 >/dev/null
   local key; key="$("${g[@]}" key create dnu-vault)"

@@ -190,21 +190,22 @@ impl S3Server {
                 Err(String::from_utf8_lossy(&out.stderr).into_owned())
             }
         };
-        // The node id, once the RPC side answers.
-        let mut node = None;
-        for _ in 0..100 {
-            if let Ok(id) = garage(&["node", "id", "-q"]) {
-                node = id.split('@').next().map(|s| s.trim().to_owned());
+        // `node id` only reads the key on disk: wait for the RPC side to answer.
+        let mut up = false;
+        for _ in 0..300 {
+            if garage(&["status"]).is_ok() {
+                up = true;
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let node = node.unwrap_or_else(|| {
-            panic!(
-                "garage did not start: {}",
-                std::fs::read_to_string(dir.path().join("garage.log")).unwrap_or_default()
-            )
-        });
+        assert!(
+            up,
+            "garage did not start: {}",
+            std::fs::read_to_string(dir.path().join("garage.log")).unwrap_or_default()
+        );
+        let id = garage(&["node", "id", "-q"]).unwrap();
+        let node = id.split('@').next().map(|s| s.trim().to_owned()).unwrap_or_default();
         garage(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]).unwrap();
         garage(&["layout", "apply", "--version", "1"]).unwrap();
         let key = garage(&["key", "create", "vault-tests"]).unwrap();
