@@ -9,7 +9,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::routes::{Auth, Consumes, Doc, Operation, Produces, Routes};
+use crate::routes::{Auth, Consumes, Doc, Field, Operation, Produces, Routes, Ty};
 
 pub fn router() -> Routes {
     Routes::new("operations").get(
@@ -53,6 +53,30 @@ fn media(p: Produces) -> Option<(&'static str, Value)> {
         Produces::Original => ("application/octet-stream", binary),
         Produces::Redirect => return None,
     })
+}
+
+/// The schema of a body with these fields (any object when none are documented).
+fn body_schema(fields: &[Field], json_body: bool) -> Value {
+    if fields.is_empty() {
+        return json!({"type": "object"});
+    }
+    let mut props = Map::new();
+    for f in fields {
+        let mut s = match f.ty {
+            Ty::Text => json!({"type": "string"}),
+            Ty::TextList => json!({"type": "array", "items": {"type": "string"}}),
+            Ty::Date => json!({"type": "string", "format": "date"}),
+            Ty::DateTime => json!({"type": "string", "format": "date-time"}),
+            Ty::Uuid => json!({"type": "string", "format": "uuid"}),
+            Ty::File => json!({"type": "string", "contentMediaType": "application/octet-stream"}),
+            Ty::JsonText => json!({"type": "string", "contentMediaType": "application/json"}),
+        };
+        s["description"] = f.description.into();
+        props.insert(f.name.into(), s);
+    }
+    let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+    // JSON bodies refuse unknown fields (serde deny_unknown_fields).
+    json!({"type": "object", "properties": props, "required": required, "additionalProperties": !json_body})
 }
 
 fn operation(op: &Operation) -> Value {
@@ -105,9 +129,9 @@ fn operation(op: &Operation) -> Value {
     }
     let body = match d.consumes {
         Consumes::Nothing => None,
-        Consumes::Json => Some(("application/json", json!({"type": "object"}))),
-        Consumes::Multipart => Some(("multipart/form-data", json!({"type": "object"}))),
-        Consumes::Form => Some(("application/x-www-form-urlencoded", json!({"type": "object"}))),
+        Consumes::Json => Some(("application/json", body_schema(d.fields, true))),
+        Consumes::Multipart => Some(("multipart/form-data", body_schema(d.fields, false))),
+        Consumes::Form => Some(("application/x-www-form-urlencoded", body_schema(d.fields, false))),
     };
     if let Some((mime, schema)) = body {
         o.insert("requestBody".into(), json!({"required": true, "content": { mime: {"schema": schema} }}));

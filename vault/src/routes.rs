@@ -55,6 +55,41 @@ pub enum Consumes {
     Form,
 }
 
+/// The type of a request body field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Text,
+    TextList,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339.
+    DateTime,
+    Uuid,
+    /// A file part of a multipart form.
+    File,
+    /// A JSON document in a form field.
+    JsonText,
+}
+
+/// One field of a request body (JSON object or form).
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+/// A required field.
+pub const fn req(name: &'static str, ty: Ty, description: &'static str) -> Field {
+    Field { name, ty, required: true, description }
+}
+
+/// An optional field.
+pub const fn opt(name: &'static str, ty: Ty, description: &'static str) -> Field {
+    Field { name, ty, required: false, description }
+}
+
 /// The documentation of one operation.
 #[derive(Debug, Clone)]
 pub struct Doc {
@@ -67,17 +102,37 @@ pub struct Doc {
     pub query: &'static [(&'static str, &'static str)],
     /// Request headers the operation reads besides authentication: (name, description).
     pub headers: &'static [(&'static str, &'static str)],
+    /// The request body's fields, when it has documented ones.
+    pub fields: &'static [Field],
     /// Success status (200 unless said).
     pub success: u16,
 }
 
 impl Doc {
     pub const fn new(id: &'static str, summary: &'static str, auth: Auth, produces: Produces) -> Self {
-        Self { id, summary, auth, produces, consumes: Consumes::Nothing, query: &[], headers: &[], success: 200 }
+        Self {
+            id,
+            summary,
+            auth,
+            produces,
+            consumes: Consumes::Nothing,
+            query: &[],
+            headers: &[],
+            fields: &[],
+            success: 200,
+        }
     }
 
     pub const fn consumes(mut self, c: Consumes) -> Self {
         self.consumes = c;
+        self
+    }
+
+    /// A body of `c` with these fields (write the list as `const { &[…] }`
+    /// so it is static).
+    pub const fn body(mut self, c: Consumes, fields: &'static [Field]) -> Self {
+        self.consumes = c;
+        self.fields = fields;
         self
     }
 

@@ -21,7 +21,7 @@ use crate::{
     app::Vault,
     crypto::{random_bytes, sha256},
     error::Error,
-    routes::{Auth, Consumes, Doc, Produces, Routes},
+    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, req},
 };
 
 /// Token prefix of applicant sessions (agents' tokens start `dnuv_`).
@@ -42,7 +42,15 @@ pub fn router() -> Routes {
             Auth::None,
             Produces::Json,
         )
-        .consumes(Consumes::Json),
+        .body(
+            Consumes::Json,
+            const {
+                &[
+                    req("identifier", Ty::Text, "the identifier on the applicant's attestation"),
+                    req("code", Ty::Text, "the personal code on the attestation"),
+                ]
+            },
+        ),
     )
 }
 

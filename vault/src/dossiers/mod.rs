@@ -14,7 +14,7 @@ use crate::{
     db::dossiers::Dossier,
     domain::NumeroUnique,
     error::Error,
-    routes::{Auth, Consumes, Doc, Produces, Routes},
+    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, opt, req},
 };
 
 pub fn router() -> Routes {
@@ -23,7 +23,16 @@ pub fn router() -> Routes {
             "/api/v1/dossiers",
             register::register,
             Doc::new("registerDossier", "Register a dossier (guichets)", Auth::Bearer, Produces::Json)
-                .consumes(Consumes::Json)
+                .body(
+                    Consumes::Json,
+                    const {
+                        &[
+                            opt("numero_unique", Ty::Text, "given by the national system; issued here when absent"),
+                            req("communes", Ty::TextList, "INSEE codes of the communes the applicant wishes"),
+                            opt("deposited_on", Ty::Date, "deposit date; today when absent"),
+                        ]
+                    },
+                )
                 .success(201),
         )
         .get(
@@ -55,7 +64,10 @@ pub fn router() -> Routes {
                 Auth::Bearer,
                 Produces::Json,
             )
-            .consumes(Consumes::Json),
+            .body(
+                Consumes::Json,
+                const { &[req("reason", Ty::Text, "why the demand is radiated (one of the accepted reasons)")] },
+            ),
         )
 }
 

@@ -16,7 +16,7 @@ use crate::{
     db::grants::Grant,
     domain::Siren,
     error::Error,
-    routes::{Auth, Consumes, Doc, Produces, Routes},
+    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, req},
 };
 
 /// Longest a grant may run: one year, the validity of a demand.
@@ -38,7 +38,16 @@ pub fn router() -> Routes {
                 Auth::Bearer,
                 Produces::Json,
             )
-            .consumes(Consumes::Json)
+            .body(
+                Consumes::Json,
+                const {
+                    &[
+                        req("organisation", Ty::Text, "SIREN of the organisation granted access"),
+                        req("purpose", Ty::Text, "why (shown to the applicant), e.g. CAL du 12 décembre"),
+                        req("expires_at", Ty::DateTime, "when the grant ends"),
+                    ]
+                },
+            )
             .success(201),
         )
         .delete(

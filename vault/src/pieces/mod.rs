@@ -22,7 +22,7 @@ use crate::{
         pieces::{Piece, Version},
     },
     error::Error,
-    routes::{Auth, Consumes, Doc, Produces, Routes},
+    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, opt, req},
 };
 
 pub fn router() -> Routes {
@@ -36,7 +36,17 @@ pub fn router() -> Routes {
                 Auth::Bearer,
                 Produces::Json,
             )
-            .consumes(Consumes::Multipart)
+            .body(
+                Consumes::Multipart,
+                const { &[
+                    opt("kind", Ty::Text, "the piece kind (see /api/v1/catalogue); required for a new piece"),
+                    opt("piece", Ty::Uuid, "an existing piece of the dossier this file is a new version of"),
+                    opt("member", Ty::Text, "the household member the piece concerns"),
+                    opt("valid_until", Ty::Date, "end of validity, when the catalogue does not derive it"),
+                    opt("scan", Ty::JsonText, "scan provenance {host, scanned_at, images_sha256} (agents only)"),
+                    req("file", Ty::File, "the document: PDF, JPEG, PNG or TIFF"),
+                ] },
+            )
             .headers(&[(
                 dnu_api::IDEMPOTENCY_KEY_HEADER,
                 "a key naming this upload: sent again, it answers 200 with the version first filed under it",

@@ -154,6 +154,33 @@ async fn the_openapi_document_is_valid_and_lists_exactly_the_routes_served() {
             assert!(!body.contains("no such route"), "{method} {path} is documented but not routed");
         }
     }
+    // Documented JSON fields are fields the handlers accept: a body with
+    // every one of them is never refused as holding an unknown field
+    // (the inputs deny unknown fields, so a renamed field would be).
+    for (method, path) in &documented {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        let Some(schema) = op["requestBody"]["content"]["application/json"]["schema"].as_object() else { continue };
+        let mut body = serde_json::Map::new();
+        for (name, s) in schema["properties"].as_object().unwrap() {
+            let sample = match (s["type"].as_str(), s["format"].as_str()) {
+                (Some("array"), _) => serde_json::json!(["59183"]),
+                (_, Some("date")) => serde_json::json!("2026-11-02"),
+                (_, Some("date-time")) => serde_json::json!("2027-01-01T00:00:00Z"),
+                _ => serde_json::json!("x"),
+            };
+            body.insert(name.clone(), sample);
+        }
+        let uri = concrete(path, &nu, &piece);
+        let r = app.post_json(&uri, &app.guichet_token, Value::Object(body)).await;
+        let text = String::from_utf8_lossy(r.body.as_ref().unwrap()).into_owned();
+        assert!(!text.contains("unknown field"), "{method} {path}: a documented field is refused: {text}");
+    }
+    let upload = &doc["paths"]["/api/v1/dossiers/{nu}/pieces"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"];
+    assert_eq!(upload["required"], serde_json::json!(["file"]));
+    // The check above can fail: an undocumented field is refused.
+    let r = app.post_json("/api/v1/session", "", serde_json::json!({"identifier": "x", "code": "y", "pin": "z"})).await;
+    assert!(String::from_utf8_lossy(r.body.as_ref().unwrap()).contains("unknown field"));
+
     // And an undocumented route is refused as unknown (the check above can fail).
     let unknown = app.get(&format!("/api/v1/dossiers/{nu}/nothing-here"), &app.guichet_token).await;
     assert!(String::from_utf8_lossy(unknown.body.as_ref().unwrap()).contains("no such route"));
