@@ -175,7 +175,8 @@ async fn the_openapi_document_is_valid_and_lists_exactly_the_routes_served() {
         let text = String::from_utf8_lossy(r.body.as_ref().unwrap()).into_owned();
         assert!(!text.contains("unknown field"), "{method} {path}: a documented field is refused: {text}");
     }
-    let upload = &doc["paths"]["/api/v1/dossiers/{nu}/pieces"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"];
+    let upload = &doc["paths"]["/api/v1/dossiers/{nu}/pieces"]["post"]["requestBody"]["content"]["multipart/form-data"]
+        ["schema"];
     assert_eq!(upload["required"], serde_json::json!(["file"]));
     // The check above can fail: an undocumented field is refused.
     let r = app.post_json("/api/v1/session", "", serde_json::json!({"identifier": "x", "code": "y", "pin": "z"})).await;
