@@ -183,10 +183,12 @@ pub fn multipart_content_type() -> String {
 
 /// Whether `needle` occurs anywhere in the files under `dir`.
 pub fn found_in_files(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    files_under(dir)
-        .into_iter()
-        .filter(|p| std::fs::read(p).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))
-        .collect()
+    files_under(dir).into_iter().filter(|p| std::fs::read(p).is_ok_and(|bytes| contains(&bytes, needle))).collect()
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Every file under `dir`, at any depth.

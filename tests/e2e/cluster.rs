@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use e2e::{Api, cluster::Cluster, multipart, multipart_content_type};
+use e2e::{Api, cluster::Cluster, contains, multipart, multipart_content_type};
 use serde_json::Value;
 
 const PER_WRITER: u64 = 30;
@@ -182,10 +182,6 @@ async fn replicas_share_everything_and_a_killed_one_loses_nothing() {
         let log = cluster.replica_log(n);
         assert!(!log.contains(&nu) && !log.contains(&token), "replica {n} logged personal data or a token");
     }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Backup, wipe, restore into a fresh PostgreSQL database and a fresh
