@@ -5,6 +5,7 @@ mod cluster;
 mod crash;
 mod deploy;
 mod lifecycle;
+mod logging;
 mod pages;
 mod rewrap;
 mod s3;

@@ -14,7 +14,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use vault::{Config, Vault, app::Schema, crypto::DossierKey, pieces::stage_original};
+use vault::{Config, Vault, app::Schema, crypto::DossierKey, sealed::stage_original};
 
 const RUNS: usize = 5;
 

@@ -107,7 +107,7 @@ async fn measure(vault: &Vault, who: &str, token: &str, territory: &'static str,
     println!("{who}:");
     let db = vault.db();
 
-    let router = vault::startup::router(vault.clone());
+    let router = vault::router::router(vault.clone());
     let page = |after: Option<String>| {
         let router = router.clone();
         let token = token.to_owned();

@@ -4,14 +4,15 @@
 
 use std::sync::{Arc, RwLock};
 
-use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use crate::{
-    config::{Config, MasterKeySource},
+    config::Config,
     crypto::{CryptoError, DossierKey, MasterKeys},
     db::{Db, MigrationState},
     error::Error,
+    keys::{AuditKey, Keys, SheetKey},
+    sandbox::Sandbox,
     store::ObjectStore,
 };
 
@@ -39,9 +40,9 @@ struct Inner {
     /// loaded yet (`keys rotate` ran while it was up).
     keys: RwLock<Arc<MasterKeys>>,
     policies: policies::Engine,
-    audit_key: crate::audit::SigningKey,
-    sandbox: crate::sandbox::Sandbox,
-    sheet_key: crate::sheets::SheetKey,
+    audit_key: AuditKey,
+    sandbox: Sandbox,
+    sheet_key: SheetKey,
 }
 
 impl Vault {
@@ -49,10 +50,8 @@ impl Vault {
     /// and what to do.
     pub async fn open(config: Config, schema: Schema) -> Result<Self, Error> {
         let policies = load_policies(&config)?;
-        crate::catalogue::shipped().map_err(|e| Error::Config(format!("catalogue of pieces: {e}")))?;
-        let keys = load_master_keys(&config.master_key)?;
-        let audit_key = crate::audit::SigningKey::load_or_create(&config.audit_key_file)?;
-        let sheet_key = crate::sheets::SheetKey::load_or_create(&config.sheet_key_file)?;
+        crate::domain::catalogue::shipped().map_err(|e| Error::Config(format!("catalogue of pieces: {e}")))?;
+        let Keys { master: keys, audit: audit_key, sheet: sheet_key } = Keys::open(&config)?;
         let fresh_embedded = config.embedded_database && !config.data_dir.join("vault.db").exists();
         if config.embedded_database {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -79,7 +78,7 @@ impl Vault {
             }
         }
         let store = ObjectStore::open(&config.object_store).await?;
-        let sandbox = crate::sandbox::Sandbox::new(&config.intake);
+        let sandbox = Sandbox::new(&config.intake);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -112,17 +111,17 @@ impl Vault {
     }
 
     /// Where uploads are parsed: confined worker processes.
-    pub fn sandbox(&self) -> &crate::sandbox::Sandbox {
+    pub fn sandbox(&self) -> &Sandbox {
         &self.inner.sandbox
     }
 
     /// The key that signs separator sheets.
-    pub fn sheet_key(&self) -> &crate::sheets::SheetKey {
+    pub fn sheet_key(&self) -> &SheetKey {
         &self.inner.sheet_key
     }
 
     /// The key that signs audit checkpoints.
-    pub fn audit_key(&self) -> &crate::audit::SigningKey {
+    pub fn audit_key(&self) -> &AuditKey {
         &self.inner.audit_key
     }
 
@@ -133,7 +132,7 @@ impl Vault {
 
     /// Re-reads the master key ring from its source.
     pub fn reload_keys(&self) -> Result<Arc<MasterKeys>, Error> {
-        let ring = Arc::new(load_master_keys(&self.inner.config.master_key)?);
+        let ring = Arc::new(crate::keys::master_ring(&self.inner.config.master_key)?);
         match self.inner.keys.write() {
             Ok(mut k) => *k = Arc::clone(&ring),
             Err(p) => *p.into_inner() = Arc::clone(&ring),
@@ -190,48 +189,4 @@ fn load_policies(config: &Config) -> Result<policies::Engine, Error> {
         "access policies loaded"
     );
     Ok(engine)
-}
-
-/// Loads the master key ring; on the embedded default, generates a
-/// development ring in the data directory with a loud warning.
-pub fn load_master_keys(source: &MasterKeySource) -> Result<MasterKeys, Error> {
-    match source {
-        MasterKeySource::File(p) => Ok(MasterKeys::load(p)?),
-        MasterKeySource::Inline(s) => Ok(MasterKeys::parse(s.expose_secret())?),
-        MasterKeySource::Development(p) => {
-            tracing::warn!(
-                path = %p.display(),
-                "USING A DEVELOPMENT MASTER KEY stored next to the data: anyone who copies the data directory can read \
-                 every document. Set VAULT_MASTER_KEY_FILE to a key kept elsewhere for any real use."
-            );
-            if p.exists() {
-                return Ok(MasterKeys::load(p)?);
-            }
-            let ring = MasterKeys::generate()?;
-            if let Some(dir) = p.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            write_private_file(p, ring.to_text().as_bytes())?;
-            Ok(ring)
-        }
-    }
-}
-
-/// Writes a secret file atomically (temporary file, fsync, rename) with
-/// owner-only permissions.
-pub fn write_private_file(path: &std::path::Path, contents: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&tmp)?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
-    }
-    Ok(())
 }

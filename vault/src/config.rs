@@ -14,7 +14,7 @@ use std::{
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::{error::Error, store::S3Settings};
+use crate::error::Error;
 
 /// Default largest accepted upload: 20 MiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 20 * 1024 * 1024;
@@ -144,6 +144,11 @@ pub struct Settings {
     #[serde(alias = "vault_intake_max_pages")]
     pub intake_max_pages: Option<usize>,
 
+    /// Take the request id from the X-Request-Id header (only behind a proxy that sets it) [default: false: one is generated].
+    #[arg(long, env = "VAULT_TRUST_REQUEST_ID", global = true, value_name = "BOOL")]
+    #[serde(alias = "vault_trust_request_id")]
+    pub trust_request_id: Option<bool>,
+
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "VAULT_LOG_FORMAT", global = true, value_name = "FORMAT")]
     #[serde(alias = "vault_log_format")]
@@ -165,6 +170,35 @@ pub enum ObjectStoreConfig {
     S3(S3Settings),
 }
 
+/// Where and how to reach the bucket.
+#[derive(Clone, Debug, Default)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Key prefix inside the bucket (no leading or trailing slash).
+    pub prefix: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub path_style: bool,
+    /// Explicit credentials; when absent the standard AWS chain is used
+    /// (`AWS_ACCESS_KEY_ID`…, profile, web identity, instance metadata).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+}
+
+impl S3Settings {
+    /// Parses `s3://bucket/prefix`.
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| Error::Config(format!("object store {url:?} is not an s3:// URL")))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(Error::Config(format!("object store {url:?} names no bucket")));
+        }
+        Ok(Self { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned(), ..Self::default() })
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -184,6 +218,9 @@ pub struct Config {
     /// `None`: the built-in default policy set.
     pub policy_dir: Option<PathBuf>,
     pub json_logs: bool,
+    /// Whether a request's `X-Request-Id` header (set by a trusted proxy)
+    /// names it in the logs; otherwise the vault makes one.
+    pub trust_request_id: bool,
     pub intake: IntakeConfig,
 }
 
@@ -255,6 +292,7 @@ impl Settings {
             intake_timeout_seconds,
             intake_workers,
             intake_max_pages,
+            trust_request_id,
             log_format
         ))
     }
@@ -385,6 +423,7 @@ impl Config {
             nu_territory,
             policy_dir: s.policy_dir,
             json_logs,
+            trust_request_id: s.trust_request_id.unwrap_or(false),
         })
     }
 
@@ -406,6 +445,7 @@ impl Config {
             nu_territory: "059".into(),
             policy_dir: None,
             json_logs: false,
+            trust_request_id: false,
             intake: IntakeConfig::defaults(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("dnu-vault"))),
         }
     }

@@ -54,6 +54,15 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("object store: {0}")]
     Store(String),
+    /// A failure on our side that is neither the database nor the object
+    /// store: an intake worker, a rendering task, a hashing thread, the
+    /// password hasher. Says what failed and keeps why.
+    #[error("{what}: {source}")]
+    Internal {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("crypto: {0}")]
     Crypto(CryptoError),
     #[error("i/o: {0}")]
@@ -75,7 +84,38 @@ impl From<CryptoError> for Error {
     }
 }
 
+/// What kind of failure an answer carries: put on the response as an
+/// extension, so the metrics middleware counts it as what it is without
+/// this module knowing about metrics (crates.io's `ErrorField` idea).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Stored data failed authentication.
+    Integrity,
+    Database,
+    ObjectStore,
+    /// Anything else on our side (intake worker, rendering, hashing…).
+    Internal,
+    /// The caller's mistake or a refusal (4xx).
+    Refusal,
+}
+
 impl Error {
+    /// An internal failure: `what` failed, for `source`.
+    pub fn internal(what: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal { what, source: source.into() }
+    }
+
+    /// What kind of failure this is (see [`Failure`]).
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Integrity(_) => Failure::Integrity,
+            Self::Database(_) | Self::Migrate(_) => Failure::Database,
+            Self::Store(_) => Failure::ObjectStore,
+            e if e.is_internal() => Failure::Internal,
+            _ => Failure::Refusal,
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         self.status_and_code().0
@@ -96,9 +136,13 @@ impl Error {
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
-            Self::Config(_) | Self::Database(_) | Self::Migrate(_) | Self::Store(_) | Self::Crypto(_) | Self::Io(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
+            Self::Config(_)
+            | Self::Database(_)
+            | Self::Migrate(_)
+            | Self::Store(_)
+            | Self::Internal { .. }
+            | Self::Crypto(_)
+            | Self::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
@@ -111,7 +155,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        crate::metrics::global().count_error(&self);
+        let failure = self.failure();
         let message = match &self {
             Self::Integrity(_) => {
                 tracing::error!(error = %self, "integrity failure: stored data does not authenticate");
@@ -123,7 +167,9 @@ impl IntoResponse for Error {
             }
             e => e.to_string(),
         };
-        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+        let mut resp = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        resp.extensions_mut().insert(failure);
+        resp
     }
 }
 

@@ -1,29 +1,9 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route the
-//! router serves, generated from the route table ([`crate::routes`]).
+//! router serves, generated from the route table ([`crate::router::table`]).
 
-use std::sync::OnceLock;
-
-use axum::{
-    http::header,
-    response::{IntoResponse, Response},
-};
 use serde_json::{Map, Value, json};
 
-use crate::routes::{Auth, Consumes, Doc, Field, Operation, Produces, Routes, Ty};
-
-pub fn router() -> Routes {
-    Routes::new("operations").get(
-        "/api/openapi.json",
-        serve,
-        Doc::new("openapi", "This OpenAPI document", Auth::None, Produces::Json),
-    )
-}
-
-async fn serve() -> Response {
-    static DOC: OnceLock<String> = OnceLock::new();
-    let text = DOC.get_or_init(|| document(crate::startup::routes().operations()).to_string());
-    ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
-}
+use crate::routes::{Auth, Consumes, Field, Operation, Produces, Ty};
 
 /// What a path parameter holds, by its name in the route template.
 fn path_parameter(name: &str) -> (String, Value) {

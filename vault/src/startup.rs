@@ -1,47 +1,16 @@
 //! Building and running the HTTP application; shared by `dnu-vault serve`
-//! and the tests.
+//! and the tests (the routes are [`crate::router`]'s).
 
 use std::{future::Future, net::SocketAddr};
 
-use axum::{Router, http::StatusCode, response::IntoResponse};
 use tokio::net::TcpListener;
 
 use crate::{
     app::{Schema, Vault},
     config::Config,
     error::Error,
-    routes::Routes,
+    router::router,
 };
-
-/// Every route the vault serves, with its documentation.
-pub fn routes() -> Routes {
-    Routes::new("")
-        .merge(crate::health::router())
-        .merge(crate::metrics::router())
-        .merge(crate::openapi::router())
-        .merge(crate::catalogue::router())
-        .merge(crate::dossiers::router())
-        .merge(crate::pieces::router())
-        .merge(crate::export::router())
-        .merge(crate::web::router())
-        .merge(crate::sheets::router())
-        .merge(crate::grants::router())
-        .merge(crate::applicants::router())
-        .merge(crate::audit::router())
-}
-
-/// The full router over a vault: the routes, the JSON refusals of unknown
-/// routes and methods, and the request metrics around all of them.
-pub fn router(vault: Vault) -> Router {
-    let (routes, _) = routes().into_parts();
-    routes
-        .fallback(|| async { Error::NotFound("no such route".into()).into_response() })
-        .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": "method not allowed on this route"}})))
-        })
-        .layer(axum::middleware::from_fn(crate::metrics::record_requests))
-        .with_state(vault)
-}
 
 /// A bound, ready-to-run server.
 pub struct Application {

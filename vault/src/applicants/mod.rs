@@ -14,45 +14,15 @@ use axum::{
     Json,
     extract::{State, rejection::JsonRejection},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    app::Vault,
-    crypto::{random_bytes, sha256},
-    error::Error,
-    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, req},
-};
+use crate::{app::Vault, auth::TokenKind, crypto::random_bytes, error::Error};
 
-/// Token prefix of applicant sessions (agents' tokens start `dnuv_`).
-pub const SESSION_PREFIX: &str = "dnua_";
 const SESSION_MS: i64 = 3600 * 1000;
 const FREE_FAILURES: i64 = 5;
 const MAX_LOCK_MS: i64 = 3600 * 1000;
 /// Letters and digits that cannot be misread on paper (no 0/O, 1/I/L).
 const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-
-pub fn router() -> Routes {
-    Routes::new("applicants").post(
-        "/api/v1/session",
-        sign_in,
-        Doc::new(
-            "applicantSession",
-            "An applicant signs in with identifier and code; returns a session token",
-            Auth::None,
-            Produces::Json,
-        )
-        .body(
-            Consumes::Json,
-            const {
-                &[
-                    req("identifier", Ty::Text, "the identifier on the applicant's attestation"),
-                    req("code", Ty::Text, "the personal code on the attestation"),
-                ]
-            },
-        ),
-    )
-}
 
 fn random_text(len: usize) -> Result<String, Error> {
     let bytes = random_bytes::<32>()?;
@@ -67,8 +37,12 @@ pub fn new_credentials() -> Result<(String, String), Error> {
 
 /// Argon2id hash of a code (slow on purpose: run it off the async threads).
 pub fn hash_code(code: &str) -> Result<String, Error> {
-    let salt = SaltString::encode_b64(&random_bytes::<16>()?).map_err(|e| Error::Config(e.to_string()))?;
-    Ok(Argon2::default().hash_password(code.as_bytes(), &salt).map_err(|e| Error::Config(e.to_string()))?.to_string())
+    let salt =
+        SaltString::encode_b64(&random_bytes::<16>()?).map_err(|e| Error::internal("hashing a code", e.to_string()))?;
+    Ok(Argon2::default()
+        .hash_password(code.as_bytes(), &salt)
+        .map_err(|e| Error::internal("hashing a code", e.to_string()))?
+        .to_string())
 }
 
 fn code_matches(hash: &str, code: &str) -> bool {
@@ -88,7 +62,7 @@ pub struct Session {
     pub expires_at: String,
 }
 
-async fn sign_in(
+pub async fn sign_in(
     State(vault): State<Vault>,
     body: Result<Json<SignIn>, JsonRejection>,
 ) -> Result<Json<Session>, Error> {
@@ -102,7 +76,7 @@ async fn sign_in(
 pub async fn open_session(vault: &Vault, identifier: &str, code: &str) -> Result<Session, Error> {
     let identifier = identifier.trim().to_ascii_uppercase();
     let code = code.trim().to_ascii_uppercase();
-    let now = crate::db::now_ms();
+    let now = crate::clock::now_ms();
     let applicant = vault.db().applicant_by_identifier(&identifier).await?;
     if let Some(a) = &applicant
         && let Some(until) = a.locked_until.filter(|u| *u > now)
@@ -116,7 +90,7 @@ pub async fn open_session(vault: &Vault, identifier: &str, code: &str) -> Result
     };
     let ok = tokio::task::spawn_blocking(move || code_matches(&hash, &code))
         .await
-        .map_err(|e| Error::Config(format!("code check: {e}")))?;
+        .map_err(|e| Error::internal("checking a code", e))?;
     let Some(a) = applicant.filter(|_| ok) else {
         if let Some(a) = vault.db().applicant_by_identifier(&identifier).await? {
             let failures = a.failures + 1;
@@ -126,11 +100,11 @@ pub async fn open_session(vault: &Vault, identifier: &str, code: &str) -> Result
         }
         return Err(Error::Unauthenticated("wrong identifier or code"));
     };
-    let token = format!("{SESSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()?));
+    let (token, hash) = TokenKind::ApplicantSession.mint()?;
     let expires = now + SESSION_MS;
-    vault.db().applicant_signed_in(a.id, &sha256(token.as_bytes()), expires).await?;
+    vault.db().applicant_signed_in(a.id, &hash, expires).await?;
     tracing::info!(applicant.id = %a.id, "applicant signed in");
-    let expires_at = crate::db::rfc3339(expires / 1000);
+    let expires_at = crate::clock::rfc3339(expires / 1000);
     Ok(Session { token, expires_at })
 }
 

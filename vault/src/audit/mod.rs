@@ -10,6 +10,6 @@ mod checkpoint;
 mod trace;
 mod verify;
 
-pub use checkpoint::{Checkpoint, SigningKey, write_checkpoint};
-pub use trace::{TraceEvent, TraceOrg, events_of, pseudonym, router};
+pub use checkpoint::{Checkpoint, write_checkpoint};
+pub use trace::{TraceEvent, TraceOrg, events_of, pseudonym, trace, trace_of};
 pub use verify::{VerifyReport, verify};

@@ -12,20 +12,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
+    access::{self, Opened},
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     crypto::sha256,
     error::Error,
-    routes::{Auth, Doc, Produces, Routes},
 };
-
-pub fn router() -> Routes {
-    Routes::new("audit").get(
-        "/api/v1/dossiers/{nu}/audit",
-        trace,
-        Doc::new("dossierAudit", "The dossier's access trace", Auth::Bearer, Produces::Json),
-    )
-}
 
 #[derive(Debug, Serialize)]
 pub struct TraceOrg {
@@ -53,18 +45,24 @@ pub fn pseudonym(agent: &str) -> String {
     format!("A-{}", &hex::encode(sha256(format!("dnu-vault/agent-pseudonym/v1/{agent}").as_bytes()))[..8])
 }
 
-async fn trace(
+/// The dossier's access trace, for whoever the policy lets read it.
+pub async fn trace_of(vault: &Vault, principal: &Principal, nu: &str) -> Result<Vec<TraceEvent>, Error> {
+    let opened = access::open(vault, principal, nu, Action::AuditRead).await?;
+    events_of(&opened).await
+}
+
+pub async fn trace(
     State(vault): State<Vault>,
     principal: Principal,
     Path(nu): Path<String>,
 ) -> Result<Json<Vec<TraceEvent>>, Error> {
-    let dossier = crate::dossiers::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::AuditRead, Resource::Dossier(&dossier)).await?;
-    Ok(Json(events_of(&vault, dossier.id).await?))
+    trace_of(&vault, &principal, &nu).await.map(Json)
 }
 
-/// The dossier's trace, oldest first, as the applicant sees it.
-pub async fn events_of(vault: &Vault, dossier: Uuid) -> Result<Vec<TraceEvent>, Error> {
+/// The trace of a dossier opened for it, oldest first, as the applicant
+/// sees it.
+pub async fn events_of(opened: &Opened<'_>) -> Result<Vec<TraceEvent>, Error> {
+    let (vault, dossier) = (opened.vault(), opened.dossier().id);
     let mut orgs: HashMap<String, Option<TraceOrg>> = HashMap::new();
     let mut out = Vec::new();
     for e in vault.db().audit_of_dossier(dossier).await? {
@@ -90,7 +88,7 @@ pub async fn events_of(vault: &Vault, dossier: Uuid) -> Result<Vec<TraceEvent>, 
             None => None,
         };
         out.push(TraceEvent {
-            at: crate::db::rfc3339(e.at / 1000),
+            at: crate::clock::rfc3339(e.at / 1000),
             action: action.unwrap_or_default(),
             outcome: outcome.unwrap_or_default(),
             organisation,

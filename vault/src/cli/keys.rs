@@ -6,9 +6,10 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use crate::{
-    app::{Schema, Vault, load_master_keys, write_private_file},
+    app::{Schema, Vault},
     config::{Config, MasterKeySource},
     crypto::MasterKeys,
+    keys::{AuditKey, Missing, SheetKey, load_or_create, master_ring, write_private_file},
 };
 
 #[derive(Debug, Subcommand)]
@@ -52,22 +53,18 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
             let MasterKeySource::File(path) = &config.master_key else {
                 bail!("set VAULT_MASTER_KEY_FILE to where the new master key ring should be written");
             };
-            if path.exists() {
-                eprintln!("master key ring kept: {} exists (it is never replaced; see `keys rotate`)", path.display());
-            } else {
-                let ring = MasterKeys::generate()?;
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                }
-                write_private_file(path, ring.to_text().as_bytes()).context("cannot write the key file")?;
+            let (_, created) = load_or_create::<MasterKeys>(path, Missing::Create)?;
+            if created {
                 eprintln!(
                     "master key ring created at {} (owner-only); keep a copy apart from backups of the data",
                     path.display()
                 );
+            } else {
+                eprintln!("master key ring kept: {} exists (it is never replaced; see `keys rotate`)", path.display());
             }
             // Both are created only when absent.
-            crate::audit::SigningKey::load_or_create(&config.audit_key_file)?;
-            crate::sheets::SheetKey::load_or_create(&config.sheet_key_file)?;
+            load_or_create::<AuditKey>(&config.audit_key_file, Missing::Create)?;
+            load_or_create::<SheetKey>(&config.sheet_key_file, Missing::Create)?;
             eprintln!(
                 "audit signing key: {}; separator sheet key: {}",
                 config.audit_key_file.display(),
@@ -76,7 +73,7 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Rotate => {
             let path = key_file(&config)?.to_owned();
-            let mut ring = load_master_keys(&config.master_key)?;
+            let mut ring = master_ring(&config.master_key)?;
             let v = ring.rotate()?;
             write_private_file(&path, ring.to_text().as_bytes()).context("cannot write the key file")?;
             eprintln!("master key version {v} added to {}; now run `dnu-vault keys rewrap`", path.display());

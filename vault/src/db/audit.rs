@@ -7,20 +7,44 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Db, Tx, now_ms};
-use crate::error::Error;
+use crate::{
+    domain::journal::{Actor, Outcome, Recorded},
+    error::Error,
+};
 
 /// One audit event. Ids only: never document content or personal data.
-#[derive(Debug, Clone, Default)]
-pub struct AuditEvent<'a> {
-    pub agent: Option<Uuid>,
-    pub organisation: Option<Uuid>,
-    pub action: &'a str,
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEvent {
+    /// Who acted, and the purpose the event is recorded under.
+    pub actor: Actor,
+    pub action: Recorded,
     pub dossier: Option<Uuid>,
     pub piece: Option<Uuid>,
     pub version: Option<Uuid>,
-    pub outcome: &'a str,
-    /// Why the caller asked (`Purpose::as_str`), when it matters.
-    pub purpose: Option<&'a str>,
+    pub outcome: Outcome,
+}
+
+impl AuditEvent {
+    /// A successful `action` by `actor`, on nothing yet.
+    pub fn new(actor: Actor, action: impl Into<Recorded>) -> Self {
+        Self { actor, action: action.into(), dossier: None, piece: None, version: None, outcome: Outcome::Ok }
+    }
+
+    pub fn on(mut self, dossier: Uuid) -> Self {
+        self.dossier = Some(dossier);
+        self
+    }
+
+    pub fn of_version(mut self, piece: Uuid, version: Uuid) -> Self {
+        self.piece = Some(piece);
+        self.version = Some(version);
+        self
+    }
+
+    pub fn denied(mut self) -> Self {
+        self.outcome = Outcome::Denied;
+        self
+    }
 }
 
 /// An event as stored, with its place in the chain.
@@ -69,7 +93,7 @@ const EVENT_COLUMNS: &str =
     "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, purpose, hash";
 
 impl Db {
-    pub(crate) async fn record_in(tx: &mut Tx, e: &AuditEvent<'_>) -> Result<(), Error> {
+    pub(crate) async fn record_in(tx: &mut Tx, e: &AuditEvent) -> Result<(), Error> {
         let s = |u: Option<Uuid>| u.map(|u| u.to_string());
         // Taking the next number locks the head row until commit.
         let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
@@ -78,14 +102,14 @@ impl Db {
         let (seq, prev): (i64, Vec<u8>) = (head.try_get("seq")?, head.try_get("hash")?);
         let at = now_ms();
         let fields = [
-            s(e.agent),
-            s(e.organisation),
-            Some(e.action.to_owned()),
+            s(e.actor.agent),
+            s(e.actor.organisation),
+            Some(e.action.as_str().to_owned()),
             s(e.dossier),
             s(e.piece),
             s(e.version),
-            Some(e.outcome.to_owned()),
-            e.purpose.map(str::to_owned),
+            Some(e.outcome.as_str().to_owned()),
+            Some(e.actor.purpose.as_str().to_owned()),
         ];
         let hash = chain_hash(&prev, seq, at, &fields).to_vec();
         let [agent, org, action, dossier, piece, version, outcome, purpose] = fields;
@@ -111,7 +135,7 @@ impl Db {
 
     /// Records an event on its own, committed before this returns (reads are
     /// traced before the first byte leaves).
-    pub async fn record(&self, e: &AuditEvent<'_>) -> Result<(), Error> {
+    pub async fn record(&self, e: &AuditEvent) -> Result<(), Error> {
         let mut tx = self.write_tx().await?;
         Self::record_in(&mut tx, e).await?;
         tx.commit().await?;

@@ -1,5 +1,6 @@
 //! Dossiers, their wished communes and the numéro unique sequence.
 
+use policies::Action;
 use sqlx::{Row, any::AnyRow};
 use time::Date;
 use uuid::Uuid;
@@ -8,7 +9,8 @@ use super::{Db, date_from_sql, date_to_sql, is_unique_violation, now_ms, parsed,
 use crate::{
     crypto::WrappedKey,
     db::audit::AuditEvent,
-    domain::{CommuneCode, GuichetCode, NumeroUnique},
+    domain::journal::{Actor, Recorded},
+    domain::{CommuneCode, DossierStatus, GuichetCode, NumeroUnique, Purpose},
     error::Error,
 };
 
@@ -16,7 +18,7 @@ use crate::{
 pub struct Dossier {
     pub id: Uuid,
     pub numero_unique: NumeroUnique,
-    pub status: String,
+    pub status: DossierStatus,
     pub registered_by: Uuid,
     pub deposited_on: Date,
     pub valid_until: Date,
@@ -43,6 +45,8 @@ pub struct NewDossier {
     pub number: NumberSource,
     pub registered_by: Uuid,
     pub registered_by_agent: Option<Uuid>,
+    /// Recorded with the registration event.
+    pub purpose: Purpose,
     pub deposited_on: Date,
     pub valid_until: Date,
     pub communes: Vec<CommuneCode>,
@@ -55,7 +59,7 @@ fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
     Ok(Dossier {
         id: uuid_col(row, "id")?,
         numero_unique: parsed(row, "numero_unique", NumeroUnique::parse)?,
-        status: row.try_get("status")?,
+        status: parsed(row, "status", DossierStatus::parse)?,
         registered_by: uuid_col(row, "registered_by")?,
         deposited_on: parsed(row, "deposited_on", date_from_sql)?,
         valid_until: parsed(row, "valid_until", date_from_sql)?,
@@ -78,8 +82,7 @@ fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PageFilter<'a> {
     pub commune: Option<&'a CommuneCode>,
-    /// `active` or `radiated`.
-    pub status: Option<&'a str>,
+    pub status: Option<DossierStatus>,
 }
 
 /// Which dossiers the policy set's permits can reach for the caller (a
@@ -164,22 +167,18 @@ impl Db {
         }
         Self::record_in(
             &mut tx,
-            &AuditEvent {
-                agent: new.registered_by_agent,
-                organisation: Some(new.registered_by),
-                action: "dossier.register",
-                dossier: Some(new.id),
-                outcome: "ok",
-                purpose: Some("enregistrement"),
-                ..AuditEvent::default()
-            },
+            &AuditEvent::new(
+                Actor { agent: new.registered_by_agent, organisation: Some(new.registered_by), purpose: new.purpose },
+                Recorded::DOSSIER_REGISTER,
+            )
+            .on(new.id),
         )
         .await?;
         tx.commit().await?;
         Ok(Dossier {
             id: new.id,
             numero_unique: nu,
-            status: "active".into(),
+            status: DossierStatus::Active,
             registered_by: new.registered_by,
             deposited_on: new.deposited_on,
             valid_until: new.valid_until,
@@ -236,7 +235,7 @@ impl Db {
             ));
         }
         if let Some(st) = filter.status {
-            let m = mark(&mut binds, st.to_owned());
+            let m = mark(&mut binds, st.as_str().to_owned());
             base.push_str(&format!(" AND d.status = {m}"));
         }
         // One branch per reach, each walking the numéro unique index with
@@ -329,13 +328,7 @@ impl Db {
     /// Renews or radiates an active dossier, with its journal event, in one
     /// transaction. `Ok(false)`: the dossier was no longer active (radiated
     /// or erased meanwhile) and nothing changed.
-    pub async fn change_lifecycle(
-        &self,
-        dossier: Uuid,
-        change: Lifecycle<'_>,
-        by: (Option<Uuid>, Option<Uuid>),
-        purpose: &str,
-    ) -> Result<bool, Error> {
+    pub async fn change_lifecycle(&self, dossier: Uuid, change: Lifecycle<'_>, by: Actor) -> Result<bool, Error> {
         let mut tx = self.write_tx().await?;
         let id = dossier.to_string();
         let (query, action) = match change {
@@ -345,7 +338,7 @@ impl Db {
                 )
                 .bind(id)
                 .bind(date_to_sql(valid_until)),
-                "dossier.renew",
+                Action::DossierRenew,
             ),
             Lifecycle::Radiate { on, reason } => (
                 sqlx::query(
@@ -355,26 +348,14 @@ impl Db {
                 .bind(id)
                 .bind(date_to_sql(on))
                 .bind(reason.to_owned()),
-                "dossier.radiate",
+                Action::DossierRadiate,
             ),
         };
         let done = query.execute(&mut *tx).await?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        Self::record_in(
-            &mut tx,
-            &AuditEvent {
-                agent: by.0,
-                organisation: by.1,
-                action,
-                dossier: Some(dossier),
-                outcome: "ok",
-                purpose: Some(purpose),
-                ..AuditEvent::default()
-            },
-        )
-        .await?;
+        Self::record_in(&mut tx, &AuditEvent::new(by, action).on(dossier)).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -4,7 +4,11 @@ use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
 use super::{Db, now_ms, opt_uuid_col, uuid_col};
-use crate::{db::audit::AuditEvent, error::Error};
+use crate::{
+    db::audit::AuditEvent,
+    domain::journal::{Actor, Recorded},
+    error::Error,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -42,7 +46,7 @@ impl Db {
         organisation: Uuid,
         purpose: &str,
         expires_at: i64,
-        by: (Uuid, Uuid),
+        by: Actor,
     ) -> Result<Grant, Error> {
         let g = Grant {
             id: Uuid::new_v4(),
@@ -50,7 +54,7 @@ impl Db {
             organisation_id: organisation,
             purpose: purpose.to_owned(),
             expires_at,
-            created_by_agent: Some(by.0),
+            created_by_agent: by.agent,
             created_at: now_ms(),
             revoked: false,
         };
@@ -61,18 +65,11 @@ impl Db {
             .bind(organisation.to_string())
             .bind(purpose)
             .bind(expires_at)
-            .bind(by.0.to_string())
+            .bind(by.agent.map(|a| a.to_string()))
             .bind(g.created_at)
             .execute(&mut *tx)
             .await?;
-        let event = AuditEvent {
-            agent: Some(by.0),
-            organisation: Some(by.1),
-            action: "grant.create",
-            dossier: Some(dossier),
-            outcome: "ok",
-            ..AuditEvent::default()
-        };
+        let event = AuditEvent::new(by, Recorded::GrantCreate).on(dossier);
         Self::record_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(g)
@@ -130,7 +127,7 @@ impl Db {
     }
 
     /// Revokes a grant of the dossier; false when there is no such grant.
-    pub async fn revoke_grant(&self, dossier: Uuid, grant: Uuid, by: (Uuid, Uuid)) -> Result<bool, Error> {
+    pub async fn revoke_grant(&self, dossier: Uuid, grant: Uuid, by: Actor) -> Result<bool, Error> {
         let mut tx = self.write_tx().await?;
         let r =
             sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND dossier_id = $3 AND revoked_at IS NULL")
@@ -148,14 +145,7 @@ impl Db {
                 .is_some();
             return Ok(exists);
         }
-        let event = AuditEvent {
-            agent: Some(by.0),
-            organisation: Some(by.1),
-            action: "grant.revoke",
-            dossier: Some(dossier),
-            outcome: "ok",
-            ..AuditEvent::default()
-        };
+        let event = AuditEvent::new(by, Recorded::GrantRevoke).on(dossier);
         Self::record_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(true)

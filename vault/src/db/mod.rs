@@ -11,11 +11,12 @@ pub mod audit;
 pub mod dossiers;
 pub mod grants;
 pub mod keys;
+mod maintenance;
 pub mod objects;
 pub mod orgs;
 pub mod pieces;
 
-use std::{str::FromStr, time::SystemTime};
+use std::str::FromStr;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{
@@ -23,9 +24,10 @@ use sqlx::{
     any::{AnyPoolOptions, AnyRow},
     migrate::Migrator,
 };
-use time::{Date, macros::format_description};
 use uuid::Uuid;
 
+// The children's SQL reads and writes times and dates through the clock.
+use crate::clock::{iso_date as date_to_sql, now_ms, parse_iso_date as date_from_sql};
 use crate::error::Error;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -158,11 +160,6 @@ impl Db {
     }
 }
 
-/// Now, in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 pub(crate) fn uuid_col(row: &AnyRow, col: &str) -> Result<Uuid, Error> {
     let s: String = row.try_get(col)?;
     Uuid::parse_str(&s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
@@ -182,22 +179,6 @@ pub(crate) fn parsed<T, E: std::fmt::Display>(
 ) -> Result<T, Error> {
     let s: String = row.try_get(col)?;
     parse(&s).map_err(|e| Error::Database(sqlx::Error::Decode(format!("column {col}: {e}").into())))
-}
-
-/// Unix seconds as an RFC 3339 time, for API answers.
-pub fn rfc3339(unix_s: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix_s)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-pub(crate) fn date_to_sql(d: Date) -> String {
-    d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
-}
-
-pub(crate) fn date_from_sql(s: &str) -> Result<Date, time::error::Parse> {
-    Date::parse(s, format_description!("[year]-[month]-[day]"))
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

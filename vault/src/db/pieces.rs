@@ -5,7 +5,15 @@ use time::Date;
 use uuid::Uuid;
 
 use super::{Db, Tx, date_from_sql, date_to_sql, is_unique_violation, now_ms, opt_uuid_col, parsed, uuid_col};
-use crate::{crypto::stream::ciphertext_len, db::audit::AuditEvent, domain::PieceKind, error::Error};
+use crate::{
+    crypto::stream::ciphertext_len,
+    db::audit::AuditEvent,
+    domain::{
+        PieceKind,
+        journal::{Actor, Recorded},
+    },
+    error::Error,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
@@ -68,9 +76,8 @@ pub struct NewVersion {
     pub size_bytes: u64,
     pub media_type: String,
     pub sealed_meta: Vec<u8>,
-    pub agent: Option<Uuid>,
-    pub organisation: Option<Uuid>,
-    pub purpose: Option<&'static str>,
+    /// Who uploaded (neither id for the applicant), recorded with the version.
+    pub by: Actor,
     pub derived: Derived,
     /// The client's idempotency key: the same key on the same dossier
     /// commits at most one version.
@@ -317,8 +324,8 @@ impl Db {
         .bind(size)
         .bind(&new.media_type)
         .bind(new.sealed_meta.clone())
-        .bind(new.agent.map(|u| u.to_string()))
-        .bind(new.organisation.map(|u| u.to_string()))
+        .bind(new.by.agent.map(|u| u.to_string()))
+        .bind(new.by.organisation.map(|u| u.to_string()))
         .bind(now)
         .bind(big(d.pages)?)
         .bind(d.rendition.object_id.to_string())
@@ -340,16 +347,7 @@ impl Db {
         }
         Self::record_in(
             tx,
-            &AuditEvent {
-                agent: new.agent,
-                organisation: new.organisation,
-                action: "piece.upload",
-                dossier: Some(new.dossier_id),
-                piece: Some(piece.id),
-                version: Some(new.id),
-                outcome: "ok",
-                purpose: new.purpose,
-            },
+            &AuditEvent::new(new.by, Recorded::PIECE_UPLOAD).on(new.dossier_id).of_version(piece.id, new.id),
         )
         .await?;
         let version = Version {
@@ -362,8 +360,8 @@ impl Db {
             size_bytes: new.size_bytes,
             media_type: new.media_type.clone(),
             sealed_meta: new.sealed_meta.clone(),
-            uploaded_by_agent: new.agent,
-            uploaded_by_org: new.organisation,
+            uploaded_by_agent: new.by.agent,
+            uploaded_by_org: new.by.organisation,
             created_at: now,
             derived: Some(new.derived),
         };

@@ -2,11 +2,14 @@
 //! configuration) is parsed into one of these at the boundary; only these
 //! travel inward.
 
+pub mod catalogue;
+pub mod journal;
 mod numero_unique;
 mod org;
 mod piece_kind;
 mod purpose;
 mod siren;
+mod status;
 mod territory;
 
 pub use numero_unique::NumeroUnique;
@@ -14,6 +17,7 @@ pub use org::OrgKind;
 pub use piece_kind::PieceKind;
 pub use purpose::Purpose;
 pub use siren::Siren;
+pub use status::{DossierStatus, RadiationReason};
 pub use territory::{CommuneCode, GuichetCode, TerritoryCode};
 
 /// A value that failed validation: what was wrong, in words an operator or a

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::ParseError;
-use crate::catalogue::{self, KindEntry};
+use super::catalogue::{self, KindEntry};
 
 /// A kind the catalogue lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -9,19 +9,17 @@ use axum::{
     extract::{Path, State, rejection::JsonRejection},
 };
 use serde::Deserialize;
-use time::{Date, OffsetDateTime};
 
 use super::show::{DossierView, view};
+pub use crate::domain::RadiationReason;
 use crate::{
+    access::{self, Opened},
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     db::dossiers::{Dossier, Lifecycle},
+    domain::DossierStatus,
     error::Error,
 };
-
-/// Why a demand leaves the file: a closed list, so the journal and the
-/// applicant's view never carry free text.
-const REASONS: [&str; 5] = ["attribution", "renonciation", "non_renouvellement", "irrecevabilite", "autre"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,61 +27,60 @@ pub struct RadiateInput {
     reason: String,
 }
 
-fn today() -> Date {
-    OffsetDateTime::now_utc().date()
-}
-
 /// 409 unless the dossier can still change.
 fn still_active(d: &Dossier) -> Result<(), Error> {
     if d.shredded {
         return Err(Error::Conflict("this dossier has been erased".into()));
     }
-    if d.status != "active" {
+    if d.status != DossierStatus::Active {
         return Err(Error::Conflict("this dossier is radiated: it can no longer be renewed or radiated".into()));
     }
     Ok(())
 }
 
 /// Renews the demand: valid for one year from today.
+pub async fn renew_dossier(vault: &Vault, principal: &Principal, nu: &str) -> Result<DossierView, Error> {
+    let opened = access::open(vault, principal, nu, Action::DossierRenew).await?;
+    still_active(opened.dossier())?;
+    let change = Lifecycle::Renew { valid_until: super::one_year_after(crate::clock::today()) };
+    apply(&opened, change, Action::DossierRenew).await
+}
+
+/// Radiates the demand, for one of the accepted reasons.
+pub async fn radiate_dossier(
+    vault: &Vault,
+    principal: &Principal,
+    nu: &str,
+    reason: RadiationReason,
+) -> Result<DossierView, Error> {
+    let opened = access::open(vault, principal, nu, Action::DossierRadiate).await?;
+    still_active(opened.dossier())?;
+    let change = Lifecycle::Radiate { on: crate::clock::today(), reason: reason.as_str() };
+    apply(&opened, change, Action::DossierRadiate).await
+}
+
 pub async fn renew(
     State(vault): State<Vault>,
     principal: Principal,
     Path(nu): Path<String>,
 ) -> Result<Json<DossierView>, Error> {
-    let dossier = super::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::DossierRenew, Resource::Dossier(&dossier)).await?;
-    still_active(&dossier)?;
-    let change = Lifecycle::Renew { valid_until: super::one_year_after(today()) };
-    apply(&vault, &principal, &dossier, change, Action::DossierRenew).await
+    renew_dossier(&vault, &principal, &nu).await.map(Json)
 }
 
-/// Radiates the demand, for one of [`REASONS`].
 pub async fn radiate(
     State(vault): State<Vault>,
     principal: Principal,
     Path(nu): Path<String>,
     input: Result<Json<RadiateInput>, JsonRejection>,
 ) -> Result<Json<DossierView>, Error> {
-    let dossier = super::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::DossierRadiate, Resource::Dossier(&dossier)).await?;
     let Json(input) = input.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let reason = REASONS
-        .iter()
-        .find(|r| **r == input.reason.trim())
-        .ok_or_else(|| Error::Invalid(format!("reason: expected one of {}", REASONS.join(", "))))?;
-    still_active(&dossier)?;
-    apply(&vault, &principal, &dossier, Lifecycle::Radiate { on: today(), reason }, Action::DossierRadiate).await
+    let reason = RadiationReason::parse(&input.reason).map_err(|e| Error::Invalid(format!("reason: {e}")))?;
+    radiate_dossier(&vault, &principal, &nu, reason).await.map(Json)
 }
 
-async fn apply(
-    vault: &Vault,
-    principal: &Principal,
-    dossier: &Dossier,
-    change: Lifecycle<'_>,
-    action: Action,
-) -> Result<Json<DossierView>, Error> {
-    let by = (principal.agent_id(), principal.organisation_id());
-    if !vault.db().change_lifecycle(dossier.id, change, by, principal.purpose(action).as_str()).await? {
+async fn apply(opened: &Opened<'_>, change: Lifecycle<'_>, action: Action) -> Result<DossierView, Error> {
+    let (vault, dossier) = (opened.vault(), opened.dossier());
+    if !vault.db().change_lifecycle(dossier.id, change, opened.principal().actor(action)).await? {
         // Radiated or erased between the check and the update.
         return Err(Error::Conflict("this dossier changed meanwhile: it is no longer active".into()));
     }
@@ -93,5 +90,5 @@ async fn apply(
         .dossier_by_nu(&dossier.numero_unique)
         .await?
         .ok_or_else(|| Error::Integrity("dossier vanished after its lifecycle change".into()))?;
-    view(vault, &updated).await.map(Json)
+    view(opened, &updated).await
 }

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::show::DossierView;
 use crate::{
+    access,
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     crypto::DossierKey,
     db::dossiers::{NewDossier, NumberSource},
     domain::{CommuneCode, NumeroUnique},
@@ -49,7 +50,7 @@ impl Credentials {
         let c = code.clone();
         let code_hash = tokio::task::spawn_blocking(move || crate::applicants::hash_code(&c))
             .await
-            .map_err(|e| Error::Config(format!("hashing the applicant code: {e}")))??;
+            .map_err(|e| Error::internal("hashing the applicant code", e))??;
         Ok(Self { identifier, code, code_hash })
     }
 
@@ -95,12 +96,12 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
     // The decision needs the communes: a guichet registers on its territory.
-    authorize(vault, principal, Action::DossierRegister, Resource::NewDossier(&communes)).await?;
+    access::may_register(vault, principal, &communes).await?;
     let agent = principal.as_agent()?;
     let today = OffsetDateTime::now_utc().date();
     let deposited_on = match input.deposited_on.as_deref() {
         None => today,
-        Some(s) => crate::db::date_from_sql(s)
+        Some(s) => crate::clock::parse_iso_date(s)
             .map_err(|_| Error::Invalid(format!("deposited_on: {s:?} is not a date YYYY-MM-DD")))?,
     };
     if deposited_on > today {
@@ -127,6 +128,7 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
             number,
             registered_by: agent.organisation.id,
             registered_by_agent: Some(agent.agent.id),
+            purpose: principal.purpose(Action::DossierRegister),
             deposited_on,
             valid_until: one_year_after(deposited_on),
             communes,

@@ -7,8 +7,9 @@ use axum::{
 use serde::Serialize;
 
 use crate::{
+    access::{self, Opened},
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     db::{dossiers::Dossier, orgs::Organisation},
     error::Error,
     pieces::PieceSummary,
@@ -49,17 +50,23 @@ impl DossierView {
     pub fn new(d: &Dossier, registered_by: &Organisation, pieces: Vec<PieceSummary>) -> Self {
         Self {
             numero_unique: d.numero_unique.to_string(),
-            status: if d.shredded { "erased".into() } else { d.status.clone() },
+            status: if d.shredded { "erased".into() } else { d.status.to_string() },
             communes: d.communes.iter().map(ToString::to_string).collect(),
-            deposited_on: crate::db::date_to_sql(d.deposited_on),
-            valid_until: crate::db::date_to_sql(d.valid_until),
-            radiated_on: d.radiated.as_ref().map(|(on, _)| crate::db::date_to_sql(*on)),
+            deposited_on: crate::clock::iso_date(d.deposited_on),
+            valid_until: crate::clock::iso_date(d.valid_until),
+            radiated_on: d.radiated.as_ref().map(|(on, _)| crate::clock::iso_date(*on)),
             radiation_reason: d.radiated.as_ref().map(|(_, r)| r.clone()),
-            purge_on: d.radiated.as_ref().map(|(on, _)| crate::db::date_to_sql(super::one_year_after(*on))),
+            purge_on: d.radiated.as_ref().map(|(on, _)| crate::clock::iso_date(super::one_year_after(*on))),
             registered_by: registered_by.into(),
             pieces,
         }
     }
+}
+
+/// The dossier and its pieces' metadata, for a caller the policy lets read it.
+pub async fn show_dossier(vault: &Vault, principal: &Principal, nu: &str) -> Result<DossierView, Error> {
+    let opened = access::open(vault, principal, nu, Action::DossierRead).await?;
+    view(&opened, opened.dossier()).await
 }
 
 pub async fn show(
@@ -67,18 +74,18 @@ pub async fn show(
     principal: Principal,
     Path(nu): Path<String>,
 ) -> Result<Json<DossierView>, Error> {
-    let dossier = super::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::DossierRead, Resource::Dossier(&dossier)).await?;
-    view(&vault, &dossier).await.map(Json)
+    show_dossier(&vault, &principal, &nu).await.map(Json)
 }
 
-/// The dossier as shown to a caller already authorised to read it.
-pub(super) async fn view(vault: &Vault, dossier: &Dossier) -> Result<DossierView, Error> {
-    let registered_by = vault
+/// The dossier as shown to a caller already allowed to read it (`dossier`
+/// is the opened one, or its state after a change the caller made).
+pub(super) async fn view(opened: &Opened<'_>, dossier: &Dossier) -> Result<DossierView, Error> {
+    let registered_by = opened
+        .vault()
         .db()
         .organisation(dossier.registered_by)
         .await?
         .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
-    let pieces = crate::pieces::summaries(vault, dossier).await?;
+    let pieces = crate::pieces::summaries(opened).await?;
     Ok(DossierView::new(dossier, &registered_by, pieces))
 }

@@ -19,7 +19,7 @@ use crate::{
     app::Vault,
     auth::{Action, Prepared, Principal, Resource, decide_prepared},
     db::dossiers::{PageFilter, Reach},
-    domain::{CommuneCode, NumeroUnique, TerritoryCode},
+    domain::{CommuneCode, DossierStatus, NumeroUnique, TerritoryCode},
     error::Error,
 };
 
@@ -61,31 +61,37 @@ pub async fn worklist(
     query: Result<Query<WorklistQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Worklist>, Error> {
     let Query(q) = query.map_err(|e| Error::Invalid(e.body_text()))?;
+    worklist_of(&vault, &principal, q).await.map(Json)
+}
+
+/// One page of the dossiers the caller may read.
+pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<Worklist, Error> {
     let commune = q
         .commune
         .as_deref()
         .map(CommuneCode::parse)
         .transpose()
         .map_err(|e| Error::Invalid(format!("commune: {e}")))?;
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s @ ("active" | "radiated")) => Some(s),
-        Some(other) => return Err(Error::Invalid(format!("status: {other:?} is not active or radiated"))),
-    };
+    let status = q
+        .status
+        .as_deref()
+        .map(DossierStatus::parse)
+        .transpose()
+        .map_err(|e| Error::Invalid(format!("status: {e}")))?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::Invalid(format!("limit: between 1 and {MAX_LIMIT}")));
     }
     let mut cursor =
         q.after.as_deref().map(NumeroUnique::parse).transpose().map_err(|e| Error::Invalid(format!("after: {e}")))?;
-    let now = crate::db::now_ms() / 1000;
+    let now = crate::clock::now_s();
     let grants = match principal.organisation_id() {
         Some(org) => vault.db().grants_by_dossier_for(org, now).await?,
         None => Default::default(),
     };
-    let reach = reach(&vault, &principal);
+    let reach = reach(vault, principal);
     let filter = PageFilter { commune: commune.as_ref(), status };
-    let prepared = Prepared::new(&vault, &principal);
+    let prepared = Prepared::new(vault, principal);
     let purpose = principal.purpose(Action::DossierRead);
     let mut items = Vec::new();
     // The first batch is the page and one more (to know whether a next page
@@ -104,24 +110,23 @@ pub async fn worklist(
         for d in &batch {
             cursor = Some(d.numero_unique.clone());
             let resource = Resource::Dossier(d);
-            if decide_prepared(&vault, &prepared, purpose, Action::DossierRead, resource, grants.get(&d.id), now)
-                .is_ok()
+            if decide_prepared(vault, &prepared, purpose, Action::DossierRead, resource, grants.get(&d.id), now).is_ok()
             {
                 items.push(WorklistItem {
                     numero_unique: d.numero_unique.to_string(),
-                    status: d.status.clone(),
+                    status: d.status.to_string(),
                     communes: d.communes.iter().map(ToString::to_string).collect(),
-                    deposited_on: crate::db::date_to_sql(d.deposited_on),
-                    valid_until: crate::db::date_to_sql(d.valid_until),
+                    deposited_on: crate::clock::iso_date(d.deposited_on),
+                    valid_until: crate::clock::iso_date(d.valid_until),
                 });
                 if items.len() == limit {
                     // More may follow: the cursor resumes after this one.
-                    return Ok(Json(Worklist { items, next: cursor.map(|c| c.to_string()) }));
+                    return Ok(Worklist { items, next: cursor.map(|c| c.to_string()) });
                 }
             }
         }
         if exhausted {
-            return Ok(Json(Worklist { items, next: None }));
+            return Ok(Worklist { items, next: None });
         }
     }
 }

@@ -20,11 +20,14 @@ use uuid::Uuid;
 
 use super::zip::ZipWriter;
 use crate::{
+    access,
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     crypto::DossierKey,
     error::Error,
-    pieces::{SealedMeta, download::content, open_object},
+    pieces::SealedMeta,
+    reply::content,
+    sealed::open_object,
 };
 
 #[derive(Debug, Serialize)]
@@ -80,14 +83,19 @@ pub async fn export(
     principal: Principal,
     Path(nu): Path<String>,
 ) -> Result<Response, Error> {
-    let dossier = crate::dossiers::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::ApplicantExport, Resource::Dossier(&dossier)).await?;
-    let dk = vault.dossier_key(dossier.id).await?;
+    export_zip(&vault, &principal, &nu).await
+}
+
+/// All of the applicant's data as a streamed ZIP, traced before it starts.
+pub async fn export_zip(vault: &Vault, principal: &Principal, nu: &str) -> Result<Response, Error> {
+    let opened = access::open(vault, principal, nu, Action::ApplicantExport).await?;
+    let dossier = opened.dossier();
+    let dk = opened.key().await?;
     // Everything but the originals' bytes is gathered first, so a failure
     // here is a clean error status rather than a cut archive.
     let mut manifest = Manifest {
         numero_unique: dossier.numero_unique.to_string(),
-        exported_at: crate::db::rfc3339(crate::db::now_ms() / 1000),
+        exported_at: crate::clock::rfc3339(crate::clock::now_ms() / 1000),
         pieces: Vec::new(),
     };
     let mut files: Vec<(String, Uuid)> = Vec::new();
@@ -108,7 +116,7 @@ pub async fn export(
                 media_type: v.media_type.clone(),
                 size_bytes: v.size_bytes,
                 sha256: meta.sha256,
-                uploaded_at: crate::db::rfc3339(v.created_at / 1000),
+                uploaded_at: crate::clock::rfc3339(v.created_at / 1000),
                 uploaded_by,
             });
         }
@@ -122,9 +130,9 @@ pub async fn export(
             versions,
         });
     }
-    let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Store(format!("manifest: {e}")))?;
+    let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::internal("writing the manifest", e))?;
     let mut trace = String::from("date,action,resultat,organisation,siren,agent,piece,motif\r\n");
-    for e in crate::audit::events_of(&vault, dossier.id).await? {
+    for e in crate::audit::events_of(&opened).await? {
         let (org, siren) = e.organisation.map_or((String::new(), String::new()), |o| (o.name, o.siren));
         let row = [
             e.at,
@@ -140,7 +148,7 @@ pub async fn export(
         trace.push_str("\r\n");
     }
     // Traced before the first byte is sent.
-    vault.db().record(&principal.access_event(Action::ApplicantExport, "applicant.export", dossier.id)).await?;
+    opened.record(Action::ApplicantExport, None).await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, Error>>(4);
     let writer = ZipWriter::new(time::OffsetDateTime::now_utc());
     tokio::spawn(write_archive(vault.clone(), dk, writer, manifest, trace.into_bytes(), files, tx));
@@ -163,26 +171,29 @@ async fn write_archive(
     files: Vec<(String, Uuid)>,
     tx: mpsc::Sender<Result<Bytes, Error>>,
 ) {
-    let result: Result<(), Error> = async {
-        let send = |b: Bytes| {
-            let tx = tx.clone();
-            async move { tx.send(Ok(b)).await.map_err(|_| Error::Store("client went away".into())) }
-        };
-        send(zip.entry("manifest.json", &manifest)?).await?;
-        send(zip.entry("acces.csv", &trace)?).await?;
-        for (name, object) in files {
-            send(zip.start_entry(&name)?).await?;
-            let mut stream = std::pin::pin!(open_object(&vault, &dk, object).await?);
-            while let Some(part) = stream.next().await {
-                let part = part?;
-                zip.data(&part);
-                send(part).await?;
+    let result: Result<(), Error> =
+        async {
+            let send = |b: Bytes| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(Ok(b)).await.map_err(|_| Error::internal("streaming the archive", "the client went away"))
+                }
+            };
+            send(zip.entry("manifest.json", &manifest)?).await?;
+            send(zip.entry("acces.csv", &trace)?).await?;
+            for (name, object) in files {
+                send(zip.start_entry(&name)?).await?;
+                let mut stream = std::pin::pin!(open_object(&vault, &dk, object).await?);
+                while let Some(part) = stream.next().await {
+                    let part = part?;
+                    zip.data(&part);
+                    send(part).await?;
+                }
+                send(zip.end_entry()?).await?;
             }
-            send(zip.end_entry()?).await?;
+            send(zip.finish()?).await
         }
-        send(zip.finish()?).await
-    }
-    .await;
+        .await;
     if let Err(e) = result {
         tracing::error!(error = %e, "applicant archive cut short");
         let _ = tx.send(Err(e)).await;

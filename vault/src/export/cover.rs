@@ -3,7 +3,17 @@
 
 use intake::compose::TextLine;
 
-use super::dossier_pdf::ExportPiece;
+/// One piece as the export shows it, worded for the cover.
+#[derive(Debug, Clone)]
+pub struct ExportPiece {
+    pub label: String,
+    pub version: String,
+    pub validity: String,
+    pub provenance: String,
+    pub pages: usize,
+    /// The latest version's rendition (a PDF of image pages), if it has one.
+    pub rendition: Option<Vec<u8>>,
+}
 
 /// Lines of piece list that fit on one A4 cover page below its heading.
 const ROWS_PER_PAGE: usize = 26;

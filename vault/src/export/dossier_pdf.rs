@@ -21,36 +21,25 @@ use axum::{
     extract::{Path, State},
     response::Response,
 };
-use futures_util::TryStreamExt;
 use intake::{
     EncodedPage, PageImage,
     compose::{Bookmark, Rendition, Watermark, text_page},
 };
 use uuid::Uuid;
 
-use super::cover::{self, Cover};
+use super::cover::{self, Cover, ExportPiece};
 use crate::{
+    access,
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     db::pieces::Version,
     error::Error,
-    pieces::{download::content, open_object},
+    reply::content,
+    sealed::read_object,
 };
 
 /// Resolution of cover pages (renditions keep their own).
 const COVER_DPI: f32 = 150.0;
-
-/// One piece as the export shows it, worded for the cover.
-#[derive(Debug, Clone)]
-pub struct ExportPiece {
-    pub label: String,
-    pub version: String,
-    pub validity: String,
-    pub provenance: String,
-    pub pages: usize,
-    /// The latest version's rendition (a PDF of image pages), if it has one.
-    pub rendition: Option<Vec<u8>>,
-}
 
 fn date_fr(unix_ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix_ms / 1000)
@@ -59,7 +48,7 @@ fn date_fr(unix_ms: i64) -> String {
 }
 
 fn internal(e: intake::Refusal) -> Error {
-    Error::Store(format!("composing the export: {e}"))
+    Error::internal("composing the export", e.to_string())
 }
 
 /// Composes the export: cover page(s), then every rendition page, each with
@@ -120,8 +109,11 @@ pub fn compose(
         }
     });
     for slot in done {
-        let page =
-            slot.into_inner().ok().flatten().ok_or_else(|| Error::Store("an export page was not drawn".into()))?;
+        let page = slot
+            .into_inner()
+            .ok()
+            .flatten()
+            .ok_or_else(|| Error::internal("composing the export", "a page was not drawn"))?;
         pages.push(page?);
     }
     intake::build_pdf_from(&pages, &bookmarks).map_err(internal)
@@ -139,7 +131,8 @@ impl Marks<'_> {
         let (w, h) = page.dimensions();
         let key = (w, h, page.dpi().to_bits());
         let mark = {
-            let mut made = self.made.lock().map_err(|_| Error::Store("watermark cache poisoned".into()))?;
+            let mut made =
+                self.made.lock().map_err(|_| Error::internal("composing the export", "watermark cache poisoned"))?;
             match made.get(&key) {
                 Some(m) => Arc::clone(m),
                 None => {
@@ -154,25 +147,20 @@ impl Marks<'_> {
     }
 }
 
-/// Reads a whole (small) object: a rendition.
-async fn read_object(vault: &Vault, dk: &crate::crypto::DossierKey, object: Uuid) -> Result<Vec<u8>, Error> {
-    open_object(vault, dk, object)
-        .await?
-        .try_fold(Vec::new(), |mut acc, b| async move {
-            acc.extend_from_slice(&b);
-            Ok(acc)
-        })
-        .await
-}
-
 pub async fn export(
     State(vault): State<Vault>,
     principal: Principal,
     Path(nu): Path<String>,
 ) -> Result<Response, Error> {
-    let dossier = crate::dossiers::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::DossierExport, Resource::Dossier(&dossier)).await?;
-    let dk = vault.dossier_key(dossier.id).await?;
+    export_pdf(&vault, &principal, &nu).await
+}
+
+/// The complete dossier as one PDF, watermarked for the caller, traced
+/// before it is sent.
+pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Result<Response, Error> {
+    let opened = access::open(vault, principal, nu, Action::DossierExport).await?;
+    let dossier = opened.dossier();
+    let dk = opened.key().await?;
     let mut org_names: HashMap<Uuid, String> = HashMap::new();
     let mut pieces = Vec::new();
     for piece in vault.db().pieces_of(dossier.id).await? {
@@ -199,7 +187,7 @@ pub async fn export(
             None => format!("déposée par le demandeur le {}", date_fr(v.created_at)),
         };
         let rendition = match v.derived {
-            Some(d) => Some(read_object(&vault, &dk, d.rendition.object_id).await?),
+            Some(d) => Some(read_object(vault, &dk, d.rendition.object_id).await?),
             None => None,
         };
         pieces.push(ExportPiece {
@@ -211,20 +199,20 @@ pub async fn export(
             rendition,
         });
     }
-    let recipient = match &principal {
+    let recipient = match principal {
         Principal::Agent(a) => format!("{} (SIREN {})", a.organisation.name, a.organisation.siren),
         Principal::Applicant { .. } => "le demandeur".to_owned(),
     };
-    let date = date_fr(crate::db::now_ms());
+    let date = date_fr(crate::clock::now_ms());
     let watermark = format!("{recipient} — {date} — usage exclusif : instruction de la demande {nu}");
     let numero = dossier.numero_unique.to_string();
     let started = std::time::Instant::now();
     let pdf = tokio::task::spawn_blocking(move || compose(&numero, &recipient, &date, &watermark, &pieces))
         .await
-        .map_err(|e| Error::Store(format!("export task: {e}")))??;
+        .map_err(|e| Error::internal("export task", e))??;
     tracing::info!(dossier.id = %dossier.id, size_bytes = pdf.len(), elapsed_ms = started.elapsed().as_millis() as u64, "dossier exported");
     // Traced before the first byte is sent.
-    vault.db().record(&principal.access_event(Action::DossierExport, "dossier.export", dossier.id)).await?;
+    opened.record(Action::DossierExport, None).await?;
     Ok(content(
         Body::from(pdf),
         "application/pdf",

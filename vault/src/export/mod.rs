@@ -12,30 +12,6 @@ mod cover;
 pub mod dossier_pdf;
 mod zip;
 
-use crate::routes::{Auth, Doc, Produces, Routes};
-
-pub use dossier_pdf::{ExportPiece, compose};
-
-pub fn router() -> Routes {
-    Routes::new("exports")
-        .get(
-            "/api/v1/dossiers/{nu}/export.pdf",
-            dossier_pdf::export,
-            Doc::new(
-                "exportDossier",
-                "The complete dossier as one PDF, watermarked for the caller",
-                Auth::Bearer,
-                Produces::Pdf,
-            ),
-        )
-        .get(
-            "/api/v1/dossiers/{nu}/export.zip",
-            applicant_data::export,
-            Doc::new(
-                "exportApplicantData",
-                "Everything held about the applicant (the applicant only)",
-                Auth::Bearer,
-                Produces::Zip,
-            ),
-        )
-}
+pub use applicant_data::export_zip;
+pub use cover::ExportPiece;
+pub use dossier_pdf::{compose, export_pdf};

@@ -36,7 +36,7 @@ pub struct ZipWriter {
 }
 
 fn too_big() -> Error {
-    Error::Store("the archive would exceed 4 GiB (ZIP64 is not written)".into())
+    Error::internal("writing the archive", "it would exceed 4 GiB (ZIP64 is not written)")
 }
 
 impl ZipWriter {
@@ -86,7 +86,7 @@ impl ZipWriter {
     /// The data descriptor ending the open entry.
     pub fn end_entry(&mut self) -> Result<Bytes, Error> {
         let Some((name, crc, size, offset)) = self.open.take() else {
-            return Err(Error::Store("no open ZIP entry".into()));
+            return Err(Error::internal("writing the archive", "no open ZIP entry"));
         };
         let crc = crc.finalize();
         let size = u32::try_from(size).map_err(|_| too_big())?;
@@ -136,7 +136,8 @@ impl ZipWriter {
             b.put_slice(e.name.as_bytes());
         }
         let size = u32::try_from(b.len()).map_err(|_| too_big())?;
-        let n = u16::try_from(self.entries.len()).map_err(|_| Error::Store("more than 65535 entries".into()))?;
+        let n = u16::try_from(self.entries.len())
+            .map_err(|_| Error::internal("writing the archive", "more than 65535 entries"))?;
         b.put_u32_le(0x0605_4b50);
         b.put_u16_le(0);
         b.put_u16_le(0);

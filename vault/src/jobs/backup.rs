@@ -107,11 +107,7 @@ pub async fn backup(vault: &Vault, dir: &Path, progress: impl Fn(usize, usize)) 
         "postgres"
     } else {
         let target = dir.join(SQLITE_COPY);
-        sqlx::query("VACUUM INTO $1")
-            .bind(target.display().to_string())
-            .execute(vault.db().pool())
-            .await
-            .context("copying the SQLite database")?;
+        vault.db().copy_sqlite_to(&target).await.context("copying the SQLite database")?;
         "sqlite"
     };
     let listed = vault.store().list().await.context("listing the object store")?;
@@ -150,7 +146,7 @@ pub async fn backup(vault: &Vault, dir: &Path, progress: impl Fn(usize, usize)) 
         database: database.into(),
         objects,
     };
-    crate::app::write_private_file(&dir.join(MANIFEST), &serde_json::to_vec_pretty(&manifest)?)?;
+    crate::keys::write_private_file(&dir.join(MANIFEST), &serde_json::to_vec_pretty(&manifest)?)?;
     Ok(manifest)
 }
 
@@ -172,7 +168,10 @@ pub fn copy_keys(config: &Config, backup: &Path, to: &Path) -> anyhow::Result<Ve
     for f in files {
         let name = f.file_name().context("key file without a name")?;
         let dest = to.join(name);
-        crate::app::write_private_file(&dest, &std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?)?;
+        crate::keys::write_private_file(
+            &dest,
+            &std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
+        )?;
         copied.push(dest);
     }
     Ok(copied)
@@ -193,12 +192,7 @@ pub async fn restore(config: &Config, dir: &Path, progress: impl Fn(usize, usize
     // The database must be empty before anything is written.
     if want == "postgres" {
         let db = crate::db::Db::connect(url, false).await?;
-        let tables: i64 = sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM information_schema.tables WHERE table_schema = 'public'",
-        )
-        .fetch_one(db.pool())
-        .await
-        .context("inspecting the target database")?;
+        let tables = db.public_tables().await.context("inspecting the target database")?;
         db.close().await;
         if tables > 0 {
             bail!("the target database is not empty ({tables} tables): restore into a new database");

@@ -13,7 +13,8 @@ use crate::{
     crypto::{DossierKey, Sha256},
     db::pieces::Version,
     error::Error,
-    pieces::{SealedMeta, open_object, open_original},
+    pieces::SealedMeta,
+    sealed::open_object,
     store::ObjectKey,
 };
 
@@ -97,7 +98,7 @@ pub async fn check(vault: &Vault, deep: bool, mut progress: impl FnMut(usize, us
 async fn original_matches(vault: &Vault, dk: &DossierKey, v: &Version) -> Result<bool, Error> {
     use futures_util::StreamExt;
     let expected = SealedMeta::open(dk, v)?.sha256;
-    let Ok(stream) = open_original(vault, dk, v).await else { return Ok(false) };
+    let Ok(stream) = open_object(vault, dk, v.object_id).await else { return Ok(false) };
     let mut stream = std::pin::pin!(stream);
     let mut hash = Sha256::default();
     while let Some(chunk) = stream.next().await {

@@ -133,7 +133,7 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
             guichet = Some(org);
         }
     }
-    let guichet = guichet.ok_or_else(|| Error::Config("demo: no registering guichet".into()))?;
+    let guichet = guichet.ok_or_else(|| Error::internal("demo", "no registering guichet"))?;
     let id = Uuid::new_v4();
     let today = OffsetDateTime::now_utc().date();
     let credentials = Credentials::issue().await?;
@@ -146,10 +146,11 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
                 guichet: guichet
                     .guichet_code
                     .clone()
-                    .ok_or_else(|| Error::Config("demo guichet has no code".into()))?,
+                    .ok_or_else(|| Error::internal("demo", "the guichet has no code"))?,
             },
             registered_by: guichet.id,
             registered_by_agent: None,
+            purpose: crate::domain::Purpose::Enregistrement,
             deposited_on: today,
             valid_until: one_year_after(today),
             communes: vec![CommuneCode::parse("59183")?],

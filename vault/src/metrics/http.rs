@@ -11,17 +11,10 @@ use axum::{
 };
 use futures_util::TryStreamExt;
 
-use crate::routes::{Auth, Doc, Produces, Routes};
+use crate::error::Failure;
 
-pub fn router() -> Routes {
-    Routes::new("operations").get(
-        "/metrics",
-        metrics,
-        Doc::new("metrics", "Prometheus metrics of this process (text format)", Auth::None, Produces::Text),
-    )
-}
-
-async fn metrics() -> Response {
+/// `GET /metrics`: the registry as Prometheus text.
+pub fn exposition() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], super::global().render()).into_response()
 }
 
@@ -41,6 +34,10 @@ pub async fn record_requests(req: Request, next: Next) -> Response {
     });
     let res = next.run(req).await;
     m.observe_request(&route, &method, res.status().as_u16(), start.elapsed());
+    // The error mapping marks what kind of failure an answer carries.
+    if let Some(f) = res.extensions().get::<Failure>() {
+        m.count_failure(*f);
+    }
     // A body of known length is counted at once and keeps its length (and
     // so its Content-Length); a streamed one is counted as it goes.
     match res.body().size_hint().exact() {

@@ -23,7 +23,9 @@ use std::{
     time::Duration,
 };
 
-pub use http::{record_requests, router};
+pub use http::{exposition, record_requests};
+
+use crate::error::Failure;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 13] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
@@ -89,7 +91,7 @@ pub fn global() -> &'static Metrics {
 }
 
 fn unix_now() -> i64 {
-    crate::db::now_ms() / 1000
+    crate::clock::now_s()
 }
 
 impl Metrics {
@@ -109,13 +111,12 @@ impl Metrics {
 
     /// Counts a failure that reaches a client (an answer or an aborted body)
     /// under its cause.
-    pub fn count_error(&self, e: &crate::error::Error) {
-        use crate::error::Error;
-        match e {
-            Error::Integrity(_) => self.integrity_failures.inc(),
-            Error::Database(_) | Error::Migrate(_) => self.database_errors.inc(),
-            Error::Store(_) => self.store_errors.inc(),
-            _ => {}
+    pub fn count_failure(&self, f: Failure) {
+        match f {
+            Failure::Integrity => self.integrity_failures.inc(),
+            Failure::Database => self.database_errors.inc(),
+            Failure::ObjectStore => self.store_errors.inc(),
+            Failure::Internal | Failure::Refusal => {}
         }
     }
 

@@ -9,23 +9,26 @@
 //!   shows content).
 //!
 //! Each is decided by the policy first and traced before the first byte of
-//! content is sent; each streams fail closed (see [`super::content`]).
+//! content is sent; each streams fail closed (see [`crate::sealed`]).
 
 use axum::{
     body::Body,
     extract::{Path, Query, State},
     http::{HeaderValue, header},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{content::open_object, show::find_piece};
 use crate::{
+    access,
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
-    db::{audit::AuditEvent, pieces::Version},
+    auth::{Action, Principal},
+    db::pieces::Version,
+    domain::journal::Recorded,
     error::Error,
+    reply::content,
+    sealed::open_object,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,7 +38,7 @@ pub struct VersionQuery {
 
 /// Which content of a version.
 #[derive(Debug, Clone, Copy)]
-enum Content {
+pub enum Content {
     Original,
     Rendition,
     Thumbnail,
@@ -49,11 +52,11 @@ impl Content {
         }
     }
 
-    fn audit_action(self) -> &'static str {
+    /// What the journal records: the action, or a thumbnail read.
+    fn recorded(self) -> Recorded {
         match self {
-            Self::Original => "piece.read_original",
-            Self::Rendition => "piece.read_rendition",
-            Self::Thumbnail => "piece.read_thumbnail",
+            Self::Original | Self::Rendition => self.action().into(),
+            Self::Thumbnail => Recorded::PieceReadThumbnail,
         }
     }
 
@@ -81,84 +84,51 @@ impl Content {
 }
 
 pub async fn original(
-    vault: State<Vault>,
-    principal: Principal,
-    path: Path<(String, String)>,
-    q: Query<VersionQuery>,
-) -> Result<Response, Error> {
-    send(vault, principal, path, q, Content::Original).await
-}
-
-pub async fn rendition(
-    vault: State<Vault>,
-    principal: Principal,
-    path: Path<(String, String)>,
-    q: Query<VersionQuery>,
-) -> Result<Response, Error> {
-    send(vault, principal, path, q, Content::Rendition).await
-}
-
-pub async fn thumbnail(
-    vault: State<Vault>,
-    principal: Principal,
-    path: Path<(String, String)>,
-    q: Query<VersionQuery>,
-) -> Result<Response, Error> {
-    send(vault, principal, path, q, Content::Thumbnail).await
-}
-
-async fn send(
     State(vault): State<Vault>,
     principal: Principal,
     Path((nu, piece)): Path<(String, String)>,
     Query(q): Query<VersionQuery>,
+) -> Result<Response, Error> {
+    open_content(&vault, &principal, &nu, &piece, q.version, Content::Original).await
+}
+
+pub async fn rendition(
+    State(vault): State<Vault>,
+    principal: Principal,
+    Path((nu, piece)): Path<(String, String)>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Response, Error> {
+    open_content(&vault, &principal, &nu, &piece, q.version, Content::Rendition).await
+}
+
+pub async fn thumbnail(
+    State(vault): State<Vault>,
+    principal: Principal,
+    Path((nu, piece)): Path<(String, String)>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Response, Error> {
+    open_content(&vault, &principal, &nu, &piece, q.version, Content::Thumbnail).await
+}
+
+/// A version's content (the latest when `version` is `None`), decided by
+/// the policy first and traced before its first byte.
+pub async fn open_content(
+    vault: &Vault,
+    principal: &Principal,
+    nu: &str,
+    piece: &str,
+    version: Option<i64>,
     what: Content,
 ) -> Result<Response, Error> {
-    let (dossier, piece) = find_piece(&vault, &nu, &piece).await?;
-    authorize(&vault, &principal, what.action(), Resource::Dossier(&dossier)).await?;
-    let versions = vault.db().versions_of(piece.id).await?;
-    let version = match q.version {
-        None => versions.last(),
-        Some(n) => versions.iter().find(|v| v.number == n),
-    }
-    .ok_or_else(|| Error::NotFound("no such version of this piece".into()))?;
-    let (object, size, media_type, disposition) = what.of(version)?;
-    let dk = vault.dossier_key(dossier.id).await?;
+    let opened = access::open(vault, principal, nu, what.action()).await?;
+    let piece = opened.piece(piece).await?;
+    let version = opened.version(&piece, version).await?;
+    let (object, size, media_type, disposition) = what.of(&version)?;
+    let dk = opened.key().await?;
     // The trace is committed before the first byte of content is sent.
-    vault
-        .db()
-        .record(&AuditEvent {
-            piece: Some(piece.id),
-            version: Some(version.id),
-            ..principal.access_event(what.action(), what.audit_action(), dossier.id)
-        })
-        .await?;
-    let body = open_object(&vault, &dk, object).await?;
+    opened.record(what.recorded(), Some((piece.id, version.id))).await?;
+    let body = open_object(vault, &dk, object).await?;
     let mut resp = content(Body::from_stream(body), &media_type, disposition, matches!(what, Content::Original));
     resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     Ok(resp)
-}
-
-/// A response carrying document content: its type, how to offer it
-/// (`attachment; filename=…` or `inline`), never cached, never sniffed.
-/// The vault's own PDFs (renditions, exports, sheets: pixels only) may open
-/// in the browser's viewer; anything else (`hostile`: an original as
-/// deposited) is sandboxed so nothing in it can run even if it is opened.
-pub fn content(body: Body, media_type: &str, disposition: &str, hostile: bool) -> Response {
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(disposition).unwrap_or(HeaderValue::from_static("attachment")),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    if hostile {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-    }
-    resp
 }

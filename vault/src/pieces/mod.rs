@@ -1,82 +1,26 @@
 //! Pieces justificatives: upload (through safe intake), metadata, and each
 //! version's original, sanitised rendition and thumbnail.
 
-mod content;
+mod commit;
 pub mod download;
-mod ingest;
-mod show;
+pub mod show;
 pub mod upload;
 
 use dnu_api::scan::ScanProvenance;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use content::{open_object, open_original};
-pub use ingest::{Accepted, Staged, stage_original, stage_upload};
+pub use commit::{Uploader, commit};
+pub use download::{Content, open_content};
+pub use show::show_piece;
+pub use upload::{UploadView, store_upload};
 
 use crate::{
-    app::Vault,
+    access::Opened,
     crypto::DossierKey,
-    db::{
-        dossiers::Dossier,
-        pieces::{Piece, Version},
-    },
+    db::pieces::{Piece, Version},
     error::Error,
-    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, opt, req},
 };
-
-pub fn router() -> Routes {
-    Routes::new("pieces")
-        .upload(
-            "/api/v1/dossiers/{nu}/pieces",
-            upload::upload,
-            Doc::new(
-                "uploadPiece",
-                "Upload a piece (multipart: kind, optional member, valid_until, scan, file); Idempotency-Key header honoured",
-                Auth::Bearer,
-                Produces::Json,
-            )
-            .body(
-                Consumes::Multipart,
-                const { &[
-                    opt("kind", Ty::Text, "the piece kind (see /api/v1/catalogue); required for a new piece"),
-                    opt("piece", Ty::Uuid, "an existing piece of the dossier this file is a new version of"),
-                    opt("member", Ty::Text, "the household member the piece concerns"),
-                    opt("valid_until", Ty::Date, "end of validity, when the catalogue does not derive it"),
-                    opt("scan", Ty::JsonText, "scan provenance {host, scanned_at, images_sha256} (agents only)"),
-                    req("file", Ty::File, "the document: PDF, JPEG, PNG or TIFF"),
-                ] },
-            )
-            .headers(&[(
-                dnu_api::IDEMPOTENCY_KEY_HEADER,
-                "a key naming this upload: sent again, it answers 200 with the version first filed under it",
-            )])
-            .success(201),
-        )
-        .get(
-            "/api/v1/dossiers/{nu}/pieces/{piece}",
-            show::show,
-            Doc::new("showPiece", "Piece metadata and versions", Auth::Bearer, Produces::Json),
-        )
-        .get(
-            "/api/v1/dossiers/{nu}/pieces/{piece}/original",
-            download::original,
-            Doc::new("downloadOriginal", "The original bytes of a version (roles allowed by policy)", Auth::Bearer, Produces::Original)
-                .query(&[("version", "version number (the latest if absent)")]),
-        )
-        .get(
-            "/api/v1/dossiers/{nu}/pieces/{piece}/rendition",
-            download::rendition,
-            Doc::new("downloadRendition", "The sanitised PDF of a version", Auth::Bearer, Produces::Pdf)
-                .query(&[("version", "version number (the latest if absent)")]),
-        )
-        .get(
-            "/api/v1/dossiers/{nu}/pieces/{piece}/thumbnail",
-            download::thumbnail,
-            Doc::new("downloadThumbnail", "A PNG thumbnail of a version's first page", Auth::Bearer, Produces::Png)
-                .query(&[("version", "version number (the latest if absent)")]),
-        )
-}
 
 /// What is sealed in `piece_versions.sealed_meta`: the facts about an
 /// original that are personal or that would let the database alone
@@ -150,16 +94,17 @@ pub struct PieceSummary {
 }
 
 pub(crate) fn piece_fields(p: &Piece) -> (String, Option<String>, Option<String>) {
-    (p.kind.to_string(), p.member.clone(), p.valid_until.map(crate::db::date_to_sql))
+    (p.kind.to_string(), p.member.clone(), p.valid_until.map(crate::clock::iso_date))
 }
 
-/// Summaries of every piece of a dossier.
-pub async fn summaries(vault: &Vault, dossier: &Dossier) -> Result<Vec<PieceSummary>, Error> {
+/// Summaries of every piece of a dossier opened for reading.
+pub async fn summaries(opened: &Opened<'_>) -> Result<Vec<PieceSummary>, Error> {
+    let (vault, dossier) = (opened.vault(), opened.dossier());
     let pieces = vault.db().pieces_of(dossier.id).await?;
     if pieces.is_empty() || dossier.shredded {
         return Ok(Vec::new());
     }
-    let dk = vault.dossier_key(dossier.id).await?;
+    let dk = opened.key().await?;
     let mut out = Vec::with_capacity(pieces.len());
     for p in &pieces {
         let versions = vault.db().versions_of(p.id).await?;

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::{SealedMeta, VersionView, piece_fields};
 use crate::{
+    access,
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
-    db::{dossiers::Dossier, pieces::Piece},
+    auth::{Action, Principal},
     error::Error,
 };
 
@@ -25,26 +25,11 @@ pub struct PieceView {
     pub versions: Vec<VersionView>,
 }
 
-/// Resolves `{nu}` and `{piece}`: 404 for an unknown or foreign piece.
-pub(crate) async fn find_piece(vault: &Vault, nu: &str, piece: &str) -> Result<(Dossier, Piece), Error> {
-    let dossier = crate::dossiers::find(vault, nu).await?;
-    let id = Uuid::parse_str(piece).map_err(|_| Error::NotFound(format!("no piece {piece:?} in this dossier")))?;
-    let piece = vault
-        .db()
-        .piece(dossier.id, id)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no piece {id} in this dossier")))?;
-    Ok((dossier, piece))
-}
-
-pub async fn show(
-    State(vault): State<Vault>,
-    principal: Principal,
-    Path((nu, piece)): Path<(String, String)>,
-) -> Result<Json<PieceView>, Error> {
-    let (dossier, piece) = find_piece(&vault, &nu, &piece).await?;
-    authorize(&vault, &principal, Action::PieceRead, Resource::Dossier(&dossier)).await?;
-    let dk = vault.dossier_key(dossier.id).await?;
+/// A piece of a dossier with every version's metadata.
+pub async fn show_piece(vault: &Vault, principal: &Principal, nu: &str, piece: &str) -> Result<PieceView, Error> {
+    let opened = access::open(vault, principal, nu, Action::PieceRead).await?;
+    let piece = opened.piece(piece).await?;
+    let dk = opened.key().await?;
     let versions = vault
         .db()
         .versions_of(piece.id)
@@ -53,12 +38,20 @@ pub async fn show(
         .map(|v| Ok(VersionView::new(v, SealedMeta::open(&dk, v)?)))
         .collect::<Result<Vec<_>, Error>>()?;
     let (kind, member, valid_until) = piece_fields(&piece);
-    Ok(Json(PieceView {
+    Ok(PieceView {
         id: piece.id,
-        numero_unique: dossier.numero_unique.to_string(),
+        numero_unique: opened.dossier().numero_unique.to_string(),
         kind,
         member,
         valid_until,
         versions,
-    }))
+    })
+}
+
+pub async fn show(
+    State(vault): State<Vault>,
+    principal: Principal,
+    Path((nu, piece)): Path<(String, String)>,
+) -> Result<Json<PieceView>, Error> {
+    show_piece(&vault, &principal, &nu, &piece).await.map(Json)
 }

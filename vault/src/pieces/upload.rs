@@ -22,15 +22,17 @@ use uuid::Uuid;
 
 use super::{
     SealedMeta, VersionView,
-    ingest::{self, Accepted, Uploader},
+    commit::{Uploader, commit},
     piece_fields,
 };
 use crate::{
+    access,
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     db::pieces::{Committed, PieceTarget},
     domain::PieceKind,
     error::Error,
+    sealed::{self, Accepted},
 };
 
 /// Room allowed for multipart boundaries and text fields on top of the file
@@ -103,10 +105,10 @@ pub async fn store_upload(
         return Err(Error::TooLarge { limit });
     }
     let idempotency_key = idempotency_key(headers)?;
-    let dossier = crate::dossiers::find(&vault, nu).await?;
-    authorize(&vault, principal, Action::PieceUpload, Resource::Dossier(&dossier)).await?;
+    let opened = access::open(&vault, principal, nu, Action::PieceUpload).await?;
+    let dossier = opened.dossier();
     let mut multipart = multipart?;
-    let dk = vault.dossier_key(dossier.id).await?;
+    let dk = opened.key().await?;
 
     let mut form = Form::default();
     let read = read_form(&vault, &dk, &mut multipart, limit, csrf, &mut form).await;
@@ -130,14 +132,8 @@ pub async fn store_upload(
         return Err(Error::BadRequest("the form has no `file` field".into()));
     };
     // An applicant's own upload has neither agent nor organisation.
-    let by = Uploader {
-        agent: principal.agent_id(),
-        organisation: principal.organisation_id(),
-        purpose: Some(principal.purpose(Action::PieceUpload)),
-        idempotency_key,
-        scan: form.scan.take(),
-    };
-    let committed = ingest::commit(&vault, &dk, &accepted, &target, filename, declared_type, by).await?;
+    let by = Uploader { actor: principal.actor(Action::PieceUpload), idempotency_key, scan: form.scan.take() };
+    let committed = commit(&vault, &dk, &accepted, &target, filename, declared_type, by).await?;
     let (status, piece, version, duplicate) = match committed {
         Committed::Created(p, v) => (StatusCode::CREATED, p, v, false),
         Committed::Duplicate(p, v) => (StatusCode::OK, p, v, true),
@@ -218,7 +214,7 @@ async fn read_form(
                 // Kept as metadata only (sealed), never used as a path.
                 let filename = field.file_name().map(|f| f.chars().take(255).collect::<String>());
                 let declared = field.content_type().map(str::to_owned);
-                let accepted = ingest::stage_upload(vault, dk, field, limit).await?;
+                let accepted = sealed::stage_upload(vault, dk, field, limit).await?;
                 form.file = Some((accepted, filename, declared));
             }
             "kind" => {
@@ -232,7 +228,7 @@ async fn read_form(
             "valid_until" => {
                 let s = text(field).await?;
                 form.valid_until = Some(
-                    crate::db::date_from_sql(s.trim())
+                    crate::clock::parse_iso_date(s.trim())
                         .map_err(|_| Error::Invalid(format!("valid_until: {s:?} is not a date YYYY-MM-DD")))?,
                 );
             }

@@ -89,7 +89,7 @@ impl Job {
     /// Ends the input and waits for the worker's verdict.
     pub async fn finish(mut self) -> Result<Rendered, Error> {
         drop(self.tx.take());
-        (&mut self.done).await.map_err(|e| Error::Store(format!("intake task: {e}")))?
+        (&mut self.done).await.map_err(|e| Error::internal("intake task", e))?
     }
 }
 
@@ -153,11 +153,11 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| Error::Store(format!("cannot start the intake worker {}: {e}", self.exe.display())))?;
+            .map_err(|e| Error::internal("starting the intake worker", format!("{}: {e}", self.exe.display())))?;
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err(Error::Store("intake worker without its pipes".into()));
+            return Err(Error::internal("starting the intake worker", "no pipes"));
         };
         // Drained while the input is still being fed: a worker that answers
         // or complains early must not block on a full pipe.
@@ -184,7 +184,7 @@ impl Sandbox {
         // end of input, only once a permit is free, so no more workers
         // parse at once than the machine was sized for.
         let _permit =
-            self.permits.acquire().await.map_err(|_| Error::Store("the intake workers are shut down".into()))?;
+            self.permits.acquire().await.map_err(|_| Error::internal("intake", "the intake workers are shut down"))?;
         drop(stdin);
         let finish = async { (child.wait().await, drain.await, errors.await) };
         let (status, out, err) = match tokio::time::timeout(self.wall, finish).await {
@@ -196,10 +196,10 @@ impl Sandbox {
                 return Err(failed("it took too long"));
             }
         };
-        let status = status.map_err(|e| Error::Store(format!("waiting for the intake worker: {e}")))?;
+        let status = status.map_err(|e| Error::internal("waiting for the intake worker", e))?;
         let out = out
-            .map_err(|e| Error::Store(format!("intake worker output: {e}")))?
-            .map_err(|e| Error::Store(format!("reading the intake worker: {e}")))?;
+            .map_err(|e| Error::internal("intake worker output", e))?
+            .map_err(|e| Error::internal("reading the intake worker", e))?;
         let err = err.unwrap_or_default();
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;

@@ -8,8 +8,6 @@
 //! `GET /api/v1/dossiers/{nu}/sheet.pdf?kind=…`, for whoever may upload to
 //! the dossier.
 
-use std::path::Path as FsPath;
-
 use axum::{
     body::Body,
     extract::{Path, Query, State},
@@ -18,69 +16,42 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
+    access,
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal},
     domain::{NumeroUnique, PieceKind},
     error::Error,
-    routes::{Auth, Doc, Produces, Routes},
+    reply::content,
 };
-
-pub fn router() -> Routes {
-    Routes::new("sheets").get(
-        "/api/v1/dossiers/{nu}/sheet.pdf",
-        sheet,
-        Doc::new(
-            "separatorSheet",
-            "A separator sheet (signed QR code) for scanning a piece of this kind",
-            Auth::Bearer,
-            Produces::Pdf,
-        )
-        .query(&[("kind", "the piece kind the sheet announces")]),
-    )
-}
-
-/// The HMAC key of separator sheets, as the vault holds it.
-#[derive(Debug)]
-pub struct SheetKey(dnu_api::sheet::SheetKey);
-
-impl SheetKey {
-    /// Loads the key (64 hex digits), generating it on first use.
-    pub fn load_or_create(path: &FsPath) -> Result<Self, Error> {
-        if !path.exists() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let key = crate::crypto::random_bytes::<32>()?;
-            crate::app::write_private_file(path, format!("{}\n", hex::encode(key)).as_bytes())?;
-            tracing::info!(path = %path.display(), "separator sheet key generated");
-        }
-        dnu_api::sheet::SheetKey::from_file(path).map(Self).map_err(|e| Error::Config(e.to_string()))
-    }
-
-    /// The text a sheet's QR code carries.
-    pub fn payload(&self, nu: &NumeroUnique, kind: PieceKind) -> String {
-        self.0.payload(nu.as_str(), kind.as_str())
-    }
-
-    /// Reads a sheet's QR text back: the dossier and kind if, and only if,
-    /// the tag is this key's.
-    pub fn verify(&self, payload: &str) -> Result<(NumeroUnique, PieceKind), Error> {
-        let forged = || Error::Invalid("not a separator sheet of this vault (unknown or altered)".into());
-        let sheet = self.0.verify(payload).map_err(|_| forged())?;
-        let nu = NumeroUnique::parse(&sheet.numero_unique).map_err(|_| forged())?;
-        let kind = PieceKind::parse(&sheet.kind).map_err(|_| forged())?;
-        Ok((nu, kind))
-    }
-}
 
 /// The sheet as a one-page PDF.
 pub fn render(payload: &str, nu: &NumeroUnique, kind_label: &str) -> Result<Vec<u8>, Error> {
-    intake::sheet::render(payload, nu.as_str(), kind_label).map_err(|e| Error::Store(format!("separator sheet: {e}")))
+    intake::sheet::render(payload, nu.as_str(), kind_label)
+        .map_err(|e| Error::internal("drawing a separator sheet", e.to_string()))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SheetQuery {
     pub kind: String,
+}
+
+/// A separator sheet for pieces of `kind`, for whoever may upload to the
+/// dossier.
+pub async fn sheet_pdf(vault: &Vault, principal: &Principal, nu: &str, kind: PieceKind) -> Result<Response, Error> {
+    let opened = access::open(vault, principal, nu, Action::PieceUpload).await?;
+    let dossier = opened.dossier();
+    let label = kind.entry().map_or_else(|| kind.to_string(), |e| e.label.clone());
+    let payload = vault.sheet_key().payload(&dossier.numero_unique, kind);
+    let nu = dossier.numero_unique.clone();
+    let pdf = tokio::task::spawn_blocking(move || render(&payload, &nu, &label))
+        .await
+        .map_err(|e| Error::internal("separator sheet task", e))??;
+    Ok(content(
+        Body::from(pdf),
+        "application/pdf",
+        &format!("inline; filename=\"feuille-{}-{kind}.pdf\"", dossier.numero_unique),
+        false,
+    ))
 }
 
 pub async fn sheet(
@@ -89,19 +60,6 @@ pub async fn sheet(
     Path(nu): Path<String>,
     Query(q): Query<SheetQuery>,
 ) -> Result<Response, Error> {
-    let dossier = crate::dossiers::find(&vault, &nu).await?;
-    authorize(&vault, &principal, Action::PieceUpload, Resource::Dossier(&dossier)).await?;
     let kind = PieceKind::parse(&q.kind).map_err(|e| Error::Invalid(format!("kind: {e}")))?;
-    let label = kind.entry().map_or_else(|| kind.to_string(), |e| e.label.clone());
-    let payload = vault.sheet_key().payload(&dossier.numero_unique, kind);
-    let nu = dossier.numero_unique.clone();
-    let pdf = tokio::task::spawn_blocking(move || render(&payload, &nu, &label))
-        .await
-        .map_err(|e| Error::Store(format!("sheet task: {e}")))??;
-    Ok(crate::pieces::download::content(
-        Body::from(pdf),
-        "application/pdf",
-        &format!("inline; filename=\"feuille-{}-{kind}.pdf\"", dossier.numero_unique),
-        false,
-    ))
+    sheet_pdf(&vault, &principal, &nu, kind).await
 }

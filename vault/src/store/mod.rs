@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 pub use key::ObjectKey;
 pub use local::LocalStore;
-pub use s3::{S3Settings, S3Store};
+pub use s3::S3Store;
 use tokio::io::AsyncRead;
 
 use crate::error::Error;

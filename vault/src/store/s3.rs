@@ -15,42 +15,13 @@ use aws_sdk_s3::{
     primitives::ByteStream,
     types::{CompletedMultipartUpload, CompletedPart},
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use super::{Listed, ObjectKey, ObjectReader};
-use crate::error::Error;
+use crate::{config::S3Settings, error::Error};
 
 /// Part size of multipart uploads (S3 requires at least 5 MiB but the last).
 const PART: usize = 8 * 1024 * 1024;
-
-/// Where and how to reach the bucket.
-#[derive(Clone, Debug, Default)]
-pub struct S3Settings {
-    pub bucket: String,
-    /// Key prefix inside the bucket (no leading or trailing slash).
-    pub prefix: String,
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub path_style: bool,
-    /// Explicit credentials; when absent the standard AWS chain is used
-    /// (`AWS_ACCESS_KEY_ID`…, profile, web identity, instance metadata).
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<SecretString>,
-}
-
-impl S3Settings {
-    /// Parses `s3://bucket/prefix`.
-    pub fn from_url(url: &str) -> Result<Self, Error> {
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| Error::Config(format!("object store {url:?} is not an s3:// URL")))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(Error::Config(format!("object store {url:?} names no bucket")));
-        }
-        Ok(Self { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned(), ..Self::default() })
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct S3Store {

@@ -14,27 +14,20 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{MaybeSession, Session, message_fr, page, session_cookie_for, shown_at_form, upload_form};
+use super::{AgentSession, MaybeSession, Session, message_fr, page, session_cookie_for, shown_at_form, upload_form};
 use crate::{
     app::Vault,
-    auth::Principal,
-    dossiers::{
-        register::{RegisterInput, register_dossier},
-        worklist::{WorklistQuery, worklist},
-    },
+    auth::{Principal, TokenKind},
+    domain::PieceKind,
+    dossiers::{RegisterInput, WorklistQuery, register_dossier, show_dossier, worklist_of},
     error::Error,
 };
 
 /// How long an agent's page session lasts: a working day.
 const SESSION_S: u32 = 8 * 3600;
-
-fn to_agent_sign_in() -> Response {
-    Redirect::to("/agent").into_response()
-}
 
 /// The agent's session, or `None` for an applicant or nobody.
 fn agent(session: Option<Session>) -> Option<Session> {
@@ -72,13 +65,9 @@ pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<TokenForm>) ->
     match Principal::from_token(&vault, token, None).await {
         Ok(Principal::Agent(a)) => {
             // The cookie holds a session of its own, never the access token.
-            let session = format!(
-                "{}{}",
-                crate::auth::AGENT_SESSION_PREFIX,
-                URL_SAFE_NO_PAD.encode(crate::crypto::random_bytes::<32>()?)
-            );
-            let expires = crate::db::now_ms() + i64::from(SESSION_S) * 1000;
-            vault.db().agent_session_open(a.agent.id, &crate::crypto::sha256(session.as_bytes()), expires).await?;
+            let (session, hash) = TokenKind::AgentSession.mint()?;
+            let expires = crate::clock::now_ms() + i64::from(SESSION_S) * 1000;
+            vault.db().agent_session_open(a.agent.id, &hash, expires).await?;
             tracing::info!(agent.id = %a.agent.id, "agent signed in to the pages");
             let mut resp = Redirect::to("/dossiers").into_response();
             resp.headers_mut().insert(header::SET_COOKIE, session_cookie_for(&session, SESSION_S));
@@ -100,10 +89,9 @@ pub struct ListQuery {
 
 pub async fn list(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    AgentSession(session): AgentSession,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, Error> {
-    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
     if let Some(nu) = q.nu.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         // Only a well-formed number goes into the address it redirects to.
         return Ok(match crate::domain::NumeroUnique::parse(&nu.to_ascii_uppercase()) {
@@ -122,14 +110,9 @@ async fn list_page(
     session: &Session,
     notice: Option<Markup>,
 ) -> Result<axum::response::Html<String>, Error> {
-    let items = worklist(
-        State(vault.clone()),
-        session.principal.clone(),
-        Ok(Query(WorklistQuery { limit: Some(200), ..WorklistQuery::default() })),
-    )
-    .await?
-    .0
-    .items;
+    let items = worklist_of(vault, &session.principal, WorklistQuery { limit: Some(200), ..WorklistQuery::default() })
+        .await?
+        .items;
     let Principal::Agent(a) = &session.principal else { return Err(Error::Forbidden("agents only".into())) };
     let main = html! {
         h1 { "Dossiers — " (a.organisation.name) }
@@ -176,10 +159,9 @@ pub struct RegisterForm {
 
 pub async fn register(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    AgentSession(session): AgentSession,
     Form(form): Form<RegisterForm>,
 ) -> Result<Response, Error> {
-    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
     session.check_csrf(&form.csrf)?;
     let communes =
         form.communes.split([',', ' ']).map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
@@ -212,11 +194,10 @@ pub struct ShowQuery {
 
 pub async fn show(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    AgentSession(session): AgentSession,
     Path(nu): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, Error> {
-    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
     let flash = q.depose.is_some().then_some("La pièce a été déposée.");
     Ok(show_page(&vault, &session, &nu, flash, None).await?.into_response())
 }
@@ -228,21 +209,20 @@ async fn show_page(
     flash: Option<&str>,
     upload_error: Option<&str>,
 ) -> Result<Response, Error> {
-    let view =
-        match crate::dossiers::show::show(State(vault.clone()), session.principal.clone(), Path(nu.to_owned())).await {
-            Ok(v) => v.0,
-            Err(e @ (Error::NotFound(_) | Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
-                let status = e.status();
-                let main = html! {
-                    h1 { "Dossier " (nu) }
-                    p.erreur role="alert" { (e.to_string()) }
-                    p { a href="/dossiers" { "Retour aux dossiers" } }
-                };
-                return Ok((status, page("Dossier inaccessible", Some(session), main)).into_response());
-            }
-            Err(e) => return Err(e),
-        };
-    let catalogue = crate::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
+    let view = match show_dossier(vault, &session.principal, nu).await {
+        Ok(v) => v,
+        Err(e @ (Error::NotFound(_) | Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
+            let status = e.status();
+            let main = html! {
+                h1 { "Dossier " (nu) }
+                p.erreur role="alert" { (e.to_string()) }
+                p { a href="/dossiers" { "Retour aux dossiers" } }
+            };
+            return Ok((status, page("Dossier inaccessible", Some(session), main)).into_response());
+        }
+        Err(e) => return Err(e),
+    };
+    let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
     let mut orgs = std::collections::HashMap::new();
     for p in &view.pieces {
@@ -307,14 +287,13 @@ async fn show_page(
 
 pub async fn upload(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    AgentSession(session): AgentSession,
     Path(nu): Path<String>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, Error> {
-    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
     let csrf = session.csrf();
-    match crate::pieces::upload::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
+    match crate::pieces::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
         Ok(_) => Ok(Redirect::to(&format!("/dossiers/{nu}?depose=1")).into_response()),
         Err(e) if shown_at_form(&e) => {
             let status = e.status();
@@ -332,25 +311,23 @@ pub struct SheetForm {
 
 pub async fn sheet(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    AgentSession(session): AgentSession,
     Path(nu): Path<String>,
     Query(q): Query<SheetForm>,
 ) -> Result<Response, Error> {
-    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
-    crate::sheets::sheet(State(vault), session.principal, Path(nu), Query(crate::sheets::SheetQuery { kind: q.kind }))
-        .await
+    let kind = PieceKind::parse(&q.kind).map_err(|e| Error::Invalid(format!("kind: {e}")))?;
+    crate::sheets::sheet_pdf(&vault, &session.principal, &nu, kind).await
 }
 
 pub async fn export(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    AgentSession(session): AgentSession,
     Path(nu): Path<String>,
 ) -> Result<Response, Error> {
-    let Some(session) = agent(session) else { return Ok(to_agent_sign_in()) };
-    crate::export::dossier_pdf::export(State(vault), session.principal, Path(nu)).await
+    crate::export::export_pdf(&vault, &session.principal, &nu).await
 }
 
 /// A Unix-millisecond time as `YYYY-MM-DD HH:MM:SS` (UTC).
 fn when(ms: i64) -> String {
-    crate::db::rfc3339(ms / 1000).replace('T', " ").trim_end_matches('Z').to_owned()
+    crate::clock::rfc3339(ms / 1000).replace('T', " ").trim_end_matches('Z').to_owned()
 }

@@ -12,8 +12,15 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{MaybeSession, Session, message_fr, page, session_cookie, shown_at_form, to_sign_in, upload_form};
-use crate::{app::Vault, auth::Principal, db::dossiers::Dossier, error::Error};
+use super::{ApplicantSession, MaybeSession, Session, message_fr, page, session_cookie, shown_at_form, upload_form};
+use crate::{
+    access::{self, Opened},
+    app::Vault,
+    auth::{Action, Principal},
+    domain::journal::Recorded,
+    error::Error,
+    pieces::Content,
+};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct HomeQuery {
@@ -87,31 +94,48 @@ pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<SignInForm>) -
     }
 }
 
-/// The applicant's session and dossier, or `None` (not an applicant).
-async fn own_dossier(vault: &Vault, session: &Session) -> Result<Option<Dossier>, Error> {
-    match session.principal {
-        Principal::Applicant { dossier, .. } => vault.db().dossier_by_id(dossier).await,
-        Principal::Agent(_) => Ok(None),
-    }
+/// The numéro unique of the applicant's own dossier (their session names
+/// it); the operation called with it decides as for anyone.
+async fn own_nu(vault: &Vault, session: &Session) -> Result<String, Error> {
+    let Principal::Applicant { dossier, .. } = &session.principal else {
+        return Err(Error::Unauthenticated("this session has no dossier; sign in again"));
+    };
+    let dossier = vault.db().dossier_by_id(*dossier).await?;
+    dossier
+        .map(|d| d.numero_unique.to_string())
+        .ok_or(Error::Unauthenticated("this session has no dossier; sign in again"))
 }
 
+/// The applicant's own dossier, opened for `action` (their session says which).
+async fn own<'a>(vault: &'a Vault, session: &'a Session, action: Action) -> Result<Opened<'a>, Error> {
+    access::open_own(vault, &session.principal, action)
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("this session has no dossier; sign in again"))
+}
+
+/// What an event of the trace says, in French.
 fn action_fr(action: &str) -> &str {
-    match action {
-        "dossier.register" => "a enregistré la demande",
-        "dossier.read" => "a consulté le dossier",
-        "dossier.renew" => "a renouvelé la demande",
-        "dossier.radiate" => "a radié la demande",
-        "dossier.export" => "a extrait le dossier complet (PDF)",
-        "piece.upload" => "a déposé une pièce",
-        "piece.read" => "a consulté la description d'une pièce",
-        "piece.read_original" => "a téléchargé l'original d'une pièce",
-        "piece.read_rendition" => "a consulté une pièce",
-        "piece.read_thumbnail" => "a vu l'aperçu d'une pièce",
-        "grant.create" => "a reçu un accès",
-        "grant.revoke" => "a perdu un accès",
-        "audit.read" => "a consulté l'historique des accès",
-        "applicant.export" => "a téléchargé toutes les données",
-        other => other,
+    use crate::auth::Action as A;
+    match Recorded::parse(action) {
+        Some(Recorded::Asked(a)) => match a {
+            A::DossierRegister => "a enregistré la demande",
+            A::DossierRead => "a consulté le dossier",
+            A::DossierRenew => "a renouvelé la demande",
+            A::DossierRadiate => "a radié la demande",
+            A::DossierExport => "a extrait le dossier complet (PDF)",
+            A::PieceUpload => "a déposé une pièce",
+            A::PieceRead => "a consulté la description d'une pièce",
+            A::PieceReadOriginal => "a téléchargé l'original d'une pièce",
+            A::PieceReadRendition => "a consulté une pièce",
+            A::AuditRead => "a consulté l'historique des accès",
+            A::ApplicantExport => "a téléchargé toutes les données",
+            A::GrantManage => "a géré les accès",
+            A::PlatformManage => "a administré la plateforme",
+        },
+        Some(Recorded::PieceReadThumbnail) => "a vu l'aperçu d'une pièce",
+        Some(Recorded::GrantCreate) => "a reçu un accès",
+        Some(Recorded::GrantRevoke) => "a perdu un accès",
+        None => action,
     }
 }
 
@@ -122,30 +146,29 @@ pub struct DossierQuery {
 
 pub async fn dossier(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    ApplicantSession(session): ApplicantSession,
     Query(q): Query<DossierQuery>,
 ) -> Result<Response, Error> {
-    let Some(session) = session else { return Ok(to_sign_in()) };
-    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
     let flash = q.depose.is_some().then_some("La pièce a été déposée.");
-    Ok(render_dossier(&vault, &session, &dossier, flash, None).await?.into_response())
+    Ok(render_dossier(&vault, &session, flash, None).await?.into_response())
 }
 
 async fn render_dossier(
     vault: &Vault,
     session: &Session,
-    dossier: &Dossier,
     flash: Option<&str>,
     upload_error: Option<&str>,
 ) -> Result<axum::response::Html<String>, Error> {
-    let pieces = crate::pieces::summaries(vault, dossier).await?;
-    let trace = crate::audit::events_of(vault, dossier.id).await?;
-    let catalogue = crate::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
+    let opened = own(vault, session, Action::DossierRead).await?;
+    let dossier = opened.dossier();
+    let pieces = crate::pieces::summaries(&opened).await?;
+    let trace = crate::audit::events_of(&own(vault, session, Action::AuditRead).await?).await?;
+    let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
-    let today = crate::db::date_to_sql(time::OffsetDateTime::now_utc().date());
+    let today = crate::clock::iso_date(time::OffsetDateTime::now_utc().date());
     let main = html! {
         h1 { "Mon dossier de demande de logement social" }
-        p { "Numéro unique : " strong { (dossier.numero_unique) } " — demande valable jusqu'au " (crate::db::date_to_sql(dossier.valid_until)) }
+        p { "Numéro unique : " strong { (dossier.numero_unique) } " — demande valable jusqu'au " (crate::clock::iso_date(dossier.valid_until)) }
         @if let Some(f) = flash { p.ok role="status" { (f) } }
         h2 { "Mes pièces" }
         @if pieces.is_empty() {
@@ -158,7 +181,7 @@ async fn render_dossier(
                     @for p in &pieces {
                         tr {
                             td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
-                            td { (p.current.as_ref().map(|v| crate::db::rfc3339(v.uploaded_at / 1000)[..10].to_owned()).unwrap_or_default()) }
+                            td { (p.current.as_ref().map(|v| crate::clock::rfc3339(v.uploaded_at / 1000)[..10].to_owned()).unwrap_or_default()) }
                             td {
                                 @match &p.valid_until {
                                     Some(d) if d.as_str() < today.as_str() => { "expirée le " (d) }
@@ -207,20 +230,18 @@ async fn render_dossier(
 
 pub async fn upload(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    ApplicantSession(session): ApplicantSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, Error> {
-    let Some(session) = session else { return Ok(to_sign_in()) };
-    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
-    let nu = dossier.numero_unique.to_string();
+    let nu = own_nu(&vault, &session).await?;
     let csrf = session.csrf();
-    match crate::pieces::upload::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
+    match crate::pieces::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {
         Ok(_) => Ok(Redirect::to("/mon-dossier?depose=1").into_response()),
         // What the applicant can fix is shown by the file field.
         Err(e) if shown_at_form(&e) => {
             let status = e.status();
-            let html = render_dossier(&vault, &session, &dossier, None, Some(&message_fr(&e))).await?;
+            let html = render_dossier(&vault, &session, None, Some(&message_fr(&e))).await?;
             Ok((status, html).into_response())
         }
         Err(e) => Err(e),
@@ -229,23 +250,14 @@ pub async fn upload(
 
 pub async fn rendition(
     State(vault): State<Vault>,
-    MaybeSession(session): MaybeSession,
+    ApplicantSession(session): ApplicantSession,
     Path(piece): Path<Uuid>,
 ) -> Result<Response, Error> {
-    let Some(session) = session else { return Ok(to_sign_in()) };
-    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
-    crate::pieces::download::rendition(
-        State(vault),
-        session.principal,
-        Path((dossier.numero_unique.to_string(), piece.to_string())),
-        Query(crate::pieces::download::VersionQuery::default()),
-    )
-    .await
+    let nu = own_nu(&vault, &session).await?;
+    crate::pieces::open_content(&vault, &session.principal, &nu, &piece.to_string(), None, Content::Rendition).await
 }
 
-pub async fn data(State(vault): State<Vault>, MaybeSession(session): MaybeSession) -> Result<Response, Error> {
-    let Some(session) = session else { return Ok(to_sign_in()) };
-    let Some(dossier) = own_dossier(&vault, &session).await? else { return Ok(to_sign_in()) };
-    crate::export::applicant_data::export(State(vault), session.principal, Path(dossier.numero_unique.to_string()))
-        .await
+pub async fn data(State(vault): State<Vault>, ApplicantSession(session): ApplicantSession) -> Result<Response, Error> {
+    let nu = own_nu(&vault, &session).await?;
+    crate::export::export_zip(&vault, &session.principal, &nu).await
 }

@@ -1,14 +1,14 @@
 //! The web pages, server-rendered, in French, working without JavaScript.
 //!
-//! They sit on the same handlers and policy checks as the API; what they
-//! add is a session cookie (`Secure`, `HttpOnly`, `SameSite=Strict`) in
+//! They call the same operations as the API (never its handlers), so the
+//! same policy checks and traces apply; what they add is a session cookie (`Secure`, `HttpOnly`, `SameSite=Strict`) in
 //! place of the bearer header, and a CSRF token on every form that changes
 //! something. Accessibility basics (RGAA): one `h1` and a distinct `title`
 //! per page, labels on every field, errors tied to their field, visible
 //! focus, contrast above 4.5:1, a skip link.
 
-mod agent;
-mod applicant;
+pub mod agent;
+pub mod applicant;
 
 use axum::{
     extract::FromRequestParts,
@@ -19,101 +19,13 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::{
     app::Vault,
-    auth::Principal,
+    auth::{Principal, TokenKind},
     crypto::sha256,
     error::Error,
-    routes::{Auth, Consumes, Doc, Routes},
 };
 
 /// Name of the session cookie (it holds an applicant session token).
 const COOKIE: &str = "dnu_session";
-
-pub fn router() -> Routes {
-    use crate::routes::Produces::{Html, Pdf, Redirect, Zip};
-    use Auth::{Cookie, None as Open, OptionalCookie};
-    Routes::new("pages")
-        .get("/", applicant::home, Doc::new("pageApplicantHome", "Applicant sign-in page", OptionalCookie, Html))
-        .post(
-            "/connexion",
-            applicant::sign_in,
-            Doc::new("pageApplicantSignIn", "Applicant sign-in form", Open, Redirect)
-                .consumes(Consumes::Form)
-                .success(303),
-        )
-        .post(
-            "/deconnexion",
-            sign_out,
-            Doc::new("pageSignOut", "Sign out (ends the page session)", Cookie, Redirect)
-                .consumes(Consumes::Form)
-                .success(303),
-        )
-        .get(
-            "/mon-dossier",
-            applicant::dossier,
-            Doc::new("pageApplicantDossier", "The applicant's dossier page", Cookie, Html),
-        )
-        .upload(
-            "/mon-dossier/pieces",
-            applicant::upload,
-            Doc::new("pageApplicantUpload", "The applicant uploads a piece", Cookie, Redirect)
-                .consumes(Consumes::Multipart)
-                .success(303),
-        )
-        .get(
-            "/mon-dossier/pieces/{piece}/rendu",
-            applicant::rendition,
-            Doc::new("pageApplicantRendition", "The applicant's own piece as a sanitised PDF", Cookie, Pdf),
-        )
-        .get(
-            "/mon-dossier/donnees.zip",
-            applicant::data,
-            Doc::new("pageApplicantData", "All the applicant's data, as a ZIP", Cookie, Zip),
-        )
-        .get("/agent", agent::home, Doc::new("pageAgentHome", "Agent sign-in page", OptionalCookie, Html))
-        .post(
-            "/agent/connexion",
-            agent::sign_in,
-            Doc::new("pageAgentSignIn", "Agent sign-in form (access token)", Open, Redirect)
-                .consumes(Consumes::Form)
-                .success(303),
-        )
-        .get(
-            "/dossiers",
-            agent::list,
-            Doc::new("pageWorklist", "The agent's worklist, with search by numéro unique", Cookie, Html)
-                .query(&[("nu", "a numéro unique to open")]),
-        )
-        .post(
-            "/dossiers",
-            agent::register,
-            Doc::new("pageRegister", "Register a dossier (guichets)", Cookie, Html)
-                .consumes(Consumes::Form)
-                .success(201),
-        )
-        .get(
-            "/dossiers/{nu}",
-            agent::show,
-            Doc::new("pageDossier", "A dossier with the provenance of its pieces", Cookie, Html),
-        )
-        .upload(
-            "/dossiers/{nu}/pieces",
-            agent::upload,
-            Doc::new("pageAgentUpload", "Upload a piece on the applicant's behalf", Cookie, Redirect)
-                .consumes(Consumes::Multipart)
-                .success(303),
-        )
-        .get(
-            "/dossiers/{nu}/dossier.pdf",
-            agent::export,
-            Doc::new("pageExport", "The complete watermarked dossier PDF", Cookie, Pdf),
-        )
-        .get(
-            "/dossiers/{nu}/feuille.pdf",
-            agent::sheet,
-            Doc::new("pageSheet", "A separator sheet for a piece kind", Cookie, Pdf)
-                .query(&[("kind", "the piece kind")]),
-        )
-}
 
 /// A page: the shared shell around `main`.
 pub fn page(title: &str, signed_in: Option<&Session>, main: Markup) -> Html<String> {
@@ -219,9 +131,9 @@ impl FromRequestParts<Vault> for MaybeSession {
     async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Error> {
         // Only page sessions (an applicant's, an agent's) ride in the
         // cookie; an agent's access token there is not a session.
-        let Some(token) = cookie_token(&parts.headers).filter(|t| {
-            t.starts_with(crate::applicants::SESSION_PREFIX) || t.starts_with(crate::auth::AGENT_SESSION_PREFIX)
-        }) else {
+        let Some(token) =
+            cookie_token(&parts.headers).filter(|t| TokenKind::of(t).is_some_and(TokenKind::is_page_session))
+        else {
             return Ok(Self(None));
         };
         match Principal::from_token(vault, &token, None).await {
@@ -229,6 +141,38 @@ impl FromRequestParts<Vault> for MaybeSession {
             // An expired or unknown session is "not signed in", not an error page.
             Err(Error::Unauthenticated(_)) => Ok(Self(None)),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// A page request from a signed-in agent. Anyone else is sent to the
+/// agents' sign-in page: the rejection is the redirect.
+pub struct AgentSession(pub Session);
+
+impl FromRequestParts<Vault> for AgentSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Response> {
+        match MaybeSession::from_request_parts(parts, vault).await {
+            Ok(MaybeSession(Some(s))) if matches!(s.principal, Principal::Agent(_)) => Ok(Self(s)),
+            Ok(_) => Err(Redirect::to("/agent").into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// A page request from a signed-in applicant. Anyone else is sent to the
+/// sign-in page, told the session expired.
+pub struct ApplicantSession(pub Session);
+
+impl FromRequestParts<Vault> for ApplicantSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Response> {
+        match MaybeSession::from_request_parts(parts, vault).await {
+            Ok(MaybeSession(Some(s))) if matches!(s.principal, Principal::Applicant { .. }) => Ok(Self(s)),
+            Ok(_) => Err(to_sign_in()),
+            Err(e) => Err(e.into_response()),
         }
     }
 }
@@ -290,7 +234,7 @@ pub fn message_fr(e: &Error) -> String {
 pub fn upload_form(
     action: &str,
     session: &Session,
-    catalogue: &crate::catalogue::Catalogue,
+    catalogue: &crate::domain::catalogue::Catalogue,
     error: Option<&str>,
 ) -> Markup {
     html! {
@@ -320,7 +264,7 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-async fn sign_out(
+pub async fn sign_out(
     axum::extract::State(vault): axum::extract::State<Vault>,
     MaybeSession(session): MaybeSession,
     axum::Form(form): axum::Form<CsrfForm>,

@@ -59,7 +59,7 @@ async fn a_backup_restores_the_embedded_vault_byte_for_byte() {
     let vault = Vault::open(config, Schema::RequireCurrent).await.unwrap();
     let report = verify(&vault).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
-    let again = TestApp { vault: vault.clone(), router: vault::startup::router(vault), ..app };
+    let again = TestApp { vault: vault.clone(), router: vault::router::router(vault), ..app };
     for (piece, doc) in &uploaded {
         let r = again.original(&nu, piece).await;
         assert_eq!(r.status, StatusCode::OK);

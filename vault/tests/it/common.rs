@@ -18,10 +18,9 @@ use vault::{
     Config, Vault,
     app::Schema,
     auth::new_token,
-    config::ObjectStoreConfig,
+    config::{ObjectStoreConfig, S3Settings},
     db::orgs::NewOrganisation,
     domain::{GuichetCode, OrgKind, Siren, TerritoryCode},
-    store::S3Settings,
 };
 
 /// Which metadata databases the store tests run on: SQLite always,
@@ -285,6 +284,7 @@ pub struct TestAppBuilder {
     s3: Option<S3Settings>,
     max_upload: Option<u64>,
     policy_dir: Option<std::path::PathBuf>,
+    intake_exe: Option<std::path::PathBuf>,
 }
 
 impl TestAppBuilder {
@@ -298,6 +298,10 @@ impl TestAppBuilder {
     }
     pub fn policy_dir(mut self, dir: std::path::PathBuf) -> Self {
         self.policy_dir = Some(dir);
+        self
+    }
+    pub fn intake_exe(mut self, exe: std::path::PathBuf) -> Self {
+        self.intake_exe = Some(exe);
         self
     }
     pub fn max_upload(mut self, n: u64) -> Self {
@@ -314,7 +318,8 @@ impl TestAppBuilder {
         let mut config = Config::for_tests(dir.path(), url);
         // The server re-runs itself as the intake worker; in these tests
         // "itself" is the test binary, so point it at the real one.
-        config.intake.exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_dnu-vault"));
+        config.intake.exe =
+            self.intake_exe.unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_dnu-vault")));
         if let Some(s) = self.s3 {
             config.object_store = ObjectStoreConfig::S3(s);
         }
@@ -326,7 +331,7 @@ impl TestAppBuilder {
         let (guichet_token, guichet_agent) =
             add_org_agent(&vault, "215901836", OrgKind::Guichet, true, Some("DKMAI"), &["59183"]).await;
         let (bailleur_token, _) = add_org_agent(&vault, "590000014", OrgKind::Bailleur, false, None, &["59"]).await;
-        let router = vault::startup::router(vault.clone());
+        let router = vault::router::router(vault.clone());
         TestApp { vault, router, dir, guichet_token, bailleur_token, guichet_agent }
     }
 }

@@ -164,6 +164,7 @@ async fn the_catalogue_is_served_and_decides_kinds_and_validity() {
     let r = app.upload(&nu, "ressources", &doc_of(1000, 9)).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let today = time::OffsetDateTime::now_utc().date();
-    let expected = vault::catalogue::shipped().unwrap().kind("ressources").unwrap().default_valid_until(today).unwrap();
+    let expected =
+        vault::domain::catalogue::shipped().unwrap().kind("ressources").unwrap().default_valid_until(today).unwrap();
     assert_eq!(r.json()["piece"]["valid_until"], format!("{expected}"));
 }

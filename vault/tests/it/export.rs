@@ -75,7 +75,7 @@ async fn a_forty_page_dossier_exports_as_one_watermarked_pdf() {
         outlines["outlines"].as_array().unwrap().iter().map(|o| o["title"].as_str().unwrap()).collect();
     assert_eq!(titles.len(), 11, "{titles:?}");
     assert_eq!(titles[0], "Page de garde");
-    let catalogue = vault::catalogue::shipped().unwrap();
+    let catalogue = vault::domain::catalogue::shipped().unwrap();
     for (title, kind) in titles[1..].iter().zip(kinds) {
         assert_eq!(*title, catalogue.kind(kind).unwrap().label, "bookmarks follow the pieces");
     }

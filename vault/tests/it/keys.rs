@@ -2,10 +2,10 @@
 
 use axum::http::StatusCode;
 use vault::{
-    app::{load_master_keys, write_private_file},
     crypto::DossierKey,
     domain::NumeroUnique,
     jobs::rewrap::rewrap_all,
+    keys::{master_ring as load_master_keys, write_private_file},
 };
 
 use crate::common::{DbKind, S3Server, TestApp, databases, doc_of, multipart_named};

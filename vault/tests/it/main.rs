@@ -1,6 +1,7 @@
 //! Integration tests through the real router (one test binary, one link).
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod applicants;
 mod audit;
 mod backup;
@@ -10,6 +11,7 @@ mod export;
 mod grants;
 mod keys;
 mod lifecycle;
+mod migrations;
 mod operations;
 mod roundtrip;
 mod safe_intake;

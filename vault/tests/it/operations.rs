@@ -133,7 +133,7 @@ async fn the_openapi_document_is_valid_and_lists_exactly_the_routes_served() {
     ] {
         assert!(documented.contains(&(m.to_owned(), p.to_owned())), "{m} {p} is not documented");
     }
-    assert_eq!(documented.len(), vault::startup::routes().operations().len());
+    assert_eq!(documented.len(), vault::router::table().operations().len());
 
     // Every documented operation is served: the router does not answer
     // with its unknown-route or wrong-method refusal.

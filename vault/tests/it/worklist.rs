@@ -138,16 +138,38 @@ async fn worklist_equals_the_single_dossier_check() {
                         .await
                         .unwrap()
                         .unwrap();
-                    let now = vault::db::now_ms() / 1000;
+                    let now = vault::clock::now_ms() / 1000;
                     let expires = if rng.below(2) == 0 { now + 3600 } else { now - 10 };
                     let g = app
                         .vault
                         .db()
-                        .insert_grant(id, org.id, "CAL", expires, (app.guichet_agent, org.id))
+                        .insert_grant(
+                            id,
+                            org.id,
+                            "CAL",
+                            expires,
+                            vault::domain::journal::Actor {
+                                agent: Some(app.guichet_agent),
+                                organisation: Some(org.id),
+                                purpose: vault::domain::Purpose::Enregistrement,
+                            },
+                        )
                         .await
                         .unwrap();
                     if rng.below(3) == 0 {
-                        app.vault.db().revoke_grant(id, g.id, (app.guichet_agent, org.id)).await.unwrap();
+                        app.vault
+                            .db()
+                            .revoke_grant(
+                                id,
+                                g.id,
+                                vault::domain::journal::Actor {
+                                    agent: Some(app.guichet_agent),
+                                    organisation: Some(org.id),
+                                    purpose: vault::domain::Purpose::Enregistrement,
+                                },
+                            )
+                            .await
+                            .unwrap();
                     }
                 }
                 all.push(nu);

@@ -1,28 +1,25 @@
-//! Storing an original: stream in, hash, seal, write, verify, then commit.
+//! Sealing plaintext into the store: stream in, hash, seal, write, verify.
+//! What is staged here is not yet anyone's: the caller commits its
+//! metadata (`pieces`), or discards it.
 //!
-//! As the upload streams in it is also fed to a sandboxed intake worker
+//! As an upload streams in it is also fed to a sandboxed intake worker
 //! (see [`crate::sandbox`]); only a document the worker accepts is kept,
 //! with its sanitised rendition and thumbnail sealed beside it under the
 //! same dossier key (so crypto-shredding covers them too).
 //!
 //! Durability order (what makes "nothing half-stored" true): the sealed
-//! object is written and its stored length checked first; only then is the
-//! metadata (object registry, piece, version, audit event) committed in one
-//! transaction; the client hears 201 after both. A crash in between leaves
-//! an orphan ciphertext that no row points at, which `dnu-vault gc` removes
-//! after a grace period — never a row that points at nothing.
+//! object is written and its stored length checked first; only then may
+//! the metadata be committed; a crash in between leaves an orphan
+//! ciphertext that no row points at, which `dnu-vault gc` removes after a
+//! grace period — never a row that points at nothing.
 
 use bytes::Bytes;
-use dnu_api::scan::ScanProvenance;
 use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
-use super::SealedMeta;
 use crate::{
     app::Vault,
     crypto::{DossierKey, Sha256, stream as cstream},
-    db::pieces::{Committed, Derived, DerivedObject, NewVersion, PieceTarget},
-    domain::Purpose,
     error::Error,
     sandbox::Job,
     store::ObjectKey,
@@ -106,7 +103,7 @@ where
 }
 
 /// Seals bytes the vault made itself (a rendition, a thumbnail).
-async fn stage_bytes(vault: &Vault, dk: &DossierKey, bytes: Vec<u8>) -> Result<Staged, Error> {
+pub async fn stage_bytes(vault: &Vault, dk: &DossierKey, bytes: Vec<u8>) -> Result<Staged, Error> {
     let body = futures_util::stream::iter([Ok::<_, Error>(Bytes::from(bytes))]);
     stage_original(vault, dk, body, u64::MAX, None).await
 }
@@ -188,7 +185,7 @@ where
             job.feed(chunk.clone()).await;
         }
         sealer.push(&chunk, &mut out)?;
-        tx.send(chunk).await.map_err(|_| Error::Store("hashing thread stopped".into()))?;
+        tx.send(chunk).await.map_err(|_| Error::internal("hashing", "the hashing thread stopped"))?;
         if out.len() >= WRITE_BATCH {
             let full = std::mem::replace(&mut out, Vec::with_capacity(WRITE_BATCH + cstream::CHUNK + cstream::TAG));
             writer.write(full).await?;
@@ -197,70 +194,6 @@ where
     sealer.finish(&mut out)?;
     writer.write(out).await?;
     drop(tx);
-    let sha256 = hasher.await.map_err(|e| Error::Store(format!("hashing thread: {e}")))?;
+    let sha256 = hasher.await.map_err(|e| Error::internal("hashing thread", e))?;
     Ok((size, sha256))
-}
-
-/// Who is storing the piece.
-#[derive(Debug, Clone, Default)]
-pub struct Uploader {
-    pub agent: Option<Uuid>,
-    pub organisation: Option<Uuid>,
-    pub purpose: Option<Purpose>,
-    /// The client's `Idempotency-Key`, if it sent one.
-    pub idempotency_key: Option<String>,
-    /// Provenance of a piece scanned by `scanner-ingest`.
-    pub scan: Option<ScanProvenance>,
-}
-
-/// Commits a staged upload as a new version of `target`. A duplicate of
-/// bytes the dossier already holds discards the staged objects and returns
-/// the existing version.
-pub async fn commit(
-    vault: &Vault,
-    dk: &DossierKey,
-    accepted: &Accepted,
-    target: &PieceTarget,
-    filename: Option<String>,
-    declared_type: Option<String>,
-    by: Uploader,
-) -> Result<Committed, Error> {
-    let staged = &accepted.original;
-    let version_id = Uuid::new_v4();
-    let meta = SealedMeta { sha256: hex::encode(staged.sha256), filename, declared_type, scan: by.scan.clone() };
-    let sealed_meta =
-        dk.seal_meta(version_id, &serde_json::to_vec(&meta).map_err(|e| Error::Invalid(e.to_string()))?)?;
-    let new = NewVersion {
-        id: version_id,
-        dossier_id: dk.dossier(),
-        object_id: staged.key.object(),
-        stored_len: staged.stored_len,
-        fingerprint: dk.fingerprint(&staged.sha256),
-        size_bytes: staged.size,
-        media_type: accepted.media_type.clone(),
-        sealed_meta,
-        agent: by.agent,
-        organisation: by.organisation,
-        purpose: by.purpose.map(Purpose::as_str),
-        idempotency_key: by.idempotency_key.clone(),
-        derived: Derived {
-            pages: accepted.pages,
-            rendition: DerivedObject { object_id: accepted.rendition.key.object(), size: accepted.rendition.size },
-            thumbnail: DerivedObject { object_id: accepted.thumbnail.key.object(), size: accepted.thumbnail.size },
-        },
-    };
-    match vault.db().commit_version(target, &new).await {
-        Ok(c @ Committed::Created(..)) => Ok(c),
-        Ok(c @ Committed::Duplicate(..)) => {
-            accepted.discard(vault).await;
-            Ok(c)
-        }
-        // A database error may hide a commit that did happen (the reply was
-        // lost): never delete then, the garbage collector checks the registry.
-        Err(e @ Error::Database(_)) => Err(e),
-        Err(e) => {
-            accepted.discard(vault).await;
-            Err(e)
-        }
-    }
 }

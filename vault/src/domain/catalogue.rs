@@ -3,14 +3,14 @@
 //! It decides which `kind` an upload may carry, refuses the kinds the rules
 //! forbid with the reason, gives each kind its default validity, and is
 //! served as `GET /api/v1/catalogue`.
+//!
+//! Data, not a feature: it sits with the domain types because a
+//! [`super::PieceKind`] is a code of this list.
 
 use std::sync::LazyLock;
 
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
-
-use crate::routes::{Auth, Doc, Produces, Routes};
 
 const SHIPPED: &str = dnu_api::CATALOGUE_TOML;
 
@@ -118,19 +118,6 @@ impl KindEntry {
             }
         }
     }
-}
-
-pub fn router() -> Routes {
-    Routes::new("catalogue").get(
-        "/api/v1/catalogue",
-        serve,
-        Doc::new("catalogue", "The catalogue of piece kinds and their validity rules", Auth::None, Produces::Json),
-    )
-}
-
-/// Public: the list is the law, not a secret.
-async fn serve() -> Result<Json<&'static Catalogue>, crate::error::Error> {
-    shipped().map(Json).map_err(|e| crate::error::Error::Config(format!("catalogue: {e}")))
 }
 
 #[cfg(test)]

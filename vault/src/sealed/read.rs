@@ -22,18 +22,18 @@ use crate::{
         DossierKey,
         stream::{CHUNK, HEADER, Opener, TAG},
     },
-    db::pieces::Version,
     error::Error,
     store::{ObjectKey, ObjectReader},
 };
 
-/// Opens a version's original for reading (see [`open_object`]).
-pub async fn open_original(
-    vault: &Vault,
-    dk: &DossierKey,
-    version: &Version,
-) -> Result<impl Stream<Item = Result<Bytes, Error>> + Send + 'static, Error> {
-    open_object(vault, dk, version.object_id).await
+/// Reads a whole (small) object: a rendition, a thumbnail.
+pub async fn read_object(vault: &Vault, dk: &DossierKey, object: uuid::Uuid) -> Result<Vec<u8>, Error> {
+    let mut body = std::pin::pin!(open_object(vault, dk, object).await?);
+    let mut out = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
 }
 
 /// Opens an object of the dossier for reading: verifies the header and
@@ -56,7 +56,7 @@ pub async fn open_object(
             Ok(Some(b)) => Ok(Some((b, d))),
             Ok(None) => Ok(None),
             Err(e) => {
-                crate::metrics::global().count_error(&e);
+                crate::metrics::global().count_failure(e.failure());
                 tracing::error!(object.id = %d.object, error = %e, "integrity failure while streaming: response aborted");
                 Err(e)
             }

@@ -1,0 +1,132 @@
+//! The access seam: the one way a feature reaches a dossier.
+//!
+//! [`open`] parses the numéro unique, finds the dossier and asks the
+//! policy (a denial is traced before it is returned). Only what it hands
+//! back — an [`Opened`] dossier — can then resolve pieces and versions,
+//! unwrap the dossier key and record the access event, in that order:
+//! parse, find, decide, then act. Nothing about a piece is looked at before
+//! the decision, so a caller without rights gets the same refusal for a
+//! real piece id as for a made-up one.
+//!
+//! Registration is the one decision without a dossier yet
+//! ([`may_register`]).
+
+use uuid::Uuid;
+
+use crate::{
+    app::Vault,
+    auth::{Action, Principal, Resource, authorize},
+    crypto::DossierKey,
+    db::{
+        audit::AuditEvent,
+        dossiers::Dossier,
+        pieces::{Piece, Version},
+    },
+    domain::{CommuneCode, NumeroUnique, journal::Recorded},
+    error::Error,
+};
+
+/// A dossier the caller has been allowed `action` on.
+#[derive(Debug)]
+pub struct Opened<'a> {
+    vault: &'a Vault,
+    principal: &'a Principal,
+    action: Action,
+    dossier: Dossier,
+}
+
+/// Finds the dossier `{nu}` names and decides `action` on it for the
+/// caller: 422 for a malformed number, 404 for an unknown one, 403 when the
+/// policy refuses (traced).
+pub async fn open<'a>(
+    vault: &'a Vault,
+    principal: &'a Principal,
+    nu: &str,
+    action: Action,
+) -> Result<Opened<'a>, Error> {
+    let nu = NumeroUnique::parse(nu)?;
+    let dossier = vault
+        .db()
+        .dossier_by_nu(&nu)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no dossier with numéro unique {nu}")))?;
+    decide(vault, principal, dossier, action).await
+}
+
+/// The applicant's own dossier, found from their session; `None` when the
+/// caller is not an applicant. Decided like any other.
+pub async fn open_own<'a>(
+    vault: &'a Vault,
+    principal: &'a Principal,
+    action: Action,
+) -> Result<Option<Opened<'a>>, Error> {
+    let Principal::Applicant { dossier, .. } = principal else { return Ok(None) };
+    let Some(dossier) = vault.db().dossier_by_id(*dossier).await? else { return Ok(None) };
+    decide(vault, principal, dossier, action).await.map(Some)
+}
+
+async fn decide<'a>(
+    vault: &'a Vault,
+    principal: &'a Principal,
+    dossier: Dossier,
+    action: Action,
+) -> Result<Opened<'a>, Error> {
+    authorize(vault, principal, action, Resource::Dossier(&dossier)).await?;
+    Ok(Opened { vault, principal, action, dossier })
+}
+
+/// Whether the caller may register a dossier wishing these communes.
+pub async fn may_register(vault: &Vault, principal: &Principal, communes: &[CommuneCode]) -> Result<(), Error> {
+    authorize(vault, principal, Action::DossierRegister, Resource::NewDossier(communes)).await
+}
+
+impl<'a> Opened<'a> {
+    pub fn dossier(&self) -> &Dossier {
+        &self.dossier
+    }
+
+    pub fn vault(&self) -> &'a Vault {
+        self.vault
+    }
+
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+
+    /// The piece `{piece}` of this dossier: 404 when the id is malformed,
+    /// unknown, or another dossier's (asked only after the decision).
+    pub async fn piece(&self, piece: &str) -> Result<Piece, Error> {
+        let id = Uuid::parse_str(piece).map_err(|_| Error::NotFound(format!("no piece {piece:?} in this dossier")))?;
+        self.vault
+            .db()
+            .piece(self.dossier.id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no piece {id} in this dossier")))
+    }
+
+    /// Version `number` of a piece (the latest when `None`).
+    pub async fn version(&self, piece: &Piece, number: Option<i64>) -> Result<Version, Error> {
+        let mut versions = self.vault.db().versions_of(piece.id).await?;
+        let found = match number {
+            None => versions.pop(),
+            Some(n) => versions.into_iter().find(|v| v.number == n),
+        };
+        found.ok_or_else(|| Error::NotFound("no such version of this piece".into()))
+    }
+
+    /// The dossier key, to seal or open content.
+    pub async fn key(&self) -> Result<DossierKey, Error> {
+        self.vault.dossier_key(self.dossier.id).await
+    }
+
+    /// Records the access, committed before this returns: call it before
+    /// the first byte of content leaves. `what` names it in the journal
+    /// (the decided action, or a finer name such as a thumbnail read).
+    pub async fn record(&self, what: impl Into<Recorded>, version: Option<(Uuid, Uuid)>) -> Result<(), Error> {
+        let mut event = AuditEvent::new(self.principal.actor(self.action), what).on(self.dossier.id);
+        if let Some((piece, version)) = version {
+            event = event.of_version(piece, version);
+        }
+        self.vault.db().record(&event).await
+    }
+}

@@ -1,0 +1,147 @@
+//! The decision: the configured Cedar policy set (crate `policies`)
+//! answers (principal, action, dossier, grant, purpose), deny by default.
+//! [`authorize`] traces every denial before it is returned; it is called
+//! by the access seam only (`crate::access`), and the worklist asks
+//! [`decide_prepared`] about each candidate.
+
+use policies::{DossierFacts, GrantFacts, OrgFacts};
+
+use super::{Action, Principal, Resource};
+use crate::{
+    app::Vault,
+    db::{audit::AuditEvent, grants::Grant, orgs::Organisation},
+    domain::{CommuneCode, Purpose, TerritoryCode},
+    error::Error,
+};
+
+fn org_facts(o: &Organisation) -> OrgFacts {
+    let (mut communes, mut departements) = (Vec::new(), Vec::new());
+    for t in &o.territory {
+        match t {
+            TerritoryCode::Commune(c) => communes.push(c.to_string()),
+            TerritoryCode::Departement(d) => departements.push(d.clone()),
+        }
+    }
+    OrgFacts { id: o.id.to_string(), kind: o.kind.to_string(), registering: o.registering, communes, departements }
+}
+
+fn dossier_facts(id: String, status: &str, communes: &[CommuneCode]) -> DossierFacts {
+    let mut departements: Vec<String> = communes.iter().map(|c| c.departement().to_owned()).collect();
+    departements.sort();
+    departements.dedup();
+    DossierFacts {
+        id,
+        status: status.to_owned(),
+        communes: communes.iter().map(ToString::to_string).collect(),
+        departements,
+    }
+}
+
+/// The one authorisation decision: the configured Cedar policy set decides,
+/// given the caller's organisation's grant on the dossier if it has one.
+/// Deny by default; a refusal involving a dead grant says so.
+pub(crate) async fn authorize(
+    vault: &Vault,
+    p: &Principal,
+    action: Action,
+    resource: Resource<'_>,
+) -> Result<(), Error> {
+    let now = crate::clock::now_s();
+    let grant = match (resource, p.organisation_id()) {
+        (Resource::Dossier(d), Some(org)) => vault.db().grant_for(d.id, org, now).await?,
+        _ => None,
+    };
+    let decided = decide(vault, p, action, resource, grant.as_ref(), now);
+    if decided.is_err() {
+        crate::metrics::global().policy_denials.inc();
+        // Every denial is traced, committed before the refusal is sent.
+        let dossier = match resource {
+            Resource::Dossier(d) => Some(d.id),
+            Resource::NewDossier(_) => None,
+        };
+        let mut event = AuditEvent::new(p.actor(action), action).denied();
+        event.dossier = dossier;
+        vault.db().record(&event).await?;
+    }
+    decided
+}
+
+/// The caller as the policies see it, built once for many decisions (the
+/// worklist asks about every candidate dossier).
+pub struct Prepared {
+    principal: policies::PreparedPrincipal,
+    who: String,
+}
+
+impl Prepared {
+    pub fn new(vault: &Vault, p: &Principal) -> Self {
+        let (principal, who) = match p {
+            Principal::Agent(a) => (
+                policies::Principal::Agent {
+                    id: a.agent.id.to_string(),
+                    organisation: org_facts(&a.organisation),
+                    active: !a.agent.disabled,
+                },
+                format!("organisation {}", a.organisation.siren),
+            ),
+            Principal::Applicant { id, dossier } => (
+                policies::Principal::Applicant { id: id.to_string(), dossier: dossier.to_string() },
+                "the applicant".to_owned(),
+            ),
+        };
+        Self { principal: vault.policies().prepare(&principal), who }
+    }
+}
+
+/// The decision itself, with the grant already looked up.
+pub fn decide(
+    vault: &Vault,
+    p: &Principal,
+    action: Action,
+    resource: Resource<'_>,
+    grant: Option<&Grant>,
+    now: i64,
+) -> Result<(), Error> {
+    decide_prepared(vault, &Prepared::new(vault, p), p.purpose(action), action, resource, grant, now)
+}
+
+/// [`decide`] for a caller prepared once.
+pub fn decide_prepared(
+    vault: &Vault,
+    prepared: &Prepared,
+    purpose: Purpose,
+    action: Action,
+    resource: Resource<'_>,
+    grant: Option<&Grant>,
+    now: i64,
+) -> Result<(), Error> {
+    let facts = match resource {
+        Resource::NewDossier(communes) => dossier_facts("new".into(), "active", communes),
+        Resource::Dossier(d) => dossier_facts(d.id.to_string(), d.status.as_str(), &d.communes),
+    };
+    let grant_facts =
+        grant.map(|g| GrantFacts { expires_at: g.expires_at, revoked: g.revoked, purpose: g.purpose.clone() });
+    let resource_facts = policies::Resource::Dossier(facts);
+    let question = policies::Question {
+        action,
+        resource: &resource_facts,
+        now,
+        purpose: Some(purpose.as_str()),
+        grant: grant_facts.as_ref(),
+    };
+    let decision = prepared.principal.decide(vault.policies(), &question);
+    if decision.allowed {
+        return Ok(());
+    }
+    tracing::debug!(action = action.as_str(), policies = ?decision.policies, "access denied");
+    let what = format!("{} for {}", action.as_str(), prepared.who);
+    Err(match grant {
+        Some(g) if g.revoked => {
+            Error::Refused { code: "grant_revoked", message: format!("{what}: its grant on this dossier was revoked") }
+        }
+        Some(g) if g.expires_at <= now => {
+            Error::Refused { code: "grant_expired", message: format!("{what}: its grant on this dossier has expired") }
+        }
+        _ => Error::Forbidden(format!("the access policy does not allow {what} on this dossier")),
+    })
+}

@@ -1,0 +1,56 @@
+//! Time as the vault counts it: Unix milliseconds in the database, RFC 3339
+//! in answers, ISO dates (`YYYY-MM-DD`) for validity and lifecycle dates.
+//!
+//! A leaf: every floor may read the time, so it lives below all of them
+//! (it used to sit in `db`, which made the metrics registry depend on the
+//! database layer).
+
+use std::time::SystemTime;
+
+use time::{Date, OffsetDateTime, macros::format_description};
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Now, in Unix seconds.
+pub fn now_s() -> i64 {
+    now_ms() / 1000
+}
+
+/// Today's date (UTC).
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+/// Unix seconds as an RFC 3339 time, for API answers.
+pub fn rfc3339(unix_s: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix_s)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A date as `YYYY-MM-DD`.
+pub fn iso_date(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+}
+
+/// Reads a `YYYY-MM-DD` date.
+pub fn parse_iso_date(s: &str) -> Result<Date, time::error::Parse> {
+    Date::parse(s, format_description!("[year]-[month]-[day]"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_times_format() {
+        let d = parse_iso_date("2026-12-01").unwrap();
+        assert_eq!(iso_date(d), "2026-12-01");
+        assert!(parse_iso_date("2026-13-01").is_err());
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}

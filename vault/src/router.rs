@@ -1,0 +1,404 @@
+//! The route table: every URL the vault serves, API and pages, in one
+//! place, each with its documentation (a route cannot exist without its
+//! OpenAPI entry: see [`crate::routes`]).
+//!
+//! Handlers are thin shells in their feature modules (parse the request,
+//! call the operation, shape the answer); no feature imports this file.
+//! Around all of them: the request span and id ([`crate::request`]), the
+//! request metrics, and the JSON refusals of unknown routes and methods.
+
+use std::sync::OnceLock;
+
+use axum::{
+    Router,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    app::Vault,
+    applicants, audit, dossiers,
+    error::Error,
+    export, grants, operations, pieces,
+    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, opt, req},
+    sheets, web,
+};
+
+/// Every route the vault serves, with its documentation, grouped by the
+/// OpenAPI tag of each domain.
+pub fn table() -> Routes {
+    Routes::new("")
+        .merge(health())
+        .merge(metrics())
+        .merge(openapi())
+        .merge(catalogue())
+        .merge(dossiers())
+        .merge(pieces())
+        .merge(exports())
+        .merge(pages())
+        .merge(sheets())
+        .merge(grants())
+        .merge(applicants())
+        .merge(audit())
+}
+
+/// The full router over a vault.
+pub fn router(vault: Vault) -> Router {
+    let (routes, _) = table().into_parts();
+    let requests = axum::middleware::from_fn_with_state(vault.clone(), crate::request::span);
+    routes
+        .fallback(|| async { Error::NotFound("no such route".into()).into_response() })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": "method not allowed on this route"}})))
+        })
+        .layer(axum::middleware::from_fn(crate::metrics::record_requests))
+        .layer(requests)
+        .with_state(vault)
+}
+
+/// `GET /api/openapi.json`, generated once from [`table`].
+async fn openapi_json() -> Response {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let text = DOC.get_or_init(|| crate::openapi::document(table().operations()).to_string());
+    ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
+}
+
+fn health() -> Routes {
+    Routes::new("operations")
+        .get(
+            "/healthz",
+            operations::healthz,
+            Doc::new("healthz", "The process answers (liveness)", Auth::None, Produces::Json),
+        )
+        .get(
+            "/readyz",
+            operations::readyz,
+            Doc::new(
+                "readyz",
+                "The database and the object store answer too (readiness; 503 if not)",
+                Auth::None,
+                Produces::Json,
+            ),
+        )
+}
+
+fn metrics() -> Routes {
+    Routes::new("operations").get(
+        "/metrics",
+        operations::metrics,
+        Doc::new("metrics", "Prometheus metrics of this process (text format)", Auth::None, Produces::Text),
+    )
+}
+
+fn openapi() -> Routes {
+    Routes::new("operations").get(
+        "/api/openapi.json",
+        openapi_json,
+        Doc::new("openapi", "This OpenAPI document", Auth::None, Produces::Json),
+    )
+}
+
+fn catalogue() -> Routes {
+    Routes::new("catalogue").get(
+        "/api/v1/catalogue",
+        operations::catalogue,
+        Doc::new("catalogue", "The catalogue of piece kinds and their validity rules", Auth::None, Produces::Json),
+    )
+}
+
+fn dossiers() -> Routes {
+    Routes::new("dossiers")
+        .post(
+            "/api/v1/dossiers",
+            dossiers::register::register,
+            Doc::new("registerDossier", "Register a dossier (guichets)", Auth::Bearer, Produces::Json)
+                .body(
+                    Consumes::Json,
+                    const {
+                        &[
+                            opt("numero_unique", Ty::Text, "given by the national system; issued here when absent"),
+                            req("communes", Ty::TextList, "INSEE codes of the communes the applicant wishes"),
+                            opt("deposited_on", Ty::Date, "deposit date; today when absent"),
+                        ]
+                    },
+                )
+                .success(201),
+        )
+        .get(
+            "/api/v1/dossiers",
+            dossiers::worklist::worklist,
+            Doc::new("worklist", "The dossiers the caller may see, paginated", Auth::Bearer, Produces::Json).query(&[
+                ("commune", "INSEE code of a commune the dossier asks for"),
+                ("status", "active or radiated"),
+                ("limit", "items per page (at most 500)"),
+                ("after", "the `next` cursor of the previous page"),
+            ]),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}",
+            dossiers::show::show,
+            Doc::new("showDossier", "The dossier and its pieces' metadata", Auth::Bearer, Produces::Json),
+        )
+        .post(
+            "/api/v1/dossiers/{nu}/renew",
+            dossiers::lifecycle::renew,
+            Doc::new("renewDossier", "Renew the demand for a year", Auth::Bearer, Produces::Json),
+        )
+        .post(
+            "/api/v1/dossiers/{nu}/radiate",
+            dossiers::lifecycle::radiate,
+            Doc::new(
+                "radiateDossier",
+                "Radiate the demand, with one of the accepted reasons",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(
+                Consumes::Json,
+                const { &[req("reason", Ty::Text, "why the demand is radiated (one of the accepted reasons)")] },
+            ),
+        )
+}
+
+fn pieces() -> Routes {
+    Routes::new("pieces")
+        .upload(
+            "/api/v1/dossiers/{nu}/pieces",
+            pieces::upload::upload,
+            Doc::new(
+                "uploadPiece",
+                "Upload a piece (multipart: kind, optional member, valid_until, scan, file); Idempotency-Key header honoured",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(
+                Consumes::Multipart,
+                const { &[
+                    opt("kind", Ty::Text, "the piece kind (see /api/v1/catalogue); required for a new piece"),
+                    opt("piece", Ty::Uuid, "an existing piece of the dossier this file is a new version of"),
+                    opt("member", Ty::Text, "the household member the piece concerns"),
+                    opt("valid_until", Ty::Date, "end of validity, when the catalogue does not derive it"),
+                    opt("scan", Ty::JsonText, "scan provenance {host, scanned_at, images_sha256} (agents only)"),
+                    req("file", Ty::File, "the document: PDF, JPEG, PNG or TIFF"),
+                ] },
+            )
+            .headers(&[(
+                dnu_api::IDEMPOTENCY_KEY_HEADER,
+                "a key naming this upload: sent again, it answers 200 with the version first filed under it",
+            )])
+            .success(201),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}",
+            pieces::show::show,
+            Doc::new("showPiece", "Piece metadata and versions", Auth::Bearer, Produces::Json),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}/original",
+            pieces::download::original,
+            Doc::new("downloadOriginal", "The original bytes of a version (roles allowed by policy)", Auth::Bearer, Produces::Original)
+                .query(&[("version", "version number (the latest if absent)")]),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}/rendition",
+            pieces::download::rendition,
+            Doc::new("downloadRendition", "The sanitised PDF of a version", Auth::Bearer, Produces::Pdf)
+                .query(&[("version", "version number (the latest if absent)")]),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/pieces/{piece}/thumbnail",
+            pieces::download::thumbnail,
+            Doc::new("downloadThumbnail", "A PNG thumbnail of a version's first page", Auth::Bearer, Produces::Png)
+                .query(&[("version", "version number (the latest if absent)")]),
+        )
+}
+
+fn exports() -> Routes {
+    Routes::new("exports")
+        .get(
+            "/api/v1/dossiers/{nu}/export.pdf",
+            export::dossier_pdf::export,
+            Doc::new(
+                "exportDossier",
+                "The complete dossier as one PDF, watermarked for the caller",
+                Auth::Bearer,
+                Produces::Pdf,
+            ),
+        )
+        .get(
+            "/api/v1/dossiers/{nu}/export.zip",
+            export::applicant_data::export,
+            Doc::new(
+                "exportApplicantData",
+                "Everything held about the applicant (the applicant only)",
+                Auth::Bearer,
+                Produces::Zip,
+            ),
+        )
+}
+
+fn pages() -> Routes {
+    use Auth::{Cookie, None as Open, OptionalCookie};
+    use Produces::{Html, Pdf, Redirect, Zip};
+    Routes::new("pages")
+        .get("/", web::applicant::home, Doc::new("pageApplicantHome", "Applicant sign-in page", OptionalCookie, Html))
+        .post(
+            "/connexion",
+            web::applicant::sign_in,
+            Doc::new("pageApplicantSignIn", "Applicant sign-in form", Open, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
+        )
+        .post(
+            "/deconnexion",
+            web::sign_out,
+            Doc::new("pageSignOut", "Sign out (ends the page session)", Cookie, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
+        )
+        .get(
+            "/mon-dossier",
+            web::applicant::dossier,
+            Doc::new("pageApplicantDossier", "The applicant's dossier page", Cookie, Html),
+        )
+        .upload(
+            "/mon-dossier/pieces",
+            web::applicant::upload,
+            Doc::new("pageApplicantUpload", "The applicant uploads a piece", Cookie, Redirect)
+                .consumes(Consumes::Multipart)
+                .success(303),
+        )
+        .get(
+            "/mon-dossier/pieces/{piece}/rendu",
+            web::applicant::rendition,
+            Doc::new("pageApplicantRendition", "The applicant's own piece as a sanitised PDF", Cookie, Pdf),
+        )
+        .get(
+            "/mon-dossier/donnees.zip",
+            web::applicant::data,
+            Doc::new("pageApplicantData", "All the applicant's data, as a ZIP", Cookie, Zip),
+        )
+        .get("/agent", web::agent::home, Doc::new("pageAgentHome", "Agent sign-in page", OptionalCookie, Html))
+        .post(
+            "/agent/connexion",
+            web::agent::sign_in,
+            Doc::new("pageAgentSignIn", "Agent sign-in form (access token)", Open, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
+        )
+        .get(
+            "/dossiers",
+            web::agent::list,
+            Doc::new("pageWorklist", "The agent's worklist, with search by numéro unique", Cookie, Html)
+                .query(&[("nu", "a numéro unique to open")]),
+        )
+        .post(
+            "/dossiers",
+            web::agent::register,
+            Doc::new("pageRegister", "Register a dossier (guichets)", Cookie, Html)
+                .consumes(Consumes::Form)
+                .success(201),
+        )
+        .get(
+            "/dossiers/{nu}",
+            web::agent::show,
+            Doc::new("pageDossier", "A dossier with the provenance of its pieces", Cookie, Html),
+        )
+        .upload(
+            "/dossiers/{nu}/pieces",
+            web::agent::upload,
+            Doc::new("pageAgentUpload", "Upload a piece on the applicant's behalf", Cookie, Redirect)
+                .consumes(Consumes::Multipart)
+                .success(303),
+        )
+        .get(
+            "/dossiers/{nu}/dossier.pdf",
+            web::agent::export,
+            Doc::new("pageExport", "The complete watermarked dossier PDF", Cookie, Pdf),
+        )
+        .get(
+            "/dossiers/{nu}/feuille.pdf",
+            web::agent::sheet,
+            Doc::new("pageSheet", "A separator sheet for a piece kind", Cookie, Pdf)
+                .query(&[("kind", "the piece kind")]),
+        )
+}
+
+fn sheets() -> Routes {
+    Routes::new("sheets").get(
+        "/api/v1/dossiers/{nu}/sheet.pdf",
+        sheets::sheet,
+        Doc::new(
+            "separatorSheet",
+            "A separator sheet (signed QR code) for scanning a piece of this kind",
+            Auth::Bearer,
+            Produces::Pdf,
+        )
+        .query(&[("kind", "the piece kind the sheet announces")]),
+    )
+}
+
+fn grants() -> Routes {
+    Routes::new("grants")
+        .get(
+            "/api/v1/dossiers/{nu}/grants",
+            grants::list,
+            Doc::new("listGrants", "The dossier's explicit grants", Auth::Bearer, Produces::Json),
+        )
+        .post(
+            "/api/v1/dossiers/{nu}/grants",
+            grants::create,
+            Doc::new(
+                "createGrant",
+                "Grant an organisation access to the dossier for a purpose, until a date",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(
+                Consumes::Json,
+                const {
+                    &[
+                        req("organisation", Ty::Text, "SIREN of the organisation granted access"),
+                        req("purpose", Ty::Text, "why (shown to the applicant), e.g. CAL du 12 décembre"),
+                        req("expires_at", Ty::DateTime, "when the grant ends"),
+                    ]
+                },
+            )
+            .success(201),
+        )
+        .delete(
+            "/api/v1/dossiers/{nu}/grants/{id}",
+            grants::revoke,
+            Doc::new("revokeGrant", "Revoke a grant", Auth::Bearer, Produces::Json).success(204),
+        )
+}
+
+fn applicants() -> Routes {
+    Routes::new("applicants").post(
+        "/api/v1/session",
+        applicants::sign_in,
+        Doc::new(
+            "applicantSession",
+            "An applicant signs in with identifier and code; returns a session token",
+            Auth::None,
+            Produces::Json,
+        )
+        .body(
+            Consumes::Json,
+            const {
+                &[
+                    req("identifier", Ty::Text, "the identifier on the applicant's attestation"),
+                    req("code", Ty::Text, "the personal code on the attestation"),
+                ]
+            },
+        ),
+    )
+}
+
+fn audit() -> Routes {
+    Routes::new("audit").get(
+        "/api/v1/dossiers/{nu}/audit",
+        audit::trace,
+        Doc::new("dossierAudit", "The dossier's access trace", Auth::Bearer, Produces::Json),
+    )
+}

@@ -1,0 +1,12 @@
+//! Sealed objects: the only code that turns plaintext into stored
+//! ciphertext ([`stage_original`], [`stage_upload`]) and back
+//! ([`open_object`]), under a dossier key (DESIGN §5: per-object keys by
+//! HKDF, 64 KiB AES-256-GCM STREAM chunks, a header binding each object to
+//! its dossier and id). Features hand it a dossier key obtained through the
+//! access seam and get staged objects or a fail-closed plaintext stream.
+
+mod read;
+mod write;
+
+pub use read::{open_object, read_object};
+pub use write::{Accepted, Staged, stage_bytes, stage_original, stage_upload};

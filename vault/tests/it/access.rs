@@ -1,0 +1,63 @@
+//! The access seam: a caller without rights learns nothing about the
+//! pieces of a dossier it may not read — a real piece id and a made-up one
+//! get the same refusal, and both are traced as denials; an internal
+//! failure of the intake worker is not counted as an object-store error.
+
+use axum::http::StatusCode;
+use vault::domain::{NumeroUnique, OrgKind};
+
+use crate::common::{TestApp, add_org_agent, doc_of};
+
+#[tokio::test]
+async fn a_real_piece_and_a_made_up_one_look_alike_to_a_caller_without_rights() {
+    let app = TestApp::builder().build().await;
+    let (artois, _) = add_org_agent(&app.vault, "620000018", OrgKind::Bailleur, false, None, &["62"]).await;
+    let nu = app.register().await;
+    let piece = app.upload_ok(&nu, &doc_of(1000, 3)).await;
+    let made_up = uuid::Uuid::new_v4().to_string();
+    for suffix in ["", "/original", "/rendition", "/thumbnail"] {
+        let real = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}{suffix}"), &artois).await;
+        let fake = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{made_up}{suffix}"), &artois).await;
+        assert_eq!(real.status, StatusCode::FORBIDDEN, "{suffix}: {:?}", real.body);
+        assert_eq!(real.status, fake.status, "{suffix}");
+        assert_eq!(real.body, fake.body, "{suffix}: the bodies differ");
+        // Not even a malformed id changes the answer.
+        let junk = app.get(&format!("/api/v1/dossiers/{nu}/pieces/not-a-uuid{suffix}"), &artois).await;
+        assert_eq!((junk.status, junk.body), (real.status, real.body), "{suffix}");
+    }
+    // Every one of those refusals is in the journal.
+    let dossier = app.vault.db().dossier_by_nu(&NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap();
+    let denied = |action: &'static str| {
+        let db = app.vault.db().clone();
+        async move { db.audit_count_with(dossier.id, action, "denied").await.unwrap() }
+    };
+    assert_eq!(denied("piece.read").await, 3);
+    assert_eq!(denied("piece.read_original").await, 3);
+    assert_eq!(denied("piece.read_rendition").await, 6, "rendition and thumbnail are decided as renditions");
+    // Whoever may read the dossier does learn that a piece does not exist.
+    let r = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{made_up}"), &app.guichet_token).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_intake_worker_that_cannot_run_is_an_internal_error_not_an_object_store_error() {
+    let app = TestApp::builder().intake_exe("/nonexistent/dnu-vault".into()).build().await;
+    let nu = app.register().await;
+    let before = store_errors(&app).await;
+    let r = app.upload(&nu, "ressources", &doc_of(1000, 4)).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{:?}", r.body);
+    assert_eq!(r.error_code(), "internal");
+    assert!(!String::from_utf8_lossy(r.body.as_ref().unwrap()).contains("nonexistent"), "the cause stays in the log");
+    assert_eq!(store_errors(&app).await, before, "the object store did nothing wrong");
+}
+
+/// `dnu_vault_object_store_errors_total` as `/metrics` shows it.
+async fn store_errors(app: &TestApp) -> u64 {
+    let text = String::from_utf8(app.get("/metrics", "").await.body.unwrap().to_vec()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("dnu_vault_object_store_errors_total "))
+        .expect("the counter is exposed")
+        .trim()
+        .parse()
+        .unwrap()
+}
