@@ -195,19 +195,19 @@ fn pieces() -> Routes {
         )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}/original",
-            pieces::download::original,
+            pieces::download::handler(pieces::Content::Original),
             Doc::new("downloadOriginal", "The original bytes of a version (roles allowed by policy)", Auth::Bearer, Produces::Original)
                 .query(&[("version", "version number (the latest if absent)")]),
         )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}/rendition",
-            pieces::download::rendition,
+            pieces::download::handler(pieces::Content::Rendition),
             Doc::new("downloadRendition", "The sanitised PDF of a version", Auth::Bearer, Produces::Pdf)
                 .query(&[("version", "version number (the latest if absent)")]),
         )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}/thumbnail",
-            pieces::download::thumbnail,
+            pieces::download::handler(pieces::Content::Thumbnail),
             Doc::new("downloadThumbnail", "A PNG thumbnail of a version's first page", Auth::Bearer, Produces::Png)
                 .query(&[("version", "version number (the latest if absent)")]),
         )

@@ -17,6 +17,7 @@ use axum::{
     http::{HeaderValue, header},
     response::Response,
 };
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -83,31 +84,23 @@ impl Content {
     }
 }
 
-pub async fn original(
-    State(vault): State<Vault>,
-    principal: Principal,
-    Path((nu, piece)): Path<(String, String)>,
-    Query(q): Query<VersionQuery>,
-) -> Result<Response, Error> {
-    open_content(&vault, &principal, &nu, &piece, q.version, Content::Original).await
-}
-
-pub async fn rendition(
-    State(vault): State<Vault>,
-    principal: Principal,
-    Path((nu, piece)): Path<(String, String)>,
-    Query(q): Query<VersionQuery>,
-) -> Result<Response, Error> {
-    open_content(&vault, &principal, &nu, &piece, q.version, Content::Rendition).await
-}
-
-pub async fn thumbnail(
-    State(vault): State<Vault>,
-    principal: Principal,
-    Path((nu, piece)): Path<(String, String)>,
-    Query(q): Query<VersionQuery>,
-) -> Result<Response, Error> {
-    open_content(&vault, &principal, &nu, &piece, q.version, Content::Thumbnail).await
+/// The handler of one kind of content: the three routes differ only in
+/// what they serve.
+pub fn handler(
+    what: Content,
+) -> impl Fn(
+    State<Vault>,
+    Principal,
+    Path<(String, String)>,
+    Query<VersionQuery>,
+) -> BoxFuture<'static, Result<Response, Error>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(vault), principal, Path((nu, piece)), Query(q)| {
+        Box::pin(async move { open_content(&vault, &principal, &nu, &piece, q.version, what).await })
+    }
 }
 
 /// A version's content (the latest when `version` is `None`), decided by

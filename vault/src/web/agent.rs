@@ -17,7 +17,9 @@ use axum::{
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{AgentSession, MaybeSession, Session, message_fr, page, session_cookie_for, shown_at_form, upload_form};
+use super::{
+    AgentSession, Deposited, MaybeSession, Session, message_fr, page, session_cookie_for, shown_at_form, upload_form,
+};
 use crate::{
     app::Vault,
     auth::{Principal, TokenKind},
@@ -187,19 +189,13 @@ pub async fn register(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct ShowQuery {
-    depose: Option<String>,
-}
-
 pub async fn show(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
     Path(nu): Path<String>,
-    Query(q): Query<ShowQuery>,
+    Query(q): Query<Deposited>,
 ) -> Result<Response, Error> {
-    let flash = q.depose.is_some().then_some("La pièce a été déposée.");
-    Ok(show_page(&vault, &session, &nu, flash, None).await?.into_response())
+    Ok(show_page(&vault, &session, &nu, q.flash(), None).await?.into_response())
 }
 
 async fn show_page(

@@ -12,7 +12,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{ApplicantSession, MaybeSession, Session, message_fr, page, session_cookie, shown_at_form, upload_form};
+use super::{
+    ApplicantSession, Deposited, MaybeSession, Session, message_fr, page, session_cookie, shown_at_form, upload_form,
+};
 use crate::{
     access::{self, Opened},
     app::Vault,
@@ -139,18 +141,12 @@ fn action_fr(action: &str) -> &str {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct DossierQuery {
-    depose: Option<String>,
-}
-
 pub async fn dossier(
     State(vault): State<Vault>,
     ApplicantSession(session): ApplicantSession,
-    Query(q): Query<DossierQuery>,
+    Query(q): Query<Deposited>,
 ) -> Result<Response, Error> {
-    let flash = q.depose.is_some().then_some("La pièce a été déposée.");
-    Ok(render_dossier(&vault, &session, flash, None).await?.into_response())
+    Ok(render_dossier(&vault, &session, q.flash(), None).await?.into_response())
 }
 
 async fn render_dossier(

@@ -259,6 +259,18 @@ pub fn to_sign_in() -> Response {
     Redirect::to("/?session=expiree").into_response()
 }
 
+/// `?depose=1`: the page after a successful upload says so.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Deposited {
+    depose: Option<String>,
+}
+
+impl Deposited {
+    pub fn flash(&self) -> Option<&'static str> {
+        self.depose.is_some().then_some("La pièce a été déposée.")
+    }
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub struct CsrfForm {
     csrf: String,

@@ -472,6 +472,15 @@ impl TestApp {
         r.json()["piece"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// The guichet agent acting for `organisation`, as the journal records it.
+    pub fn guichet_actor(&self, organisation: uuid::Uuid) -> vault::domain::journal::Actor {
+        vault::domain::journal::Actor {
+            agent: Some(self.guichet_agent),
+            organisation: Some(organisation),
+            purpose: vault::domain::Purpose::Enregistrement,
+        }
+    }
+
     pub async fn original(&self, nu: &str, piece: &str) -> Resp {
         self.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original"), &self.guichet_token).await
     }

@@ -75,21 +75,7 @@ async fn grants_open_revoke_and_expire() {
             .unwrap()
             .unwrap();
         let now = vault::clock::now_ms() / 1000;
-        app.vault
-            .db()
-            .insert_grant(
-                id,
-                org.id,
-                "CAL",
-                now - 1,
-                vault::domain::journal::Actor {
-                    agent: Some(app.guichet_agent),
-                    organisation: Some(org.id),
-                    purpose: vault::domain::Purpose::Enregistrement,
-                },
-            )
-            .await
-            .unwrap();
+        app.vault.db().insert_grant(id, org.id, "CAL", now - 1, app.guichet_actor(org.id)).await.unwrap();
         let r = app.get(&dossier, &artois).await;
         assert_eq!((r.status, r.error_code().as_str()), (StatusCode::FORBIDDEN, "grant_expired"));
 

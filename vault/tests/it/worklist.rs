@@ -143,33 +143,11 @@ async fn worklist_equals_the_single_dossier_check() {
                     let g = app
                         .vault
                         .db()
-                        .insert_grant(
-                            id,
-                            org.id,
-                            "CAL",
-                            expires,
-                            vault::domain::journal::Actor {
-                                agent: Some(app.guichet_agent),
-                                organisation: Some(org.id),
-                                purpose: vault::domain::Purpose::Enregistrement,
-                            },
-                        )
+                        .insert_grant(id, org.id, "CAL", expires, app.guichet_actor(org.id))
                         .await
                         .unwrap();
                     if rng.below(3) == 0 {
-                        app.vault
-                            .db()
-                            .revoke_grant(
-                                id,
-                                g.id,
-                                vault::domain::journal::Actor {
-                                    agent: Some(app.guichet_agent),
-                                    organisation: Some(org.id),
-                                    purpose: vault::domain::Purpose::Enregistrement,
-                                },
-                            )
-                            .await
-                            .unwrap();
+                        app.vault.db().revoke_grant(id, g.id, app.guichet_actor(org.id)).await.unwrap();
                     }
                 }
                 all.push(nu);
