@@ -100,8 +100,11 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                // `listen=ADDR` in the text format, `"listen":"ADDR"` in JSON.
                 if let Some(addr) = line.split("listen=").nth(1) {
                     let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
+                } else if let Some(addr) = line.split("\"listen\":\"").nth(1) {
+                    let _ = tx.send(addr.split('"').next().unwrap_or_default().to_owned());
                 }
                 let mut l = log2.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 l.push_str(&line);
