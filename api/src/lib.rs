@@ -1,11 +1,13 @@
 //! The small contract shared by the vault and `scanner-ingest`, which
 //! otherwise talk only over HTTP: the format of a *numéro unique*, the
 //! separator-sheet payload and its HMAC, the scan provenance an upload may
-//! carry, the idempotency header, and the catalogue of pieces (data).
+//! carry, the idempotency header, the error body and upload receipt
+//! ([`wire`]), and the catalogue of pieces (data).
 
 pub mod numero_unique;
 pub mod scan;
 pub mod sheet;
+pub mod wire;
 
 use serde::Deserialize;
 

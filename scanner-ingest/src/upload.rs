@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use dnu_api::wire::{ErrorBody, UploadReceipt};
 use reqwest::blocking::{Client, multipart};
-use serde::Deserialize;
 
 use crate::{error::Error, queue::Job};
 
@@ -46,26 +46,6 @@ pub struct Vault {
     http: Client,
 }
 
-#[derive(Deserialize)]
-struct Answer {
-    piece: Id,
-    version: Id,
-    duplicate: bool,
-}
-#[derive(Deserialize)]
-struct Id {
-    id: String,
-}
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-#[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
-    message: String,
-}
-
 impl Vault {
     pub fn new(base: &str, token: Token) -> Result<Self, Error> {
         let http = Client::builder()
@@ -102,7 +82,7 @@ impl Vault {
         let status = resp.status();
         let body = resp.bytes().unwrap_or_default();
         if status.is_success() {
-            return match serde_json::from_slice::<Answer>(&body) {
+            return match serde_json::from_slice::<UploadReceipt>(&body) {
                 Ok(a) => Outcome::Filed { piece: a.piece.id, version: a.version.id, duplicate: a.duplicate },
                 Err(e) => Outcome::Retry(format!("unexpected answer ({status}): {e}")),
             };

@@ -8,7 +8,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use dnu_api::wire::ErrorBody;
 
 use crate::{crypto::CryptoError, domain::ParseError};
 
@@ -167,7 +167,7 @@ impl IntoResponse for Error {
             }
             e => e.to_string(),
         };
-        let mut resp = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        let mut resp = (status, Json(ErrorBody::new(code, message))).into_response();
         resp.extensions_mut().insert(failure);
         resp
     }

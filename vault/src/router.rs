@@ -14,6 +14,7 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
+use dnu_api::wire::ErrorBody;
 
 use crate::{
     app::Vault,
@@ -49,7 +50,10 @@ pub fn router(vault: Vault) -> Router {
     routes
         .fallback(|| async { Error::NotFound("no such route".into()).into_response() })
         .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": "method not allowed on this route"}})))
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                axum::Json(ErrorBody::new("method_not_allowed", "method not allowed on this route")),
+            )
         })
         .layer(axum::middleware::from_fn(crate::metrics::record_requests))
         .layer(requests)

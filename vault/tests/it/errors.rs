@@ -168,3 +168,19 @@ async fn the_catalogue_is_served_and_decides_kinds_and_validity() {
         vault::domain::catalogue::shipped().unwrap().kind("ressources").unwrap().default_valid_until(today).unwrap();
     assert_eq!(r.json()["piece"]["valid_until"], format!("{expected}"));
 }
+
+/// What scanner-ingest reads of the vault's answers (`dnu_api::wire`):
+/// an upload's receipt and the error body.
+#[tokio::test]
+async fn answers_read_as_the_shared_contract() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let first = app.upload(&nu, "ressources", &doc_of(2000, 5)).await;
+    let receipt: dnu_api::wire::UploadReceipt = serde_json::from_slice(first.body.as_ref().unwrap()).unwrap();
+    assert!(!receipt.duplicate);
+    assert_eq!(receipt.piece.id, first.json()["piece"]["id"].as_str().unwrap());
+    let refused = app.upload(&nu, "carte_vitale", &doc_of(2000, 6)).await;
+    let body: dnu_api::wire::ErrorBody = serde_json::from_slice(refused.body.as_ref().unwrap()).unwrap();
+    assert_eq!(body.error.code, refused.error_code());
+    assert!(body.error.message.contains("carte_vitale"), "{}", body.error.message);
+}
