@@ -18,13 +18,12 @@ use crate::{
 ///
 /// With no configuration, `dnu-vault serve` runs on one machine with SQLite
 /// and an object directory under ./vault-data, and a generated development
-/// master key (not for real use). Every setting below is also an environment
-/// variable (shown in brackets) and a key of the --config TOML file.
+/// master key (not for real use). Every setting is also an environment
+/// variable (shown in brackets) and a key of the --config TOML file; each
+/// command's --help lists the settings it reads.
 #[derive(Debug, Parser)]
 #[command(name = "dnu-vault", version, propagate_version = true)]
 pub struct Cli {
-    #[command(flatten)]
-    pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,26 +31,42 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API (stops gracefully on SIGTERM, finishing in-flight uploads).
-    Serve,
+    Serve(Settings),
     /// Apply pending database migrations.
-    Migrate,
+    Migrate(Settings),
     /// Manage organisations and agents.
-    #[command(subcommand)]
-    Admin(admin::AdminCommand),
+    Admin {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        cmd: admin::AdminCommand,
+    },
     /// Manage master keys: rotate, rewrap, status, retire.
-    #[command(subcommand)]
-    Keys(keys::KeysCommand),
+    Keys {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        cmd: keys::KeysCommand,
+    },
     /// The audit journal: verify the chain, write a signed checkpoint.
-    #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        cmd: AuditCommand,
+    },
     /// Delete orphaned objects left by interrupted uploads and erased dossiers.
     Gc {
+        #[command(flatten)]
+        settings: Settings,
         /// Only touch objects older than this many hours (an upload in flight is never collected).
         #[arg(long, default_value_t = 24)]
         grace_hours: u64,
     },
     /// Check that every registered object is in the store (exit status 1 if not).
     Check {
+        #[command(flatten)]
+        settings: Settings,
         /// Also decrypt every original and compare its SHA-256 with the one recorded at upload.
         #[arg(long)]
         deep: bool,
@@ -61,6 +76,8 @@ pub enum Command {
     /// DIR must be new or empty; manifest.json, written last, lists each object's length and SHA-256.
     /// The master key ring is not included: copy the key files elsewhere with --keys-to.
     Backup {
+        #[command(flatten)]
+        settings: Settings,
         /// Directory to write the backup into.
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
@@ -73,6 +90,8 @@ pub enum Command {
     /// Objects are restored first (an interrupted restore can be run again), the database last, in one transaction.
     /// Put the key files where the configuration expects them before serving.
     Restore {
+        #[command(flatten)]
+        settings: Settings,
         /// The backup directory.
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
@@ -82,10 +101,30 @@ pub enum Command {
     IntakeWorker(crate::sandbox::WorkerArgs),
     /// Seed a demo territory (a guichet, two bailleurs, a dossier) and print the credentials.
     Demo {
+        #[command(flatten)]
+        settings: Settings,
         /// Print what was seeded as JSON (for scripts).
         #[arg(long)]
         json: bool,
     },
+}
+
+impl Command {
+    /// The settings given with the command (none for the intake worker).
+    pub fn settings(&self) -> Option<&Settings> {
+        match self {
+            Self::Serve(s) | Self::Migrate(s) => Some(s),
+            Self::Admin { settings, .. }
+            | Self::Keys { settings, .. }
+            | Self::Audit { settings, .. }
+            | Self::Gc { settings, .. }
+            | Self::Check { settings, .. }
+            | Self::Backup { settings, .. }
+            | Self::Restore { settings, .. }
+            | Self::Demo { settings, .. } => Some(settings),
+            Self::IntakeWorker(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,15 +135,43 @@ pub enum AuditCommand {
     Checkpoint,
 }
 
+/// The command line. Each command takes the settings (and the environment
+/// variables) after its name; its `--help` lists those it reads: the
+/// server's own (listening, upload limits, intake workers) only under
+/// `serve`, where they mean something.
+pub fn command() -> clap::Command {
+    use crate::config::heading;
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+    for name in names.iter().filter(|n| n.as_str() != "serve") {
+        cmd = cmd.mut_subcommand(name, |mut s| {
+            let ids: Vec<clap::Id> = s
+                .get_arguments()
+                .filter(|a| a.get_help_heading() == Some(heading::SERVER))
+                .map(|a| a.get_id().clone())
+                .collect();
+            // Still accepted (one environment serves every command), not listed.
+            for id in ids {
+                s = s.mut_arg(id, |a| a.hide(true));
+            }
+            s
+        });
+    }
+    cmd
+}
+
 /// Parses the command line, runs the command, maps failure to exit code 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // The worker runs before any runtime or logging exists: single-threaded,
     // so its seccomp filter covers the whole process.
     if let Command::IntakeWorker(args) = &cli.command {
         return crate::sandbox::worker::main(args);
     }
-    let json_logs = matches!(cli.settings.log_format.as_deref(), Some("json"));
+    let json_logs = cli.command.settings().is_some_and(|s| s.log_format.as_deref() == Some("json"));
     init_tracing(json_logs);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -135,20 +202,21 @@ fn init_tracing(json: bool) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::resolve(cli.settings).context("invalid configuration")?;
+    let settings = cli.command.settings().cloned().unwrap_or_default();
+    let config = Config::resolve(settings).context("invalid configuration")?;
     match cli.command {
-        Command::Serve => {
+        Command::Serve(_) => {
             let app = Application::build(config).await.context("cannot start the vault")?;
             app.run_until_stopped().await.context("server failed")?;
         }
-        Command::Migrate => {
+        Command::Migrate(_) => {
             let vault = Vault::open(config, Schema::Migrate).await.context("migration failed")?;
             eprintln!("database is up to date");
             vault.db().close().await;
         }
-        Command::Admin(cmd) => admin::run(open(config).await?, cmd).await?,
-        Command::Keys(cmd) => keys::run(config, cmd).await?,
-        Command::Gc { grace_hours } => {
+        Command::Admin { cmd, .. } => admin::run(open(config).await?, cmd).await?,
+        Command::Keys { cmd, .. } => keys::run(config, cmd).await?,
+        Command::Gc { grace_hours, .. } => {
             let vault = open(config).await?;
             let r =
                 crate::jobs::gc::collect(&vault, Duration::from_secs(grace_hours * 3600)).await.context("gc failed")?;
@@ -157,7 +225,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 r.scanned, r.kept, r.too_recent, r.deleted_orphans, r.deleted_shredded, r.incomplete_removed
             );
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit { cmd: AuditCommand::Verify, .. } => {
             let vault = open(config).await?;
             let r = crate::audit::verify(&vault).await.context("audit verification failed to run")?;
             for p in &r.problems {
@@ -168,14 +236,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("the audit journal has been tampered with or damaged");
             }
         }
-        Command::Audit(AuditCommand::Checkpoint) => {
+        Command::Audit { cmd: AuditCommand::Checkpoint, .. } => {
             let vault = open(config).await?;
             match crate::audit::write_checkpoint(&vault).await? {
                 Some(cp) => eprintln!("checkpoint written at event {}", cp.seq),
                 None => eprintln!("nothing new since the last checkpoint"),
             }
         }
-        Command::Check { deep } => {
+        Command::Check { deep, .. } => {
             let vault = open(config).await?;
             let r = crate::jobs::check::check(&vault, deep, |done, total| eprintln!("checked {done}/{total} objects…"))
                 .await
@@ -199,7 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("the store does not match the registry");
             }
         }
-        Command::Backup { dir, keys_to } => {
+        Command::Backup { dir, keys_to, .. } => {
             let vault = open(config).await?;
             let m =
                 crate::jobs::backup::backup(&vault, &dir, |done, total| eprintln!("copied {done}/{total} objects…"))
@@ -221,7 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             vault.db().close().await;
         }
-        Command::Restore { dir } => {
+        Command::Restore { dir, .. } => {
             let m = crate::jobs::backup::restore(&config, &dir, |done, total| {
                 eprintln!("restored {done}/{total} objects…")
             })
@@ -235,7 +303,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::IntakeWorker(_) => anyhow::bail!("intake-worker runs only as the server's worker process"),
-        Command::Demo { json } => {
+        Command::Demo { json, .. } => {
             let vault = open(config).await?;
             let report = crate::jobs::demo::seed(&vault).await.context("demo seeding failed")?;
             if json {
@@ -268,6 +336,39 @@ async fn open(config: Config) -> anyhow::Result<Vault> {
 mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
+        super::command().debug_assert();
+    }
+
+    fn help(args: &[&str]) -> String {
+        match super::command().try_get_matches_from(args) {
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_command_lists_the_settings_it_reads() {
+        let serve = help(&["dnu-vault", "serve", "--help"]);
+        for s in
+            ["VAULT_LISTEN", "VAULT_MAX_UPLOAD_BYTES", "VAULT_INTAKE_WORKERS", "VAULT_DATABASE_URL", "VAULT_CONFIG"]
+        {
+            assert!(serve.contains(s), "serve --help lacks {s}");
+        }
+        for args in [&["dnu-vault", "backup", "--help"][..], &["dnu-vault", "keys", "init", "--help"]] {
+            let h = help(args);
+            for s in ["VAULT_DATABASE_URL", "VAULT_OBJECT_STORE", "VAULT_MASTER_KEY_FILE", "VAULT_CONFIG"] {
+                assert!(h.contains(s), "{args:?} lacks {s}");
+            }
+            for s in ["VAULT_LISTEN", "VAULT_MAX_UPLOAD_BYTES", "VAULT_INTAKE_MEMORY_MIB"] {
+                assert!(!h.contains(s), "{args:?} lists the server's {s}");
+            }
+            assert!(h.contains("Global options:") && h.contains("Keys:"), "{h}");
+        }
+        // The top level lists the commands, not 25 settings.
+        let top = help(&["dnu-vault", "--help"]);
+        assert!(top.contains("backup") && !top.contains("VAULT_DATABASE_URL"), "{top}");
+        // Not listed under a command, a setting is still accepted there.
+        let m = super::command().try_get_matches_from(["dnu-vault", "backup", "/tmp/b", "--listen", "127.0.0.1:1"]);
+        assert!(m.is_ok(), "{m:?}");
     }
 }
