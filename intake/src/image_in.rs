@@ -13,7 +13,7 @@ use tiff::{
 };
 
 use crate::{
-    Format, Limits, Refusal,
+    Format, Limits, Refusal, RefusalCode,
     pdf_out::{PageImage, fit},
 };
 
@@ -23,16 +23,16 @@ const PHOTO_DPI: f32 = 150.0;
 const MAX_RENDITION_SIDE: u32 = 2339;
 
 fn broken(what: &str, e: impl std::fmt::Display) -> Refusal {
-    Refusal::unusable("broken_image", format!("the {what} image cannot be read ({e}); send the file again"))
+    Refusal::unusable(RefusalCode::BrokenImage, format!("the {what} image cannot be read ({e}); send the file again"))
 }
 
 fn check_size(w: u32, h: u32, limits: &Limits) -> Result<(), Refusal> {
     if w == 0 || h == 0 {
-        return Err(Refusal::unusable("broken_image", "the image has no pixels"));
+        return Err(Refusal::unusable(RefusalCode::BrokenImage, "the image has no pixels"));
     }
     if w > limits.max_side || h > limits.max_side || u64::from(w) * u64::from(h) > limits.max_pixels {
         return Err(Refusal::unusable(
-            "too_large",
+            RefusalCode::TooLarge,
             format!(
                 "the image is {w}×{h} pixels; at most {} pixels per side and {} megapixels are accepted",
                 limits.max_side,
@@ -142,7 +142,9 @@ fn single(format: ImageFormat, name: &str, bytes: &[u8], limits: &Limits) -> Res
     reader.limits(l);
     // Reads the headers only: the size is checked before decoding.
     let mut decoder = reader.into_decoder().map_err(|e| match e {
-        image::ImageError::Limits(_) => Refusal::unusable("too_large", format!("the {name} image is too large ({e})")),
+        image::ImageError::Limits(_) => {
+            Refusal::unusable(RefusalCode::TooLarge, format!("the {name} image is too large ({e})"))
+        }
         e => broken(name, e),
     })?;
     let (w, h) = decoder.dimensions();
@@ -182,7 +184,7 @@ fn tiff_pages(bytes: &[u8], limits: &Limits, max_side: u32) -> Result<Vec<PageIm
 
 pub(crate) fn too_many_pages(limits: &Limits) -> Refusal {
     Refusal::unusable(
-        "too_many_pages",
+        RefusalCode::TooManyPages,
         format!("the document has more than {} pages; split it into several pieces", limits.max_pages),
     )
 }
@@ -203,7 +205,7 @@ fn tiff_page(dec: &mut TiffDecoder<Cursor<&[u8]>>, limits: &Limits) -> Result<Pa
     let data = dec.read_image().map_err(|e| broken("TIFF", e))?;
     let (wu, hu) = (w as usize, h as usize);
     let unsupported =
-        || Refusal::unusable("unsupported_tiff", format!("TIFF pages of type {color:?} are not accepted"));
+        || Refusal::unusable(RefusalCode::UnsupportedTiff, format!("TIFF pages of type {color:?} are not accepted"));
     let page = match (color, data) {
         (TiffColor::Gray(8), DecodingResult::U8(v)) if v.len() >= wu * hu => {
             let mut g = GrayImage::from_raw(w, h, v[..wu * hu].to_vec()).ok_or_else(unsupported)?;

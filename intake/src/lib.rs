@@ -84,12 +84,65 @@ pub enum Refusal {
     Unsupported(String),
     /// A type the vault accepts, but this file cannot be used (HTTP 422).
     #[error("{message}")]
-    Unusable { code: &'static str, message: String },
+    Unusable { code: RefusalCode, message: String },
 }
 
 impl Refusal {
-    pub(crate) fn unusable(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn unusable(code: RefusalCode, message: impl Into<String>) -> Self {
         Self::Unusable { code, message: message.into() }
+    }
+}
+
+/// Why a document of an accepted type cannot be used: the one list the
+/// worker answers with, the API returns as `error.code` and the pages word
+/// in French.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalCode {
+    PasswordProtected,
+    Encrypted,
+    BrokenPdf,
+    NoPages,
+    TooManyPages,
+    TooLarge,
+    BrokenImage,
+    UnsupportedTiff,
+    RenderFailed,
+    /// The worker died, timed out or answered garbage.
+    UnreadableDocument,
+}
+
+impl RefusalCode {
+    pub const ALL: [Self; 10] = [
+        Self::PasswordProtected,
+        Self::Encrypted,
+        Self::BrokenPdf,
+        Self::NoPages,
+        Self::TooManyPages,
+        Self::TooLarge,
+        Self::BrokenImage,
+        Self::UnsupportedTiff,
+        Self::RenderFailed,
+        Self::UnreadableDocument,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordProtected => "password_protected",
+            Self::Encrypted => "encrypted",
+            Self::BrokenPdf => "broken_pdf",
+            Self::NoPages => "no_pages",
+            Self::TooManyPages => "too_many_pages",
+            Self::TooLarge => "too_large",
+            Self::BrokenImage => "broken_image",
+            Self::UnsupportedTiff => "unsupported_tiff",
+            Self::RenderFailed => "render_failed",
+            Self::UnreadableDocument => "unreadable_document",
+        }
+    }
+
+    /// Reads a code back (from the worker's answer).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -140,10 +193,27 @@ pub fn process(bytes: &[u8], limits: &Limits) -> Result<Intake, Refusal> {
         Format::Jpeg | Format::Png | Format::Tiff => image_in::decode(format, bytes, limits)?,
     };
     let Some(first) = pages.first() else {
-        return Err(Refusal::unusable("no_pages", "the document has no page that can be shown"));
+        return Err(Refusal::unusable(RefusalCode::NoPages, "the document has no page that can be shown"));
     };
     let thumbnail = first.thumbnail(THUMBNAIL_WIDTH)?;
     let count = pages.len();
     let rendition = build_pdf(&pages)?;
     Ok(Intake { format, pages: count, rendition, thumbnail })
+}
+
+#[cfg(test)]
+mod refusal_code_tests {
+    use super::RefusalCode;
+
+    #[test]
+    fn every_code_reads_back_and_no_two_share_a_name() {
+        let mut names: Vec<&str> = RefusalCode::ALL.iter().map(|c| c.as_str()).collect();
+        for c in RefusalCode::ALL {
+            assert_eq!(RefusalCode::parse(c.as_str()), Some(c));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RefusalCode::ALL.len());
+        assert_eq!(RefusalCode::parse("made_up"), None);
+    }
 }

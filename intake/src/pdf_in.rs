@@ -16,7 +16,7 @@ use hayro::{
 };
 use image::RgbImage;
 
-use crate::{Limits, RENDER_DPI, Refusal, image_in::too_many_pages, pdf_out::PageImage};
+use crate::{Limits, RENDER_DPI, Refusal, RefusalCode, image_in::too_many_pages, pdf_out::PageImage};
 
 /// Most pixels on a page's longer side; larger pages render at a lower
 /// resolution so the pixmap stays bounded.
@@ -27,21 +27,21 @@ pub(crate) fn rasterise(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>,
         // hayro does not export its DecryptionError type; its variant name
         // is the only handle on "a password is needed".
         LoadPdfError::Decryption(d) if format!("{d:?}") == "PasswordProtected" => Refusal::unusable(
-            "password_protected",
+            RefusalCode::PasswordProtected,
             "the PDF is protected by a password: remove the password (print it again as a PDF) and send it again",
         ),
         LoadPdfError::Decryption(d) => Refusal::unusable(
-            "encrypted",
+            RefusalCode::Encrypted,
             format!("the PDF's encryption cannot be opened ({d:?}); send an unprotected copy"),
         ),
         LoadPdfError::Invalid => Refusal::unusable(
-            "broken_pdf",
+            RefusalCode::BrokenPdf,
             "the PDF is damaged and cannot be read; send the file again or print it again as a PDF",
         ),
     })?;
     let pages = pdf.pages();
     if pages.is_empty() {
-        return Err(Refusal::unusable("no_pages", "the PDF has no page that can be read"));
+        return Err(Refusal::unusable(RefusalCode::NoPages, "the PDF has no page that can be read"));
     }
     if pages.len() > limits.max_pages {
         return Err(too_many_pages(limits));
@@ -53,7 +53,7 @@ pub(crate) fn rasterise(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>,
     for page in pages.iter() {
         let (wpt, hpt) = page.render_dimensions();
         if !(wpt.is_finite() && hpt.is_finite()) || wpt < 1.0 || hpt < 1.0 {
-            return Err(Refusal::unusable("broken_pdf", "a page of the PDF has no usable size"));
+            return Err(Refusal::unusable(RefusalCode::BrokenPdf, "a page of the PDF has no usable size"));
         }
         let mut scale = RENDER_DPI / 72.0;
         let longest = wpt.max(hpt) * scale;
@@ -69,12 +69,13 @@ pub(crate) fn rasterise(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>,
         );
         let (w, h) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
         if w == 0 || h == 0 {
-            return Err(Refusal::unusable("broken_pdf", "a page of the PDF renders to nothing"));
+            return Err(Refusal::unusable(RefusalCode::BrokenPdf, "a page of the PDF renders to nothing"));
         }
         // Premultiplied RGBA over an opaque white background: the colour
         // channels are the final colours.
         let rgb: Vec<u8> = pixmap.data_as_u8_slice().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        let pixels = RgbImage::from_raw(w, h, rgb).ok_or_else(|| Refusal::unusable("render_failed", "pixmap size"))?;
+        let pixels =
+            RgbImage::from_raw(w, h, rgb).ok_or_else(|| Refusal::unusable(RefusalCode::RenderFailed, "pixmap size"))?;
         out.push(PageImage::from_rgb(pixels, scale * 72.0));
     }
     Ok(out)

@@ -10,7 +10,7 @@ use lopdf::{
 };
 
 use crate::{
-    Refusal,
+    Refusal, RefusalCode,
     compose::{Bookmark, add_outline},
 };
 
@@ -25,7 +25,7 @@ pub enum PageImage {
 }
 
 pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
-    Refusal::unusable("render_failed", format!("{what}: {e}"))
+    Refusal::unusable(RefusalCode::RenderFailed, format!("{what}: {e}"))
 }
 
 impl PageImage {

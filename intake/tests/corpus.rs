@@ -51,7 +51,7 @@ fn accepted(doc: &[u8]) -> intake::Intake {
 fn refused(doc: &[u8]) -> (String, String) {
     match process(doc, &Limits::default()) {
         Ok(_) => panic!("accepted a document that should be refused"),
-        Err(Refusal::Unusable { code, message }) => (code.to_owned(), message),
+        Err(Refusal::Unusable { code, message }) => (code.as_str().to_owned(), message),
         Err(Refusal::Unsupported(message)) => ("unsupported".to_owned(), message),
     }
 }
@@ -197,7 +197,7 @@ fn page_count_is_limited() {
     let limits = Limits { max_pages: 4, ..Limits::default() };
     match process(&doc, &limits) {
         Err(Refusal::Unusable { code, message }) => {
-            assert_eq!(code, "too_many_pages");
+            assert_eq!(code.as_str(), "too_many_pages");
             assert!(message.contains("split"), "{message}");
         }
         other => panic!("{other:?}"),

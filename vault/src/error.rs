@@ -9,6 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use dnu_api::wire::ErrorBody;
+use intake::RefusalCode;
 
 use crate::{crypto::CryptoError, domain::ParseError};
 
@@ -30,7 +31,7 @@ pub enum Error {
     /// A document of an accepted type that cannot be used (password,
     /// damage, limits), with a specific code.
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable { code: RefusalCode, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -128,7 +129,7 @@ impl Error {
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Refused { code, .. } => (StatusCode::FORBIDDEN, code),
-            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code.as_str()),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),

@@ -18,6 +18,8 @@ use tokio::{
     sync::{Semaphore, mpsc},
 };
 
+use intake::RefusalCode;
+
 use crate::{config::IntakeConfig, error::Error};
 
 /// Arguments of the hidden `intake-worker` subcommand.
@@ -106,7 +108,7 @@ const MAX_ANSWER: u64 = 512 << 20;
 
 fn failed(why: &str) -> Error {
     Error::Unprocessable {
-        code: "unreadable_document",
+        code: RefusalCode::UnreadableDocument,
         message: format!("the document could not be read safely ({why}); check the file, or print it again as a PDF"),
     }
 }
@@ -244,23 +246,10 @@ fn parse_answer(out: &[u8]) -> Result<Rendered, Error> {
         }
         Answer::Unsupported { message } => Err(Error::UnsupportedMediaType(message)),
         Answer::Unusable { code, message } => {
-            // Codes come from a fixed list in `intake`; anything else is
-            // reported under a generic one.
-            let code = KNOWN_CODES.iter().find(|c| **c == code).copied().unwrap_or("unreadable_document");
+            // Codes come from `intake`'s list; anything else is reported
+            // under the generic one.
+            let code = RefusalCode::parse(&code).unwrap_or(RefusalCode::UnreadableDocument);
             Err(Error::Unprocessable { code, message })
         }
     }
 }
-
-const KNOWN_CODES: [&str; 10] = [
-    "password_protected",
-    "encrypted",
-    "broken_pdf",
-    "no_pages",
-    "too_many_pages",
-    "too_large",
-    "broken_image",
-    "unsupported_tiff",
-    "render_failed",
-    "unreadable_document",
-];

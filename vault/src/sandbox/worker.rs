@@ -33,7 +33,10 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
     let limits = intake::Limits { max_pages: args.max_pages, ..intake::Limits::default() };
     let result = if input.len() as u64 > args.max_input_bytes {
         // The server enforces its upload limit itself; this is the backstop.
-        Err(intake::Refusal::Unusable { code: "too_large", message: "the document is larger than allowed".into() })
+        Err(intake::Refusal::Unusable {
+            code: intake::RefusalCode::TooLarge,
+            message: "the document is larger than allowed".into(),
+        })
     } else {
         intake::process(&input, &limits)
     };
@@ -49,7 +52,7 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
         }
         Err(intake::Refusal::Unsupported(message)) => (Answer::Unsupported { message }, Vec::new()),
         Err(intake::Refusal::Unusable { code, message }) => {
-            (Answer::Unusable { code: code.to_owned(), message }, Vec::new())
+            (Answer::Unusable { code: code.as_str().to_owned(), message }, Vec::new())
         }
     };
     let mut out = std::io::stdout().lock();

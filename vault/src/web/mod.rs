@@ -15,6 +15,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, header, request::Parts},
     response::{Html, IntoResponse, Redirect, Response},
 };
+use intake::RefusalCode;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::{
@@ -207,20 +208,28 @@ pub fn message_fr(e: &Error) -> String {
                 limit / 1_000_000
             )
         }
-        Error::Unprocessable { code, .. } => match *code {
-            "password_protected" => "Le PDF est protégé par un mot de passe : retirez-le (imprimez le document à \
-                                     nouveau en PDF), puis renvoyez-le."
+        Error::Unprocessable { code, .. } => match code {
+            RefusalCode::PasswordProtected => "Le PDF est protégé par un mot de passe : retirez-le (imprimez le \
+                                               document à nouveau en PDF), puis renvoyez-le."
                 .into(),
-            "encrypted" => "Le PDF est chiffré et ne peut pas être ouvert : envoyez une copie non protégée.".into(),
-            "broken_pdf" | "no_pages" => {
+            RefusalCode::Encrypted => {
+                "Le PDF est chiffré et ne peut pas être ouvert : envoyez une copie non protégée.".into()
+            }
+            RefusalCode::BrokenPdf | RefusalCode::NoPages => {
                 "Le PDF est endommagé et ne peut pas être lu : renvoyez-le ou imprimez-le à nouveau en PDF.".into()
             }
-            "too_many_pages" => "Le document a trop de pages : envoyez-le en plusieurs pièces.".into(),
-            "too_large" => "L'image ou la page est trop grande : envoyez-la à une résolution plus basse.".into(),
-            "broken_image" | "unsupported_tiff" => "L'image ne peut pas être lue : renvoyez le fichier.".into(),
-            _ => "Le document n'a pas pu être lu en toute sécurité : vérifiez le fichier ou imprimez-le à nouveau en \
-                  PDF."
-                .into(),
+            RefusalCode::TooManyPages => "Le document a trop de pages : envoyez-le en plusieurs pièces.".into(),
+            RefusalCode::TooLarge => {
+                "L'image ou la page est trop grande : envoyez-la à une résolution plus basse.".into()
+            }
+            RefusalCode::BrokenImage | RefusalCode::UnsupportedTiff => {
+                "L'image ne peut pas être lue : renvoyez le fichier.".into()
+            }
+            RefusalCode::RenderFailed | RefusalCode::UnreadableDocument => {
+                "Le document n'a pas pu être lu en toute sécurité : vérifiez le fichier ou imprimez-le à nouveau \
+                 en PDF."
+                    .into()
+            }
         },
         Error::Forbidden(_) => {
             "Le formulaire a expiré ou cette action ne vous est pas permise : rechargez la page.".into()

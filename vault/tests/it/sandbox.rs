@@ -65,7 +65,7 @@ fn flate_bomb(mib: usize) -> Vec<u8> {
 
 fn unprocessable(r: Result<vault::sandbox::Rendered, Error>) -> (String, String) {
     match r {
-        Err(Error::Unprocessable { code, message }) => (code.to_owned(), message),
+        Err(Error::Unprocessable { code, message }) => (code.as_str().to_owned(), message),
         Err(other) => panic!("expected 422, got {other:?}"),
         Ok(_) => panic!("expected a refusal"),
     }
