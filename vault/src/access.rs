@@ -93,6 +93,12 @@ impl<'a> Opened<'a> {
         self.principal
     }
 
+    /// The same dossier, decided for another action (a page that shows
+    /// both the pieces and the trace), without finding it again.
+    pub async fn and(&self, action: Action) -> Result<Opened<'a>, Error> {
+        decide(self.vault, self.principal, self.dossier.clone(), action).await
+    }
+
     /// The piece `{piece}` of this dossier: 404 when the id is malformed,
     /// unknown, or another dossier's (asked only after the decision).
     pub async fn piece(&self, piece: &str) -> Result<Piece, Error> {

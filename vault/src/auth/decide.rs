@@ -94,7 +94,7 @@ impl Prepared {
 }
 
 /// The decision itself, with the grant already looked up.
-pub fn decide(
+fn decide(
     vault: &Vault,
     p: &Principal,
     action: Action,

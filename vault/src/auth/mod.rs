@@ -19,7 +19,7 @@ mod decide;
 pub mod token;
 
 pub(crate) use decide::authorize;
-pub use decide::{Prepared, decide, decide_prepared};
+pub use decide::{Prepared, decide_prepared};
 pub use token::{TokenKind, new_token};
 
 /// An authenticated agent and its organisation.

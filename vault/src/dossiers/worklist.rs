@@ -66,24 +66,13 @@ pub async fn worklist(
 
 /// One page of the dossiers the caller may read.
 pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<Worklist, Error> {
-    let commune = q
-        .commune
-        .as_deref()
-        .map(CommuneCode::parse)
-        .transpose()
-        .map_err(|e| Error::Invalid(format!("commune: {e}")))?;
-    let status = q
-        .status
-        .as_deref()
-        .map(DossierStatus::parse)
-        .transpose()
-        .map_err(|e| Error::Invalid(format!("status: {e}")))?;
+    let commune = optional("commune", q.commune.as_deref(), CommuneCode::parse)?;
+    let status = optional("status", q.status.as_deref(), DossierStatus::parse)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::Invalid(format!("limit: between 1 and {MAX_LIMIT}")));
     }
-    let mut cursor =
-        q.after.as_deref().map(NumeroUnique::parse).transpose().map_err(|e| Error::Invalid(format!("after: {e}")))?;
+    let mut cursor = optional("after", q.after.as_deref(), NumeroUnique::parse)?;
     let now = crate::clock::now_s();
     let grants = match principal.organisation_id() {
         Some(org) => vault.db().grants_by_dossier_for(org, now).await?,
@@ -129,6 +118,15 @@ pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery)
             return Ok(Worklist { items, next: None });
         }
     }
+}
+
+/// An optional query parameter, parsed; a bad one is refused by name.
+fn optional<T>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, crate::domain::ParseError>,
+) -> Result<Option<T>, Error> {
+    value.map(parse).transpose().map_err(|e| Error::Invalid(format!("{name}: {e}")))
 }
 
 /// Where the loaded policy set's `dossier.read` permits can reach for this

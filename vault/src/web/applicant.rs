@@ -158,7 +158,7 @@ async fn render_dossier(
     let opened = own(vault, session, Action::DossierRead).await?;
     let dossier = opened.dossier();
     let pieces = crate::pieces::summaries(&opened).await?;
-    let trace = crate::audit::events_of(&own(vault, session, Action::AuditRead).await?).await?;
+    let trace = crate::audit::events_of(&opened.and(Action::AuditRead).await?).await?;
     let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
     let today = crate::clock::iso_date(time::OffsetDateTime::now_utc().date());

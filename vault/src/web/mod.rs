@@ -154,11 +154,9 @@ impl FromRequestParts<Vault> for AgentSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Response> {
-        match MaybeSession::from_request_parts(parts, vault).await {
-            Ok(MaybeSession(Some(s))) if matches!(s.principal, Principal::Agent(_)) => Ok(Self(s)),
-            Ok(_) => Err(Redirect::to("/agent").into_response()),
-            Err(e) => Err(e.into_response()),
-        }
+        signed_in(parts, vault, |p| matches!(p, Principal::Agent(_)), || Redirect::to("/agent").into_response())
+            .await
+            .map(Self)
     }
 }
 
@@ -170,11 +168,21 @@ impl FromRequestParts<Vault> for ApplicantSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Response> {
-        match MaybeSession::from_request_parts(parts, vault).await {
-            Ok(MaybeSession(Some(s))) if matches!(s.principal, Principal::Applicant { .. }) => Ok(Self(s)),
-            Ok(_) => Err(to_sign_in()),
-            Err(e) => Err(e.into_response()),
-        }
+        signed_in(parts, vault, |p| matches!(p, Principal::Applicant { .. }), to_sign_in).await.map(Self)
+    }
+}
+
+/// The page session if it is `wanted`'s kind, else the `elsewhere` redirect.
+async fn signed_in(
+    parts: &mut Parts,
+    vault: &Vault,
+    wanted: impl Fn(&Principal) -> bool,
+    elsewhere: impl Fn() -> Response,
+) -> Result<Session, Response> {
+    match MaybeSession::from_request_parts(parts, vault).await {
+        Ok(MaybeSession(Some(s))) if wanted(&s.principal) => Ok(s),
+        Ok(_) => Err(elsewhere()),
+        Err(e) => Err(e.into_response()),
     }
 }
 
