@@ -31,6 +31,14 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 4] = [Self::Pdf, Self::Jpeg, Self::Png, Self::Tiff];
+
+    /// The format whose media type this is, if it is one of ours: how the
+    /// server reads a worker's answer without taking its word for a type.
+    pub fn from_media_type(media_type: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.media_type() == media_type)
+    }
+
     pub fn media_type(self) -> &'static str {
         match self {
             Self::Pdf => "application/pdf",

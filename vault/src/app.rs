@@ -11,6 +11,7 @@ use crate::{
     crypto::{CryptoError, DossierKey, MasterKeys},
     db::{Db, MigrationState},
     error::Error,
+    gate::{Costly, SourceBudget},
     keys::{AuditKey, Keys, SheetKey},
     sandbox::Sandbox,
     store::ObjectStore,
@@ -43,6 +44,25 @@ struct Inner {
     audit_key: AuditKey,
     sandbox: Sandbox,
     sheet_key: SheetKey,
+    sign_in: SignInGates,
+}
+
+/// What stands before an Argon2id verification of a personal code.
+#[derive(Debug)]
+pub struct SignInGates {
+    /// Verifications at once: one per core, five seconds' wait at most.
+    pub costly: Costly,
+    /// Attempts per source address: ten, then one every six seconds.
+    pub budget: SourceBudget,
+}
+
+impl SignInGates {
+    fn new() -> Self {
+        Self {
+            costly: Costly::per_core(std::time::Duration::from_secs(5)),
+            budget: SourceBudget::new(10, std::time::Duration::from_secs(6), 65_536),
+        }
+    }
 }
 
 impl Vault {
@@ -89,6 +109,7 @@ impl Vault {
                 audit_key,
                 sandbox,
                 sheet_key,
+                sign_in: SignInGates::new(),
             }),
         })
     }
@@ -113,6 +134,11 @@ impl Vault {
     /// Where uploads are parsed: confined worker processes.
     pub fn sandbox(&self) -> &Sandbox {
         &self.inner.sandbox
+    }
+
+    /// The gates in front of applicant sign-in.
+    pub fn sign_in_gates(&self) -> &SignInGates {
+        &self.inner.sign_in
     }
 
     /// The key that signs separator sheets.

@@ -164,6 +164,11 @@ pub struct Settings {
     #[serde(alias = "vault_trust_request_id")]
     pub trust_request_id: Option<bool>,
 
+    /// Take the client's address from the last X-Forwarded-For entry (only behind a proxy that appends it) for per-client limits such as sign-in attempts [default: false: the connection's address].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_TRUST_FORWARDED_FOR", global = true, value_name = "BOOL")]
+    #[serde(alias = "vault_trust_forwarded_for")]
+    pub trust_forwarded_for: Option<bool>,
+
     /// Log format: `text` or `json` [default: text].
     #[arg(help_heading = heading::GLOBAL, long, env = "VAULT_LOG_FORMAT", global = true, value_name = "FORMAT")]
     #[serde(alias = "vault_log_format")]
@@ -236,6 +241,9 @@ pub struct Config {
     /// Whether a request's `X-Request-Id` header (set by a trusted proxy)
     /// names it in the logs; otherwise the vault makes one.
     pub trust_request_id: bool,
+    /// Whether the last `X-Forwarded-For` entry (appended by a trusted
+    /// proxy) is the client's address; otherwise the connection's.
+    pub trust_forwarded_for: bool,
     pub intake: IntakeConfig,
 }
 
@@ -308,6 +316,7 @@ impl Settings {
             intake_workers,
             intake_max_pages,
             trust_request_id,
+            trust_forwarded_for,
             log_format
         ))
     }
@@ -439,6 +448,7 @@ impl Config {
             policy_dir: s.policy_dir,
             json_logs,
             trust_request_id: s.trust_request_id.unwrap_or(false),
+            trust_forwarded_for: s.trust_forwarded_for.unwrap_or(false),
         })
     }
 
@@ -461,6 +471,7 @@ impl Config {
             policy_dir: None,
             json_logs: false,
             trust_request_id: false,
+            trust_forwarded_for: false,
             intake: IntakeConfig::defaults(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("dnu-vault"))),
         }
     }

@@ -42,8 +42,11 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
-    #[error("too many failed attempts; try again in {retry_after_s} seconds")]
+    #[error("too many attempts; try again in {retry_after_s} seconds")]
     Throttled { retry_after_s: i64 },
+    /// Costly work is bounded and every turn is taken: not the caller's fault.
+    #[error("the service is busy; try again in {retry_after_s} seconds")]
+    Busy { retry_after_s: i64 },
     /// Stored data failed authentication: tampering or corruption.
     #[error("integrity failure: {0}")]
     Integrity(String),
@@ -136,6 +139,7 @@ impl Error {
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            Self::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
             Self::Config(_)
             | Self::Database(_)
@@ -169,6 +173,9 @@ impl IntoResponse for Error {
             e => e.to_string(),
         };
         let mut resp = (status, Json(ErrorBody::new(code, message))).into_response();
+        if let Self::Throttled { retry_after_s } | Self::Busy { retry_after_s } = &self {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
+        }
         resp.extensions_mut().insert(failure);
         resp
     }
@@ -191,8 +198,40 @@ impl From<axum::extract::multipart::MultipartRejection> for Error {
     }
 }
 
+/// Why an upload's body was cut off before the multipart parser could
+/// buffer it (`pieces::body` guards the stream; the refusal travels to
+/// here inside the parser's error).
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRefusal {
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("no multipart boundary within the first {within} bytes of the body")]
+    NoBoundary { within: usize },
+}
+
+impl BodyRefusal {
+    /// The refusal that ended `e`, if one did.
+    fn find(e: &(dyn std::error::Error + 'static)) -> Option<Self> {
+        let mut cur = Some(e);
+        while let Some(e) = cur {
+            if let Some(r) = e.downcast_ref::<Self>() {
+                return Some(*r);
+            }
+            cur = e.source();
+        }
+        None
+    }
+}
+
 impl From<axum::extract::multipart::MultipartError> for Error {
     fn from(e: axum::extract::multipart::MultipartError) -> Self {
+        match BodyRefusal::find(&e) {
+            Some(BodyRefusal::TooLarge { limit }) => return Self::TooLarge { limit },
+            Some(r @ BodyRefusal::NoBoundary { .. }) => {
+                return Self::BadRequest(format!("malformed multipart body: {r}"));
+            }
+            None => {}
+        }
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return Self::BadRequest(e.body_text());
         }

@@ -15,6 +15,7 @@ pub mod config; //       settings, resolved once
 pub mod crypto; //       keys, STREAM sealing, hashes (DESIGN §5)
 pub mod domain; //       parsed types: numéro unique, kinds, catalogue, journal vocabulary
 pub mod error; //        the one error type and its HTTP shape
+pub mod gate; //         bounded costly work, per-source attempt budgets
 pub mod reply; //        answers carrying document content
 
 // Floor 1, infrastructure: what the vault stands on.

@@ -1,9 +1,10 @@
 //! Answers that carry document content: their type, how to offer them
 //! (`attachment; filename=…` or `inline`), never cached, never sniffed.
 //!
-//! The vault's own PDFs (renditions, exports, sheets: pixels only) may open
-//! in the browser's viewer; anything else (`hostile`: an original as
-//! deposited) is sandboxed so nothing in it can run even if it is opened.
+//! What the server wrote itself (exports, sheets) may open in the browser's
+//! viewer; anything else (`hostile`: an original as deposited, and the
+//! renditions and thumbnails the intake worker made of it) is sandboxed so
+//! nothing in it can run even if it is opened.
 
 use axum::{
     body::Body,

@@ -41,7 +41,11 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let app = router(self.vault.clone());
         let checkpoints = tokio::spawn(periodic_checkpoints(self.vault.clone()));
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        // The connection's address reaches the handlers that count per
+        // client (auth::ClientAddr).
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
         checkpoints.abort();
         // The last events of this process are signed before it goes.
         if let Err(e) = crate::audit::write_checkpoint(&self.vault).await {

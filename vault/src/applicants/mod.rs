@@ -2,9 +2,9 @@
 //! `POST /api/v1/session` to sign in with them.
 //!
 //! The code is shown once, when the dossier is registered, and stored only
-//! as an Argon2id hash. After five wrong codes an identifier is locked for
-//! one minute, doubling with each further failure up to an hour: even the
-//! right code is refused while locked (429), so guessing is slow.
+//! as an Argon2id hash. Guessing is slowed per client address (ten
+//! attempts, then one every six seconds: 429 with `Retry-After`), and
+//! verifications run a few at a time whoever asks ([`crate::gate`]).
 
 use argon2::{
     Argon2,
@@ -16,11 +16,15 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{app::Vault, auth::TokenKind, crypto::random_bytes, error::Error};
+use crate::{
+    app::Vault,
+    auth::{ClientAddr, TokenKind},
+    crypto::random_bytes,
+    error::Error,
+    gate::Busy,
+};
 
 const SESSION_MS: i64 = 3600 * 1000;
-const FREE_FAILURES: i64 = 5;
-const MAX_LOCK_MS: i64 = 3600 * 1000;
 /// Letters and digits that cannot be misread on paper (no 0/O, 1/I/L).
 const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
@@ -64,25 +68,32 @@ pub struct Session {
 
 pub async fn sign_in(
     State(vault): State<Vault>,
+    source: ClientAddr,
     body: Result<Json<SignIn>, JsonRejection>,
 ) -> Result<Json<Session>, Error> {
     let Json(input) = body?;
-    Ok(Json(open_session(&vault, &input.identifier, &input.code).await?))
+    Ok(Json(open_session(&vault, source, &input.identifier, &input.code).await?))
 }
 
-/// Checks an applicant's identifier and code (throttled after repeated
-/// failures) and opens a session: the API answers its token, the web
-/// pages keep it in a cookie.
-pub async fn open_session(vault: &Vault, identifier: &str, code: &str) -> Result<Session, Error> {
+/// Checks an applicant's identifier and code and opens a session: the API
+/// answers its token, the web pages keep it in a cookie.
+///
+/// Guessing is slowed per source, not per identifier: an identifier is
+/// never locked, so knowing one does not let anyone lock its applicant out,
+/// and unknown, known and recently failed identifiers answer alike. The
+/// source's attempt is taken before the code is checked (a burst of
+/// concurrent guesses gets no more evaluations than its budget), and the
+/// verification itself waits for one of a few turns (it costs 19 MiB).
+pub async fn open_session(vault: &Vault, source: ClientAddr, identifier: &str, code: &str) -> Result<Session, Error> {
     let identifier = identifier.trim().to_ascii_uppercase();
     let code = code.trim().to_ascii_uppercase();
-    let now = crate::clock::now_ms();
+    let gates = vault.sign_in_gates();
+    gates
+        .budget
+        .spend(source.0, std::time::Instant::now())
+        .map_err(|e| Error::Throttled { retry_after_s: retry_after_s(e.retry_after) })?;
+    let _turn = gates.costly.enter().await.map_err(|Busy| Error::Busy { retry_after_s: 1 })?;
     let applicant = vault.db().applicant_by_identifier(&identifier).await?;
-    if let Some(a) = &applicant
-        && let Some(until) = a.locked_until.filter(|u| *u > now)
-    {
-        return Err(Error::Throttled { retry_after_s: (until - now + 999) / 1000 });
-    }
     // An unknown identifier costs the same hash as a known one.
     let hash = match &applicant {
         Some(a) => a.code_hash.clone(),
@@ -91,21 +102,29 @@ pub async fn open_session(vault: &Vault, identifier: &str, code: &str) -> Result
     let ok = tokio::task::spawn_blocking(move || code_matches(&hash, &code))
         .await
         .map_err(|e| Error::internal("checking a code", e))?;
-    let Some(a) = applicant.filter(|_| ok) else {
-        if let Some(a) = vault.db().applicant_by_identifier(&identifier).await? {
-            let failures = a.failures + 1;
-            let lock = (failures >= FREE_FAILURES)
-                .then(|| now + (60_000_i64 << (failures - FREE_FAILURES).min(6)).min(MAX_LOCK_MS));
-            vault.db().applicant_failed(a.id, failures, lock).await?;
+    let a = match applicant {
+        Some(a) if ok => a,
+        other => {
+            if let Some(a) = other {
+                // Counted for the operators (an identifier under attack
+                // shows); never a lock.
+                vault.db().applicant_failed(a.id).await?;
+            }
+            return Err(Error::Unauthenticated("wrong identifier or code"));
         }
-        return Err(Error::Unauthenticated("wrong identifier or code"));
     };
+    gates.budget.refund(source.0);
+    let now = crate::clock::now_ms();
     let (token, hash) = TokenKind::ApplicantSession.mint()?;
     let expires = now + SESSION_MS;
     vault.db().applicant_signed_in(a.id, &hash, expires).await?;
     tracing::info!(applicant.id = %a.id, "applicant signed in");
     let expires_at = crate::clock::rfc3339(expires / 1000);
     Ok(Session { token, expires_at })
+}
+
+fn retry_after_s(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis().div_ceil(1000)).unwrap_or(i64::MAX).max(1)
 }
 
 /// A hash of a random code, to spend the same time on unknown identifiers.

@@ -12,4 +12,4 @@ mod verify;
 
 pub use checkpoint::{Checkpoint, write_checkpoint};
 pub use trace::{TraceEvent, TraceOrg, events_of, pseudonym, trace, trace_of};
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifyOptions, VerifyReport, verify, verify_with};

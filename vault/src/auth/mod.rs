@@ -16,10 +16,12 @@ use crate::{
 };
 
 mod decide;
+mod source;
 pub mod token;
 
 pub(crate) use decide::authorize;
 pub use decide::{Prepared, decide_prepared};
+pub use source::ClientAddr;
 pub use token::{TokenKind, new_token};
 
 /// An authenticated agent and its organisation.

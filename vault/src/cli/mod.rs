@@ -130,7 +130,11 @@ impl Command {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain and check it against the signed checkpoints (exit status 1 on any problem).
-    Verify,
+    Verify {
+        /// Most age of the newest checkpoint, in hours (running servers re-sign every few minutes); 0 for none, when verifying a backup of a stopped vault.
+        #[arg(long, default_value_t = 24, value_name = "HOURS")]
+        max_checkpoint_age_hours: i64,
+    },
     /// Write a signed checkpoint of the chain head to the object store now.
     Checkpoint,
 }
@@ -170,6 +174,13 @@ pub fn main() -> ExitCode {
     // so its seccomp filter covers the whole process.
     if let Command::IntakeWorker(args) = &cli.command {
         return crate::sandbox::worker::main(args);
+    }
+    // Every other command holds keys: no same-uid process (an intake
+    // worker that escaped its jail, a compromised neighbour) may read this
+    // process's memory or /proc/<pid>/environ, nor attach to it; no core
+    // dump carries its keys either.
+    if let Err(e) = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable) {
+        eprintln!("warning: cannot mark the process non-dumpable: {e}");
     }
     let json_logs = cli.command.settings().is_some_and(|s| s.log_format.as_deref() == Some("json"));
     init_tracing(json_logs);
@@ -225,9 +236,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 r.scanned, r.kept, r.too_recent, r.deleted_orphans, r.deleted_shredded, r.incomplete_removed
             );
         }
-        Command::Audit { cmd: AuditCommand::Verify, .. } => {
+        Command::Audit { cmd: AuditCommand::Verify { max_checkpoint_age_hours }, .. } => {
             let vault = open(config).await?;
-            let r = crate::audit::verify(&vault).await.context("audit verification failed to run")?;
+            let options = crate::audit::VerifyOptions {
+                max_checkpoint_age_ms: (max_checkpoint_age_hours > 0).then_some(max_checkpoint_age_hours * 3_600_000),
+                ..Default::default()
+            };
+            let r = crate::audit::verify_with(&vault, options).await.context("audit verification failed to run")?;
             for p in &r.problems {
                 println!("{p}");
             }

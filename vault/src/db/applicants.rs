@@ -11,8 +11,10 @@ pub struct ApplicantRow {
     pub id: Uuid,
     pub dossier_id: Uuid,
     pub code_hash: String,
+    /// Failed sign-ins since the last success (the `locked_until` column
+    /// of migration 0004 is no longer set: sign-in is throttled per client
+    /// address, never per identifier).
     pub failures: i64,
-    pub locked_until: Option<i64>,
 }
 
 impl Db {
@@ -35,29 +37,25 @@ impl Db {
     }
 
     pub async fn applicant_by_identifier(&self, identifier: &str) -> Result<Option<ApplicantRow>, Error> {
-        let row = sqlx::query(
-            "SELECT id, dossier_id, code_hash, failures, locked_until FROM applicants WHERE identifier = $1",
-        )
-        .bind(identifier)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query("SELECT id, dossier_id, code_hash, failures FROM applicants WHERE identifier = $1")
+            .bind(identifier)
+            .fetch_optional(self.pool())
+            .await?;
         row.map(|r| {
             Ok(ApplicantRow {
                 id: uuid_col(&r, "id")?,
                 dossier_id: uuid_col(&r, "dossier_id")?,
                 code_hash: r.try_get("code_hash")?,
                 failures: r.try_get("failures")?,
-                locked_until: r.try_get("locked_until")?,
             })
         })
         .transpose()
     }
 
-    /// Counts a failed sign-in and sets the lock it earns.
-    pub async fn applicant_failed(&self, id: Uuid, failures: i64, locked_until: Option<i64>) -> Result<(), Error> {
-        sqlx::query("UPDATE applicants SET failures = $1, locked_until = $2 WHERE id = $3")
-            .bind(failures)
-            .bind(locked_until)
+    /// Counts a failed sign-in, atomically (concurrent failures all count).
+    /// The count is for the operators; it locks nothing.
+    pub async fn applicant_failed(&self, id: Uuid) -> Result<(), Error> {
+        sqlx::query("UPDATE applicants SET failures = failures + 1 WHERE id = $1")
             .bind(id.to_string())
             .execute(self.pool())
             .await?;

@@ -12,6 +12,7 @@ pub mod dossiers;
 pub mod grants;
 pub mod keys;
 mod maintenance;
+mod migrations;
 pub mod objects;
 pub mod orgs;
 pub mod pieces;
@@ -29,9 +30,6 @@ use uuid::Uuid;
 // The children's SQL reads and writes times and dates through the clock.
 use crate::clock::{iso_date as date_to_sql, now_ms, parse_iso_date as date_from_sql};
 use crate::error::Error;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// A transaction on the metadata store.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -107,8 +105,8 @@ impl Db {
 
     fn migrator(&self) -> &'static Migrator {
         match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+            Backend::Sqlite => &migrations::SQLITE,
+            Backend::Postgres => &migrations::POSTGRES,
         }
     }
 

@@ -2,8 +2,9 @@
 //!
 //! A backup is a directory: the metadata database (`pg_dump` custom format,
 //! or an online `VACUUM INTO` copy of SQLite), every stored object as the
-//! ciphertext it is, and `manifest.json` (written last: a directory without
-//! it is an unfinished backup) listing each object's length and SHA-256.
+//! ciphertext it is, the signed audit checkpoints, and `manifest.json`
+//! (written last: a directory without it is an unfinished backup) listing
+//! each object's length and SHA-256 and the database file's SHA-256.
 //! The database is dumped *before* the objects are listed: objects are
 //! immutable and only `gc` or crypto-shredding delete them, so every object
 //! the dump refers to is copied (an object written in between is an orphan
@@ -44,7 +45,24 @@ pub struct Manifest {
     pub created_at: String,
     /// `postgres` or `sqlite`.
     pub database: String,
+    /// SHA-256 of the database file (format 2; format 1 backups lack it).
+    #[serde(default)]
+    pub database_sha256: Option<String>,
     pub objects: Vec<ManifestObject>,
+}
+
+fn file_sha256(path: &Path) -> anyhow::Result<[u8; 32]> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut hash = crate::crypto::Sha256::default();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hash.finish());
+        }
+        hash.update(&buf[..n]);
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -110,12 +128,18 @@ pub async fn backup(vault: &Vault, dir: &Path, progress: impl Fn(usize, usize)) 
         vault.db().copy_sqlite_to(&target).await.context("copying the SQLite database")?;
         "sqlite"
     };
-    let listed = vault.store().list().await.context("listing the object store")?;
-    let total = listed.len();
+    let database_sha256 =
+        hex::encode(file_sha256(&dir.join(if database == "postgres" { PG_DUMP } else { SQLITE_COPY }))?);
+    // Dossier objects, then the audit checkpoints: without them a restored
+    // journal could not be verified.
+    let mut keys: Vec<ObjectKey> =
+        vault.store().list().await.context("listing the object store")?.into_iter().map(|l| l.key).collect();
+    keys.extend(vault.store().list_checkpoints().await.context("listing the audit checkpoints")?);
+    let total = keys.len();
     let mut objects = Vec::with_capacity(total);
-    for (i, l) in listed.iter().enumerate() {
-        let mut reader = vault.store().reader(&l.key).await?;
-        let path = dir.join("objects").join(l.key.path());
+    for (i, key) in keys.iter().enumerate() {
+        let mut reader = vault.store().reader(key).await?;
+        let path = dir.join("objects").join(key.path());
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -133,17 +157,18 @@ pub async fn backup(vault: &Vault, dir: &Path, progress: impl Fn(usize, usize)) 
             size += n as u64;
         }
         file.sync_all()?;
-        objects.push(ManifestObject { key: l.key.path(), size, sha256: hex::encode(hash.finish()) });
+        objects.push(ManifestObject { key: key.path(), size, sha256: hex::encode(hash.finish()) });
         if (i + 1) % 100 == 0 || i + 1 == total {
             progress(i + 1, total);
         }
     }
     let manifest = Manifest {
-        format: 1,
+        format: 2,
         created_at: time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
         database: database.into(),
+        database_sha256: Some(database_sha256),
         objects,
     };
     crate::keys::write_private_file(&dir.join(MANIFEST), &serde_json::to_vec_pretty(&manifest)?)?;
@@ -188,6 +213,12 @@ pub async fn restore(config: &Config, dir: &Path, progress: impl Fn(usize, usize
     let want = if is_postgres(url) { "postgres" } else { "sqlite" };
     if manifest.database != want {
         bail!("the backup holds a {} database; the configured one is {want}", manifest.database);
+    }
+    let dump = dir.join(if want == "postgres" { PG_DUMP } else { SQLITE_COPY });
+    if let Some(want_sum) = &manifest.database_sha256
+        && hex::encode(file_sha256(&dump)?) != *want_sum
+    {
+        bail!("the database file of the backup is damaged (its SHA-256 differs from the manifest)");
     }
     // The database must be empty before anything is written.
     if want == "postgres" {

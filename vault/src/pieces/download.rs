@@ -121,7 +121,9 @@ pub async fn open_content(
     // The trace is committed before the first byte of content is sent.
     opened.record(what.recorded(), Some((piece.id, version.id))).await?;
     let body = open_object(vault, &dk, object).await?;
-    let mut resp = content(Body::from_stream(body), &media_type, disposition, matches!(what, Content::Original));
+    // Renditions and thumbnails came out of the intake worker, which an
+    // attacker may control: sandboxed like the original.
+    let mut resp = content(Body::from_stream(body), &media_type, disposition, true);
     resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     Ok(resp)
 }

@@ -1,6 +1,7 @@
 //! Pieces justificatives: upload (through safe intake), metadata, and each
 //! version's original, sanitised rendition and thumbnail.
 
+mod body;
 mod commit;
 pub mod download;
 pub mod show;
@@ -10,6 +11,7 @@ use dnu_api::scan::ScanProvenance;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use body::UploadBody;
 pub use commit::{Uploader, commit};
 pub use download::{Content, open_content};
 pub use show::show_piece;

@@ -10,10 +10,7 @@
 
 use axum::{
     Json,
-    extract::{
-        Multipart, Path, State,
-        multipart::{Field, MultipartRejection},
-    },
+    extract::{Multipart, Path, State, multipart::Field},
     http::{HeaderMap, StatusCode, header},
 };
 use dnu_api::scan::ScanProvenance;
@@ -22,6 +19,7 @@ use uuid::Uuid;
 
 use super::{
     SealedMeta, VersionView,
+    body::{MULTIPART_OVERHEAD, UploadBody},
     commit::{Uploader, commit},
     piece_fields,
 };
@@ -35,9 +33,6 @@ use crate::{
     sealed::{self, Accepted},
 };
 
-/// Room allowed for multipart boundaries and text fields on top of the file
-/// when judging a declared Content-Length.
-const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 /// Longest accepted text field.
 const MAX_TEXT_FIELD: usize = 256;
 /// Longest accepted `scan` field (JSON provenance with one hash a page).
@@ -80,7 +75,7 @@ pub async fn upload(
     principal: Principal,
     Path(nu): Path<String>,
     headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Result<UploadBody, Error>,
 ) -> Result<(StatusCode, Json<UploadView>), Error> {
     let (status, view) = store_upload(&vault, &principal, &nu, &headers, multipart, None).await?;
     Ok((status, Json(view)))
@@ -93,7 +88,7 @@ pub async fn store_upload(
     principal: &Principal,
     nu: &str,
     headers: &HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Result<UploadBody, Error>,
     csrf: Option<&str>,
 ) -> Result<(StatusCode, UploadView), Error> {
     let vault = vault.clone();
@@ -107,7 +102,7 @@ pub async fn store_upload(
     let idempotency_key = idempotency_key(headers)?;
     let opened = access::open(&vault, principal, nu, Action::PieceUpload).await?;
     let dossier = opened.dossier();
-    let mut multipart = multipart?;
+    let UploadBody(mut multipart) = multipart?;
     let dk = opened.key().await?;
 
     let mut form = Form::default();

@@ -212,7 +212,11 @@ impl Sandbox {
             // A parser's panic message may quote the document: the log
             // gets the kind of failure, never the worker's own words.
             let text = String::from_utf8_lossy(&err);
-            let kind = if text.contains("memory allocation") {
+            let kind = if status.signal() == Some(libc::SIGSYS) {
+                // The seccomp filter killed it: a system call outside the
+                // jail's allowlist, which a parser never makes by itself.
+                "jail violation"
+            } else if text.contains("memory allocation") {
                 "out of memory"
             } else if text.contains("panicked") {
                 "panic"
@@ -241,8 +245,16 @@ fn parse_answer(out: &[u8]) -> Result<Rendered, Error> {
             if blobs.len() != rendition_len.saturating_add(thumbnail_len) || pages == 0 {
                 return Err(garbled());
             }
+            // The worker may be hostile: the type served with the original
+            // comes from the server's own list, never from its words.
+            let format = intake::Format::from_media_type(&media_type).ok_or_else(garbled)?;
             let (rendition, thumbnail) = blobs.split_at(rendition_len);
-            Ok(Rendered { media_type, pages, rendition: rendition.to_vec(), thumbnail: thumbnail.to_vec() })
+            Ok(Rendered {
+                media_type: format.media_type().to_owned(),
+                pages,
+                rendition: rendition.to_vec(),
+                thumbnail: thumbnail.to_vec(),
+            })
         }
         Answer::Unsupported { message } => Err(Error::UnsupportedMediaType(message)),
         Answer::Unusable { code, message } => {
@@ -251,5 +263,27 @@ fn parse_answer(out: &[u8]) -> Result<Rendered, Error> {
             let code = RefusalCode::parse(&code).unwrap_or(RefusalCode::UnreadableDocument);
             Err(Error::Unprocessable { code, message })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(media_type: &str) -> Vec<u8> {
+        let header = Answer::Accepted { media_type: media_type.into(), pages: 1, rendition_len: 3, thumbnail_len: 2 };
+        let mut out = serde_json::to_vec(&header).unwrap_or_default();
+        out.extend_from_slice(b"\nPDFJP");
+        out
+    }
+
+    #[test]
+    fn a_worker_cannot_choose_the_media_type_served_with_an_original() {
+        // A worker under an attacker's control answers a type that a
+        // browser would render as a page of the vault's origin.
+        assert!(matches!(parse_answer(&answer("text/html")), Err(Error::Unprocessable { .. })));
+        assert!(matches!(parse_answer(&answer("image/svg+xml")), Err(Error::Unprocessable { .. })));
+        let ok = parse_answer(&answer("image/png")).map(|r| r.media_type);
+        assert_eq!(ok.ok().as_deref(), Some("image/png"));
     }
 }

@@ -10,7 +10,7 @@
 
 use axum::{
     Form,
-    extract::{Multipart, Path, Query, State, multipart::MultipartRejection},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -286,7 +286,7 @@ pub async fn upload(
     AgentSession(session): AgentSession,
     Path(nu): Path<String>,
     headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Result<crate::pieces::UploadBody, Error>,
 ) -> Result<Response, Error> {
     let csrf = session.csrf();
     match crate::pieces::store_upload(&vault, &session.principal, &nu, &headers, multipart, Some(&csrf)).await {

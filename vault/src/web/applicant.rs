@@ -4,7 +4,7 @@
 
 use axum::{
     Form,
-    extract::{Multipart, Path, Query, State, multipart::MultipartRejection},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -18,7 +18,7 @@ use super::{
 use crate::{
     access::{self, Opened},
     app::Vault,
-    auth::{Action, Principal},
+    auth::{Action, ClientAddr, Principal},
     domain::journal::Recorded,
     error::Error,
     pieces::Content,
@@ -64,8 +64,12 @@ pub async fn home(MaybeSession(session): MaybeSession, Query(q): Query<HomeQuery
         .into_response()
 }
 
-pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<SignInForm>) -> Result<Response, Error> {
-    match crate::applicants::open_session(&vault, &form.identifier, &form.code).await {
+pub async fn sign_in(
+    State(vault): State<Vault>,
+    source: ClientAddr,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, Error> {
+    match crate::applicants::open_session(&vault, source, &form.identifier, &form.code).await {
         Ok(s) => {
             let mut resp = Redirect::to("/mon-dossier").into_response();
             resp.headers_mut().insert(header::SET_COOKIE, session_cookie(Some(&s.token)));
@@ -80,18 +84,23 @@ pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<SignInForm>) -
             ),
         )
             .into_response()),
-        Err(Error::Throttled { retry_after_s }) => Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            page(
-                "Connexion bloquée",
-                None,
-                sign_in_page(
-                    Some(&format!("Trop d'essais : réessayez dans {} minute(s).", (retry_after_s + 59) / 60)),
-                    form.identifier.trim(),
-                ),
-            ),
-        )
-            .into_response()),
+        Err(e @ (Error::Throttled { .. } | Error::Busy { .. })) => {
+            let message = match e {
+                Error::Throttled { retry_after_s } => {
+                    format!("Trop d'essais depuis cet appareil : réessayez dans {retry_after_s} seconde(s).")
+                }
+                _ => "Le service est très sollicité : réessayez dans un instant.".to_owned(),
+            };
+            let mut resp = (
+                StatusCode::TOO_MANY_REQUESTS,
+                page("Connexion impossible pour le moment", None, sign_in_page(Some(&message), form.identifier.trim())),
+            )
+                .into_response();
+            if let Error::Throttled { retry_after_s } | Error::Busy { retry_after_s } = e {
+                resp.headers_mut().insert(header::RETRY_AFTER, retry_after_s.into());
+            }
+            Ok(resp)
+        }
         Err(e) => Err(e),
     }
 }
@@ -228,7 +237,7 @@ pub async fn upload(
     State(vault): State<Vault>,
     ApplicantSession(session): ApplicantSession,
     headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    multipart: Result<crate::pieces::UploadBody, Error>,
 ) -> Result<Response, Error> {
     let nu = own_nu(&vault, &session).await?;
     let csrf = session.csrf();

@@ -135,24 +135,45 @@ async fn applicants_sign_in_and_reach_only_their_dossier() {
     }
 }
 
+/// A sign-in from a given client address, as the server's connection info
+/// would give it.
+async fn sign_in_from(app: &TestApp, from: [u8; 4], identifier: &str, code: &str) -> crate::common::Resp {
+    let mut req = axum::http::Request::post("/api/v1/session")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(json!({"identifier": identifier, "code": code}).to_string()))
+        .unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((from, 40000))));
+    app.send(req).await
+}
+
 #[tokio::test]
-async fn repeated_wrong_codes_are_throttled() {
+async fn guessing_is_throttled_per_source_and_never_locks_the_applicant_out() {
     let app = TestApp::builder().build().await;
     let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
     let (identifier, code) = {
         let j = r.json();
         (j["applicant"]["identifier"].as_str().unwrap().to_owned(), j["applicant"]["code"].as_str().unwrap().to_owned())
     };
-    for _ in 0..5 {
-        let r = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": "AAAAAAAAAA"})).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    }
-    // Locked now: even the right code waits.
-    let r = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": code})).await;
-    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "throttled"));
-    assert!(r.json()["error"]["message"].as_str().unwrap().contains("try again in"));
-    // Once the lock has passed, the right code works and resets the count.
-    sqlx::query("UPDATE applicants SET locked_until = 0").execute(app.vault.db().pool()).await.unwrap();
-    let r = app.post_json("/api/v1/session", "", json!({"identifier": identifier, "code": code})).await;
-    assert_eq!(r.status, StatusCode::OK);
+    // An attacker who knows the identifier sends 30 wrong codes at once.
+    let attacker = [203, 0, 113, 9];
+    let burst = (0..30).map(|_| sign_in_from(&app, attacker, &identifier, "AAAAAAAAAA"));
+    let answers = futures_util::future::join_all(burst).await;
+    let evaluated = answers.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
+    let throttled: Vec<_> = answers.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).collect();
+    // The budget is taken before the check: no more guesses were evaluated
+    // than the source's ten, whatever the concurrency.
+    assert_eq!((evaluated, throttled.len()), (10, 20), "every attempt is either evaluated or throttled");
+    assert!(throttled.iter().all(|r| r.error_code() == "throttled" && r.headers.contains_key("retry-after")));
+    assert_eq!(app.vault.db().applicant_by_identifier(&identifier).await.unwrap().unwrap().failures, 10);
+    // The applicant, from their own device, is not locked out.
+    let r = sign_in_from(&app, [198, 51, 100, 20], &identifier, &code).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // The attacker's source stays throttled, even with the right code.
+    let r = sign_in_from(&app, attacker, &identifier, &code).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // From a fresh source, an unknown identifier and a known one with a
+    // wrong code answer alike: nothing tells that the identifier exists.
+    let unknown = sign_in_from(&app, [192, 0, 2, 1], "DNU-ZZZZZZZZ", "AAAAAAAAAA").await;
+    let known = sign_in_from(&app, [192, 0, 2, 2], &identifier, "AAAAAAAAAA").await;
+    assert_eq!((unknown.status, unknown.body.clone().unwrap()), (known.status, known.body.clone().unwrap()));
 }

@@ -2,7 +2,7 @@
 //! event, a modified event, two swapped events, and a tail truncated before
 //! the last checkpoint (head rewound to hide it).
 
-use vault::audit::{verify, write_checkpoint};
+use vault::audit::{VerifyOptions, verify, verify_with, write_checkpoint};
 
 use crate::common::{DbKind, TestApp, databases, doc_of};
 
@@ -71,4 +71,45 @@ async fn verify_detects_deleted_modified_swapped_and_truncated_events() {
         let p = problems(&app).await;
         assert!(p.contains("truncated"), "{p}");
     }
+}
+
+/// The red team's edit: delete the first events (a bailleur's reads and
+/// export) and move `chain_start` past them, so the walk starts after the
+/// hole. Then the same with the whole journal wiped. Both passed before
+/// checkpoints signed where the chain starts.
+#[tokio::test]
+async fn verify_detects_events_cut_from_the_start_and_a_wiped_journal() {
+    for db in databases() {
+        let (app, last) = journal(db).await;
+        exec(&app, "DELETE FROM audit_events WHERE seq <= 8").await;
+        exec(&app, "UPDATE audit_head SET chain_start = 8 WHERE id = 1").await;
+        let p = problems(&app).await;
+        assert!(p.contains("signed a chain starting after event 0, the database says after event 8"), "{p}");
+        assert!(p.contains("first event of the chain (9) is not the one"), "{p}");
+
+        let (app, _) = journal(db).await;
+        exec(&app, "DELETE FROM audit_events").await;
+        exec(&app, &format!("UPDATE audit_head SET chain_start = {last} WHERE id = 1")).await;
+        let p = problems(&app).await;
+        assert!(p.contains(&format!("the checkpoint at event {last} lies before the chain's claimed start")), "{p}");
+    }
+}
+
+/// Events no checkpoint signs, and a newest checkpoint too old, are
+/// problems past the limits (here set to nothing, as time cannot be made
+/// to pass in a test).
+#[tokio::test]
+async fn verify_wants_the_newest_events_signed_and_the_newest_checkpoint_recent() {
+    let (app, _) = journal(DbKind::Sqlite).await;
+    let strict = VerifyOptions { max_checkpoint_age_ms: Some(-1), max_unsigned_ms: -1 };
+    let r = verify_with(&app.vault, strict).await.unwrap();
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(r.problems[0].contains("the newest checkpoint (event 12)"), "{:?}", r.problems);
+    // One more event, not yet signed.
+    let nu = app.register().await;
+    assert!(!nu.is_empty());
+    let r = verify_with(&app.vault, strict).await.unwrap();
+    assert!(r.problems.iter().any(|p| p.contains("are signed by no checkpoint")), "{:?}", r.problems);
+    // The default tolerates both: the event is fresh, the checkpoint too.
+    assert!(verify(&app.vault).await.unwrap().is_clean());
 }

@@ -30,7 +30,12 @@ async fn a_backup_restores_the_embedded_vault_byte_for_byte() {
     let dir = work.path().join("backup");
     let manifest = backup::backup(&app.vault, &dir, |_, _| {}).await.unwrap();
     assert_eq!(manifest.database, "sqlite");
-    assert_eq!(manifest.objects.len(), app.vault.store().list().await.unwrap().len());
+    // Every object and every audit checkpoint (without them the restored
+    // journal could not be verified), and the database file's SHA-256.
+    let checkpoints = app.vault.store().list_checkpoints().await.unwrap().len();
+    assert_eq!(checkpoints, 1);
+    assert_eq!(manifest.objects.len(), app.vault.store().list().await.unwrap().len() + checkpoints);
+    assert_eq!(manifest.database_sha256.as_ref().map(String::len), Some(64));
     assert!(backup::backup(&app.vault, &dir, |_, _| {}).await.unwrap_err().to_string().contains("not empty"));
 
     // Key files go elsewhere, never inside the backup.
@@ -49,6 +54,17 @@ async fn a_backup_restores_the_embedded_vault_byte_for_byte() {
     let err = backup::restore(&Config::for_tests(&elsewhere, None), &damaged, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("damaged"), "{err}");
     assert!(!elsewhere.join("vault.db").exists());
+    // So is a damaged database file.
+    let damaged_db = work.path().join("damaged-db");
+    copy_dir(&dir, &damaged_db);
+    let db_file = damaged_db.join("database.sqlite");
+    let mut bytes = std::fs::read(&db_file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&db_file, bytes).unwrap();
+    let err = backup::restore(&Config::for_tests(&elsewhere, None), &damaged_db, |_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("database file of the backup is damaged"), "{err}");
+    assert!(!elsewhere.join("vault.db").exists());
 
     // The real restore, then the vault opens on it with the same keys.
     let mut config = Config::for_tests(&target, None);
@@ -59,6 +75,7 @@ async fn a_backup_restores_the_embedded_vault_byte_for_byte() {
     let vault = Vault::open(config, Schema::RequireCurrent).await.unwrap();
     let report = verify(&vault).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.checkpoints, 1, "the checkpoint came back with the backup");
     let again = TestApp { vault: vault.clone(), router: vault::router::router(vault), ..app };
     for (piece, doc) in &uploaded {
         let r = again.original(&nu, piece).await;

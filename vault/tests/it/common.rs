@@ -364,6 +364,7 @@ pub async fn add_org_agent(
 /// A response: status, and the body or the error that cut it short.
 pub struct Resp {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub body: Result<Bytes, String>,
 }
 
@@ -410,8 +411,9 @@ impl TestApp {
     pub async fn send(&self, req: Request<Body>) -> Resp {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
+        let headers = resp.headers().clone();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.map_err(|e| e.to_string());
-        Resp { status, body }
+        Resp { status, headers, body }
     }
 
     pub async fn get(&self, uri: &str, token: &str) -> Resp {

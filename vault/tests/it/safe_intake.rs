@@ -33,6 +33,10 @@ async fn partners_open_the_rendition_and_the_original_stays_as_deposited() {
         // thumbnail, never the original (default policy set).
         let rendition = app.get(&format!("{base}/rendition"), &app.bailleur_token).await;
         assert_eq!(rendition.status, StatusCode::OK);
+        // What the intake worker made is sandboxed like the original: the
+        // worker may have been under an attacker's control.
+        let csp = |r: &crate::common::Resp| r.headers.get("content-security-policy").cloned();
+        assert_eq!(csp(&rendition).unwrap(), "sandbox; default-src 'none'");
         let pdf = rendition.body.unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
         for word in ["JavaScript", "OpenAction", "/URI", "Annots", "DNU MARKER"] {
@@ -40,6 +44,7 @@ async fn partners_open_the_rendition_and_the_original_stays_as_deposited() {
         }
         let thumb = app.get(&format!("{base}/thumbnail"), &app.bailleur_token).await;
         assert_eq!(thumb.status, StatusCode::OK);
+        assert_eq!(csp(&thumb).unwrap(), "sandbox; default-src 'none'");
         assert!(thumb.body.unwrap().starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG thumbnail");
         let original = app.get(&format!("{base}/original"), &app.bailleur_token).await;
         assert_eq!(original.status, StatusCode::FORBIDDEN);

@@ -1,0 +1,183 @@
+//! Gates in front of costly work an unauthenticated client can trigger:
+//! a bound on how many run at once ([`Costly`]) and a per-source budget of
+//! attempts ([`SourceBudget`]). In memory, per process: each replica guards
+//! its own CPU and memory, which is what they protect.
+//!
+//! Why both: an Argon2id verification takes about 19 MiB and tens of
+//! milliseconds; unbounded, 128 concurrent sign-ins took a server from
+//! 24 MB to 3.9 GB. The concurrency bound caps memory whoever asks; the
+//! per-source budget keeps one client from taking every turn, and is taken
+//! *before* the work (atomically, under one lock), so a burst of 30
+//! concurrent wrong guesses is 10 evaluated guesses, not 30.
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// At most `n` at once; a caller waits at most `wait` for its turn.
+#[derive(Debug, Clone)]
+pub struct Costly {
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+/// The gate was full for the whole wait: come back later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+impl Costly {
+    pub fn new(n: usize, wait: Duration) -> Self {
+        Self { permits: Arc::new(Semaphore::new(n.max(1))), wait }
+    }
+
+    /// One per core: the work is CPU-bound, more at once only queues it in
+    /// memory.
+    pub fn per_core(wait: Duration) -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, usize::from), wait)
+    }
+
+    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Busy> {
+        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Busy),
+        }
+    }
+}
+
+/// A token bucket per source address: `burst` attempts, then one more every
+/// `refill`. IPv6 sources count by /64 (one subscriber's prefix).
+#[derive(Debug)]
+pub struct SourceBudget {
+    burst: u32,
+    refill: Duration,
+    /// Most sources tracked; beyond, full buckets are forgotten first, and
+    /// if none is, new sources are refused (an attacker with many
+    /// addresses must not grow this map without end).
+    max_sources: usize,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The source has no attempt left: the next one comes after this delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted {
+    pub retry_after: Duration,
+}
+
+impl SourceBudget {
+    pub fn new(burst: u32, refill: Duration, max_sources: usize) -> Self {
+        Self { burst, refill, max_sources, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one attempt from `source`'s budget, or says when one is free.
+    /// `None` (no address known: an in-process caller) shares one bucket.
+    pub fn spend(&self, source: Option<IpAddr>, now: Instant) -> Result<(), Exhausted> {
+        let key = source.map_or(IpAddr::from([0, 0, 0, 0]), prefix);
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !buckets.contains_key(&key) && buckets.len() >= self.max_sources {
+            buckets.retain(|_, b| self.level(b, now) < f64::from(self.burst));
+            if buckets.len() >= self.max_sources {
+                return Err(Exhausted { retry_after: self.refill });
+            }
+        }
+        let b = buckets.entry(key).or_insert(Bucket { tokens: f64::from(self.burst), at: now });
+        b.tokens = self.level(b, now);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Exhausted { retry_after: self.refill.mul_f64(1.0 - b.tokens) })
+        }
+    }
+
+    /// Gives back an attempt that turned out legitimate (a right code), so
+    /// that the applicants behind one shared address (a guichet's public
+    /// computer, a carrier's NAT) are not throttled by each other's
+    /// successes.
+    pub fn refund(&self, source: Option<IpAddr>) {
+        let key = source.map_or(IpAddr::from([0, 0, 0, 0]), prefix);
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(b) = buckets.get_mut(&key) {
+            b.tokens = (b.tokens + 1.0).min(f64::from(self.burst));
+        }
+    }
+
+    fn level(&self, b: &Bucket, now: Instant) -> f64 {
+        let gained = now.saturating_duration_since(b.at).as_secs_f64() / self.refill.as_secs_f64();
+        (b.tokens + gained).min(f64::from(self.burst))
+    }
+}
+
+fn prefix(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn a_source_gets_its_burst_then_waits_for_the_refill() {
+        let b = SourceBudget::new(3, Duration::from_secs(10), 100);
+        let t = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(b.spend(ip("192.0.2.1"), t), Ok(()));
+        }
+        let e = b.spend(ip("192.0.2.1"), t).unwrap_err();
+        assert_eq!(e.retry_after, Duration::from_secs(10));
+        // Another address is not affected; the first gets one back later.
+        assert_eq!(b.spend(ip("192.0.2.2"), t), Ok(()));
+        assert_eq!(b.spend(ip("192.0.2.1"), t + Duration::from_secs(10)), Ok(()));
+        assert!(b.spend(ip("192.0.2.1"), t + Duration::from_secs(10)).is_err());
+        // A refund gives one attempt back.
+        b.refund(ip("192.0.2.1"));
+        assert_eq!(b.spend(ip("192.0.2.1"), t + Duration::from_secs(10)), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_counts_by_prefix_and_the_map_is_bounded() {
+        let b = SourceBudget::new(1, Duration::from_secs(60), 2);
+        let t = Instant::now();
+        assert_eq!(b.spend(ip("2001:db8:1:2::1"), t), Ok(()));
+        assert!(b.spend(ip("2001:db8:1:2::ffff"), t).is_err(), "same /64");
+        assert_eq!(b.spend(ip("2001:db8:9:9::1"), t), Ok(()));
+        // Both tracked sources are spent: a third one cannot push them out.
+        assert!(b.spend(ip("198.51.100.7"), t).is_err());
+        // Once they have refilled, they are forgotten to make room.
+        assert_eq!(b.spend(ip("198.51.100.7"), t + Duration::from_secs(60)), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn costly_work_runs_n_at_once_and_refuses_after_the_wait() {
+        let gate = Costly::new(2, Duration::from_millis(50));
+        let a = gate.enter().await.unwrap();
+        let _b = gate.enter().await.unwrap();
+        assert_eq!(gate.enter().await.unwrap_err(), Busy);
+        drop(a);
+        assert!(gate.enter().await.is_ok());
+    }
+}
