@@ -50,8 +50,9 @@ struct Inner {
 /// What stands before an Argon2id verification of a personal code.
 #[derive(Debug)]
 pub struct SignInGates {
-    /// Verifications at once: one per core, five seconds' wait at most.
-    pub costly: Costly,
+    /// Verifications at once: one per core, five seconds' wait at most,
+    /// each with its Argon2 memory allocated once.
+    pub costly: Costly<Vec<argon2::Block>>,
     /// Attempts per source address: ten, then one every six seconds.
     pub budget: SourceBudget,
 }
@@ -59,7 +60,7 @@ pub struct SignInGates {
 impl SignInGates {
     fn new() -> Self {
         Self {
-            costly: Costly::per_core(std::time::Duration::from_secs(5)),
+            costly: Costly::per_core(crate::crypto::argon2_memory, std::time::Duration::from_secs(5)),
             budget: SourceBudget::new(10, std::time::Duration::from_secs(6), 65_536),
         }
     }

@@ -19,10 +19,16 @@ use std::{
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// At most `n` at once; a caller waits at most `wait` for its turn.
-#[derive(Debug, Clone)]
-pub struct Costly {
+/// At most `n` at once, each with one of `n` reusable resources (the
+/// memory the work needs, allocated once); a caller waits at most `wait`
+/// for its turn. Reusing the memory matters as much as bounding the count:
+/// freed large blocks stay in the allocator's per-thread arenas, so work
+/// spread over many threads kept the memory of all of them.
+#[derive(Debug)]
+pub struct Costly<R> {
     permits: Arc<Semaphore>,
+    pool: Arc<Mutex<Vec<R>>>,
+    make: fn() -> R,
     wait: Duration,
 }
 
@@ -30,21 +36,53 @@ pub struct Costly {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 
-impl Costly {
-    pub fn new(n: usize, wait: Duration) -> Self {
-        Self { permits: Arc::new(Semaphore::new(n.max(1))), wait }
+/// One turn at the costly work, with its resource; both go back on drop.
+#[derive(Debug)]
+pub struct Turn<R> {
+    resource: Option<R>,
+    pool: Arc<Mutex<Vec<R>>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<R> Costly<R> {
+    /// `make` builds a resource when a turn finds none (at first use, or
+    /// after a turn lost its own, in a panic).
+    pub fn new(n: usize, make: fn() -> R, wait: Duration) -> Self {
+        Self { permits: Arc::new(Semaphore::new(n.max(1))), pool: Arc::new(Mutex::new(Vec::new())), make, wait }
     }
 
     /// One per core: the work is CPU-bound, more at once only queues it in
     /// memory.
-    pub fn per_core(wait: Duration) -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, usize::from), wait)
+    pub fn per_core(make: fn() -> R, wait: Duration) -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, usize::from), make, wait)
     }
 
-    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Busy> {
-        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(Busy),
+    pub async fn enter(&self) -> Result<Turn<R>, Busy> {
+        let permit = match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(Busy),
+        };
+        let resource = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        Ok(Turn { resource: Some(resource.unwrap_or_else(self.make)), pool: self.pool.clone(), _permit: permit })
+    }
+}
+
+impl<R> Turn<R> {
+    /// Takes the resource out (to move it to a blocking thread); give it
+    /// back with [`Turn::give_back`], or the next turn makes a new one.
+    pub fn take(&mut self) -> Option<R> {
+        self.resource.take()
+    }
+
+    pub fn give_back(&mut self, r: R) {
+        self.resource = Some(r);
+    }
+}
+
+impl<R> Drop for Turn<R> {
+    fn drop(&mut self) {
+        if let Some(r) = self.resource.take() {
+            self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(r);
         }
     }
 }
@@ -172,12 +210,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn costly_work_runs_n_at_once_and_refuses_after_the_wait() {
-        let gate = Costly::new(2, Duration::from_millis(50));
+    async fn costly_work_runs_n_at_once_reuses_its_resources_and_refuses_after_the_wait() {
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        fn make() -> Vec<u8> {
+            MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            vec![0; 16]
+        }
+        let gate = Costly::new(2, make, Duration::from_millis(50));
         let a = gate.enter().await.unwrap();
         let _b = gate.enter().await.unwrap();
         assert_eq!(gate.enter().await.unwrap_err(), Busy);
         drop(a);
-        assert!(gate.enter().await.is_ok());
+        for _ in 0..10 {
+            let mut t = gate.enter().await.unwrap();
+            let r = t.take().unwrap();
+            t.give_back(r);
+        }
+        assert_eq!(MADE.load(std::sync::atomic::Ordering::Relaxed), 2, "two resources for two turns, reused");
     }
 }

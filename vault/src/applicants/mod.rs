@@ -6,10 +6,6 @@
 //! attempts, then one every six seconds: 429 with `Retry-After`), and
 //! verifications run a few at a time whoever asks ([`crate::gate`]).
 
-use argon2::{
-    Argon2,
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-};
 use axum::{
     Json,
     extract::{State, rejection::JsonRejection},
@@ -37,20 +33,6 @@ fn random_text(len: usize) -> Result<String, Error> {
 /// characters, about 50 bits).
 pub fn new_credentials() -> Result<(String, String), Error> {
     Ok((format!("DNU-{}", random_text(8)?), random_text(10)?))
-}
-
-/// Argon2id hash of a code (slow on purpose: run it off the async threads).
-pub fn hash_code(code: &str) -> Result<String, Error> {
-    let salt =
-        SaltString::encode_b64(&random_bytes::<16>()?).map_err(|e| Error::internal("hashing a code", e.to_string()))?;
-    Ok(Argon2::default()
-        .hash_password(code.as_bytes(), &salt)
-        .map_err(|e| Error::internal("hashing a code", e.to_string()))?
-        .to_string())
-}
-
-fn code_matches(hash: &str, code: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(code.as_bytes(), &h).is_ok())
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,16 +74,22 @@ pub async fn open_session(vault: &Vault, source: ClientAddr, identifier: &str, c
         .budget
         .spend(source.0, std::time::Instant::now())
         .map_err(|e| Error::Throttled { retry_after_s: retry_after_s(e.retry_after) })?;
-    let _turn = gates.costly.enter().await.map_err(|Busy| Error::Busy { retry_after_s: 1 })?;
+    let mut turn = gates.costly.enter().await.map_err(|Busy| Error::Busy { retry_after_s: 1 })?;
     let applicant = vault.db().applicant_by_identifier(&identifier).await?;
     // An unknown identifier costs the same hash as a known one.
     let hash = match &applicant {
         Some(a) => a.code_hash.clone(),
         None => dummy_hash()?,
     };
-    let ok = tokio::task::spawn_blocking(move || code_matches(&hash, &code))
-        .await
-        .map_err(|e| Error::internal("checking a code", e))?;
+    let mut memory = turn.take().unwrap_or_else(crate::crypto::argon2_memory);
+    let (ok, memory) = tokio::task::spawn_blocking(move || {
+        let ok = crate::crypto::code_matches(&hash, &code, &mut memory);
+        (ok, memory)
+    })
+    .await
+    .map_err(|e| Error::internal("checking a code", e))?;
+    turn.give_back(memory);
+    drop(turn);
     let a = match applicant {
         Some(a) if ok => a,
         other => {
@@ -133,6 +121,6 @@ fn dummy_hash() -> Result<String, Error> {
     if let Some(h) = DUMMY.get() {
         return Ok(h.clone());
     }
-    let h = hash_code(&random_text(10)?)?;
+    let h = crate::crypto::hash_code(&random_text(10)?)?;
     Ok(DUMMY.get_or_init(|| h).clone())
 }

@@ -8,10 +8,12 @@
 //! * Keyed fingerprints and sealed metadata, both under keys derived from the
 //!   dossier key, so shredding the dossier key makes them meaningless too.
 
+mod code;
 mod dossier_key;
 mod master;
 pub mod stream;
 
+pub use code::{argon2_memory, code_matches, hash_code};
 pub use dossier_key::{DossierKey, WrappedKey};
 pub use master::{KeyVersion, MasterKeys};
 
@@ -29,6 +31,8 @@ pub enum CryptoError {
     Random,
     #[error("{0}")]
     KeyRing(String),
+    #[error("hashing a personal code: {0}")]
+    CodeHash(String),
 }
 
 /// Fills a buffer from the operating system's CSPRNG.

@@ -48,7 +48,7 @@ impl Credentials {
     pub async fn issue() -> Result<Self, Error> {
         let (identifier, code) = crate::applicants::new_credentials()?;
         let c = code.clone();
-        let code_hash = tokio::task::spawn_blocking(move || crate::applicants::hash_code(&c))
+        let code_hash = tokio::task::spawn_blocking(move || crate::crypto::hash_code(&c))
             .await
             .map_err(|e| Error::internal("hashing the applicant code", e))??;
         Ok(Self { identifier, code, code_hash })
