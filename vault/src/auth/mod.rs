@@ -22,7 +22,7 @@ pub mod token;
 pub(crate) use decide::authorize;
 pub use decide::{Prepared, decide_prepared};
 pub use source::ClientAddr;
-pub use token::{TokenKind, new_token};
+pub use token::{Carrier, TokenKind, new_token};
 
 /// An authenticated agent and its organisation.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl FromRequestParts<Vault> for Principal {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(Error::Unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-        Self::from_token(vault, token, parts.headers.get(Purpose::HEADER)).await
+        Self::from_token(vault, token, Carrier::Bearer, parts.headers.get(Purpose::HEADER)).await
     }
 }
 
@@ -115,10 +115,12 @@ impl Principal {
     pub async fn from_token(
         vault: &Vault,
         token: &str,
+        carrier: Carrier,
         purpose: Option<&axum::http::HeaderValue>,
     ) -> Result<Self, Error> {
-        let kind =
-            TokenKind::of(token).ok_or(Error::Unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        let kind = TokenKind::of(token)
+            .filter(|k| k.accepted(carrier))
+            .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
         if kind == TokenKind::ApplicantSession {
             let (id, dossier) = vault
                 .db()

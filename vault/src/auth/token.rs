@@ -40,10 +40,19 @@ impl TokenKind {
         Self::ALL.into_iter().find(|k| token.starts_with(k.prefix()))
     }
 
-    /// Whether a token of this kind may ride in the pages' cookie: page
-    /// sessions only, never an access token.
-    pub fn is_page_session(self) -> bool {
-        matches!(self, Self::AgentSession | Self::ApplicantSession)
+    /// Whether a token of this kind is accepted the way it came. An agent's
+    /// page session lives only in the pages' cookie: it is not a bearer
+    /// token, and it cannot open another session (one posted to the
+    /// sign-in form used to yield a fresh eight hours that outlived the
+    /// first session's sign-out). An access token never rides in the
+    /// cookie. An applicant's session is both their API token and their
+    /// pages' cookie.
+    pub fn accepted(self, carrier: Carrier) -> bool {
+        match carrier {
+            Carrier::Bearer => matches!(self, Self::AgentAccess | Self::ApplicantSession),
+            Carrier::Cookie => matches!(self, Self::AgentSession | Self::ApplicantSession),
+            Carrier::SignInForm => self == Self::AgentAccess,
+        }
     }
 
     /// A new token of this kind and the hash under which it is stored.
@@ -52,6 +61,17 @@ impl TokenKind {
         let hash = sha256(token.as_bytes());
         Ok((token, hash))
     }
+}
+
+/// How a token reached the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carrier {
+    /// `Authorization: Bearer …`.
+    Bearer,
+    /// The pages' session cookie.
+    Cookie,
+    /// The agents' sign-in form (`/agent/connexion`).
+    SignInForm,
 }
 
 /// A new agent access token and its stored hash.
@@ -72,6 +92,8 @@ mod tests {
             assert!(token.len() > 40);
         }
         assert_eq!(TokenKind::of("Bearer x"), None);
-        assert!(!TokenKind::AgentAccess.is_page_session());
+        assert!(!TokenKind::AgentAccess.accepted(Carrier::Cookie));
+        assert!(!TokenKind::AgentSession.accepted(Carrier::Bearer));
+        assert!(!TokenKind::AgentSession.accepted(Carrier::SignInForm));
     }
 }

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     app::Vault,
-    auth::{Principal, TokenKind},
+    auth::{Carrier, Principal, TokenKind},
     domain::PieceKind,
     dossiers::{RegisterInput, WorklistQuery, register_dossier, show_dossier, worklist_of},
     error::Error,
@@ -64,7 +64,7 @@ pub struct TokenForm {
 
 pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<TokenForm>) -> Result<Response, Error> {
     let token = form.token.trim();
-    match Principal::from_token(&vault, token, None).await {
+    match Principal::from_token(&vault, token, Carrier::SignInForm, None).await {
         Ok(Principal::Agent(a)) => {
             // The cookie holds a session of its own, never the access token.
             let (session, hash) = TokenKind::AgentSession.mint()?;

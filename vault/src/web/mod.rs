@@ -20,13 +20,53 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::{
     app::Vault,
-    auth::{Principal, TokenKind},
+    auth::{Carrier, Principal, TokenKind},
     crypto::sha256,
     error::Error,
 };
 
 /// Name of the session cookie (it holds an applicant session token).
 const COOKIE: &str = "dnu_session";
+
+/// Headers on every HTML page. Guichet browsers are shared: nothing is
+/// cached; pages cannot be framed (clickjacking), leak their URL (which
+/// names a dossier) to another site, or run anything but their own inline
+/// style, allowed by its hash. HSTS only when the proxy in front says the
+/// request came over HTTPS and the operator trusts it
+/// (`VAULT_TRUST_FORWARDED_FOR`).
+pub async fn security_headers(
+    axum::extract::State(vault): axum::extract::State<Vault>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let https = vault.config().trust_forwarded_for
+        && req.headers().get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let mut res = next.run(req).await;
+    let html = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !html {
+        return res;
+    }
+    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    let csp = CSP.get_or_init(|| {
+        use base64::Engine;
+        let style = base64::engine::general_purpose::STANDARD.encode(sha256(STYLE.as_bytes()));
+        HeaderValue::from_str(&format!(
+            "default-src 'none'; style-src 'sha256-{style}'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'"
+        ))
+        .unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"))
+    });
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    res
+}
 
 /// A page: the shared shell around `main`.
 pub fn page(title: &str, signed_in: Option<&Session>, main: Markup) -> Html<String> {
@@ -133,11 +173,11 @@ impl FromRequestParts<Vault> for MaybeSession {
         // Only page sessions (an applicant's, an agent's) ride in the
         // cookie; an agent's access token there is not a session.
         let Some(token) =
-            cookie_token(&parts.headers).filter(|t| TokenKind::of(t).is_some_and(TokenKind::is_page_session))
+            cookie_token(&parts.headers).filter(|t| TokenKind::of(t).is_some_and(|k| k.accepted(Carrier::Cookie)))
         else {
             return Ok(Self(None));
         };
-        match Principal::from_token(vault, &token, None).await {
+        match Principal::from_token(vault, &token, Carrier::Cookie, None).await {
             Ok(principal) => Ok(Self(Some(Session { token, principal }))),
             // An expired or unknown session is "not signed in", not an error page.
             Err(Error::Unauthenticated(_)) => Ok(Self(None)),

@@ -86,6 +86,24 @@ async fn metrics_parse_with_the_reference_parser_and_count_what_happened() {
     assert!(!String::from_utf8_lossy(r.body.as_ref().unwrap()).contains(&nu));
 }
 
+/// Methods a client makes up do not become new series: 300 requests with
+/// 300 invented methods grew `/metrics` from 13 KB to 10.7 MB before they
+/// were counted as `other`.
+#[tokio::test]
+async fn invented_http_methods_count_as_other() {
+    let app = TestApp::builder().build().await;
+    for i in 0..300 {
+        let method = axum::http::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        let req =
+            axum::http::Request::builder().method(method).uri("/api/v1/catalogue").body(axum::body::Body::empty());
+        let r = app.send(req.unwrap()).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let text = String::from_utf8(app.get("/metrics", "").await.body.unwrap().to_vec()).unwrap();
+    assert!(!text.contains("INVENTED"), "an invented method became a label");
+    assert!(text.contains("method=\"other\",status=\"405\""), "they are counted, as `other`");
+}
+
 /// Fills a route template's parameters with plausible values.
 fn concrete(path: &str, nu: &str, piece: &str) -> String {
     path.replace("{nu}", nu).replace("{piece}", piece).replace("{id}", &uuid::Uuid::new_v4().to_string())

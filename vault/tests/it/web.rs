@@ -135,3 +135,61 @@ async fn the_dossier_search_redirects_only_to_a_well_formed_number() {
         assert!(String::from_utf8_lossy(&r.body.unwrap()).contains("Numéro unique invalide"));
     }
 }
+
+/// Every page carries the headers a shared guichet browser needs; before,
+/// pages carried none (a page could be framed, cached, and leak its URL).
+#[tokio::test]
+async fn pages_are_not_cached_framed_or_leaked_and_run_only_their_own_style() {
+    let app = TestApp::builder().build().await;
+    let r = app.get("/", "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let h = |name: &str| r.headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert_eq!(h("cache-control"), "no-store");
+    assert_eq!(h("referrer-policy"), "no-referrer");
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    let csp = h("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.starts_with("default-src 'none'"), "{csp}");
+    // The inline style is allowed by its hash, and nothing else inline.
+    let body = String::from_utf8(r.body.unwrap().to_vec()).unwrap();
+    let style = body.split("<style>").nth(1).and_then(|s| s.split("</style>").next()).unwrap();
+    use base64::Engine;
+    let hash = base64::engine::general_purpose::STANDARD.encode(vault::crypto::sha256(style.as_bytes()));
+    assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
+    assert!(!csp.contains("unsafe-inline"));
+    // No HSTS on plain HTTP; the API's JSON is left as it was.
+    assert!(r.headers.get("strict-transport-security").is_none());
+    let api = app.get("/api/v1/catalogue", "").await;
+    assert!(api.headers.get("content-security-policy").is_none());
+}
+
+/// A page session opens no other session and is no bearer token: posted to
+/// the sign-in form it used to yield a fresh eight-hour session that
+/// outlived the first one's sign-out, and it served the API.
+#[tokio::test]
+async fn a_page_session_mints_nothing_and_is_not_a_bearer_token() {
+    let app = TestApp::builder().build().await;
+    let cookie = agent_cookie(&app).await;
+    let session = cookie.strip_prefix("dnu_session=").unwrap().to_owned();
+    let form = Request::post("/agent/connexion")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={session}")))
+        .unwrap();
+    let again = app.send(form).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a page session signs nobody in");
+    assert!(again.headers.get("set-cookie").is_none());
+    let api = app.get("/api/v1/dossiers", &session).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED, "a page session is not a bearer token");
+    // An applicant's session remains their API token.
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
+    let j = r.json();
+    let signed = app
+        .post_json(
+            "/api/v1/session",
+            "",
+            serde_json::json!({"identifier": j["applicant"]["identifier"], "code": j["applicant"]["code"]}),
+        )
+        .await;
+    let token = signed.json()["token"].as_str().unwrap().to_owned();
+    let nu = j["numero_unique"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &token).await.status, StatusCode::OK);
+}
