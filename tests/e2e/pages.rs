@@ -20,8 +20,8 @@ fn scan() -> Vec<u8> {
 /// Fetches `url` as this browser's page session would (its HttpOnly
 /// cookie, which WebDriver can read), for what Chromium would download.
 async fn as_session(b: &Browser, url: &str) -> reqwest::Response {
-    let cookie = b.cookie("dnu_session").await;
-    reqwest::Client::new().get(url).header("cookie", format!("dnu_session={cookie}")).send().await.unwrap()
+    let cookie = b.cookie("__Host-dnu_session").await;
+    reqwest::Client::new().get(url).header("cookie", format!("__Host-dnu_session={cookie}")).send().await.unwrap()
 }
 
 fn hex_of(bytes: &[u8]) -> String {

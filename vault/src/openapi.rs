@@ -165,7 +165,7 @@ pub fn document(ops: &[Operation]) -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "an agent's access token or an applicant's session token"},
-                "session": {"type": "apiKey", "in": "cookie", "name": "dnu_session", "description": "the web pages' session"}
+                "session": {"type": "apiKey", "in": "cookie", "name": "__Host-dnu_session", "description": "the web pages' session"}
             },
             "schemas": {"Error": error},
             "responses": {

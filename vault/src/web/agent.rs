@@ -62,7 +62,14 @@ pub struct TokenForm {
     token: String,
 }
 
-pub async fn sign_in(State(vault): State<Vault>, Form(form): Form<TokenForm>) -> Result<Response, Error> {
+pub async fn sign_in(
+    State(vault): State<Vault>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, Error> {
+    if !super::from_own_pages(&headers) {
+        return Ok(super::foreign_form());
+    }
     let token = form.token.trim();
     match Principal::from_token(&vault, token, Carrier::SignInForm, None).await {
         Ok(Principal::Agent(a)) => {

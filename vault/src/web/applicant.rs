@@ -67,8 +67,12 @@ pub async fn home(MaybeSession(session): MaybeSession, Query(q): Query<HomeQuery
 pub async fn sign_in(
     State(vault): State<Vault>,
     source: ClientAddr,
+    headers: axum::http::HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, Error> {
+    if !super::from_own_pages(&headers) {
+        return Ok(super::foreign_form());
+    }
     match crate::applicants::open_session(&vault, source, &form.identifier, &form.code).await {
         Ok(s) => {
             let mut resp = Redirect::to("/mon-dossier").into_response();

@@ -25,8 +25,10 @@ use crate::{
     error::Error,
 };
 
-/// Name of the session cookie (it holds an applicant session token).
-const COOKIE: &str = "dnu_session";
+/// Name of the session cookie (it holds a page session). `__Host-`: the
+/// browser keeps it only if it is `Secure`, for this host alone and the
+/// whole path, so no sibling subdomain can set or overwrite it.
+pub const COOKIE: &str = "__Host-dnu_session";
 
 /// Headers on every HTML page. Guichet browsers are shared: nothing is
 /// cached; pages cannot be framed (clickjacking), leak their URL (which
@@ -151,6 +153,40 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// Whether a sign-in form was posted by this site's own page. Sign-in
+/// forms have no session yet, hence no CSRF token: without this check,
+/// another site could sign a victim's browser into the attacker's dossier,
+/// where the victim would then upload their papers. Browsers say where a
+/// request comes from with `Sec-Fetch-Site` (`same-origin`, or `none` for
+/// a request the user typed), older ones with `Origin`, compared by host
+/// name (a proxy may drop the port from `Host`). A client that sends
+/// neither is not a browser another site could drive.
+pub fn from_own_pages(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = text(header::ORIGIN.as_str()) else { return true };
+    let host_name = |authority: &str| {
+        let a = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        match a.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default().to_ascii_lowercase(),
+            None => a.split(':').next().unwrap_or_default().to_ascii_lowercase(),
+        }
+    };
+    let origin_host = origin.split_once("://").map(|(_, rest)| host_name(rest.trim_end_matches('/')));
+    origin_host.is_some_and(|o| text(header::HOST.as_str()).is_some_and(|h| host_name(h) == o))
+}
+
+/// The answer to a sign-in form posted from another site.
+pub fn foreign_form() -> Response {
+    let main = html! {
+        h1 { "Connexion refusée" }
+        p { "Ce formulaire de connexion ne vient pas de ce site. Ouvrez la page de connexion du service et connectez-vous depuis celle-ci." }
+    };
+    (axum::http::StatusCode::FORBIDDEN, page("Connexion refusée", None, main)).into_response()
+}
+
 /// `Set-Cookie` for an applicant's new session (or, with `None`, one that
 /// ends it).
 pub fn session_cookie(token: Option<&str>) -> HeaderValue {
@@ -160,7 +196,7 @@ pub fn session_cookie(token: Option<&str>) -> HeaderValue {
 /// `Set-Cookie` holding `token` for `max_age` seconds (0 ends it).
 pub fn session_cookie_for(token: &str, max_age: u32) -> HeaderValue {
     let v = format!("{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}");
-    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("dnu_session=; Max-Age=0"))
+    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("__Host-dnu_session=; Path=/; Secure; Max-Age=0"))
 }
 
 /// The session of a page request, if signed in.

@@ -100,13 +100,13 @@ async fn agent_cookie(app: &TestApp) -> String {
 async fn an_agents_page_session_is_its_own_and_ends_at_sign_out() {
     let app = TestApp::builder().build().await;
     let cookie = agent_cookie(&app).await;
-    let value = cookie.strip_prefix("dnu_session=").unwrap();
+    let value = cookie.strip_prefix("__Host-dnu_session=").unwrap();
     assert!(value.starts_with("dnus_") && value != app.guichet_token, "the cookie never holds the access token");
     let get = |c: &str| Request::get("/dossiers").header("cookie", c).body(Body::empty()).unwrap();
     let page = app.send(get(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
     // The access token itself in the cookie is not a page session.
-    assert_eq!(app.send(get(&format!("dnu_session={}", app.guichet_token))).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.send(get(&format!("__Host-dnu_session={}", app.guichet_token))).await.status, StatusCode::SEE_OTHER);
     let html = String::from_utf8(page.body.unwrap().to_vec()).unwrap();
     let token = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let out = Request::post("/deconnexion")
@@ -169,7 +169,7 @@ async fn pages_are_not_cached_framed_or_leaked_and_run_only_their_own_style() {
 async fn a_page_session_mints_nothing_and_is_not_a_bearer_token() {
     let app = TestApp::builder().build().await;
     let cookie = agent_cookie(&app).await;
-    let session = cookie.strip_prefix("dnu_session=").unwrap().to_owned();
+    let session = cookie.strip_prefix("__Host-dnu_session=").unwrap().to_owned();
     let form = Request::post("/agent/connexion")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from(format!("token={session}")))
@@ -192,4 +192,79 @@ async fn a_page_session_mints_nothing_and_is_not_a_bearer_token() {
     let token = signed.json()["token"].as_str().unwrap().to_owned();
     let nu = j["numero_unique"].as_str().unwrap();
     assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &token).await.status, StatusCode::OK);
+}
+
+/// The applicant's page asks the policy what the API asks: under a set that
+/// refuses the applicant `dossier.read`, both refuse (the page used to show
+/// the pieces and the trace all the same).
+#[tokio::test]
+async fn the_applicants_page_asks_the_policy_like_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/default");
+    for e in std::fs::read_dir(default).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let text = text.replace(r#"Vault::Action::"dossier.read", "#, "");
+        std::fs::write(dir.path().join(p.file_name().unwrap()), text).unwrap();
+    }
+    let app = TestApp::builder().policy_dir(dir.path().to_owned()).build().await;
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
+    let j = r.json();
+    let nu = j["numero_unique"].as_str().unwrap();
+    let (identifier, code) = (j["applicant"]["identifier"].as_str().unwrap(), j["applicant"]["code"].as_str().unwrap());
+    app.upload_ok(nu, &doc_of(2000, 9)).await;
+    let token =
+        app.post_json("/api/v1/session", "", serde_json::json!({"identifier": identifier, "code": code})).await.json()
+            ["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &token).await.status, StatusCode::FORBIDDEN);
+    let cookie = sign_in(&app, "/connexion", format!("identifier={identifier}&code={code}")).await;
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let page = app.send(Request::get("/mon-dossier").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let html = String::from_utf8_lossy(page.body.as_ref().unwrap()).into_owned();
+    assert!(!html.contains("Pièces du dossier") && !html.contains(nu), "the page showed the dossier: {html}");
+}
+
+/// Login CSRF: a sign-in form posted from another site is refused (it used
+/// to sign the victim's browser into the attacker's dossier); the cookie
+/// is a `__Host-` cookie no sibling domain can plant.
+#[tokio::test]
+async fn sign_in_forms_posted_from_another_site_are_refused() {
+    let app = TestApp::builder().build().await;
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
+    let j = r.json();
+    let form = format!(
+        "identifier={}&code={}",
+        j["applicant"]["identifier"].as_str().unwrap(),
+        j["applicant"]["code"].as_str().unwrap()
+    );
+    let post = |uri: &str, body: String, headers: &[(&str, &str)]| {
+        let mut b = Request::post(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "vault.example");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::from(body)).unwrap()
+    };
+    for (uri, body) in [("/connexion", form.clone()), ("/agent/connexion", format!("token={}", app.guichet_token))] {
+        for attack in [
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("sec-fetch-site", "same-site")][..],
+            &[("origin", "https://attacker.example")][..],
+        ] {
+            let r = app.send(post(uri, body.clone(), attack)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri} {attack:?}");
+            assert!(r.headers.get("set-cookie").is_none(), "{uri} {attack:?}: a session was opened");
+        }
+        for own in [&[("sec-fetch-site", "same-origin")][..], &[("origin", "https://vault.example")][..], &[][..]] {
+            let r = app.send(post(uri, body.clone(), own)).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri} {own:?}");
+            let cookie = r.headers["set-cookie"].to_str().unwrap();
+            assert!(cookie.starts_with("__Host-dnu_session=") && cookie.contains("; Path=/; Secure;"), "{cookie}");
+        }
+    }
 }
