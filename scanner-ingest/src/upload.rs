@@ -91,7 +91,10 @@ impl Vault {
             .map(|b| format!("{} ({}): {}", status.as_u16(), b.error.code, b.error.message))
             .unwrap_or_else(|_| format!("{}", status.as_u16()));
         match status.as_u16() {
-            400 | 404 | 409 | 413 | 415 | 422 => Outcome::Refused(detail),
+            // 403 too: the vault answers a number it does not hold exactly as one
+            // out of reach (no existence oracle); either way this piece cannot be
+            // filed by this token, and the guichet must see why.
+            400 | 403 | 404 | 409 | 413 | 415 | 422 => Outcome::Refused(detail),
             _ => Outcome::Retry(detail),
         }
     }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     app::Vault,
-    auth::{Action, Principal, Resource, authorize},
+    auth::{Action, Principal, Resource, authorize, no_such_dossier},
     crypto::DossierKey,
     db::{
         audit::AuditEvent,
@@ -36,8 +36,8 @@ pub struct Opened<'a> {
 }
 
 /// Finds the dossier `{nu}` names and decides `action` on it for the
-/// caller: 422 for a malformed number, 404 for an unknown one, 403 when the
-/// policy refuses (traced).
+/// caller: 422 for a malformed number; 403 when the policy refuses (traced)
+/// and, in the same words, for a number that names no dossier.
 pub async fn open<'a>(
     vault: &'a Vault,
     principal: &'a Principal,
@@ -45,11 +45,7 @@ pub async fn open<'a>(
     action: Action,
 ) -> Result<Opened<'a>, Error> {
     let nu = NumeroUnique::parse(nu)?;
-    let dossier = vault
-        .db()
-        .dossier_by_nu(&nu)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no dossier with numéro unique {nu}")))?;
+    let dossier = vault.db().dossier_by_nu(&nu).await?.ok_or_else(|| no_such_dossier(vault, principal, action))?;
     decide(vault, principal, dossier, action).await
 }
 

@@ -136,12 +136,24 @@ pub fn decide_prepared(
     tracing::debug!(action = action.as_str(), policies = ?decision.policies, "access denied");
     let what = format!("{} for {}", action.as_str(), prepared.who);
     Err(match grant {
+        None => policy_refusal(&what),
         Some(g) if g.revoked => {
             Error::Refused { code: "grant_revoked", message: format!("{what}: its grant on this dossier was revoked") }
         }
         Some(g) if g.expires_at <= now => {
             Error::Refused { code: "grant_expired", message: format!("{what}: its grant on this dossier has expired") }
         }
-        _ => Error::Forbidden(format!("the access policy does not allow {what} on this dossier")),
+        _ => policy_refusal(&what),
     })
+}
+
+fn policy_refusal(what: &str) -> Error {
+    Error::Forbidden(format!("the access policy does not allow {what} on this dossier"))
+}
+
+/// The answer for a numéro unique that names no dossier: word for word the
+/// policy's refusal of `action` to this caller, so that probing numbers
+/// tells nobody which demands exist (a 404 against a 403 did).
+pub fn no_such_dossier(vault: &Vault, p: &Principal, action: Action) -> Error {
+    policy_refusal(&format!("{} for {}", action.as_str(), Prepared::new(vault, p).who))
 }

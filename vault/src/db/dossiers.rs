@@ -99,6 +99,10 @@ pub enum Reach {
 const COLUMNS: &str =
     "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at, radiated_on, radiation_reason";
 
+/// Most numbers issued in one month and territory: random draws among a
+/// million stay quick while at most 60 % are taken.
+const MAX_ISSUED_PER_MONTH: u32 = 600_000;
+
 /// A lifecycle change, with who asked and why (for the journal).
 #[derive(Debug, Clone, Copy)]
 pub enum Lifecycle<'a> {
@@ -128,8 +132,28 @@ impl Db {
                 .bind(&prefix)
                 .fetch_one(&mut *tx)
                 .await?;
-                let seq = u32::try_from(row.try_get::<i64, _>("last")?).unwrap_or(u32::MAX);
-                NumeroUnique::issue(territory, month, year, seq, guichet).map_err(|e| Error::Conflict(e.0))?
+                // The count bounds the month's numbers; the number itself is
+                // drawn at random among the free ones, so that knowing one
+                // number does not give its neighbours (sequential numbers
+                // let any principal enumerate a territory's demands).
+                let issued = u32::try_from(row.try_get::<i64, _>("last")?).unwrap_or(u32::MAX);
+                if issued > MAX_ISSUED_PER_MONTH {
+                    return Err(Error::Conflict("the numéros uniques of this month are exhausted".into()));
+                }
+                let mut tries = 0;
+                loop {
+                    let draw = u32::from_be_bytes(crate::crypto::random_bytes::<4>()?) % 999_999 + 1;
+                    let nu =
+                        NumeroUnique::issue(territory, month, year, draw, guichet).map_err(|e| Error::Conflict(e.0))?;
+                    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM dossiers WHERE numero_unique = $1")
+                        .bind(nu.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tries += 1;
+                    if taken.is_none() || tries >= 32 {
+                        break nu;
+                    }
+                }
             }
         };
         let inserted = sqlx::query(

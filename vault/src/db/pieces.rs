@@ -79,8 +79,9 @@ pub struct NewVersion {
     /// Who uploaded (neither id for the applicant), recorded with the version.
     pub by: Actor,
     pub derived: Derived,
-    /// The client's idempotency key: the same key on the same dossier
-    /// commits at most one version.
+    /// The client's idempotency key, scoped to the uploader: the same key
+    /// on the same dossier commits at most one version, and a replay must
+    /// carry the same bytes.
     pub idempotency_key: Option<String>,
 }
 
@@ -202,7 +203,9 @@ impl Db {
         Ok(Some((p, v)))
     }
 
-    /// The version an upload with this idempotency key committed.
+    /// The version an upload with this idempotency key committed. Keys are
+    /// scoped by the caller (`pieces::upload` prefixes the principal), so
+    /// one uploader's key never matches another's.
     async fn version_by_key(&self, dossier: Uuid, key: &str) -> Result<Option<(Piece, Version)>, Error> {
         let id: Option<String> =
             sqlx::query_scalar("SELECT version_id FROM upload_keys WHERE dossier_id = $1 AND idem_key = $2")
@@ -232,7 +235,7 @@ impl Db {
         if let Some(key) = &new.idempotency_key
             && let Some((p, v)) = self.version_by_key(new.dossier_id, key).await?
         {
-            return Ok(Committed::Duplicate(p, v));
+            return replay(new, p, v);
         }
         if let Some((p, v)) = self.duplicate_of(new.dossier_id, &new.fingerprint).await? {
             return Ok(Committed::Duplicate(p, v));
@@ -249,7 +252,7 @@ impl Db {
                 if let Some(key) = &new.idempotency_key
                     && let Some((p, v)) = self.version_by_key(new.dossier_id, key).await?
                 {
-                    return Ok(Committed::Duplicate(p, v));
+                    return replay(new, p, v);
                 }
                 match self.duplicate_of(new.dossier_id, &new.fingerprint).await? {
                     Some((p, v)) => Ok(Committed::Duplicate(p, v)),
@@ -367,4 +370,17 @@ impl Db {
         };
         Ok((piece, version))
     }
+}
+
+/// A retried upload whose key filed a version already: the same bytes are
+/// that version; other bytes under the same key are a client's mistake
+/// (a key reused for another document), refused rather than dropped.
+fn replay(new: &NewVersion, p: Piece, v: Version) -> Result<Committed, Error> {
+    if v.fingerprint[..] != new.fingerprint[..] {
+        return Err(Error::Invalid(
+            "Idempotency-Key: this key already filed a different document in this dossier; use a new key for a new document"
+                .into(),
+        ));
+    }
+    Ok(Committed::Duplicate(p, v))
 }

@@ -99,7 +99,12 @@ pub async fn store_upload(
     if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD)) {
         return Err(Error::TooLarge { limit });
     }
-    let idempotency_key = idempotency_key(headers)?;
+    // Scoped to the uploader: another principal's key (a guichet's and an
+    // applicant's may coincide) never makes this upload a duplicate.
+    let idempotency_key = idempotency_key(headers)?.map(|k| match principal {
+        Principal::Agent(a) => format!("agent:{}:{k}", a.agent.id),
+        Principal::Applicant { id, .. } => format!("applicant:{id}:{k}"),
+    });
     let opened = access::open(&vault, principal, nu, Action::PieceUpload).await?;
     let dossier = opened.dossier();
     let UploadBody(mut multipart) = multipart?;

@@ -61,3 +61,29 @@ async fn store_errors(app: &TestApp) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// Probing numbers tells nothing: a number out of the caller's reach and a
+/// number that names no dossier get the same answer (it was 403 against
+/// 404), and issued numbers do not follow each other (they were
+/// sequential, so one number gave its neighbours).
+#[tokio::test]
+async fn numbers_cannot_be_enumerated() {
+    let app = TestApp::builder().build().await;
+    let (artois, _) = add_org_agent(&app.vault, "620000018", OrgKind::Bailleur, false, None, &["62"]).await;
+    let mut issued = Vec::new();
+    for _ in 0..12 {
+        issued.push(app.register().await);
+    }
+    let real = issued[0].clone();
+    // Same territory, month and guichet, a sequence nobody was given.
+    let missing = (1..).map(|s| format!("{}{s:06}{}", &real[..7], &real[13..])).find(|n| !issued.contains(n)).unwrap();
+    let sequences: Vec<u32> = issued.iter().map(|nu| nu[7..13].parse().unwrap()).collect();
+    for path in ["", "/audit", "/export.pdf"] {
+        let a = app.get(&format!("/api/v1/dossiers/{real}{path}"), &artois).await;
+        let b = app.get(&format!("/api/v1/dossiers/{missing}{path}"), &artois).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!((a.status, a.body), (b.status, b.body), "{path}: a real and a missing number answer alike");
+    }
+    let consecutive = sequences.windows(2).filter(|w| w[1] == w[0] + 1).count();
+    assert!(consecutive < 3, "issued sequences follow each other: {sequences:?}");
+}

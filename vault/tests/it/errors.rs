@@ -47,9 +47,11 @@ async fn refusals_are_clear_json_errors() {
     let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59350"]})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
-    // 404: unknown dossier, unknown piece, unknown route.
+    // An unknown dossier is refused like one out of reach (no existence
+    // oracle, `access.rs`); 404: unknown piece of a readable dossier,
+    // unknown route.
     let r = app.get("/api/v1/dossiers/1111023517879GDPUB", &app.guichet_token).await;
-    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::FORBIDDEN, "forbidden"));
     let r = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{}", uuid::Uuid::new_v4()), &app.guichet_token).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/api/v1/nothing", &app.guichet_token).await.status, StatusCode::NOT_FOUND);

@@ -1,5 +1,6 @@
 //! What scanner-ingest relies on: an `Idempotency-Key` files at most one
-//! version however often an upload is retried (both databases), and a
+//! version however often an upload is retried (both databases), scoped to
+//! the uploader and refused when reused for other bytes; and a
 //! scanned piece's provenance is kept (sealed) and shown to readers.
 
 use axum::{
@@ -31,14 +32,52 @@ async fn an_idempotency_key_files_one_version_however_often_it_is_sent() {
         let first = upload_with_key(&app, &nu, "batch-7f3a-group-1", &[("kind", "ressources")], &doc_of(4000, 1)).await;
         assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
         let version = first.json()["version"]["id"].clone();
-        // A retry (even if the client rebuilt different bytes) answers with the
-        // version the first attempt filed, and stores nothing new.
-        for doc in [doc_of(4000, 1), doc_of(4100, 2)] {
-            let again = upload_with_key(&app, &nu, "batch-7f3a-group-1", &[("kind", "ressources")], &doc).await;
+        // A retry answers with the version the first attempt filed, and
+        // stores nothing new (scanner-ingest re-sends the spooled file).
+        for _ in 0..2 {
+            let again =
+                upload_with_key(&app, &nu, "batch-7f3a-group-1", &[("kind", "ressources")], &doc_of(4000, 1)).await;
             assert_eq!(again.status, StatusCode::OK, "{db:?}");
             assert_eq!(again.json()["version"]["id"], version);
             assert_eq!(again.json()["duplicate"], true);
         }
+        // The same key with other bytes is a reused key, refused (it used
+        // to be dropped silently as a duplicate).
+        let reused =
+            upload_with_key(&app, &nu, "batch-7f3a-group-1", &[("kind", "ressources")], &doc_of(4100, 2)).await;
+        assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY, "{db:?}");
+        assert!(reused.json()["error"]["message"].as_str().unwrap().contains("different document"));
+        // Another uploader's key is not this one: the applicant's upload
+        // under the guichet's key is filed (it used to be dropped).
+        let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
+        let j = r.json();
+        let own = j["numero_unique"].as_str().unwrap().to_owned();
+        let token = app
+            .post_json(
+                "/api/v1/session",
+                "",
+                json!({"identifier": j["applicant"]["identifier"], "code": j["applicant"]["code"]}),
+            )
+            .await
+            .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let by_guichet =
+            upload_with_key(&app, &own, "shared-key-1234", &[("kind", "ressources")], &doc_of(4300, 5)).await;
+        assert_eq!(by_guichet.status, StatusCode::CREATED);
+        let by_applicant = app
+            .send(
+                Request::post(format!("/api/v1/dossiers/{own}/pieces"))
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                    .header("idempotency-key", "shared-key-1234")
+                    .body(Body::from(multipart(&[("kind", "identite")], Some(&doc_of(4400, 6)))))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(by_applicant.status, StatusCode::CREATED, "{db:?}: {:?}", by_applicant.body);
+        assert_ne!(by_applicant.json()["version"]["id"], by_guichet.json()["version"]["id"]);
         let dossier = app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await.json();
         assert_eq!(dossier["pieces"].as_array().unwrap().len(), 1, "{db:?}: {dossier}");
         // Another key is another upload; the same key on another dossier too.
