@@ -11,7 +11,7 @@ use crate::{
     crypto::{CryptoError, DossierKey, MasterKeys},
     db::{Db, MigrationState},
     error::Error,
-    gate::{Costly, SourceBudget},
+    gate::{Costly, InFlight, SourceBudget},
     keys::{AuditKey, Keys, SheetKey},
     sandbox::Sandbox,
     store::ObjectStore,
@@ -45,6 +45,7 @@ struct Inner {
     sandbox: Sandbox,
     sheet_key: SheetKey,
     sign_in: SignInGates,
+    uploads: InFlight,
 }
 
 /// What stands before an Argon2id verification of a personal code.
@@ -100,6 +101,7 @@ impl Vault {
         }
         let store = ObjectStore::open(&config.object_store).await?;
         let sandbox = Sandbox::new(&config.intake);
+        let uploads = InFlight::new(config.max_uploads, config.max_uploads_per_caller);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -111,6 +113,7 @@ impl Vault {
                 sandbox,
                 sheet_key,
                 sign_in: SignInGates::new(),
+                uploads,
             }),
         })
     }
@@ -135,6 +138,11 @@ impl Vault {
     /// Where uploads are parsed: confined worker processes.
     pub fn sandbox(&self) -> &Sandbox {
         &self.inner.sandbox
+    }
+
+    /// Uploads in progress, bounded in all and per caller.
+    pub fn uploads(&self) -> &InFlight {
+        &self.inner.uploads
     }
 
     /// The gates in front of applicant sign-in.

@@ -124,6 +124,21 @@ pub struct Settings {
     #[serde(alias = "vault_max_upload_bytes")]
     pub max_upload_bytes: Option<u64>,
 
+    /// Seconds an upload's body may go without a byte before it is cut off (408) [default: 30].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_UPLOAD_IDLE_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_upload_idle_seconds")]
+    pub upload_idle_seconds: Option<u64>,
+
+    /// Uploads in progress at once, whoever sends them (more answer 429) [default: 64].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_UPLOADS", global = true, value_name = "N")]
+    #[serde(alias = "vault_max_uploads")]
+    pub max_uploads: Option<usize>,
+
+    /// Uploads in progress at once for one agent or applicant (more answer 429) [default: 8].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_UPLOADS_PER_CALLER", global = true, value_name = "N")]
+    #[serde(alias = "vault_max_uploads_per_caller")]
+    pub max_uploads_per_caller: Option<usize>,
+
     /// Territory code (3 characters) that starts the numéros uniques this vault issues [default: 000].
     #[arg(help_heading = heading::POLICY, long, env = "VAULT_NU_TERRITORY", global = true, value_name = "CODE")]
     #[serde(alias = "vault_nu_territory")]
@@ -234,6 +249,11 @@ pub struct Config {
     /// The separator sheets' HMAC key (hex), shared with scanner-ingest.
     pub sheet_key_file: PathBuf,
     pub max_upload_bytes: u64,
+    /// An upload body silent this long is cut off.
+    pub upload_idle: Duration,
+    /// Uploads in progress at once: in all, and per caller.
+    pub max_uploads: usize,
+    pub max_uploads_per_caller: usize,
     pub nu_territory: String,
     /// `None`: the built-in default policy set.
     pub policy_dir: Option<PathBuf>,
@@ -308,6 +328,9 @@ impl Settings {
             audit_key_file,
             sheet_key_file,
             max_upload_bytes,
+            upload_idle_seconds,
+            max_uploads,
+            max_uploads_per_caller,
             nu_territory,
             policy_dir,
             intake_memory_mib,
@@ -392,6 +415,9 @@ impl Config {
         if max_upload_bytes == 0 {
             return Err(Error::Config("VAULT_MAX_UPLOAD_BYTES must be positive".into()));
         }
+        let upload_idle = Duration::from_secs(s.upload_idle_seconds.unwrap_or(30).max(1));
+        let max_uploads = s.max_uploads.unwrap_or(64).max(1);
+        let max_uploads_per_caller = s.max_uploads_per_caller.unwrap_or(8).max(1);
         let nu_territory = s.nu_territory.unwrap_or_else(|| "000".into());
         if nu_territory.len() != 3 || !nu_territory.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
             return Err(Error::Config(format!(
@@ -444,6 +470,9 @@ impl Config {
             audit_key_file,
             sheet_key_file,
             max_upload_bytes,
+            upload_idle,
+            max_uploads,
+            max_uploads_per_caller,
             nu_territory,
             policy_dir: s.policy_dir,
             json_logs,
@@ -467,6 +496,9 @@ impl Config {
             audit_key_file: dir.join("audit-signing.key"),
             sheet_key_file: dir.join("sheet-hmac.key"),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            upload_idle: Duration::from_secs(30),
+            max_uploads: 64,
+            max_uploads_per_caller: 8,
             nu_territory: "059".into(),
             policy_dir: None,
             json_logs: false,

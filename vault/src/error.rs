@@ -44,6 +44,9 @@ pub enum Error {
     Unavailable(String),
     #[error("too many attempts; try again in {retry_after_s} seconds")]
     Throttled { retry_after_s: i64 },
+    /// The client stopped sending its request.
+    #[error("{0}")]
+    Stalled(String),
     /// Costly work is bounded and every turn is taken: not the caller's fault.
     #[error("the service is busy; try again in {retry_after_s} seconds")]
     Busy { retry_after_s: i64 },
@@ -140,6 +143,7 @@ impl Error {
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             Self::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            Self::Stalled(_) => (StatusCode::REQUEST_TIMEOUT, "stalled"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
             Self::Config(_)
             | Self::Database(_)
@@ -207,6 +211,8 @@ pub enum BodyRefusal {
     TooLarge { limit: u64 },
     #[error("no multipart boundary within the first {within} bytes of the body")]
     NoBoundary { within: usize },
+    #[error("the upload sent nothing for {idle_s} seconds")]
+    Stalled { idle_s: u64 },
 }
 
 impl BodyRefusal {
@@ -230,6 +236,7 @@ impl From<axum::extract::multipart::MultipartError> for Error {
             Some(r @ BodyRefusal::NoBoundary { .. }) => {
                 return Self::BadRequest(format!("malformed multipart body: {r}"));
             }
+            Some(r @ BodyRefusal::Stalled { .. }) => return Self::Stalled(format!("{r}; send it again")),
             None => {}
         }
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

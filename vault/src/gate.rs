@@ -87,6 +87,56 @@ impl<R> Drop for Turn<R> {
     }
 }
 
+/// Work in progress, bounded in all and per caller: a caller that opens
+/// many slow uploads holds its own slots, not everyone's.
+#[derive(Debug)]
+pub struct InFlight {
+    max: usize,
+    per_caller: usize,
+    counts: Arc<Mutex<(usize, HashMap<String, usize>)>>,
+}
+
+/// A slot of [`InFlight`], given back on drop.
+#[derive(Debug)]
+pub struct Slot {
+    caller: String,
+    counts: Arc<Mutex<(usize, HashMap<String, usize>)>>,
+}
+
+impl InFlight {
+    pub fn new(max: usize, per_caller: usize) -> Self {
+        Self { max, per_caller, counts: Arc::new(Mutex::new((0, HashMap::new()))) }
+    }
+
+    /// A slot for `caller`, or [`Busy`] when all of them, or all of the
+    /// caller's, are taken.
+    pub fn enter(&self, caller: &str) -> Result<Slot, Busy> {
+        let mut guard = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (total, by_caller) = &mut *guard;
+        let mine = by_caller.get(caller).copied().unwrap_or(0);
+        if *total >= self.max || mine >= self.per_caller {
+            return Err(Busy);
+        }
+        *total += 1;
+        by_caller.insert(caller.to_owned(), mine + 1);
+        Ok(Slot { caller: caller.to_owned(), counts: self.counts.clone() })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut guard = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (total, by_caller) = &mut *guard;
+        *total = total.saturating_sub(1);
+        if let Some(n) = by_caller.get_mut(&self.caller) {
+            *n -= 1;
+            if *n == 0 {
+                by_caller.remove(&self.caller);
+            }
+        }
+    }
+}
+
 /// A token bucket per source address: `burst` attempts, then one more every
 /// `refill`. IPv6 sources count by /64 (one subscriber's prefix).
 #[derive(Debug)]
@@ -207,6 +257,18 @@ mod tests {
         assert!(b.spend(ip("198.51.100.7"), t).is_err());
         // Once they have refilled, they are forgotten to make room.
         assert_eq!(b.spend(ip("198.51.100.7"), t + Duration::from_secs(60)), Ok(()));
+    }
+
+    #[test]
+    fn work_in_flight_is_bounded_in_all_and_per_caller() {
+        let f = InFlight::new(3, 2);
+        let a1 = f.enter("a").unwrap();
+        let _a2 = f.enter("a").unwrap();
+        assert_eq!(f.enter("a").unwrap_err(), Busy, "a's own two are taken");
+        let _b1 = f.enter("b").unwrap();
+        assert_eq!(f.enter("c").unwrap_err(), Busy, "all three are taken");
+        drop(a1);
+        assert!(f.enter("c").is_ok(), "a slot given back serves anyone");
     }
 
     #[tokio::test]

@@ -20,6 +20,7 @@ use axum::{
     http::header,
 };
 use futures_util::{Stream, StreamExt};
+use std::future::Future;
 
 use crate::{
     app::Vault,
@@ -50,8 +51,8 @@ impl FromRequest<Vault> for UploadBody {
                     "expected a multipart/form-data body with a boundary: send the piece as multipart/form-data".into(),
                 )
             })?;
-        let limit = vault.config().max_upload_bytes;
-        let req = req.map(|body| Body::from_stream(Guarded::new(body.into_data_stream(), &boundary, limit)));
+        let (limit, idle) = (vault.config().max_upload_bytes, vault.config().upload_idle);
+        let req = req.map(|body| Body::from_stream(Guarded::new(body.into_data_stream(), &boundary, limit, idle)));
         let multipart = Multipart::from_request(req, vault).await?;
         Ok(Self(multipart))
     }
@@ -59,6 +60,9 @@ impl FromRequest<Vault> for UploadBody {
 
 struct Guarded {
     inner: BodyDataStream,
+    /// Longest silence between two parts of the body.
+    idle: std::time::Duration,
+    silence: Pin<Box<tokio::time::Sleep>>,
     /// The upload limit, as told to the client.
     limit: u64,
     /// The limit plus room for the form: most bytes read.
@@ -72,10 +76,11 @@ struct Guarded {
 }
 
 impl Guarded {
-    fn new(inner: BodyDataStream, boundary: &str, limit: u64) -> Self {
+    fn new(inner: BodyDataStream, boundary: &str, limit: u64, idle: std::time::Duration) -> Self {
         let marker = [b"--", boundary.as_bytes()].concat();
         let cap = limit.saturating_add(MULTIPART_OVERHEAD);
-        Self { inner, limit, cap, seen: 0, marker, preamble: Some(Vec::new()), failed: false }
+        let silence = Box::pin(tokio::time::sleep(idle));
+        Self { inner, idle, silence, limit, cap, seen: 0, marker, preamble: Some(Vec::new()), failed: false }
     }
 
     fn check(&mut self, chunk: &[u8]) -> Result<(), BodyRefusal> {
@@ -105,7 +110,11 @@ impl Stream for Guarded {
         }
         match self.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(chunk))) => match self.check(&chunk) {
-                Ok(()) => Poll::Ready(Some(Ok(chunk))),
+                Ok(()) => {
+                    let next = tokio::time::Instant::now() + self.idle;
+                    self.silence.as_mut().reset(next);
+                    Poll::Ready(Some(Ok(chunk)))
+                }
                 Err(e) => {
                     self.failed = true;
                     Poll::Ready(Some(Err(Box::new(e))))
@@ -113,7 +122,16 @@ impl Stream for Guarded {
             },
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            // A client that stops sending holds a connection and, once its
+            // file part began, an intake worker: not for longer than this.
+            Poll::Pending => match self.silence.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.failed = true;
+                    let idle_s = self.idle.as_secs();
+                    Poll::Ready(Some(Err(Box::new(BodyRefusal::Stalled { idle_s }))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 }
@@ -124,7 +142,7 @@ mod tests {
 
     /// A guard reading at most `cap` bytes.
     fn guard(cap: u64) -> Guarded {
-        let mut g = Guarded::new(Body::empty().into_data_stream(), "XyZ", cap);
+        let mut g = Guarded::new(Body::empty().into_data_stream(), "XyZ", cap, std::time::Duration::from_secs(30));
         g.cap = cap;
         g
     }

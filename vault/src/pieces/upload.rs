@@ -106,6 +106,13 @@ pub async fn store_upload(
         Principal::Applicant { id, .. } => format!("applicant:{id}:{k}"),
     });
     let opened = access::open(&vault, principal, nu, Action::PieceUpload).await?;
+    // Slow or stalled uploads hold a connection and an intake worker each:
+    // a bounded number, and no caller takes them all.
+    let caller = match principal {
+        Principal::Agent(a) => format!("agent:{}", a.agent.id),
+        Principal::Applicant { id, .. } => format!("applicant:{id}"),
+    };
+    let _slot = vault.uploads().enter(&caller).map_err(|_| Error::Busy { retry_after_s: 5 })?;
     let dossier = opened.dossier();
     let UploadBody(mut multipart) = multipart?;
     let dk = opened.key().await?;

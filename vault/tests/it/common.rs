@@ -285,9 +285,15 @@ pub struct TestAppBuilder {
     max_upload: Option<u64>,
     policy_dir: Option<std::path::PathBuf>,
     intake_exe: Option<std::path::PathBuf>,
+    tune: Option<fn(&mut Config)>,
 }
 
 impl TestAppBuilder {
+    /// Any other setting, changed on the test configuration.
+    pub fn tune(mut self, f: fn(&mut Config)) -> Self {
+        self.tune = Some(f);
+        self
+    }
     pub fn db(mut self, db: DbKind) -> Self {
         self.db = Some(db);
         self
@@ -326,6 +332,9 @@ impl TestAppBuilder {
         config.policy_dir = self.policy_dir;
         if let Some(n) = self.max_upload {
             config.max_upload_bytes = n;
+        }
+        if let Some(f) = self.tune {
+            f(&mut config);
         }
         let vault = Vault::open(config, Schema::Migrate).await.unwrap();
         let (guichet_token, guichet_agent) =

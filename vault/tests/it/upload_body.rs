@@ -68,3 +68,49 @@ async fn a_body_past_the_limit_is_cut_off_at_the_limit_even_inside_part_headers(
     let read = pulled.load(Ordering::Relaxed);
     assert!(read <= limit + 2 * CHUNK as u64 + 64 * 1024, "the server pulled {read} bytes for a limit of {limit}");
 }
+
+/// A body that starts and then stops: the file part has begun (an intake
+/// worker is running for it), and nothing more comes.
+fn stalled_body() -> Body {
+    let head: &'static [u8] = b"--NEVERSENT\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nidentite\r\n--NEVERSENT\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.4\n";
+    let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from_static(head))])
+        .chain(futures_util::stream::pending());
+    Body::from_stream(stream)
+}
+
+/// Stalled uploads used to hold their worker for as long as the client
+/// wished (24 uploads stalled after 4 bytes kept 24 workers). Now a silent
+/// body is cut off after the idle time (408), and a caller holds at most
+/// its share of uploads in progress (429 beyond).
+#[tokio::test]
+async fn stalled_uploads_are_cut_off_and_a_caller_holds_only_its_share() {
+    let app = TestApp::builder()
+        .tune(|c| {
+            c.upload_idle = std::time::Duration::from_secs(2);
+            c.max_uploads_per_caller = 3;
+        })
+        .build()
+        .await;
+    let nu = app.register().await;
+    let app = Arc::new(app);
+    let started = std::time::Instant::now();
+    let stalled: Vec<_> = (0..3)
+        .map(|_| {
+            let (app, nu) = (app.clone(), nu.clone());
+            tokio::spawn(async move { post(&app, &nu, stalled_body()).await })
+        })
+        .collect();
+    // While the three hang, the same caller's fourth upload is refused.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let fourth = app.upload(&nu, "identite", &crate::common::doc_of(1000, 1)).await;
+    assert_eq!((fourth.status, fourth.error_code().as_str()), (StatusCode::TOO_MANY_REQUESTS, "busy"));
+    assert!(fourth.headers.contains_key("retry-after"));
+    for s in stalled {
+        let r = s.await.unwrap();
+        assert_eq!((r.status, r.error_code().as_str()), (StatusCode::REQUEST_TIMEOUT, "stalled"), "{:?}", r.body);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "cut off after the idle time");
+    // Their slots came back: the caller uploads again.
+    let again = app.upload(&nu, "identite", &crate::common::doc_of(1000, 2)).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+}
