@@ -51,6 +51,12 @@ fn from_row(row: &AnyRow) -> Result<Organisation, Error> {
 
 impl Db {
     pub async fn insert_organisation(&self, new: &NewOrganisation) -> Result<Organisation, Error> {
+        if new.registering && !new.kind.may_register() {
+            return Err(Error::Invalid(format!(
+                "an organisation of kind {} cannot be a registering service: it would read every dossier of its territory",
+                new.kind.as_str()
+            )));
+        }
         let id = Uuid::new_v4();
         let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(

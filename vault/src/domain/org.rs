@@ -28,6 +28,13 @@ impl OrgKind {
             Self::Gestionnaire => "gestionnaire",
         }
     }
+
+    /// Whether an organisation of this kind may be a registering service.
+    /// The shared file's manager administers the platform and reads no
+    /// content: registering would give it every dossier of its territory.
+    pub fn may_register(self) -> bool {
+        self != Self::Gestionnaire
+    }
 }
 
 impl FromStr for OrgKind {

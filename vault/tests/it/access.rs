@@ -87,3 +87,24 @@ async fn numbers_cannot_be_enumerated() {
     let consecutive = sequences.windows(2).filter(|w| w[1] == w[0] + 1).count();
     assert!(consecutive < 3, "issued sequences follow each other: {sequences:?}");
 }
+
+/// The shared file's manager is never a registering service: the vault
+/// refuses to create one (it would have read and exported every dossier of
+/// its territory); `policies/tests/matrix.rs` shows such a row made before
+/// gets no content either.
+#[tokio::test]
+async fn a_registering_gestionnaire_cannot_be_created() {
+    let app = TestApp::builder().build().await;
+    let new = vault::db::orgs::NewOrganisation {
+        siren: vault::domain::Siren::parse("130000011").unwrap(),
+        name: "Fichier partagé".into(),
+        kind: OrgKind::Gestionnaire,
+        registering: true,
+        guichet_code: None,
+        territory: vec![vault::domain::TerritoryCode::parse("59").unwrap()],
+    };
+    let err = app.vault.db().insert_organisation(&new).await.unwrap_err();
+    assert!(matches!(err, vault::Error::Invalid(_)), "{err:?}");
+    let ok = vault::db::orgs::NewOrganisation { registering: false, ..new };
+    assert!(app.vault.db().insert_organisation(&ok).await.is_ok());
+}
