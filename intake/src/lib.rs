@@ -117,10 +117,14 @@ pub enum RefusalCode {
     RenderFailed,
     /// The worker died, timed out or answered garbage.
     UnreadableDocument,
+    /// Refused by the server before any parsing: the dossier holds the
+    /// most pieces, bytes or pages it may. Listed here so that the API's
+    /// codes and the pages' French words stay one list.
+    DossierFull,
 }
 
 impl RefusalCode {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::PasswordProtected,
         Self::Encrypted,
         Self::BrokenPdf,
@@ -131,6 +135,7 @@ impl RefusalCode {
         Self::UnsupportedTiff,
         Self::RenderFailed,
         Self::UnreadableDocument,
+        Self::DossierFull,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -145,6 +150,7 @@ impl RefusalCode {
             Self::UnsupportedTiff => "unsupported_tiff",
             Self::RenderFailed => "render_failed",
             Self::UnreadableDocument => "unreadable_document",
+            Self::DossierFull => "dossier_full",
         }
     }
 

@@ -254,6 +254,8 @@ pub struct Config {
     /// Uploads in progress at once: in all, and per caller.
     pub max_uploads: usize,
     pub max_uploads_per_caller: usize,
+    /// What one dossier may hold.
+    pub quota: DossierQuota,
     pub nu_territory: String,
     /// `None`: the built-in default policy set.
     pub policy_dir: Option<PathBuf>,
@@ -265,6 +267,25 @@ pub struct Config {
     /// proxy) is the client's address; otherwise the connection's.
     pub trust_forwarded_for: bool,
     pub intake: IntakeConfig,
+}
+
+/// What one dossier may hold. A dossier is a few dozen pieces of a few
+/// pages; without a bound, an applicant could grow theirs until partners'
+/// exports of it exhaust memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DossierQuota {
+    /// Versions of pieces, all pieces together.
+    pub versions: u64,
+    /// Bytes of originals.
+    pub bytes: u64,
+    /// Pages of renditions.
+    pub pages: u64,
+}
+
+impl Default for DossierQuota {
+    fn default() -> Self {
+        Self { versions: 200, bytes: 500 << 20, pages: 600 }
+    }
 }
 
 /// How uploads are parsed: in worker processes, under these limits.
@@ -473,6 +494,7 @@ impl Config {
             upload_idle,
             max_uploads,
             max_uploads_per_caller,
+            quota: DossierQuota::default(),
             nu_territory,
             policy_dir: s.policy_dir,
             json_logs,
@@ -499,6 +521,7 @@ impl Config {
             upload_idle: Duration::from_secs(30),
             max_uploads: 64,
             max_uploads_per_caller: 8,
+            quota: DossierQuota::default(),
             nu_territory: "059".into(),
             policy_dir: None,
             json_logs: false,

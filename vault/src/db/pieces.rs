@@ -203,6 +203,19 @@ impl Db {
         Ok(Some((p, v)))
     }
 
+    /// What a dossier holds: versions, bytes of originals, pages.
+    pub async fn dossier_usage(&self, dossier: Uuid) -> Result<Usage, Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS versions, COALESCE(SUM(size_bytes), 0) AS bytes, COALESCE(SUM(pages), 0) AS pages \
+             FROM piece_versions WHERE dossier_id = $1",
+        )
+        .bind(dossier.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        let get = |c: &str| -> Result<u64, Error> { Ok(u64::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0)) };
+        Ok(Usage { versions: get("versions")?, bytes: get("bytes")?, pages: get("pages")? })
+    }
+
     /// The version an upload with this idempotency key committed. Keys are
     /// scoped by the caller (`pieces::upload` prefixes the principal), so
     /// one uploader's key never matches another's.
@@ -370,6 +383,14 @@ impl Db {
         };
         Ok((piece, version))
     }
+}
+
+/// What a dossier holds ([`Db::dossier_usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub versions: u64,
+    pub bytes: u64,
+    pub pages: u64,
 }
 
 /// A retried upload whose key filed a version already: the same bytes are

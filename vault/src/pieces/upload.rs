@@ -113,6 +113,7 @@ pub async fn store_upload(
         Principal::Applicant { id, .. } => format!("applicant:{id}"),
     };
     let _slot = vault.uploads().enter(&caller).map_err(|_| Error::Busy { retry_after_s: 5 })?;
+    within_quota(&vault, opened.dossier().id).await?;
     let dossier = opened.dossier();
     let UploadBody(mut multipart) = multipart?;
     let dk = opened.key().await?;
@@ -159,6 +160,32 @@ pub async fn store_upload(
             duplicate,
         },
     ))
+}
+
+/// Refuses an upload to a dossier that holds all it may (checked before a
+/// byte of the body is read; concurrent uploads may pass it together, at
+/// most the per-caller limit of them).
+async fn within_quota(vault: &Vault, dossier: Uuid) -> Result<(), Error> {
+    let q = vault.config().quota;
+    let u = vault.db().dossier_usage(dossier).await?;
+    let full = if u.versions >= q.versions {
+        Some(format!("{} versions of pieces", q.versions))
+    } else if u.bytes >= q.bytes {
+        Some(format!("{} MiB of documents", q.bytes >> 20))
+    } else if u.pages >= q.pages {
+        Some(format!("{} pages", q.pages))
+    } else {
+        None
+    };
+    match full {
+        Some(what) => Err(Error::Unprocessable {
+            code: intake::RefusalCode::DossierFull,
+            message: format!(
+                "this dossier holds the most it may ({what}); replace or remove outdated pieces with the guichet first"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The `Idempotency-Key` header, checked.

@@ -314,6 +314,9 @@ pub fn message_fr(e: &Error) -> String {
                  en PDF."
                     .into()
             }
+            RefusalCode::DossierFull => "Le dossier contient déjà le maximum de pièces ou de pages : voyez avec \
+                                         votre guichet pour retirer les pièces périmées."
+                .into(),
         },
         Error::Forbidden(_) => {
             "Le formulaire a expiré ou cette action ne vous est pas permise : rechargez la page.".into()

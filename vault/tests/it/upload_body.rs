@@ -114,3 +114,26 @@ async fn stalled_uploads_are_cut_off_and_a_caller_holds_only_its_share() {
     let again = app.upload(&nu, "identite", &crate::common::doc_of(1000, 2)).await;
     assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
 }
+
+/// A dossier holds a bounded amount: an applicant could grow theirs until
+/// partners' exports exhausted memory. Past the quota, uploads are refused
+/// (422 `dossier_full`) before a byte of the body is read.
+#[tokio::test]
+async fn a_dossier_holds_no_more_than_its_quota() {
+    let app = TestApp::builder()
+        .tune(|c| c.quota = vault::config::DossierQuota { versions: 3, bytes: 1 << 30, pages: 1000 })
+        .build()
+        .await;
+    let nu = app.register().await;
+    for i in 0..3u8 {
+        app.upload_ok(&nu, &crate::common::doc_of(1500, 20 + i)).await;
+    }
+    let (body, pulled) = counted_body(b"--NEVERSENT\r\n", 16);
+    let r = post(&app, &nu, body).await;
+    assert_eq!((r.status, r.error_code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "dossier_full"));
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("3 versions"));
+    assert_eq!(pulled.load(Ordering::Relaxed), 0, "refused before reading the body");
+    // Another dossier is not affected.
+    let other = app.register().await;
+    app.upload_ok(&other, &crate::common::doc_of(1500, 30)).await;
+}
