@@ -3,10 +3,9 @@
 //! *into the pixels* of every page (it cannot be removed by editing the
 //! PDF), with one bookmark per piece.
 //!
-//! Unlike the rest of this crate, nothing here reads untrusted bytes: the
-//! renditions are the vault's own output ([`crate::build_pdf`]: one JPEG
-//! image per page), authenticated when they were decrypted, and the text is
-//! laid out by the vault. Text is rasterised by hayro from a PDF page built
+//! The renditions come from the intake worker (one JPEG image per page,
+//! [`crate::build_pdf`]); [`Rendition::open`] takes one only in exactly
+//! that shape ([`crate::own`]), and the text is laid out by the vault. Text is rasterised by hayro from a PDF page built
 //! here, with its built-in Helvetica.
 
 use hayro::{
@@ -35,12 +34,11 @@ pub struct Rendition {
 }
 
 impl Rendition {
+    /// Opens a rendition, refused unless it is exactly the vault's own
+    /// shape ([`crate::own`]): the intake worker wrote it.
     pub fn open(pdf: &[u8]) -> Result<Self, Refusal> {
         let doc = Document::load_mem(pdf).map_err(|e| internal("reading a rendition", e))?;
-        let pages: Vec<_> = doc.get_pages().into_values().collect();
-        if pages.is_empty() {
-            return Err(internal("reading a rendition", "no pages"));
-        }
+        let pages = crate::own::check(&doc).map_err(|e| internal("reading a rendition", e))?;
         Ok(Self { doc, pages })
     }
 

@@ -14,6 +14,7 @@
 
 pub mod compose;
 mod image_in;
+pub mod own;
 mod pdf_in;
 mod pdf_out;
 pub mod sample;

@@ -145,12 +145,12 @@ impl Db {
                     let draw = u32::from_be_bytes(crate::crypto::random_bytes::<4>()?) % 999_999 + 1;
                     let nu =
                         NumeroUnique::issue(territory, month, year, draw, guichet).map_err(|e| Error::Conflict(e.0))?;
-                    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM dossiers WHERE numero_unique = $1")
+                    let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossiers WHERE numero_unique = $1")
                         .bind(nu.as_str())
-                        .fetch_optional(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await?;
                     tries += 1;
-                    if taken.is_none() || tries >= 32 {
+                    if taken == 0 || tries >= 32 {
                         break nu;
                     }
                 }

@@ -206,8 +206,9 @@ impl Db {
     /// What a dossier holds: versions, bytes of originals, pages.
     pub async fn dossier_usage(&self, dossier: Uuid) -> Result<Usage, Error> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS versions, COALESCE(SUM(size_bytes), 0) AS bytes, COALESCE(SUM(pages), 0) AS pages \
-             FROM piece_versions WHERE dossier_id = $1",
+            // SUM of BIGINT is NUMERIC in PostgreSQL: cast back.
+            "SELECT COUNT(*) AS versions, CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes, \
+             CAST(COALESCE(SUM(pages), 0) AS BIGINT) AS pages FROM piece_versions WHERE dossier_id = $1",
         )
         .bind(dossier.to_string())
         .fetch_one(self.pool())

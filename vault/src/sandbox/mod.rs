@@ -249,6 +249,15 @@ fn parse_answer(out: &[u8]) -> Result<Rendered, Error> {
             // comes from the server's own list, never from its words.
             let format = intake::Format::from_media_type(&media_type).ok_or_else(garbled)?;
             let (rendition, thumbnail) = blobs.split_at(rendition_len);
+            // Nor its renditions: stored only in the vault's own shape, so
+            // that what exports and readers get later is what the vault
+            // would have written.
+            let own = intake::compose::Rendition::open(rendition)
+                .map_err(|_| failed("the reader's rendition was not the vault's own"))?;
+            let thumb_ok = intake::own::jpeg_header(thumbnail).is_some_and(|(w, h, _)| w <= 1024 && h <= 4096);
+            if own.len() != pages || !thumb_ok {
+                return Err(failed("the reader's rendition was not the vault's own"));
+            }
             Ok(Rendered {
                 media_type: format.media_type().to_owned(),
                 pages,
@@ -270,10 +279,22 @@ fn parse_answer(out: &[u8]) -> Result<Rendered, Error> {
 mod tests {
     use super::*;
 
-    fn answer(media_type: &str) -> Vec<u8> {
-        let header = Answer::Accepted { media_type: media_type.into(), pages: 1, rendition_len: 3, thumbnail_len: 2 };
+    /// A worker's answer: a real rendition and thumbnail unless given.
+    fn answer(media_type: &str, rendition: Option<Vec<u8>>) -> Vec<u8> {
+        let page =
+            intake::PageImage::Gray { pixels: image::GrayImage::from_pixel(60, 80, image::Luma([200])), dpi: 72.0 };
+        let rendition = rendition.unwrap_or_else(|| intake::build_pdf(std::slice::from_ref(&page)).unwrap_or_default());
+        let thumbnail = page.thumbnail(40).unwrap_or_default();
+        let header = Answer::Accepted {
+            media_type: media_type.into(),
+            pages: 1,
+            rendition_len: rendition.len(),
+            thumbnail_len: thumbnail.len(),
+        };
         let mut out = serde_json::to_vec(&header).unwrap_or_default();
-        out.extend_from_slice(b"\nPDFJP");
+        out.push(b'\n');
+        out.extend_from_slice(&rendition);
+        out.extend_from_slice(&thumbnail);
         out
     }
 
@@ -281,9 +302,21 @@ mod tests {
     fn a_worker_cannot_choose_the_media_type_served_with_an_original() {
         // A worker under an attacker's control answers a type that a
         // browser would render as a page of the vault's origin.
-        assert!(matches!(parse_answer(&answer("text/html")), Err(Error::Unprocessable { .. })));
-        assert!(matches!(parse_answer(&answer("image/svg+xml")), Err(Error::Unprocessable { .. })));
-        let ok = parse_answer(&answer("image/png")).map(|r| r.media_type);
+        assert!(matches!(parse_answer(&answer("text/html", None)), Err(Error::Unprocessable { .. })));
+        assert!(matches!(parse_answer(&answer("image/svg+xml", None)), Err(Error::Unprocessable { .. })));
+        let ok = parse_answer(&answer("image/png", None)).map(|r| r.media_type);
         assert_eq!(ok.ok().as_deref(), Some("image/png"));
+    }
+
+    #[test]
+    fn a_worker_cannot_hand_the_server_a_pdf_of_its_own_making() {
+        // What exports would parse later: an arbitrary PDF with an action,
+        // passed off as a rendition.
+        let crafted = intake::sample::pdf(&[
+            b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (x) >> >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>".to_vec(),
+        ]);
+        assert!(matches!(parse_answer(&answer("application/pdf", Some(crafted))), Err(Error::Unprocessable { .. })));
     }
 }
