@@ -13,13 +13,7 @@ use crate::common::{BOUNDARY, TestApp, doc_of, multipart};
 #[tokio::test]
 async fn forms_need_the_session_and_its_csrf_token() {
     let app = TestApp::builder().build().await;
-    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
-    let j = r.json();
-    let form = format!(
-        "identifier={}&code={}",
-        j["applicant"]["identifier"].as_str().unwrap(),
-        j["applicant"]["code"].as_str().unwrap()
-    );
+    let (_, form) = applicant_form(&app).await;
     let set_cookie = sign_in(&app, "/connexion", form).await;
     for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set_cookie.contains(attr), "{set_cookie}");
@@ -74,6 +68,14 @@ async fn forms_need_the_session_and_its_csrf_token() {
 }
 
 /// Posts a sign-in form; asserts the redirect and returns its `Set-Cookie`.
+/// Registers a dossier; its numéro unique and the applicant's sign-in form.
+async fn applicant_form(app: &TestApp) -> (String, String) {
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
+    let j = r.json();
+    let (identifier, code) = (j["applicant"]["identifier"].as_str().unwrap(), j["applicant"]["code"].as_str().unwrap());
+    (j["numero_unique"].as_str().unwrap().to_owned(), format!("identifier={identifier}&code={code}"))
+}
+
 async fn sign_in(app: &TestApp, uri: &str, form: String) -> String {
     let resp = app
         .router
@@ -234,13 +236,7 @@ async fn the_applicants_page_asks_the_policy_like_the_api() {
 #[tokio::test]
 async fn sign_in_forms_posted_from_another_site_are_refused() {
     let app = TestApp::builder().build().await;
-    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
-    let j = r.json();
-    let form = format!(
-        "identifier={}&code={}",
-        j["applicant"]["identifier"].as_str().unwrap(),
-        j["applicant"]["code"].as_str().unwrap()
-    );
+    let (_, form) = applicant_form(&app).await;
     let post = |uri: &str, body: String, headers: &[(&str, &str)]| {
         let mut b = Request::post(uri)
             .header("content-type", "application/x-www-form-urlencoded")
