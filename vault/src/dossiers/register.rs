@@ -73,6 +73,10 @@ pub struct Registered {
     pub applicant: ShownCredentials,
 }
 
+/// The numéro unique départemental dates from the law of 29 July 1998; no
+/// demand was deposited with one before 1999.
+const FIRST_DEPOSIT: time::Date = time::macros::date!(1999 - 01 - 01);
+
 pub async fn register(
     State(vault): State<Vault>,
     principal: Principal,
@@ -107,8 +111,29 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
     if deposited_on > today {
         return Err(Error::Invalid("deposited_on: the deposit date is in the future".into()));
     }
+    if deposited_on < FIRST_DEPOSIT {
+        return Err(Error::Invalid(format!(
+            "deposited_on: demands with a numéro unique exist since {FIRST_DEPOSIT}; check the date"
+        )));
+    }
     let number = match input.numero_unique.as_deref() {
-        Some(nu) => NumberSource::Given(NumeroUnique::parse(nu).map_err(|e| Error::Invalid(format!("numero_unique: {e}")))?),
+        // A given number may name another guichet than the registering
+        // organisation's: it is the first guichet's, and a demand imported
+        // from the national system keeps the number it was given there.
+        // Its month and year of deposit, though, are the demand's.
+        Some(nu) => {
+            let nu = NumeroUnique::parse(nu).map_err(|e| Error::Invalid(format!("numero_unique: {e}")))?;
+            let mmaa = format!("{:02}{:02}", u8::from(deposited_on.month()), deposited_on.year().rem_euclid(100));
+            if nu.as_str()[3..7] != mmaa {
+                return Err(Error::Invalid(format!(
+                    "deposited_on: {deposited_on} is not the month and year of deposit the numéro unique carries \
+                     ({}/{}); give the date of deposit",
+                    &nu.as_str()[3..5],
+                    &nu.as_str()[5..7]
+                )));
+            }
+            NumberSource::Given(nu)
+        }
         None => NumberSource::Issue {
             territory: vault.config().nu_territory.clone(),
             guichet: agent.organisation.guichet_code.clone().ok_or_else(|| {

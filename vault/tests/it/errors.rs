@@ -81,6 +81,19 @@ async fn refusals_are_clear_json_errors() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Nor before numéros uniques existed (1901 was accepted), nor another
+    // month than the one a given number carries.
+    for (body, words) in [
+        (serde_json::json!({"communes": ["59183"], "deposited_on": "1901-01-01"}), "exist since 1999-01-01"),
+        (
+            serde_json::json!({"communes": ["59183"], "numero_unique": "1111023517879GDPUB", "deposited_on": "2024-01-10"}),
+            "month and year of deposit",
+        ),
+    ] {
+        let r = app.post_json("/api/v1/dossiers", &app.guichet_token, body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains(words), "{:?}", r.body);
+    }
     // A forbidden piece kind says why.
     let r = app.upload(&nu, "releve_bancaire", b"x").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

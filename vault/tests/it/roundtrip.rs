@@ -128,7 +128,7 @@ async fn issued_numbers_follow_the_structure_and_given_ones_are_kept() {
             .post_json(
                 "/api/v1/dossiers",
                 &app.guichet_token,
-                serde_json::json!({"numero_unique": "1111023517879GDPUB", "communes": ["59183"]}),
+                serde_json::json!({"numero_unique": "1111023517879GDPUB", "communes": ["59183"], "deposited_on": "2023-10-20"}),
             )
             .await;
         assert_eq!(again.status, StatusCode::CONFLICT);
