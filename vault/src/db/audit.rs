@@ -159,6 +159,23 @@ impl Db {
         Ok(row.try_get("n")?)
     }
 
+    /// Whether this agent already has an `ok` event of `action` on the
+    /// dossier since `since` (Unix ms): metadata reads are traced once a
+    /// day, not once a request.
+    pub async fn audit_seen_since(&self, dossier: Uuid, agent: Uuid, action: &str, since: i64) -> Result<bool, Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_events \
+             WHERE dossier_id = $1 AND agent_id = $2 AND action = $3 AND outcome = 'ok' AND at >= $4",
+        )
+        .bind(dossier.to_string())
+        .bind(agent.to_string())
+        .bind(action)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
     pub async fn audit_head(&self) -> Result<ChainHead, Error> {
         let r =
             sqlx::query("SELECT seq, hash, chain_start FROM audit_head WHERE id = 1").fetch_one(self.pool()).await?;

@@ -66,7 +66,9 @@ impl DossierView {
 /// The dossier and its pieces' metadata, for a caller the policy lets read it.
 pub async fn show_dossier(vault: &Vault, principal: &Principal, nu: &str) -> Result<DossierView, Error> {
     let opened = access::open(vault, principal, nu, Action::DossierRead).await?;
-    view(&opened, opened.dossier()).await
+    let shown = view(&opened, opened.dossier()).await?;
+    opened.record_daily().await?;
+    Ok(shown)
 }
 
 pub async fn show(

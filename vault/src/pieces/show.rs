@@ -38,6 +38,7 @@ pub async fn show_piece(vault: &Vault, principal: &Principal, nu: &str, piece: &
         .map(|v| Ok(VersionView::new(v, SealedMeta::open(&dk, v)?)))
         .collect::<Result<Vec<_>, Error>>()?;
     let (kind, member, valid_until) = piece_fields(&piece);
+    opened.record_daily().await?;
     Ok(PieceView {
         id: piece.id,
         numero_unique: opened.dossier().numero_unique.to_string(),

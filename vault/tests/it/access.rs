@@ -108,3 +108,24 @@ async fn a_registering_gestionnaire_cannot_be_created() {
     let ok = vault::db::orgs::NewOrganisation { registering: false, ..new };
     assert!(app.vault.db().insert_organisation(&ok).await.is_ok());
 }
+
+/// Reading a dossier's or a piece's metadata is traced (a bailleur used to
+/// harvest file names, household members and fingerprints without a
+/// trace): once per dossier, agent and day, and the applicant sees it.
+#[tokio::test]
+async fn metadata_reads_are_traced_once_a_day() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let piece = app.upload_ok(&nu, &doc_of(1200, 8)).await;
+    let dossier = app.vault.db().dossier_by_nu(&NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &app.bailleur_token).await.status, StatusCode::OK);
+        let p = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}"), &app.bailleur_token).await;
+        assert_eq!(p.status, StatusCode::OK);
+    }
+    assert_eq!(app.vault.db().audit_count(dossier.id, "dossier.read").await.unwrap(), 1);
+    assert_eq!(app.vault.db().audit_count(dossier.id, "piece.read").await.unwrap(), 1);
+    // Another agent's read is its own line.
+    app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await;
+    assert_eq!(app.vault.db().audit_count(dossier.id, "dossier.read").await.unwrap(), 2);
+}
