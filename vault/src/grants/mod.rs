@@ -100,9 +100,15 @@ pub async fn create_grant(
     view(vault, &g).await
 }
 
-/// The dossier's grants, live and dead.
+/// The dossier's grants, live and dead: for whoever manages them, and for
+/// the applicant, who reads them as part of their own dossier (who besides
+/// the territory's partners may read it, and until when).
 pub async fn list_grants(vault: &Vault, principal: &Principal, nu: &str) -> Result<Vec<GrantView>, Error> {
-    let opened = access::open(vault, principal, nu, Action::GrantManage).await?;
+    let action = match principal {
+        Principal::Applicant { .. } => Action::DossierRead,
+        Principal::Agent(_) => Action::GrantManage,
+    };
+    let opened = access::open(vault, principal, nu, action).await?;
     let mut out = Vec::new();
     for g in vault.db().grants_of(opened.dossier().id).await? {
         out.push(view(vault, &g).await?);

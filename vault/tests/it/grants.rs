@@ -99,3 +99,31 @@ async fn grants_open_revoke_and_expire() {
         assert_eq!(app.vault.db().audit_count_with(id, "piece.read_original", "denied").await.unwrap(), 1);
     }
 }
+
+/// The applicant reads their dossier's grants (who else may read it, why
+/// and until when): it answered 403. Another applicant still may not.
+#[tokio::test]
+async fn the_applicant_reads_the_grants_of_their_dossier() {
+    let app = TestApp::builder().build().await;
+    let session = |j: serde_json::Value| {
+        let app = &app;
+        async move {
+            let body = json!({"identifier": j["applicant"]["identifier"], "code": j["applicant"]["code"]});
+            app.post_json("/api/v1/session", "", body).await.json()["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let mine = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await.json();
+    let other = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await.json();
+    let nu = mine["numero_unique"].as_str().unwrap().to_owned();
+    let (token, stranger) = (session(mine).await, session(other).await);
+    let grants = format!("/api/v1/dossiers/{nu}/grants");
+    let body = json!({"organisation": "590000014", "purpose": "CAL du 12 décembre", "expires_at": in_hours(24)});
+    assert_eq!(app.post_json(&grants, &app.guichet_token, body).await.status, StatusCode::CREATED);
+    let list = app.get(&grants, &token).await;
+    assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
+    assert_eq!(list.json()[0]["purpose"], "CAL du 12 décembre");
+    assert_eq!(app.get(&grants, &stranger).await.status, StatusCode::FORBIDDEN);
+    // Reading is not managing: the applicant grants nothing.
+    let body = json!({"organisation": "590000014", "purpose": "x", "expires_at": in_hours(1)});
+    assert_eq!(app.post_json(&grants, &token, body).await.status, StatusCode::FORBIDDEN);
+}
