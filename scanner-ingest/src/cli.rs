@@ -93,6 +93,19 @@ enum Command {
         /// Pages cleaned at once (default: every core).
         #[arg(long, env = "SCANNER_THREADS")]
         threads: Option<usize>,
+        /// Days quarantined batches, blank pages and filing records are kept; older ones are deleted at start.
+        #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = 30)]
+        keep_days: u64,
+    },
+    /// Delete quarantined batches, blank pages and filing records older than the retention (never the queue).
+    Cleanup {
+        /// The watched folder (locates the default spool).
+        dir: PathBuf,
+        #[command(flatten)]
+        spool: SpoolArgs,
+        /// Days kept (scans of identity papers should not stay on a workstation longer than needed).
+        #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = 30)]
+        keep_days: u64,
     },
     /// Show the upload queue, quarantined batches and recent filings.
     Status {
@@ -146,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             settle_seconds,
             retry_max_seconds,
             threads: t,
+            keep_days,
         } => {
             let token = match (token_file, std::env::var("SCANNER_TOKEN")) {
                 (Some(f), _) => std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?,
@@ -164,8 +178,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if !(0.0..=3600.0).contains(&settle_seconds) {
                 bail!("--settle-seconds must be between 0 and 3600");
             }
+            let spool = spool.spool(&dir);
+            spool.create()?;
+            let gone =
+                spool.forget_older_than(Duration::from_secs(keep_days * 86_400), std::time::SystemTime::now())?;
+            if gone > 0 {
+                eprintln!("retention: {gone} entries older than {keep_days} days deleted");
+            }
             let watcher = Watcher {
-                spool: spool.spool(&dir),
+                spool,
                 dir,
                 key,
                 vault: Vault::new(&vault_url, Token::new(token))?,
@@ -185,6 +206,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { dir, spool } => crate::status::print(&spool.spool(&dir)),
+        Command::Cleanup { dir, spool, keep_days } => {
+            let spool = spool.spool(&dir);
+            let gone =
+                spool.forget_older_than(Duration::from_secs(keep_days * 86_400), std::time::SystemTime::now())?;
+            eprintln!("{gone} entries older than {keep_days} days deleted (quarantine, blank pages, records)");
+            Ok(())
+        }
     }
 }
 

@@ -33,15 +33,50 @@ impl Spool {
         Self { root, quarantine, blank }
     }
 
-    /// Creates the directories (idempotent).
+    /// Creates the directories (idempotent), readable by this user alone:
+    /// they hold scans of identity papers and numéros uniques, on a
+    /// workstation other people use.
     pub fn create(&self) -> Result<(), Error> {
-        for d in [self.incoming_root(), self.queue_root(), self.done_root(), self.reports_root()] {
-            std::fs::create_dir_all(&d).map_err(Error::io(format!("creating {}", d.display())))?;
-        }
-        for d in [&self.quarantine, &self.blank] {
+        use std::os::unix::fs::PermissionsExt;
+        let dirs = [
+            self.root.clone(),
+            self.incoming_root(),
+            self.queue_root(),
+            self.done_root(),
+            self.reports_root(),
+            self.quarantine.clone(),
+            self.blank.clone(),
+        ];
+        for d in &dirs {
             std::fs::create_dir_all(d).map_err(Error::io(format!("creating {}", d.display())))?;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
+                .map_err(Error::io(format!("restricting {}", d.display())))?;
         }
         Ok(())
+    }
+
+    /// Deletes what the workstation no longer needs once `keep` has passed:
+    /// quarantined batches, blank pages, the vault's answers and batch
+    /// reports, by their last change. The queue and incoming work are never
+    /// touched (they are not filed yet). Returns how many entries went.
+    pub fn forget_older_than(&self, keep: std::time::Duration, now: std::time::SystemTime) -> Result<usize, Error> {
+        let mut gone = 0;
+        for dir in [self.quarantine.clone(), self.blank.clone(), self.done_root(), self.reports_root()] {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries {
+                let e = e.map_err(Error::io(format!("reading {}", dir.display())))?;
+                let meta = e.metadata().map_err(Error::io(format!("reading {}", e.path().display())))?;
+                let old = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age > keep);
+                if !old {
+                    continue;
+                }
+                let path = e.path();
+                let removed = if meta.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                removed.map_err(Error::io(format!("removing {}", path.display())))?;
+                gone += 1;
+            }
+        }
+        Ok(gone)
     }
 
     pub fn root(&self) -> &Path {
@@ -197,5 +232,43 @@ mod tests {
         let mut v = vec!["scan10.jpg", "scan2.jpg", "scan1.jpg", "scan002b.jpg", "a.jpg"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, ["a.jpg", "scan1.jpg", "scan2.jpg", "scan002b.jpg", "scan10.jpg"]);
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use std::{os::unix::fs::PermissionsExt, time::Duration};
+
+    use super::*;
+
+    #[test]
+    fn the_spool_is_private_and_old_papers_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let spool = Spool::new(dir.path().join("spool"), dir.path().join("q"), dir.path().join("b"));
+        spool.create().unwrap_or_else(|e| panic!("{e}"));
+        for d in [spool.root().to_owned(), spool.quarantine_root().to_owned(), spool.done_root()] {
+            let mode = std::fs::metadata(&d).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+        let write = |p: PathBuf, age_days: u64| {
+            if let Some(parent) = p.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let f = std::fs::File::create(&p).unwrap_or_else(|e| panic!("{e}"));
+            let when = std::time::SystemTime::now() - Duration::from_secs(age_days * 86_400);
+            f.set_modified(when).unwrap_or_else(|e| panic!("{e}"));
+        };
+        write(spool.quarantined("old-batch").join("RAISON.txt"), 0);
+        let _ = std::fs::File::open(spool.quarantined("old-batch"))
+            .and_then(|d| d.set_modified(std::time::SystemTime::now() - Duration::from_secs(40 * 86_400)));
+        write(spool.blank("old-blank.pdf"), 40);
+        write(spool.blank("new-blank.pdf"), 1);
+        write(spool.done("old-job"), 40);
+        write(spool.job("waiting").join("piece.pdf"), 400);
+        let gone = spool.forget_older_than(Duration::from_secs(30 * 86_400), std::time::SystemTime::now());
+        assert_eq!(gone.ok(), Some(3));
+        assert!(!spool.quarantined("old-batch").exists() && !spool.blank("old-blank.pdf").exists());
+        assert!(spool.blank("new-blank.pdf").exists(), "recent pages are kept");
+        assert!(spool.job("waiting").join("piece.pdf").exists(), "the queue is never touched");
     }
 }
