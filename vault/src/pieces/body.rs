@@ -147,8 +147,9 @@ mod tests {
         g
     }
 
-    #[test]
-    fn the_boundary_must_come_early() {
+    // Within a runtime: the guard arms its idle timer when built.
+    #[tokio::test]
+    async fn the_boundary_must_come_early() {
         let mut g = guard(1 << 20);
         assert_eq!(g.check(b"--XyZ\r\nContent-Disposition: form-data"), Ok(()));
         assert_eq!(g.check(&[b'a'; 10_000]), Ok(()), "after the boundary, any content");
@@ -165,8 +166,8 @@ mod tests {
         assert_eq!(result, Err(BodyRefusal::NoBoundary { within: PREAMBLE_MAX }));
     }
 
-    #[test]
-    fn the_whole_body_is_capped() {
+    #[tokio::test]
+    async fn the_whole_body_is_capped() {
         let mut g = guard(100);
         assert_eq!(g.check(b"--XyZ"), Ok(()));
         assert_eq!(g.check(&[0; 95]), Ok(()));
