@@ -82,6 +82,15 @@ impl Principal {
 
     /// For what only agents do; call after `authorize`, which has already
     /// refused applicants wherever the policy does.
+    /// A stable name of the caller for per-caller bookkeeping (upload
+    /// slots, idempotency keys): `agent:<id>` or `applicant:<id>`.
+    pub fn caller_key(&self) -> String {
+        match self {
+            Self::Agent(a) => format!("agent:{}", a.agent.id),
+            Self::Applicant { id, .. } => format!("applicant:{id}"),
+        }
+    }
+
     pub fn as_agent(&self) -> Result<&AgentPrincipal, Error> {
         match self {
             Self::Agent(a) => Ok(a),

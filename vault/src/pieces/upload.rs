@@ -101,17 +101,11 @@ pub async fn store_upload(
     }
     // Scoped to the uploader: another principal's key (a guichet's and an
     // applicant's may coincide) never makes this upload a duplicate.
-    let idempotency_key = idempotency_key(headers)?.map(|k| match principal {
-        Principal::Agent(a) => format!("agent:{}:{k}", a.agent.id),
-        Principal::Applicant { id, .. } => format!("applicant:{id}:{k}"),
-    });
+    let caller = principal.caller_key();
+    let idempotency_key = idempotency_key(headers)?.map(|k| format!("{caller}:{k}"));
     let opened = access::open(&vault, principal, nu, Action::PieceUpload).await?;
     // Slow or stalled uploads hold a connection and an intake worker each:
     // a bounded number, and no caller takes them all.
-    let caller = match principal {
-        Principal::Agent(a) => format!("agent:{}", a.agent.id),
-        Principal::Applicant { id, .. } => format!("applicant:{id}"),
-    };
     let _slot = vault.uploads().enter(&caller).map_err(|_| Error::Busy { retry_after_s: 5 })?;
     within_quota(&vault, opened.dossier().id).await?;
     let dossier = opened.dossier();
