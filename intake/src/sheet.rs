@@ -16,14 +16,23 @@ const MODULE_PX: u32 = 12;
 /// Top of the QR code, in pixels from the top of the page.
 const QR_TOP: u32 = 420;
 
-/// The sheet for `payload` as a one-page PDF; `nu` and `kind_label` are
-/// printed under the code.
-pub fn render(payload: &str, nu: &str, kind_label: &str) -> Result<Vec<u8>, Refusal> {
-    crate::build_pdf(&[page(payload, nu, kind_label)?])
+/// What a sheet says to people, under its code.
+#[derive(Debug, Clone, Copy)]
+pub struct Printed<'a> {
+    pub nu: &'a str,
+    pub kind_label: &'a str,
+    /// Who printed it and until when it files pages.
+    pub issued: &'a str,
+}
+
+/// The sheet for `payload` as a one-page PDF.
+pub fn render(payload: &str, printed: Printed<'_>) -> Result<Vec<u8>, Refusal> {
+    crate::build_pdf(&[page(payload, printed)?])
 }
 
 /// The sheet's page as pixels (150 dpi).
-pub fn page(payload: &str, nu: &str, kind_label: &str) -> Result<PageImage, Refusal> {
+pub fn page(payload: &str, printed: Printed<'_>) -> Result<PageImage, Refusal> {
+    let Printed { nu, kind_label, issued } = printed;
     let line = |y: f32, size: f32, bold: bool, text: String| TextLine { x: 56.0, y, size, bold, text };
     let lines = vec![
         line(780.0, 26.0, true, "FEUILLE DE SÉPARATION".into()),
@@ -31,6 +40,7 @@ pub fn page(payload: &str, nu: &str, kind_label: &str) -> Result<PageImage, Refu
         line(300.0, 30.0, true, nu.to_owned()),
         line(262.0, 18.0, false, kind_label.to_owned()),
         line(230.0, 10.0, false, "Une feuille par type de pièce. Ne pas photocopier pour un autre dossier.".into()),
+        line(212.0, 10.0, false, issued.to_owned()),
     ];
     let PageImage::Gray { mut pixels, dpi } = text_page(&lines, DPI)? else {
         return Err(internal("separator sheet", "unexpected colour page"));

@@ -5,11 +5,20 @@
 //! to quarantine with the reason, never to a dossier.
 
 use dnu_api::sheet::{SheetError, SheetKey, SheetRef};
+use time::Date;
 
 use crate::{
     convert::{ScannedPage, SourceFile},
     scan::{PageClass, qr::QrRead},
 };
+
+/// Most of a separator sheet's page that may be marked beside its code, in
+/// 75-dpi blocks of marks: its printed lines give 2 to 3.3 % (the vault's
+/// sheet scanned at 300 and 150 dpi, skewed up to 6°), a page of text
+/// with a sheet's code pasted on it 11 to 16 % (`scanner-ingest/tests/
+/// scan.rs`). A page carrying a code beside other content is refused
+/// rather than taken as a sheet.
+pub const SHEET_MAX_BESIDE_QR: f32 = 0.06;
 
 /// Pages of one piece.
 #[derive(Debug)]
@@ -37,8 +46,8 @@ pub fn page_name(sources: &[SourceFile], p: &ScannedPage) -> String {
     if p.page_in_file == 0 { name } else { format!("{name} page {}", p.page_in_file + 1) }
 }
 
-/// Splits cleaned pages at verified separator sheets.
-pub fn plan(key: &SheetKey, sources: &[SourceFile], pages: &[ScannedPage]) -> Plan {
+/// Splits cleaned pages at verified separator sheets still good on `today`.
+pub fn plan(key: &SheetKey, sources: &[SourceFile], pages: &[ScannedPage], today: Date) -> Plan {
     let mut groups: Vec<Group> = Vec::new();
     let mut before_first = Vec::new();
     let mut notes = Vec::new();
@@ -47,7 +56,19 @@ pub fn plan(key: &SheetKey, sources: &[SourceFile], pages: &[ScannedPage]) -> Pl
         let mut sheet = None;
         for read in &p.page.qr {
             match read {
-                QrRead::Text(text) => match key.verify(text) {
+                QrRead::Text(text) => match key.verify(text, today) {
+                    Ok(_) if p.page.beside_qr > SHEET_MAX_BESIDE_QR => {
+                        return Plan::Quarantine {
+                            reason: format!(
+                                "{}: cette page porte le code d'une feuille de séparation mais aussi d'autres \
+                                 marques ({:.0} % de la page). Une feuille de séparation est vierge par ailleurs : \
+                                 placez une feuille imprimée depuis le coffre, seule, devant les pièces, et numérisez \
+                                 le lot à nouveau.",
+                                name(),
+                                p.page.beside_qr * 100.0
+                            ),
+                        };
+                    }
                     Ok(s) => sheet = Some(s),
                     Err(SheetError::NotASheet) => {}
                     Err(e) => {
@@ -127,16 +148,25 @@ mod tests {
     use super::*;
     use crate::scan::CleanPage;
 
+    const TODAY: Date = time::macros::date!(2026 - 12 - 02);
+
     fn key() -> SheetKey {
         SheetKey::from_hex(&"7e".repeat(32)).unwrap()
     }
 
     fn page(class: PageClass, qr: Vec<QrRead>) -> ScannedPage {
-        let page = CleanPage { class, encoded: EncodedPage::group4(Vec::new(), 1, 1, 300.0), skew: 0.0, qr };
+        let page =
+            CleanPage { class, encoded: EncodedPage::group4(Vec::new(), 1, 1, 300.0), skew: 0.0, qr, beside_qr: 0.01 };
         ScannedPage { file: 0, page_in_file: 0, page }
     }
+    fn payload(key: &SheetKey, nu: &str, kind: &str, issued: Date) -> String {
+        key.payload(nu, kind, "GDPUB", issued).unwrap()
+    }
     fn sheet(nu: &str, kind: &str) -> ScannedPage {
-        page(PageClass::Text, vec![QrRead::Text(key().payload(nu, kind))])
+        page(PageClass::Text, vec![QrRead::Text(payload(&key(), nu, kind, TODAY))])
+    }
+    fn plan(key: &SheetKey, sources: &[SourceFile], pages: &[ScannedPage]) -> Plan {
+        super::plan(key, sources, pages, TODAY)
     }
     fn text() -> ScannedPage {
         page(PageClass::Text, Vec::new())
@@ -183,13 +213,19 @@ mod tests {
     #[test]
     fn any_doubt_quarantines_the_whole_batch() {
         let a = "1111023517879GDPUB";
-        let forged = SheetKey::from_hex(&"11".repeat(32)).unwrap().payload(a, "ressources");
+        let forged = payload(&SheetKey::from_hex(&"11".repeat(32)).unwrap(), a, "ressources", TODAY);
+        let expired = payload(&key(), a, "ressources", TODAY.saturating_sub(time::Duration::days(90)));
+        let mut on_a_document = sheet(a, "identite");
+        on_a_document.page.beside_qr = 0.2;
+        let other_guichet = key().for_guichet("MAIRE").unwrap();
         let cases = [
             (
                 vec![sheet(a, "ressources"), text(), page(PageClass::Text, vec![QrRead::Text(forged)]), text()],
                 "refusée",
             ),
             (vec![sheet(a, "ressources"), text(), page(PageClass::Text, vec![QrRead::Unreadable])], "illisible"),
+            (vec![page(PageClass::Text, vec![QrRead::Text(expired)]), text()], "older than"),
+            (vec![sheet(a, "ressources"), text(), on_a_document, text()], "vierge par ailleurs"),
             (vec![text(), sheet(a, "ressources"), text()], "avant la première feuille"),
             (vec![text(), blank()], "avant la première feuille"),
             (vec![blank()], "aucune feuille"),
@@ -198,6 +234,9 @@ mod tests {
             let r = reason(plan(&key(), &sources(), &pages));
             assert!(r.contains(says), "{r}");
         }
+        // A scanner holding one guichet's key refuses another guichet's sheet.
+        let r = reason(plan(&other_guichet, &sources(), &[sheet(a, "ressources"), text()]));
+        assert!(r.contains("guichet GDPUB"), "{r}");
         // Another QR code on a document (not a sheet) is just content.
         let with_qr =
             vec![sheet(a, "ressources"), page(PageClass::Text, vec![QrRead::Text("https://impots.gouv.fr".into())])];

@@ -62,9 +62,12 @@ enum Command {
         kind: String,
         #[arg(short, long)]
         output: PathBuf,
-        /// The sheet key shared with the vault (VAULT_SHEET_KEY_FILE there).
+        /// The guichet's sheet key (`dnu-vault keys sheet-key --guichet …`), or the territory's.
         #[arg(long, env = "SCANNER_SHEET_KEY_FILE")]
         sheet_key_file: PathBuf,
+        /// The guichet printing the sheet (5 characters); needed only with the territory's key.
+        #[arg(long, env = "SCANNER_GUICHET")]
+        guichet: Option<String>,
     },
     /// Watch the scanner's folder and file each batch in the vault.
     Watch {
@@ -146,8 +149,8 @@ fn threads(n: Option<usize>) -> usize {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Convert { images, output, threads: t } => convert_cmd(&images, &output, threads(t)),
-        Command::Sheet { numero_unique, kind, output, sheet_key_file } => {
-            sheet_cmd(&numero_unique, &kind, &output, &sheet_key_file)
+        Command::Sheet { numero_unique, kind, output, sheet_key_file, guichet } => {
+            sheet_cmd(&numero_unique, &kind, &output, &sheet_key_file, guichet.as_deref())
         }
         Command::Watch {
             dir,
@@ -244,7 +247,13 @@ fn convert_cmd(images: &[PathBuf], output: &std::path::Path, threads: usize) -> 
     Ok(())
 }
 
-fn sheet_cmd(nu: &str, kind: &str, output: &std::path::Path, key_file: &std::path::Path) -> anyhow::Result<()> {
+fn sheet_cmd(
+    nu: &str,
+    kind: &str,
+    output: &std::path::Path,
+    key_file: &std::path::Path,
+    guichet: Option<&str>,
+) -> anyhow::Result<()> {
     let nu = nu.trim();
     dnu_api::numero_unique::check(nu)
         .map_err(|why| anyhow::anyhow!("invalid numéro unique ({why}); expected {}", dnu_api::numero_unique::FORMAT))?;
@@ -252,7 +261,16 @@ fn sheet_cmd(nu: &str, kind: &str, output: &std::path::Path, key_file: &std::pat
         bail!("unknown piece kind {kind:?}: see the vault's catalogue (GET /api/v1/catalogue)");
     };
     let key = SheetKey::from_file(key_file)?;
-    let pdf = intake::sheet::render(&key.payload(nu, kind), nu, &label).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let guichet = match (guichet, key.guichet()) {
+        (Some(g), _) => g.trim().to_owned(),
+        (None, Some(own)) => own.to_owned(),
+        (None, None) => bail!("--guichet: the territory's key prints for any guichet; say which one prints this sheet"),
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    let payload = key.payload(nu, kind, &guichet, today)?;
+    let issued = dnu_api::sheet::issued_line(&guichet, today);
+    let printed = intake::sheet::Printed { nu, kind_label: &label, issued: &issued };
+    let pdf = intake::sheet::render(&payload, printed).map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::spool::write_atomic(output, &pdf)?;
     println!("{}: feuille de séparation pour {nu} — {label}", output.display());
     Ok(())

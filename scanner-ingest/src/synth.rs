@@ -177,7 +177,14 @@ pub fn near_blank_page(seed: u64) -> GrayImage {
 
 /// A separator sheet as scanned at 300 dpi: the vault's page, doubled.
 pub fn sheet_scan(payload: &str, nu: &str, label: &str) -> GrayImage {
-    let page = match intake::sheet::page(payload, nu, label) {
+    // The line about its issue, from the payload's own fields.
+    let fields: Vec<&str> = payload.split(':').collect();
+    let issued = match fields.as_slice() {
+        [_, _, _, guichet, day, _] => format!("Imprimée le {day} par le guichet {guichet}."),
+        _ => String::new(),
+    };
+    let printed = intake::sheet::Printed { nu, kind_label: label, issued: &issued };
+    let page = match intake::sheet::page(payload, printed) {
         Ok(PageImage::Gray { pixels, .. }) => pixels,
         _ => GrayImage::from_pixel(1240, 1754, Luma([255])),
     };

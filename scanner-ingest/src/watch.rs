@@ -164,7 +164,8 @@ impl Watcher {
             Ok(r) => r,
             Err(e) => return self.quarantine_batch(batch, scanned_at, names, &e.to_string()),
         };
-        let (groups, notes) = match batch::plan(&self.key, &sources, &pages) {
+        let today = time::OffsetDateTime::now_utc().date();
+        let (groups, notes) = match batch::plan(&self.key, &sources, &pages, today) {
             Plan::Quarantine { reason } => return self.quarantine_batch(batch, scanned_at, names, &reason),
             Plan::File { groups, notes } => (groups, notes),
         };

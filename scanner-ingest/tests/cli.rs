@@ -81,11 +81,28 @@ fn sheet_prints_a_sheet_that_verifies_and_refuses_bad_input() {
     let d = dir.path();
     std::fs::write(d.join("key"), format!("{}\n", "3c".repeat(32))).unwrap();
     let ok = Command::new(bin())
-        .args(["sheet", "1111023517879GDPUB", "ressources", "-o", "s.pdf", "--sheet-key-file", "key"])
+        .args([
+            "sheet",
+            "1111023517879GDPUB",
+            "ressources",
+            "-o",
+            "s.pdf",
+            "--sheet-key-file",
+            "key",
+            "--guichet",
+            "GDPUB",
+        ])
         .current_dir(d)
         .output()
         .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    // The territory's key must be told which guichet prints.
+    let out = Command::new(bin())
+        .args(["sheet", "1111023517879GDPUB", "ressources", "-o", "u.pdf", "--sheet-key-file", "key"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--guichet"));
     qpdf_ok(&d.join("s.pdf"));
     let page = &render(&d.join("s.pdf"), 300)[0];
     let cleaned =
@@ -94,8 +111,12 @@ fn sheet_prints_a_sheet_that_verifies_and_refuses_bad_input() {
     let [scanner_ingest::scan::qr::QrRead::Text(payload)] = cleaned.qr.as_slice() else {
         panic!("one QR code expected: {:?}", cleaned.qr)
     };
-    let sheet = key.verify(payload).unwrap();
-    assert_eq!((sheet.numero_unique.as_str(), sheet.kind.as_str()), ("1111023517879GDPUB", "ressources"));
+    let today = time::OffsetDateTime::now_utc().date();
+    let sheet = key.verify(payload, today).unwrap();
+    assert_eq!(
+        (sheet.numero_unique.as_str(), sheet.kind.as_str(), sheet.guichet.as_str(), sheet.issued),
+        ("1111023517879GDPUB", "ressources", "GDPUB", today)
+    );
 
     for (args, says) in [
         (vec!["sheet", "12345", "ressources"], "invalid numéro unique"),
@@ -103,7 +124,7 @@ fn sheet_prints_a_sheet_that_verifies_and_refuses_bad_input() {
     ] {
         let out = Command::new(bin())
             .args(args)
-            .args(["-o", "t.pdf", "--sheet-key-file", "key"])
+            .args(["-o", "t.pdf", "--sheet-key-file", "key", "--guichet", "GDPUB"])
             .current_dir(d)
             .output()
             .unwrap();

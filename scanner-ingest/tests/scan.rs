@@ -79,13 +79,52 @@ fn photographs_stay_in_colour_and_blank_pages_are_told_apart() {
 #[test]
 fn a_separator_sheet_is_read_even_skewed_and_noisy() {
     let key = dnu_api::sheet::SheetKey::from_hex(&"5a".repeat(32)).unwrap();
-    let payload = key.payload("1111023517879GDPUB", "avis_imposition_n1");
+    let today = time::OffsetDateTime::now_utc().date();
+    let payload = key.payload("1111023517879GDPUB", "avis_imposition_n1", "GDPUB", today).unwrap();
     let sheet = synth::sheet_scan(&payload, "1111023517879GDPUB", "Avis d'imposition");
     for angle in [0.0, 4.0, -6.0] {
         let scanned = synth::on_scanner(&synth::scanner_noise(&sheet, 9, 8.0, 50), angle, 30);
         let cleaned = scan::clean(gray(scanned), true).unwrap();
         assert_eq!(cleaned.qr, vec![QrRead::Text(payload.clone())], "at {angle}°");
+        assert!(cleaned.beside_qr < scanner_ingest::batch::SHEET_MAX_BESIDE_QR, "at {angle}°: {}", cleaned.beside_qr);
     }
     // Ordinary pages carry none.
     assert!(scan::clean(gray(noisy_text(2, 1.0, 0)), true).unwrap().qr.is_empty());
+}
+
+/// Red-team finding 18: any page carrying a valid code split a batch. A
+/// sheet's page is otherwise blank: its code pasted on a page of text is
+/// measured as far more than a sheet's own print, at 300 dpi as at 150
+/// (seen: the sheet 2.1 % and 3.0 %, the pasted page 11 % and 16 %).
+#[test]
+fn a_sheet_code_on_a_document_is_not_a_sheet() {
+    let key = dnu_api::sheet::SheetKey::from_hex(&"5a".repeat(32)).unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let payload = key.payload("1111023517879GDPUB", "identite", "GDPUB", today).unwrap();
+    let sheet = synth::sheet_scan(&payload, "1111023517879GDPUB", "Pièce d'identité");
+    // The code's square at 300 dpi (the sheet draws it from y = 840, centred).
+    let (side, top) = (1000, 800);
+    let left = (sheet.width() - side) / 2;
+    let mut pasted = noisy_text(4, 0.0, 0);
+    for y in 0..sheet.height().min(pasted.height()) {
+        for x in 0..sheet.width().min(pasted.width()) {
+            if (left..left + side).contains(&x) && (top..top + side).contains(&y) {
+                pasted.put_pixel(x, y, *sheet.get_pixel(x, y));
+            }
+        }
+    }
+    let measure = |page: image::GrayImage| {
+        let cleaned = scan::clean(gray(page), true).unwrap();
+        assert_eq!(cleaned.qr, vec![QrRead::Text(payload.clone())], "the code still reads");
+        cleaned.beside_qr
+    };
+    let half = |g: &image::GrayImage| {
+        image::imageops::resize(g, g.width() / 2, g.height() / 2, image::imageops::FilterType::Triangle)
+    };
+    let own = [measure(sheet.clone()), measure(half(&sheet))];
+    let pasted = [measure(pasted.clone()), measure(half(&pasted))];
+    eprintln!("beside the code: sheet {own:?}, pasted on text {pasted:?}");
+    let max = scanner_ingest::batch::SHEET_MAX_BESIDE_QR;
+    assert!(own.iter().all(|&s| s < 0.6 * max), "a sheet's own print: {own:?}");
+    assert!(pasted.iter().all(|&s| s > 1.5 * max), "a code pasted on text: {pasted:?}");
 }

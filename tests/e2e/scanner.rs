@@ -75,7 +75,9 @@ fn scan_stack(hot: &Path, key: &SheetKey, stack: &[Papers<'_>], start: usize) ->
     let mut n = start;
     let mut hashes = Vec::new();
     for p in stack {
-        let sheet = synth::sheet_scan(&key.payload(p.nu, p.kind), p.nu, p.kind);
+        let today = time::OffsetDateTime::now_utc().date();
+        let payload = key.payload(p.nu, p.kind, GUICHET, today).unwrap();
+        let sheet = synth::sheet_scan(&payload, p.nu, p.kind);
         let sheet = synth::on_scanner(&synth::scanner_noise(&sheet, n as u64, 6.0, 10), 1.5, 0);
         let mut files = vec![synth::jpeg(&sheet, 300)];
         let mut group = Vec::new();
@@ -152,6 +154,21 @@ fn guichet_token(d: &Value) -> String {
 }
 
 /// Seeds the demo territory; the guichet agent's token and the demo dossier.
+/// The demo's registering guichet.
+const GUICHET: &str = "DKMAI";
+
+/// The guichet's own sheet key, written by the vault for its scanner.
+fn guichet_key(dir: &Path) -> PathBuf {
+    let file = dir.join("guichet-sheet.key");
+    let out = e2e::run(
+        &dir.join("vault"),
+        &[],
+        &["keys", "sheet-key", "--guichet", GUICHET, "--output", file.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    file
+}
+
 fn setup(dir: &Path) -> (String, String) {
     let d = demo(&dir.join("vault"), &[]);
     (guichet_token(&d), d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned())
@@ -166,11 +183,13 @@ async fn a_mixed_stack_is_filed_in_the_right_dossiers_and_a_forged_sheet_is_quar
     let server = Server::start(&dir.path().join("vault"), &[("VAULT_LISTEN", &listen)]);
     let api = Api::new(&server, &token);
     let nus = [first, api.register_ok().await, api.register_ok().await];
-    let key = SheetKey::from_file(&dir.path().join("vault/sheet-hmac.key")).unwrap();
+    // The scanner holds its guichet's key only, never the territory's.
+    let key_file = guichet_key(dir.path());
+    let key = SheetKey::from_file(&key_file).unwrap();
+    assert_eq!(key.guichet(), Some(GUICHET));
     let hot = dir.path().join("scans");
     std::fs::create_dir_all(&hot).unwrap();
-    let mut scanner =
-        Scanner::start(&hot, &server.base, &dir.path().join("vault/sheet-hmac.key"), &token, dir.path().join("s.log"));
+    let mut scanner = Scanner::start(&hot, &server.base, &key_file, &token, dir.path().join("s.log"));
 
     let stack = [
         Papers { nu: &nus[0], kind: "ressources", pages: vec![Page::Text(1, 2.0), Page::Text(2, -1.0)] },

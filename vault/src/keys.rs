@@ -22,9 +22,10 @@ use secrecy::ExposeSecret;
 use crate::{
     config::{Config, MasterKeySource},
     crypto::{MasterKeys, random_bytes},
-    domain::{NumeroUnique, PieceKind},
+    domain::{GuichetCode, NumeroUnique, PieceKind},
     error::Error,
 };
+use time::Date;
 
 /// What to do about a key file that does not exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,24 +155,41 @@ impl KeyFile for AuditKey {
     }
 }
 
-/// The HMAC key of separator sheets, as the vault holds it.
+/// The territory's key of separator sheets, as the vault holds it: each
+/// guichet's sheets are tagged under a key derived from it.
 #[derive(Debug)]
 pub struct SheetKey(dnu_api::sheet::SheetKey);
 
 impl SheetKey {
-    /// The text a sheet's QR code carries.
-    pub fn payload(&self, nu: &NumeroUnique, kind: PieceKind) -> String {
-        self.0.payload(nu.as_str(), kind.as_str())
+    /// The text a sheet's QR code carries, for a sheet printed by `guichet`
+    /// on `issued`.
+    pub fn payload(
+        &self,
+        nu: &NumeroUnique,
+        kind: PieceKind,
+        guichet: &GuichetCode,
+        issued: Date,
+    ) -> Result<String, Error> {
+        self.0
+            .payload(nu.as_str(), kind.as_str(), guichet.as_str(), issued)
+            .map_err(|e| Error::internal("tagging a separator sheet", e))
     }
 
-    /// Reads a sheet's QR text back: the dossier and kind if, and only if,
-    /// the tag is this key's.
-    pub fn verify(&self, payload: &str) -> Result<(NumeroUnique, PieceKind), Error> {
-        let forged = || Error::Invalid("not a separator sheet of this vault (unknown or altered)".into());
-        let sheet = self.0.verify(payload).map_err(|_| forged())?;
-        let nu = NumeroUnique::parse(&sheet.numero_unique).map_err(|_| forged())?;
-        let kind = PieceKind::parse(&sheet.kind).map_err(|_| forged())?;
-        Ok((nu, kind))
+    /// Reads a sheet's QR text back: the dossier, kind and guichet if, and
+    /// only if, the tag is this territory's and the sheet is still good.
+    pub fn verify(&self, payload: &str, today: Date) -> Result<(NumeroUnique, PieceKind, GuichetCode), Error> {
+        let refused = |why: String| Error::Invalid(format!("separator sheet refused: {why}"));
+        let sheet = self.0.verify(payload, today).map_err(|e| refused(e.to_string()))?;
+        let nu = NumeroUnique::parse(&sheet.numero_unique).map_err(|e| refused(e.to_string()))?;
+        let kind = PieceKind::parse(&sheet.kind).map_err(|e| refused(e.to_string()))?;
+        let guichet = GuichetCode::parse(&sheet.guichet).map_err(|e| refused(e.0))?;
+        Ok((nu, kind, guichet))
+    }
+
+    /// The key file of one guichet's scanner: it reads and prints that
+    /// guichet's sheets only.
+    pub fn guichet_key_text(&self, guichet: &GuichetCode) -> Result<String, Error> {
+        self.0.for_guichet(guichet.as_str()).map(|k| k.to_text()).map_err(|e| Error::Invalid(e.to_string()))
     }
 }
 

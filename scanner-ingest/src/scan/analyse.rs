@@ -36,6 +36,8 @@ pub struct Analysis {
     pub colour_share: f32,
     /// The page at 75 dpi, block averages (for skew and QR detection).
     pub small: GrayImage,
+    /// The page at 75 dpi, block minima (where marks are).
+    small_min: GrayImage,
 }
 
 impl Analysis {
@@ -47,6 +49,21 @@ impl Analysis {
     }
     pub fn is_colour(&self) -> bool {
         self.colour_share >= COLOUR_SHARE
+    }
+
+    /// Share of the page's 75-dpi blocks in marks outside `areas` (the QR
+    /// codes found on it): how much a page carries besides its codes.
+    pub fn marks_outside(&self, areas: &[[u32; 4]]) -> f32 {
+        let mut masked = self.small_min.clone();
+        for &[x0, y0, x1, y1] in areas {
+            for y in y0..y1.min(masked.height()) {
+                for x in x0..x1.min(masked.width()) {
+                    masked.put_pixel(x, y, image::Luma([255]));
+                }
+            }
+        }
+        let blocks = (masked.width() as usize * masked.height() as usize).max(1);
+        mark_blocks(&masked, self.ink) as f32 / blocks as f32
     }
 }
 
@@ -67,7 +84,7 @@ pub fn analyse(g: &GrayImage, rgb: Option<&RgbImage>) -> Analysis {
     let colour_share = rgb.map_or(0.0, colour_share);
     let (small, small_min) = reduce(px, w, h);
     let mark_blocks = mark_blocks(&small_min, ink);
-    Analysis { paper, ink, otsu, mark_blocks, tone_share, colour_share, small }
+    Analysis { paper, ink, otsu, mark_blocks, tone_share, colour_share, small, small_min }
 }
 
 fn percentile(hist: &[u64; 256], total: u64, q: f64) -> u8 {

@@ -44,6 +44,9 @@ pub struct CleanPage {
     pub skew: f32,
     /// QR codes read on the page (when asked for).
     pub qr: Vec<QrRead>,
+    /// Share of the page in marks beside its QR codes (0 without codes): a
+    /// separator sheet carries only its few printed lines.
+    pub beside_qr: f32,
 }
 
 /// Cleans one raw page; `find_qr` also reads the QR codes on it.
@@ -59,7 +62,10 @@ pub fn clean(page: PageImage, find_qr: bool) -> Result<CleanPage, Error> {
     let rgb = rgb.map(|c| if whole { c } else { geometry::crop_rgb(&c, bounds) });
     geometry::whiten_edges(&mut gray);
     let a = analyse::analyse(&gray, rgb.as_ref());
-    let qr = if find_qr { qr::read(&a.small) } else { Vec::new() };
+    let found = if find_qr { qr::read(&a.small) } else { Vec::new() };
+    let beside_qr =
+        if found.is_empty() { 0.0 } else { a.marks_outside(&found.iter().map(|f| f.1).collect::<Vec<_>>()) };
+    let qr: Vec<QrRead> = found.into_iter().map(|f| f.0).collect();
 
     if a.is_continuous_tone() && !a.is_blank() {
         let (class, image) = match rgb {
@@ -67,7 +73,7 @@ pub fn clean(page: PageImage, find_qr: bool) -> Result<CleanPage, Error> {
             _ => (PageClass::Gray, PageImage::Gray { pixels: gray, dpi }),
         };
         let encoded = EncodedPage::jpeg(&image, PHOTO_QUALITY).map_err(|e| Error::Image(e.to_string()))?;
-        return Ok(CleanPage { class, encoded, skew: 0.0, qr });
+        return Ok(CleanPage { class, encoded, skew: 0.0, qr, beside_qr });
     }
     let (class, measured) =
         if a.is_blank() { (PageClass::Blank, 0.0) } else { (PageClass::Text, deskew::estimate(&a.small, a.ink)) };
@@ -76,7 +82,7 @@ pub fn clean(page: PageImage, find_qr: bool) -> Result<CleanPage, Error> {
         gray = straighten(&gray, skew);
     }
     let encoded = bitonal_page(&gray, &a, dpi)?;
-    Ok(CleanPage { class, encoded, skew, qr })
+    Ok(CleanPage { class, encoded, skew, qr, beside_qr })
 }
 
 /// The page turned back by `skew`, with the scanner background that turning

@@ -26,6 +26,21 @@ pub enum KeysCommand {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Seal what an older vault kept in clear or unbound: household members' names, and version metadata not yet
+    /// naming its piece and objects (run once after upgrading; resumable).
+    Reseal,
+    /// Write one guichet's separator-sheet key, for its scanner (scanner-ingest's SCANNER_SHEET_KEY_FILE).
+    ///
+    /// Derived from the territory's sheet key: it reads and prints that guichet's sheets only, so a key taken
+    /// from one workstation forges no other guichet's sheets.
+    SheetKey {
+        /// The guichet's code (5 letters or digits, as in its numéros uniques).
+        #[arg(long)]
+        guichet: String,
+        /// Where to write it (owner-only); the file must not exist.
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+    },
     /// Show the master key versions and how many dossier keys each wraps.
     Status,
     /// Remove a master key version that no dossier key uses any more.
@@ -90,6 +105,30 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
             eprintln!(
                 "done: {} rewrapped, {} changed meanwhile; every dossier key is on version {current}",
                 report.rewrapped, report.skipped
+            );
+        }
+        KeysCommand::SheetKey { guichet, output } => {
+            let guichet = crate::domain::GuichetCode::parse(&guichet)
+                .map_err(|e| anyhow::anyhow!("--guichet {guichet:?}: {}", e.0))?;
+            if output.exists() {
+                bail!("{} exists: a key file is never replaced", output.display());
+            }
+            let (sheet, _) = load_or_create::<SheetKey>(&config.sheet_key_file, Missing::Refuse)?;
+            write_private_file(&output, sheet.guichet_key_text(&guichet)?.as_bytes())
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!("{}: sheet key of guichet {guichet}; copy it to that guichet's scanner only", output.display());
+        }
+        KeysCommand::Reseal => {
+            let vault = Vault::open(config, Schema::RequireCurrent).await?;
+            let mut err = std::io::stderr();
+            let report = crate::jobs::reseal::reseal_all(&vault, |r| {
+                let _ = writeln!(err, "{} dossiers resealed…", r.dossiers);
+            })
+            .await
+            .context("reseal failed (run it again: it resumes)")?;
+            eprintln!(
+                "done: {} dossiers, {} member names sealed, {} versions bound to their objects",
+                report.dossiers, report.members, report.versions
             );
         }
         KeysCommand::Status => {

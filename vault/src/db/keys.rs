@@ -90,6 +90,11 @@ impl Db {
             .bind(dossier.to_string())
             .execute(&mut *tx)
             .await?;
+        // Names stored in clear before members were sealed go with the key.
+        sqlx::query("UPDATE pieces SET member = NULL WHERE dossier_id = $1")
+            .bind(dossier.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE dossiers SET shredded_at = $1 WHERE id = $2")
             .bind(now_ms())
             .bind(dossier.to_string())

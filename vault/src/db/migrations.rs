@@ -33,6 +33,7 @@ migrations![
     "0006_renditions.sql",
     "0007_agent_sessions.sql",
     "0008_upload_keys.sql",
+    "0009_sealed_member.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

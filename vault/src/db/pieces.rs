@@ -20,9 +20,19 @@ pub struct Piece {
     pub id: Uuid,
     pub dossier_id: Uuid,
     pub kind: PieceKind,
-    pub member: Option<String>,
+    pub member: Member,
     pub valid_until: Option<Date>,
     pub created_at: i64,
+}
+
+/// The household member a piece concerns, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    None,
+    /// Sealed under the dossier key, bound to the piece id.
+    Sealed(Vec<u8>),
+    /// In clear: pieces stored before sealing, until `dnu-vault reseal`.
+    Legacy(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +71,13 @@ pub struct DerivedObject {
 /// Which piece a new version belongs to.
 #[derive(Debug, Clone)]
 pub enum PieceTarget {
-    New { kind: PieceKind, member: Option<String>, valid_until: Option<Date> },
+    /// A new piece; its id is drawn by the caller, who sealed `member` to it.
+    New {
+        id: Uuid,
+        kind: PieceKind,
+        member: Option<Vec<u8>>,
+        valid_until: Option<Date>,
+    },
     Existing(Uuid),
 }
 
@@ -93,7 +109,7 @@ pub enum Committed {
     Duplicate(Piece, Version),
 }
 
-const PIECE_COLUMNS: &str = "id, dossier_id, kind, member, valid_until, created_at";
+const PIECE_COLUMNS: &str = "id, dossier_id, kind, member, member_sealed, valid_until, created_at";
 const VERSION_COLUMNS: &str = "id, piece_id, dossier_id, number, object_id, fingerprint, size_bytes, media_type, \
                                sealed_meta, uploaded_by_agent, uploaded_by_org, created_at, pages, \
                                rendition_object_id, rendition_size, thumbnail_object_id, thumbnail_size";
@@ -103,7 +119,12 @@ fn piece_from_row(row: &AnyRow) -> Result<Piece, Error> {
         id: uuid_col(row, "id")?,
         dossier_id: uuid_col(row, "dossier_id")?,
         kind: parsed(row, "kind", PieceKind::parse)?,
-        member: row.try_get("member")?,
+        member: match (row.try_get::<Option<Vec<u8>>, _>("member_sealed")?, row.try_get::<Option<String>, _>("member")?)
+        {
+            (Some(sealed), _) => Member::Sealed(sealed),
+            (None, Some(clear)) => Member::Legacy(clear),
+            (None, None) => Member::None,
+        },
         valid_until: row
             .try_get::<Option<String>, _>("valid_until")?
             .map(|s| date_from_sql(&s))
@@ -280,22 +301,23 @@ impl Db {
     async fn commit_in(tx: &mut Tx, target: &PieceTarget, new: &NewVersion) -> Result<(Piece, Version), Error> {
         let now = now_ms();
         let piece = match target {
-            PieceTarget::New { kind, member, valid_until } => {
+            PieceTarget::New { id, kind, member, valid_until } => {
                 let p = Piece {
-                    id: Uuid::new_v4(),
+                    id: *id,
                     dossier_id: new.dossier_id,
                     kind: *kind,
-                    member: member.clone(),
+                    member: member.clone().map_or(Member::None, Member::Sealed),
                     valid_until: *valid_until,
                     created_at: now,
                 };
                 sqlx::query(
-                    "INSERT INTO pieces (id, dossier_id, kind, member, valid_until, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO pieces (id, dossier_id, kind, member_sealed, valid_until, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(p.id.to_string())
                 .bind(p.dossier_id.to_string())
                 .bind(p.kind.as_str())
-                .bind(p.member.clone())
+                .bind(member.clone())
                 .bind(p.valid_until.map(date_to_sql))
                 .bind(now)
                 .execute(&mut **tx)
@@ -383,6 +405,46 @@ impl Db {
             derived: Some(new.derived),
         };
         Ok((piece, version))
+    }
+}
+
+/// Sealing what older versions of the vault stored in clear
+/// (`dnu-vault reseal`).
+impl Db {
+    /// Dossiers (not shredded) holding a member name in clear or a version
+    /// sealed before its objects were bound into its metadata (`bound` is
+    /// how the caller recognises that, so this layer stays out of the
+    /// sealed format): candidates, checked by the caller.
+    pub async fn dossiers_with_pieces(&self) -> Result<Vec<Uuid>, Error> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT p.dossier_id FROM pieces p JOIN dossier_keys k ON k.dossier_id = p.dossier_id \
+             ORDER BY p.dossier_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| uuid_col(r, "dossier_id")).collect()
+    }
+
+    /// Seals a piece's member name: the clear copy goes in the same write.
+    pub async fn reseal_member(&self, piece: Uuid, sealed: &[u8]) -> Result<(), Error> {
+        sqlx::query("UPDATE pieces SET member_sealed = $1, member = NULL WHERE id = $2 AND member_sealed IS NULL")
+            .bind(sealed.to_vec())
+            .bind(piece.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces a version's sealed metadata (same facts, now bound to its
+    /// objects), only if it is still the one the caller read.
+    pub async fn reseal_version_meta(&self, version: Uuid, old: &[u8], new: &[u8]) -> Result<(), Error> {
+        sqlx::query("UPDATE piece_versions SET sealed_meta = $1 WHERE id = $2 AND sealed_meta = $3")
+            .bind(new.to_vec())
+            .bind(version.to_string())
+            .bind(old.to_vec())
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }
 

@@ -120,7 +120,7 @@ pub async fn export_zip(vault: &Vault, principal: &Principal, nu: &str) -> Resul
                 uploaded_by,
             });
         }
-        let (kind, member, valid_until) = crate::pieces::piece_fields(&piece);
+        let (kind, member, valid_until) = crate::pieces::piece_fields(&dk, &piece)?;
         manifest.pieces.push(ManifestPiece {
             id: piece.id,
             kind,

@@ -166,7 +166,9 @@ pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Resul
     for piece in vault.db().pieces_of(dossier.id).await? {
         let versions = vault.db().versions_of(piece.id).await?;
         let Some(v): Option<&Version> = versions.last() else { continue };
-        let label = match (piece.kind.entry(), &piece.member) {
+        // Checks the row still names the objects it was sealed with.
+        crate::pieces::SealedMeta::open(&dk, v)?;
+        let label = match (piece.kind.entry(), crate::pieces::member_of(&dk, &piece)?) {
             (Some(e), Some(m)) => format!("{} ({m})", e.label),
             (Some(e), None) => e.label.clone(),
             (None, _) => piece.kind.to_string(),

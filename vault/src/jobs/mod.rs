@@ -5,4 +5,5 @@ pub mod backup;
 pub mod check;
 pub mod demo;
 pub mod gc;
+pub mod reseal;
 pub mod rewrap;

@@ -4,7 +4,7 @@
 use dnu_api::scan::ScanProvenance;
 use uuid::Uuid;
 
-use super::SealedMeta;
+use super::{Binding, SealedMeta};
 use crate::{
     app::Vault,
     crypto::DossierKey,
@@ -39,9 +39,23 @@ pub async fn commit(
 ) -> Result<Committed, Error> {
     let staged = &accepted.original;
     let version_id = Uuid::new_v4();
-    let meta = SealedMeta { sha256: hex::encode(staged.sha256), filename, declared_type, scan: by.scan.clone() };
-    let sealed_meta =
-        dk.seal_meta(version_id, &serde_json::to_vec(&meta).map_err(|e| Error::Invalid(e.to_string()))?)?;
+    let piece = match target {
+        PieceTarget::New { id, .. } | PieceTarget::Existing(id) => *id,
+    };
+    let bound = Binding {
+        piece,
+        original: staged.key.object(),
+        rendition: Some(accepted.rendition.key.object()),
+        thumbnail: Some(accepted.thumbnail.key.object()),
+    };
+    let meta = SealedMeta {
+        sha256: hex::encode(staged.sha256),
+        filename,
+        declared_type,
+        scan: by.scan.clone(),
+        bound: Some(bound),
+    };
+    let sealed_meta = meta.seal(dk, version_id)?;
     let new = NewVersion {
         id: version_id,
         dossier_id: dk.dossier(),

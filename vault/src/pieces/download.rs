@@ -118,6 +118,8 @@ pub async fn open_content(
     let version = opened.version(&piece, version).await?;
     let (object, size, media_type, disposition) = what.of(&version)?;
     let dk = opened.key().await?;
+    // The row must still name the objects its sealed metadata binds.
+    super::SealedMeta::open(&dk, &version)?;
     // The trace is committed before the first byte of content is sent.
     opened.record(what.recorded(), Some((piece.id, version.id))).await?;
     let body = open_object(vault, &dk, object).await?;

@@ -20,7 +20,7 @@ pub use upload::{UploadView, store_upload};
 use crate::{
     access::Opened,
     crypto::DossierKey,
-    db::pieces::{Piece, Version},
+    db::pieces::{Member, Piece, Version},
     error::Error,
 };
 
@@ -35,12 +35,78 @@ pub struct SealedMeta {
     /// Where and how a scanned piece was digitised (absent for uploads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanProvenance>,
+    /// The piece and objects of this version, role by role. The row's
+    /// columns are not authenticated; this is: a row whose objects were
+    /// swapped with another version's (or its rendition with its original)
+    /// no longer matches, and is refused on read. Absent only in versions
+    /// sealed before the binding existed, until `dnu-vault reseal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<Binding>,
+}
+
+/// What a version's sealed metadata binds it to.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Binding {
+    pub piece: Uuid,
+    pub original: Uuid,
+    pub rendition: Option<Uuid>,
+    pub thumbnail: Option<Uuid>,
+}
+
+impl Binding {
+    /// What the row says.
+    pub fn of(v: &Version) -> Self {
+        Self {
+            piece: v.piece_id,
+            original: v.object_id,
+            rendition: v.derived.map(|d| d.rendition.object_id),
+            thumbnail: v.derived.map(|d| d.thumbnail.object_id),
+        }
+    }
 }
 
 impl SealedMeta {
+    /// Opens a version's metadata and checks that the row still names the
+    /// piece and objects it was sealed with: every read of a version's
+    /// content goes through here first.
     pub fn open(dk: &DossierKey, v: &Version) -> Result<Self, Error> {
+        let meta = Self::open_unbound(dk, v)?;
+        match meta.bound {
+            Some(b) if b != Binding::of(v) => Err(Error::Integrity(format!(
+                "version {} no longer names the piece or objects it was stored with (database altered)",
+                v.id
+            ))),
+            _ => Ok(meta),
+        }
+    }
+
+    /// Opens without checking the binding (for `reseal`, which adds it).
+    pub fn open_unbound(dk: &DossierKey, v: &Version) -> Result<Self, Error> {
         let raw = dk.open_meta(v.id, &v.sealed_meta)?;
         serde_json::from_slice(&raw).map_err(|_| Error::Integrity("sealed metadata is not readable".into()))
+    }
+
+    /// Sealed under `dk`, bound to `version`.
+    pub fn seal(&self, dk: &DossierKey, version: Uuid) -> Result<Vec<u8>, Error> {
+        let plain = serde_json::to_vec(self).map_err(|e| Error::internal("sealing metadata", e))?;
+        Ok(dk.seal_meta(version, &plain)?)
+    }
+}
+
+/// A household member's name sealed to its piece.
+pub fn seal_member(dk: &DossierKey, piece: Uuid, name: &str) -> Result<Vec<u8>, Error> {
+    Ok(dk.seal_meta(piece, name.as_bytes())?)
+}
+
+/// The household member a piece concerns, opened.
+pub fn member_of(dk: &DossierKey, p: &Piece) -> Result<Option<String>, Error> {
+    match &p.member {
+        Member::None => Ok(None),
+        Member::Legacy(name) => Ok(Some(name.clone())),
+        Member::Sealed(sealed) => {
+            let raw = dk.open_meta(p.id, sealed)?;
+            String::from_utf8(raw).map(Some).map_err(|_| Error::Integrity("sealed member name is not text".into()))
+        }
     }
 }
 
@@ -95,8 +161,8 @@ pub struct PieceSummary {
     pub current: Option<VersionView>,
 }
 
-pub(crate) fn piece_fields(p: &Piece) -> (String, Option<String>, Option<String>) {
-    (p.kind.to_string(), p.member.clone(), p.valid_until.map(crate::clock::iso_date))
+pub(crate) fn piece_fields(dk: &DossierKey, p: &Piece) -> Result<(String, Option<String>, Option<String>), Error> {
+    Ok((p.kind.to_string(), member_of(dk, p)?, p.valid_until.map(crate::clock::iso_date)))
 }
 
 /// Summaries of every piece of a dossier opened for reading.
@@ -112,7 +178,7 @@ pub async fn summaries(opened: &Opened<'_>) -> Result<Vec<PieceSummary>, Error> 
         let versions = vault.db().versions_of(p.id).await?;
         let current =
             versions.last().map(|v| Ok::<_, Error>(VersionView::new(v, SealedMeta::open(&dk, v)?))).transpose()?;
-        let (kind, member, valid_until) = piece_fields(p);
+        let (kind, member, valid_until) = piece_fields(&dk, p)?;
         out.push(PieceSummary { id: p.id, kind, member, valid_until, versions: versions.len(), current });
     }
     Ok(out)

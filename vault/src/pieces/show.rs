@@ -37,7 +37,7 @@ pub async fn show_piece(vault: &Vault, principal: &Principal, nu: &str, piece: &
         .iter()
         .map(|v| Ok(VersionView::new(v, SealedMeta::open(&dk, v)?)))
         .collect::<Result<Vec<_>, Error>>()?;
-    let (kind, member, valid_until) = piece_fields(&piece);
+    let (kind, member, valid_until) = piece_fields(&dk, &piece)?;
     opened.record_daily().await?;
     Ok(PieceView {
         id: piece.id,

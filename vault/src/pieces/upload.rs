@@ -118,7 +118,7 @@ pub async fn store_upload(
         Ok(()) if form.scan.is_some() && principal.agent_id().is_none() => {
             Err(Error::Forbidden("scan provenance is recorded only for an agent's upload".into()))
         }
-        Ok(()) => target(&form),
+        Ok(()) => target(&form, &dk),
         Err(e) => Err(e),
     };
     let target = match result {
@@ -145,7 +145,7 @@ pub async fn store_upload(
         size_bytes = version.size_bytes, duplicate, "piece uploaded"
     );
     let meta = SealedMeta::open(&dk, &version)?;
-    let (kind, member, valid_until) = piece_fields(&piece);
+    let (kind, member, valid_until) = piece_fields(&dk, &piece)?;
     Ok((
         status,
         UploadView {
@@ -195,7 +195,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
 }
 
 /// Which piece the upload goes to, from the text fields.
-fn target(form: &Form) -> Result<PieceTarget, Error> {
+fn target(form: &Form, dk: &crate::crypto::DossierKey) -> Result<PieceTarget, Error> {
     if form.file.is_none() {
         return Err(Error::BadRequest("the form has no `file` field".into()));
     }
@@ -205,7 +205,9 @@ fn target(form: &Form) -> Result<PieceTarget, Error> {
             // Unless the uploader gave the date, the catalogue's rule for the kind.
             let today = time::OffsetDateTime::now_utc().date();
             let valid_until = form.valid_until.or_else(|| kind.entry()?.default_valid_until(today));
-            Ok(PieceTarget::New { kind, member: form.member.clone(), valid_until })
+            let id = Uuid::new_v4();
+            let member = form.member.as_deref().map(|m| super::seal_member(dk, id, m)).transpose()?;
+            Ok(PieceTarget::New { id, kind, member, valid_until })
         }
         (None, None) => Err(Error::BadRequest("the form has no `kind` field (or `piece` to add a version)".into())),
     }

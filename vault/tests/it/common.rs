@@ -461,6 +461,19 @@ impl TestApp {
         r.json()["numero_unique"].as_str().unwrap().to_owned()
     }
 
+    /// Registers a dossier and signs its applicant in: the numéro unique and
+    /// the applicant's session token.
+    pub async fn register_signed_in(&self) -> (String, String) {
+        let r =
+            self.post_json("/api/v1/dossiers", &self.guichet_token, serde_json::json!({"communes": ["59183"]})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let j = r.json();
+        let creds = serde_json::json!({"identifier": j["applicant"]["identifier"], "code": j["applicant"]["code"]});
+        let s = self.post_json("/api/v1/session", "", creds).await;
+        assert_eq!(s.status, StatusCode::OK, "{:?}", s.body);
+        (j["numero_unique"].as_str().unwrap().to_owned(), s.json()["token"].as_str().unwrap().to_owned())
+    }
+
     /// Uploads bytes as a new piece; returns the response.
     pub async fn upload(&self, nu: &str, kind: &str, data: &[u8]) -> Resp {
         self.post_multipart(

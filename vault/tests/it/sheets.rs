@@ -5,9 +5,12 @@
 use std::process::Command;
 
 use axum::http::StatusCode;
-use vault::domain::{NumeroUnique, PieceKind};
+use vault::domain::{GuichetCode, NumeroUnique, PieceKind};
 
 use crate::common::TestApp;
+
+/// The test guichet's code (`TestApp`).
+const GUICHET: &str = "DKMAI";
 
 #[tokio::test]
 async fn a_sheet_reads_back_as_its_dossier_and_kind_and_forgeries_fail() {
@@ -32,8 +35,11 @@ async fn a_sheet_reads_back_as_its_dossier_and_kind_and_forgeries_fail() {
     assert!(read.status.success(), "no QR code found: {}", String::from_utf8_lossy(&read.stderr));
     let payload = String::from_utf8(read.stdout).unwrap();
     let key = app.vault.sheet_key();
-    let (got_nu, kind) = key.verify(&payload).unwrap();
-    assert_eq!((got_nu.to_string(), kind.as_str()), (nu.clone(), "ressources"));
+    let today = time::OffsetDateTime::now_utc().date();
+    let (got_nu, kind, guichet) = key.verify(&payload, today).unwrap();
+    assert_eq!((got_nu.to_string(), kind.as_str(), guichet.as_str()), (nu.clone(), "ressources", GUICHET));
+    // Dated: two months on, it files nothing.
+    assert!(key.verify(&payload, today + time::Duration::days(61)).is_err());
 
     // Another dossier or kind with the same tag, or a changed tag: refused.
     let other = app.register().await;
@@ -43,13 +49,31 @@ async fn a_sheet_reads_back_as_its_dossier_and_kind_and_forgeries_fail() {
         payload.replace(":ressources:", ":identite:"),
         // The tag's last digit changed (whatever it was).
         format!("{}{}", &payload[..payload.len() - 1], if payload.ends_with('0') { '1' } else { '0' }),
+        payload.replace(&format!(":{GUICHET}:"), ":MAIRE:"),
         format!("DNU1:{nu}:ressources"),
         "https://example.org/".to_owned(),
     ] {
-        assert!(key.verify(&forged).is_err(), "{forged} verified");
+        assert!(key.verify(&forged, today).is_err(), "{forged} verified");
     }
-    let genuine = key.payload(&NumeroUnique::parse(&other).unwrap(), PieceKind::parse("identite").unwrap());
-    assert!(key.verify(&genuine).is_ok());
+    let guichet = GuichetCode::parse(GUICHET).unwrap();
+    let genuine = key
+        .payload(&NumeroUnique::parse(&other).unwrap(), PieceKind::parse("identite").unwrap(), &guichet, today)
+        .unwrap();
+    assert!(key.verify(&genuine, today).is_ok());
+
+    // Red-team finding 18: an applicant prints no sheet (their session may
+    // upload to their dossier, but a sheet files whatever follows it).
+    let (own, applicant) = app.register_signed_in().await;
+    let up = app
+        .post_multipart(
+            &format!("/api/v1/dossiers/{own}/pieces"),
+            &applicant,
+            crate::common::multipart(&[("kind", "ressources")], Some(&crate::common::doc_of(4096, 3))),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "the applicant may upload");
+    let r = app.get(&format!("/api/v1/dossiers/{own}/sheet.pdf?kind=ressources"), &applicant).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // A bailleur may not upload, so prints no sheet; a forbidden kind has none.
     let r = app.get(&format!("/api/v1/dossiers/{nu}/sheet.pdf?kind=ressources"), &app.bailleur_token).await;

@@ -94,3 +94,124 @@ async fn tampering_fails_closed() {
     let r = app.original(&nu_a, &piece_a).await;
     assert!(integrity_status(&r), "copied wrapped key: {}", r.status);
 }
+
+async fn exec(app: &TestApp, sql: &str, binds: &[String]) {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(b.clone());
+    }
+    q.execute(app.vault.db().pool()).await.unwrap();
+}
+
+/// Swaps two pieces' (single) versions' originals, through a placeholder
+/// (object ids are unique and must name a registered object).
+async fn swap_originals(app: &TestApp, a: &str, b: &str) {
+    let of = |p: &str| format!("(SELECT object_id FROM piece_versions WHERE piece_id = '{p}')");
+    let (oa, ob): (String, String) =
+        sqlx::query_as(&format!("SELECT {}, {}", of(a), of(b))).fetch_one(app.vault.db().pool()).await.unwrap();
+    let set = "UPDATE piece_versions SET object_id = $1 WHERE piece_id = $2";
+    exec(app, "UPDATE piece_versions SET object_id = rendition_object_id WHERE piece_id = $1", &[a.to_owned()]).await;
+    exec(app, set, &[oa, b.to_owned()]).await;
+    exec(app, set, &[ob, a.to_owned()]).await;
+}
+
+/// Red-team finding 19: a household member's name was stored in clear and
+/// outlived crypto-shredding; swapping two versions' objects in the
+/// database went unnoticed on read.
+#[tokio::test]
+async fn rows_are_sealed_and_bound_to_their_objects() {
+    let app = TestApp::builder().build().await;
+    let nu = app.register().await;
+    let form = crate::common::multipart(&[("kind", "identite"), ("member", "Jeanne Martin")], Some(&doc_of(4096, 7)));
+    let r = app.post_multipart(&format!("/api/v1/dossiers/{nu}/pieces"), &app.guichet_token, form).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.json()["piece"]["member"], "Jeanne Martin");
+    let piece_a = r.json()["piece"]["id"].as_str().unwrap().to_owned();
+    let piece_b = app.upload_ok(&nu, &doc_of(4096, 8)).await;
+
+    // The name is nowhere in the database in clear.
+    let pool = app.vault.db().pool();
+    let (clear, sealed): (Option<String>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT member, member_sealed FROM pieces WHERE id = $1")
+            .bind(&piece_a)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(clear, None);
+    let sealed = sealed.expect("sealed member");
+    assert!(!sealed.windows(6).any(|w| w == b"Jeanne"), "sealed bytes carry the name");
+    let shown = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece_a}"), &app.guichet_token).await;
+    assert_eq!(shown.json()["member"], "Jeanne Martin");
+
+    // Swapping the two versions' originals (or a version's rendition and
+    // original) in the database is refused on read, and `check` says so.
+    let a = app.original(&nu, &piece_a).await.body.unwrap();
+    swap_originals(&app, &piece_a, &piece_b).await;
+    for piece in [&piece_a, &piece_b] {
+        let r = app.original(&nu, piece).await;
+        assert!(integrity_status(&r), "swapped originals: {} {:?}", r.status, r.body.as_ref().map(|b| b.len()));
+    }
+    let report = vault::jobs::check::check(&app.vault, true, |_, _| {}).await.unwrap();
+    assert_eq!(report.corrupt.len(), 2, "{report:?}");
+    swap_originals(&app, &piece_a, &piece_b).await;
+    assert_eq!(app.original(&nu, &piece_a).await.body.unwrap(), a, "swapped back, it reads again");
+    exec(&app, "UPDATE piece_versions SET object_id = rendition_object_id WHERE piece_id = $1", &[piece_a.clone()])
+        .await;
+    assert!(integrity_status(&app.original(&nu, &piece_a).await), "rendition served as the original");
+    let export = app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.guichet_token).await;
+    assert!(integrity_status(&export), "export of an altered dossier: {}", export.status);
+
+    // A clear name left by an older vault is sealed by `keys reseal`, and
+    // shredding clears any that is left.
+    exec(&app, "UPDATE pieces SET member_sealed = NULL, member = 'Paul Martin' WHERE id = $1", &[piece_b.clone()])
+        .await;
+    let shown = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece_b}"), &app.guichet_token).await;
+    assert_eq!(shown.json()["member"], "Paul Martin");
+    // And version metadata sealed before it named its objects is bound.
+    let d = app.vault.db().dossier_by_nu(&NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap();
+    let dk = app.vault.dossier_key(d.id).await.unwrap();
+    let v = app
+        .vault
+        .db()
+        .versions_of_dossier(d.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.piece_id.to_string() == piece_b)
+        .unwrap();
+    let mut meta = vault::pieces::SealedMeta::open(&dk, &v).unwrap();
+    meta.bound = None;
+    let unbound = meta.seal(&dk, v.id).unwrap();
+    sqlx::query("UPDATE piece_versions SET sealed_meta = $1 WHERE id = $2")
+        .bind(unbound)
+        .bind(v.id.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    let report = vault::jobs::reseal::reseal_all(&app.vault, |_| {}).await.unwrap();
+    assert_eq!((report.members, report.versions), (1, 1), "{report:?}");
+    let v = app
+        .vault
+        .db()
+        .versions_of_dossier(d.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.piece_id.to_string() == piece_b)
+        .unwrap();
+    assert!(vault::pieces::SealedMeta::open(&dk, &v).unwrap().bound.is_some());
+    let clear: Option<String> =
+        sqlx::query_scalar("SELECT member FROM pieces WHERE id = $1").bind(&piece_b).fetch_one(pool).await.unwrap();
+    assert_eq!(clear, None);
+    let shown = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece_b}"), &app.guichet_token).await;
+    assert_eq!(shown.json()["member"], "Paul Martin", "sealed by reseal, still readable");
+    exec(&app, "UPDATE pieces SET member_sealed = NULL, member = 'Paul Martin' WHERE id = $1", &[piece_b.clone()])
+        .await;
+    assert!(app.vault.db().shred_dossier_key(d.id).await.unwrap());
+    let left: Vec<Option<String>> = sqlx::query_scalar("SELECT member FROM pieces WHERE dossier_id = $1")
+        .bind(d.id.to_string())
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert!(left.iter().all(Option::is_none), "{left:?}");
+}
