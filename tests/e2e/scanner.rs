@@ -147,7 +147,7 @@ async fn pieces_when(api: &Api, nu: &str, want: usize, deadline: Instant, scanne
 fn guichet_token(d: &Value) -> String {
     let orgs = d["organisations"].as_array().unwrap();
     let guichet = orgs.iter().find(|o| o["kind"] == "guichet").unwrap()["id"].clone();
-    d["agents"].as_array().unwrap().iter().find(|a| a["organisation"] == guichet).unwrap()["token"]
+    d["agents"].as_array().unwrap().iter().find(|a| a["organisation"] == guichet && a["scanner"] == true).unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned()

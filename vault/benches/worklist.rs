@@ -58,7 +58,7 @@ fn main() {
             .await
             .unwrap();
         let (dense, hash) = new_token().unwrap();
-        db.insert_agent(org.id, "bench", &hash).await.unwrap();
+        db.insert_agent(org.id, "bench", &hash, false).await.unwrap();
         let somme = db
             .insert_organisation(&NewOrganisation {
                 siren: Siren::parse("800000010").unwrap(),
@@ -71,7 +71,7 @@ fn main() {
             .await
             .unwrap();
         let (sparse, hash) = new_token().unwrap();
-        db.insert_agent(somme.id, "bench", &hash).await.unwrap();
+        db.insert_agent(somme.id, "bench", &hash, false).await.unwrap();
 
         let t = Instant::now();
         for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {

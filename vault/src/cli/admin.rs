@@ -60,6 +60,10 @@ pub enum AgentCommand {
         /// The agent's name or role, as shown in access traces.
         #[arg(long)]
         name: String,
+        /// A guichet's scanning workstation (scanner-ingest): its uploads carry scan provenance, which no other
+        /// agent's may.
+        #[arg(long)]
+        scanner: bool,
     },
     /// Disable an agent: its token stops working at once.
     Disable {
@@ -116,7 +120,7 @@ pub async fn run(vault: Vault, cmd: AdminCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        AdminCommand::Agent(AgentCommand::Add { org, name }) => {
+        AdminCommand::Agent(AgentCommand::Add { org, name, scanner }) => {
             let siren = Siren::parse(&org)?;
             let org = vault
                 .db()
@@ -127,7 +131,7 @@ pub async fn run(vault: Vault, cmd: AdminCommand) -> anyhow::Result<()> {
                 bail!("--name must not be empty");
             }
             let (token, hash) = new_token()?;
-            let agent = vault.db().insert_agent(org.id, name.trim(), &hash).await?;
+            let agent = vault.db().insert_agent(org.id, name.trim(), &hash, scanner).await?;
             eprintln!("agent {} added to {}; its token is shown once:", agent.id, org.name);
             println!("{token}");
         }

@@ -12,6 +12,8 @@ pub struct Agent {
     pub organisation_id: Uuid,
     pub name: String,
     pub disabled: bool,
+    /// A guichet's scanning workstation: may file scan provenance.
+    pub scanner: bool,
 }
 
 fn from_row(row: &AnyRow) -> Result<Agent, Error> {
@@ -20,35 +22,45 @@ fn from_row(row: &AnyRow) -> Result<Agent, Error> {
         organisation_id: uuid_col(row, "organisation_id")?,
         name: row.try_get("name")?,
         disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        scanner: row.try_get::<i64, _>("scanner")? != 0,
     })
 }
 
 impl Db {
-    /// Stores an agent with the hash of its token.
-    pub async fn insert_agent(&self, organisation_id: Uuid, name: &str, token_hash: &[u8; 32]) -> Result<Agent, Error> {
+    /// Stores an agent (a person, or a guichet's scanner) with the hash of
+    /// its token.
+    pub async fn insert_agent(
+        &self,
+        organisation_id: Uuid,
+        name: &str,
+        token_hash: &[u8; 32],
+        scanner: bool,
+    ) -> Result<Agent, Error> {
         let id = Uuid::new_v4();
         let r = sqlx::query(
-            "INSERT INTO agents (id, organisation_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO agents (id, organisation_id, name, token_hash, created_at, scanner) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id.to_string())
         .bind(organisation_id.to_string())
         .bind(name)
         .bind(token_hash.to_vec())
         .bind(now_ms())
+        .bind(i64::from(scanner))
         .execute(self.pool())
         .await;
         match r {
             Err(e) if is_unique_violation(&e) => return Err(Error::Conflict("token collision; try again".into())),
             r => r?,
         };
-        Ok(Agent { id, organisation_id, name: name.to_owned(), disabled: false })
+        Ok(Agent { id, organisation_id, name: name.to_owned(), disabled: false, scanner })
     }
 
     pub async fn agent_by_token_hash(&self, token_hash: &[u8; 32]) -> Result<Option<Agent>, Error> {
-        let row = sqlx::query("SELECT id, organisation_id, name, disabled_at FROM agents WHERE token_hash = $1")
-            .bind(token_hash.to_vec())
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT id, organisation_id, name, disabled_at, scanner FROM agents WHERE token_hash = $1")
+                .bind(token_hash.to_vec())
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -91,7 +103,7 @@ impl Db {
     /// The agent of a live web session.
     pub async fn agent_by_session(&self, token_hash: &[u8; 32]) -> Result<Option<Agent>, Error> {
         let row = sqlx::query(
-            "SELECT a.id, a.organisation_id, a.name, a.disabled_at FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
+            "SELECT a.id, a.organisation_id, a.name, a.disabled_at, a.scanner FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash.to_vec())

@@ -34,6 +34,7 @@ migrations![
     "0007_agent_sessions.sql",
     "0008_upload_keys.sql",
     "0009_sealed_member.sql",
+    "0010_scanner_agents.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

@@ -120,9 +120,19 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
         // A given number may name another guichet than the registering
         // organisation's: it is the first guichet's, and a demand imported
         // from the national system keeps the number it was given there.
-        // Its month and year of deposit, though, are the demand's.
+        // Its territory, though, is this shared file's (a number of another
+        // territory is that territory's demand, registered in its own
+        // file), and its month and year of deposit are the demand's.
         Some(nu) => {
             let nu = NumeroUnique::parse(nu).map_err(|e| Error::Invalid(format!("numero_unique: {e}")))?;
+            let territory = &vault.config().nu_territory;
+            if nu.as_str()[..3] != **territory {
+                return Err(Error::Invalid(format!(
+                    "numero_unique: {nu} is a demand of territory {}, not of this shared file's ({territory}); \
+                     it is registered in its own territory's file",
+                    &nu.as_str()[..3]
+                )));
+            }
             let mmaa = format!("{:02}{:02}", u8::from(deposited_on.month()), deposited_on.year().rem_euclid(100));
             if nu.as_str()[3..7] != mmaa {
                 return Err(Error::Invalid(format!(

@@ -35,6 +35,8 @@ pub struct DemoAgent {
     pub organisation: String,
     pub name: String,
     pub token: String,
+    /// The guichet's scanning workstation (scanner-ingest's token).
+    pub scanner: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,8 +122,8 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
             }
         };
         let (token, hash) = new_token()?;
-        vault.db().insert_agent(org.id, s.agent, &hash).await?;
-        report.agents.push(DemoAgent { organisation: org.id.to_string(), name: s.agent.into(), token });
+        vault.db().insert_agent(org.id, s.agent, &hash, false).await?;
+        report.agents.push(DemoAgent { organisation: org.id.to_string(), name: s.agent.into(), token, scanner: false });
         report.organisations.push(DemoOrg {
             id: org.id.to_string(),
             siren: org.siren.to_string(),
@@ -134,6 +136,11 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
         }
     }
     let guichet = guichet.ok_or_else(|| Error::internal("demo", "no registering guichet"))?;
+    // The guichet's scanning workstation, last so the people keep their places.
+    let (token, hash) = new_token()?;
+    let name = format!("Scanner de l'accueil, {}", guichet.name);
+    vault.db().insert_agent(guichet.id, &name, &hash, true).await?;
+    report.agents.push(DemoAgent { organisation: guichet.id.to_string(), name, token, scanner: true });
     let id = Uuid::new_v4();
     let today = OffsetDateTime::now_utc().date();
     let credentials = Credentials::issue().await?;

@@ -115,9 +115,9 @@ pub async fn store_upload(
     let mut form = Form::default();
     let read = read_form(&vault, &dk, &mut multipart, limit, csrf, &mut form).await;
     let result = match read {
-        Ok(()) if form.scan.is_some() && principal.agent_id().is_none() => {
-            Err(Error::Forbidden("scan provenance is recorded only for an agent's upload".into()))
-        }
+        Ok(()) if form.scan.is_some() && !principal.as_agent().is_ok_and(|a| a.agent.scanner) => Err(Error::Forbidden(
+            "scan provenance is recorded only for a guichet's scanner (an agent added with --scanner)".into(),
+        )),
         Ok(()) => target(&form, &dk),
         Err(e) => Err(e),
     };

@@ -276,6 +276,8 @@ pub struct TestApp {
     /// Token of an agent of a non-registering bailleur (Nord).
     pub bailleur_token: String,
     pub guichet_agent: uuid::Uuid,
+    /// The same guichet's scanner (an agent added with `--scanner`).
+    pub scanner_token: String,
 }
 
 #[derive(Default)]
@@ -339,9 +341,13 @@ impl TestAppBuilder {
         let vault = Vault::open(config, Schema::Migrate).await.unwrap();
         let (guichet_token, guichet_agent) =
             add_org_agent(&vault, "215901836", OrgKind::Guichet, true, Some("DKMAI"), &["59183"]).await;
+        // The guichet's scanning workstation (scanner-ingest).
+        let guichet = vault.db().organisation_by_siren(&Siren::parse("215901836").unwrap()).await.unwrap().unwrap();
+        let (scanner_token, hash) = new_token().unwrap();
+        vault.db().insert_agent(guichet.id, "scanner", &hash, true).await.unwrap();
         let (bailleur_token, _) = add_org_agent(&vault, "590000014", OrgKind::Bailleur, false, None, &["59"]).await;
         let router = vault::router::router(vault.clone());
-        TestApp { vault, router, dir, guichet_token, bailleur_token, guichet_agent }
+        TestApp { vault, router, dir, guichet_token, bailleur_token, guichet_agent, scanner_token }
     }
 }
 
@@ -366,7 +372,7 @@ pub async fn add_org_agent(
         .await
         .unwrap();
     let (token, hash) = new_token().unwrap();
-    let agent = vault.db().insert_agent(org.id, "agent", &hash).await.unwrap();
+    let agent = vault.db().insert_agent(org.id, "agent", &hash, false).await.unwrap();
     (token, agent.id)
 }
 

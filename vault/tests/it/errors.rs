@@ -86,8 +86,13 @@ async fn refusals_are_clear_json_errors() {
     for (body, words) in [
         (serde_json::json!({"communes": ["59183"], "deposited_on": "1901-01-01"}), "exist since 1999-01-01"),
         (
-            serde_json::json!({"communes": ["59183"], "numero_unique": "1111023517879GDPUB", "deposited_on": "2024-01-10"}),
+            serde_json::json!({"communes": ["59183"], "numero_unique": "0591023517879GDPUB", "deposited_on": "2024-01-10"}),
             "month and year of deposit",
+        ),
+        // Nor a number of another territory's file.
+        (
+            serde_json::json!({"communes": ["59183"], "numero_unique": "1111023517879GDPUB", "deposited_on": "2023-10-05"}),
+            "not of this shared file's (059)",
         ),
     ] {
         let r = app.post_json("/api/v1/dossiers", &app.guichet_token, body).await;

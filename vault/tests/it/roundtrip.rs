@@ -119,7 +119,7 @@ async fn issued_numbers_follow_the_structure_and_given_ones_are_kept() {
             .post_json(
                 "/api/v1/dossiers",
                 &app.guichet_token,
-                serde_json::json!({"numero_unique": "1111023517879GDPUB", "communes": ["59183", "59350"], "deposited_on": "2023-10-05"}),
+                serde_json::json!({"numero_unique": "0591023517879GDPUB", "communes": ["59183", "59350"], "deposited_on": "2023-10-05"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
@@ -128,11 +128,11 @@ async fn issued_numbers_follow_the_structure_and_given_ones_are_kept() {
             .post_json(
                 "/api/v1/dossiers",
                 &app.guichet_token,
-                serde_json::json!({"numero_unique": "1111023517879GDPUB", "communes": ["59183"], "deposited_on": "2023-10-20"}),
+                serde_json::json!({"numero_unique": "0591023517879GDPUB", "communes": ["59183"], "deposited_on": "2023-10-20"}),
             )
             .await;
         assert_eq!(again.status, StatusCode::CONFLICT);
-        let d = app.get("/api/v1/dossiers/1111023517879GDPUB", &app.guichet_token).await;
+        let d = app.get("/api/v1/dossiers/0591023517879GDPUB", &app.guichet_token).await;
         assert_eq!(d.status, StatusCode::OK);
         assert_eq!(d.json()["communes"], serde_json::json!(["59183", "59350"]));
     }

@@ -12,10 +12,14 @@ use serde_json::json;
 use crate::common::{BOUNDARY, Resp, TestApp, databases, doc_of, multipart};
 
 async fn upload_with_key(app: &TestApp, nu: &str, key: &str, fields: &[(&str, &str)], doc: &[u8]) -> Resp {
+    upload_as(app, &app.guichet_token, nu, key, fields, doc).await
+}
+
+async fn upload_as(app: &TestApp, token: &str, nu: &str, key: &str, fields: &[(&str, &str)], doc: &[u8]) -> Resp {
     let body = multipart(fields, Some(doc));
     app.send(
         Request::post(format!("/api/v1/dossiers/{nu}/pieces"))
-            .header("authorization", format!("Bearer {}", app.guichet_token))
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
             .header("idempotency-key", key)
             .body(Body::from(body))
@@ -100,8 +104,14 @@ async fn scan_provenance_is_kept_and_shown() {
     let nu = app.register().await;
     let hashes = ["a1".repeat(32), "b2".repeat(32)];
     let scan = json!({"host": "scan-mairie-01", "scanned_at": 1_764_064_800_000i64, "images_sha256": hashes});
-    let r = upload_with_key(
+    // Red-team finding 17: a person's upload cannot claim to be a scan.
+    let fields = [("kind", "ressources"), ("scan", &*scan.to_string())];
+    let r = upload_as(&app, &app.guichet_token, &nu, "batch-scan-0000", &fields, &doc_of(3000, 9)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("scanner"));
+    let r = upload_as(
         &app,
+        &app.scanner_token,
         &nu,
         "batch-scan-0001",
         &[("kind", "ressources"), ("scan", &scan.to_string())],
@@ -129,7 +139,7 @@ async fn scan_provenance_is_kept_and_shown() {
         let r = app
             .post_multipart(
                 &format!("/api/v1/dossiers/{nu}/pieces"),
-                &app.guichet_token,
+                &app.scanner_token,
                 multipart(&[("kind", "identite"), ("scan", &bad.to_string())], Some(&doc_of(3000, 10))),
             )
             .await;
