@@ -68,7 +68,7 @@ fn dossier(status: &str) -> Resource {
 }
 
 fn grant(valid: bool) -> Option<GrantFacts> {
-    valid.then(|| GrantFacts { expires_at: NOW + 86_400, revoked: false, purpose: "CAL du 12 décembre".into() })
+    valid.then(|| GrantFacts { expires_at: NOW + 86_400, revoked: false, purpose: "attribution".into() })
 }
 
 // Columns: register read renew radiate upload piece rendition original export audit grant applicant-export
@@ -145,7 +145,9 @@ fn check(engine: &Engine, table: &[(&str, &str, &str, &str)]) -> usize {
                 action: *action,
                 resource: dossier(status),
                 now: NOW,
-                purpose: None,
+                // What the vault asks with: the grant's purpose, unless the
+                // agent declared another (`grant_purposes_must_match`).
+                purpose: (*g == "valid").then(|| "attribution".into()),
                 grant: grant(*g == "valid"),
             };
             let d = engine.decide(&req);
@@ -199,15 +201,21 @@ fn expired_or_revoked_grants_give_nothing() {
         action: Action::DossierRead,
         resource: dossier("active"),
         now: NOW,
-        purpose: Some("CAL".into()),
-        grant: Some(GrantFacts { expires_at: NOW + 1, revoked: false, purpose: "CAL".into() }),
+        purpose: Some("attribution".into()),
+        grant: Some(GrantFacts { expires_at: NOW + 1, revoked: false, purpose: "attribution".into() }),
     };
     let allowed = engine.decide(&req);
     assert!(allowed.allowed);
     assert_eq!(allowed.policies, vec!["autorisation-explicite".to_owned()], "decisions name their policies");
-    req.grant = Some(GrantFacts { expires_at: NOW, revoked: false, purpose: "CAL".into() });
+    // Red-team finding 7: a grant for a CAL opens nothing for a DALO file.
+    req.purpose = Some("dalo".into());
+    assert!(!engine.decide(&req).allowed, "another purpose than the grant's");
+    req.purpose = None;
+    assert!(!engine.decide(&req).allowed, "no purpose at all");
+    req.purpose = Some("attribution".into());
+    req.grant = Some(GrantFacts { expires_at: NOW, revoked: false, purpose: "attribution".into() });
     assert!(!engine.decide(&req).allowed, "a grant expiring now has expired");
-    req.grant = Some(GrantFacts { expires_at: NOW + 86_400, revoked: true, purpose: "CAL".into() });
+    req.grant = Some(GrantFacts { expires_at: NOW + 86_400, revoked: true, purpose: "attribution".into() });
     assert!(!engine.decide(&req).allowed);
 }
 

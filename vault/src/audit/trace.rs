@@ -19,7 +19,7 @@ use crate::{
     error::Error,
 };
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TraceOrg {
     pub name: String,
     pub siren: String,
@@ -38,6 +38,28 @@ pub struct TraceEvent {
     pub piece: Option<String>,
     /// Why the caller asked (enregistrement, instruction, attribution…).
     pub purpose: Option<String>,
+    /// For a grant given or withdrawn: the organisation it concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grantee: Option<TraceOrg>,
+}
+
+/// Organisations named in a trace, each looked up once.
+#[derive(Default)]
+struct Orgs(HashMap<String, Option<TraceOrg>>);
+
+impl Orgs {
+    async fn get(&mut self, vault: &crate::app::Vault, id: Option<String>) -> Result<Option<TraceOrg>, Error> {
+        let Some(id) = id else { return Ok(None) };
+        if !self.0.contains_key(&id) {
+            let o = match Uuid::parse_str(&id) {
+                Ok(u) => vault.db().organisation(u).await?,
+                Err(_) => None,
+            };
+            let o = o.map(|o| TraceOrg { name: o.name, siren: o.siren.to_string(), kind: o.kind.to_string() });
+            self.0.insert(id.clone(), o);
+        }
+        Ok(self.0.get(&id).cloned().flatten())
+    }
 }
 
 /// `A-` and 8 hex digits derived from the agent id: stable, not a name.
@@ -63,30 +85,12 @@ pub async fn trace(
 /// sees it.
 pub async fn events_of(opened: &Opened<'_>) -> Result<Vec<TraceEvent>, Error> {
     let (vault, dossier) = (opened.vault(), opened.dossier().id);
-    let mut orgs: HashMap<String, Option<TraceOrg>> = HashMap::new();
+    let mut orgs = Orgs::default();
     let mut out = Vec::new();
     for e in vault.db().audit_of_dossier(dossier).await? {
-        let [agent, org, action, _, piece, _, outcome, purpose] = e.fields;
-        let organisation = match org {
-            Some(id) => {
-                if !orgs.contains_key(&id) {
-                    let o = match Uuid::parse_str(&id) {
-                        Ok(u) => vault.db().organisation(u).await?,
-                        Err(_) => None,
-                    };
-                    orgs.insert(
-                        id.clone(),
-                        o.map(|o| TraceOrg { name: o.name, siren: o.siren.to_string(), kind: o.kind.to_string() }),
-                    );
-                }
-                orgs.get(&id).and_then(|o| o.as_ref()).map(|o| TraceOrg {
-                    name: o.name.clone(),
-                    siren: o.siren.clone(),
-                    kind: o.kind.clone(),
-                })
-            }
-            None => None,
-        };
+        let [agent, org, action, _, piece, _, outcome, purpose, grantee] = e.fields;
+        let organisation = orgs.get(vault, org).await?;
+        let grantee = orgs.get(vault, grantee).await?;
         out.push(TraceEvent {
             at: crate::clock::rfc3339(e.at / 1000),
             action: action.unwrap_or_default(),
@@ -95,6 +99,7 @@ pub async fn events_of(opened: &Opened<'_>) -> Result<Vec<TraceEvent>, Error> {
             agent: agent.as_deref().map(pseudonym),
             piece,
             purpose,
+            grantee,
         });
     }
     Ok(out)

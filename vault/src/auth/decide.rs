@@ -102,7 +102,17 @@ fn decide(
     grant: Option<&Grant>,
     now: i64,
 ) -> Result<(), Error> {
-    decide_prepared(vault, &Prepared::new(vault, p), p.purpose(action), action, resource, grant, now)
+    decide_prepared(vault, &Prepared::new(vault, p), request_purpose(p, action, grant), action, resource, grant, now)
+}
+
+/// The purpose a request is decided under: an agent who declared none asks
+/// for the one its grant on the dossier names (declaring another is what
+/// the grant's policy refuses); otherwise [`Principal::purpose`].
+pub fn request_purpose(p: &Principal, action: Action, grant: Option<&Grant>) -> Purpose {
+    match (p, grant) {
+        (Principal::Agent(a), Some(g)) if a.purpose.is_none() => g.purpose,
+        _ => p.purpose(action),
+    }
 }
 
 /// [`decide`] for a caller prepared once.
@@ -120,7 +130,7 @@ pub fn decide_prepared(
         Resource::Dossier(d) => dossier_facts(d.id.to_string(), d.status.as_str(), &d.communes),
     };
     let grant_facts =
-        grant.map(|g| GrantFacts { expires_at: g.expires_at, revoked: g.revoked, purpose: g.purpose.clone() });
+        grant.map(|g| GrantFacts { expires_at: g.expires_at, revoked: g.revoked, purpose: g.purpose.to_string() });
     let resource_facts = policies::Resource::Dossier(facts);
     let question = policies::Question {
         action,

@@ -20,7 +20,7 @@ mod source;
 pub mod token;
 
 pub(crate) use decide::authorize;
-pub use decide::{Prepared, decide_prepared, no_such_dossier};
+pub use decide::{Prepared, decide_prepared, no_such_dossier, request_purpose};
 pub use source::ClientAddr;
 pub use token::{Carrier, TokenKind, new_token};
 

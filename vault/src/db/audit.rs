@@ -22,16 +22,31 @@ pub struct AuditEvent {
     pub piece: Option<Uuid>,
     pub version: Option<Uuid>,
     pub outcome: Outcome,
+    /// The organisation a grant event opens the dossier to (or closes it).
+    pub grantee: Option<Uuid>,
 }
 
 impl AuditEvent {
     /// A successful `action` by `actor`, on nothing yet.
     pub fn new(actor: Actor, action: impl Into<Recorded>) -> Self {
-        Self { actor, action: action.into(), dossier: None, piece: None, version: None, outcome: Outcome::Ok }
+        Self {
+            actor,
+            action: action.into(),
+            dossier: None,
+            piece: None,
+            version: None,
+            outcome: Outcome::Ok,
+            grantee: None,
+        }
     }
 
     pub fn on(mut self, dossier: Uuid) -> Self {
         self.dossier = Some(dossier);
+        self
+    }
+
+    pub fn granting(mut self, organisation: Uuid) -> Self {
+        self.grantee = Some(organisation);
         self
     }
 
@@ -52,8 +67,9 @@ impl AuditEvent {
 pub struct StoredEvent {
     pub seq: i64,
     pub at: i64,
-    /// agent, organisation, action, dossier, piece, version, outcome, purpose.
-    pub fields: [Option<String>; 8],
+    /// agent, organisation, action, dossier, piece, version, outcome,
+    /// purpose, grantee.
+    pub fields: [Option<String>; 9],
     pub hash: Option<Vec<u8>>,
 }
 
@@ -70,27 +86,36 @@ pub struct ChainHead {
 /// field, added later) is hashed only when present: the first seven fields
 /// are self-delimiting, so an event with a purpose still encodes unlike any
 /// event without one, and events recorded before it keep their hashes.
-pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 8]) -> [u8; 32] {
+/// The grantee (the ninth, added later still) likewise, after a marker no
+/// purpose's length can take, so "no purpose, a grantee" never encodes as
+/// "a purpose".
+pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 9]) -> [u8; 32] {
     let mut h = crate::crypto::Sha256::default();
     h.update(b"dnu-vault/audit/v1");
     h.update(prev);
     h.update(&seq.to_be_bytes());
     h.update(&at.to_be_bytes());
-    let (core, purpose) = fields.split_at(7);
-    for f in core.iter().chain(purpose.iter().filter(|p| p.is_some())) {
-        match f {
-            Some(s) => {
-                h.update(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
-                h.update(s.as_bytes());
-            }
-            None => h.update(&u32::MAX.to_be_bytes()),
+    let (core, tail) = fields.split_at(7);
+    let (purpose, grantee) = tail.split_at(1);
+    let field = |h: &mut crate::crypto::Sha256, f: &Option<String>| match f {
+        Some(s) => {
+            h.update(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
+            h.update(s.as_bytes());
         }
+        None => h.update(&u32::MAX.to_be_bytes()),
+    };
+    for f in core.iter().chain(purpose.iter().filter(|p| p.is_some())) {
+        field(&mut h, f);
+    }
+    for f in grantee.iter().filter(|g| g.is_some()) {
+        h.update(&(u32::MAX - 1).to_be_bytes());
+        field(&mut h, f);
     }
     h.finish()
 }
 
 const EVENT_COLUMNS: &str =
-    "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, purpose, hash";
+    "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, purpose, grantee, hash";
 
 impl Db {
     pub(crate) async fn record_in(tx: &mut Tx, e: &AuditEvent) -> Result<(), Error> {
@@ -110,11 +135,12 @@ impl Db {
             s(e.version),
             Some(e.outcome.as_str().to_owned()),
             Some(e.actor.purpose.as_str().to_owned()),
+            s(e.grantee),
         ];
         let hash = chain_hash(&prev, seq, at, &fields).to_vec();
-        let [agent, org, action, dossier, piece, version, outcome, purpose] = fields;
+        let [agent, org, action, dossier, piece, version, outcome, purpose, grantee] = fields;
         sqlx::query(&format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(seq)
         .bind(at)
@@ -126,6 +152,7 @@ impl Db {
         .bind(version)
         .bind(outcome)
         .bind(purpose)
+        .bind(grantee)
         .bind(hash.clone())
         .execute(&mut **tx)
         .await?;
@@ -217,6 +244,7 @@ fn stored(r: &sqlx::any::AnyRow) -> Result<StoredEvent, Error> {
             f("version_id")?,
             f("outcome")?,
             f("purpose")?,
+            f("grantee")?,
         ],
         hash: r.try_get("hash")?,
     })

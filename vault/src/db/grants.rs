@@ -3,10 +3,13 @@
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
-use super::{Db, now_ms, opt_uuid_col, uuid_col};
+use super::{Db, now_ms, opt_uuid_col, parsed, uuid_col};
 use crate::{
     db::audit::AuditEvent,
-    domain::journal::{Actor, Recorded},
+    domain::{
+        Purpose,
+        journal::{Actor, Recorded},
+    },
     error::Error,
 };
 
@@ -15,7 +18,10 @@ pub struct Grant {
     pub id: Uuid,
     pub dossier_id: Uuid,
     pub organisation_id: Uuid,
-    pub purpose: String,
+    /// What the grantee may read for: its requests must carry it.
+    pub purpose: Purpose,
+    /// The guichet's words for it ("CAL du 12 décembre"), if any.
+    pub note: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,
     pub created_by_agent: Option<Uuid>,
@@ -23,14 +29,16 @@ pub struct Grant {
     pub revoked: bool,
 }
 
-const COLUMNS: &str = "id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at";
+const COLUMNS: &str =
+    "id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at, note";
 
 fn from_row(row: &AnyRow) -> Result<Grant, Error> {
     Ok(Grant {
         id: uuid_col(row, "id")?,
         dossier_id: uuid_col(row, "dossier_id")?,
         organisation_id: uuid_col(row, "organisation_id")?,
-        purpose: row.try_get("purpose")?,
+        purpose: parsed(row, "purpose", Purpose::parse)?,
+        note: row.try_get("note")?,
         expires_at: row.try_get("expires_at")?,
         created_by_agent: opt_uuid_col(row, "created_by_agent")?,
         created_at: row.try_get("created_at")?,
@@ -44,7 +52,8 @@ impl Db {
         &self,
         dossier: Uuid,
         organisation: Uuid,
-        purpose: &str,
+        purpose: Purpose,
+        note: Option<&str>,
         expires_at: i64,
         by: Actor,
     ) -> Result<Grant, Error> {
@@ -52,24 +61,26 @@ impl Db {
             id: Uuid::new_v4(),
             dossier_id: dossier,
             organisation_id: organisation,
-            purpose: purpose.to_owned(),
+            purpose,
+            note: note.map(str::to_owned),
             expires_at,
             created_by_agent: by.agent,
             created_at: now_ms(),
             revoked: false,
         };
         let mut tx = self.write_tx().await?;
-        sqlx::query(&format!("INSERT INTO grants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"))
+        sqlx::query(&format!("INSERT INTO grants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)"))
             .bind(g.id.to_string())
             .bind(dossier.to_string())
             .bind(organisation.to_string())
-            .bind(purpose)
+            .bind(purpose.as_str())
             .bind(expires_at)
             .bind(by.agent.map(|a| a.to_string()))
             .bind(g.created_at)
+            .bind(g.note.clone())
             .execute(&mut *tx)
             .await?;
-        let event = AuditEvent::new(by, Recorded::GrantCreate).on(dossier);
+        let event = AuditEvent::new(by, Recorded::GrantCreate).on(dossier).granting(organisation);
         Self::record_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(g)
@@ -129,14 +140,16 @@ impl Db {
     /// Revokes a grant of the dossier; false when there is no such grant.
     pub async fn revoke_grant(&self, dossier: Uuid, grant: Uuid, by: Actor) -> Result<bool, Error> {
         let mut tx = self.write_tx().await?;
-        let r =
-            sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND dossier_id = $3 AND revoked_at IS NULL")
-                .bind(now_ms())
-                .bind(grant.to_string())
-                .bind(dossier.to_string())
-                .execute(&mut *tx)
-                .await?;
-        if r.rows_affected() == 0 {
+        let revoked = sqlx::query(
+            "UPDATE grants SET revoked_at = $1 WHERE id = $2 AND dossier_id = $3 AND revoked_at IS NULL \
+             RETURNING organisation_id",
+        )
+        .bind(now_ms())
+        .bind(grant.to_string())
+        .bind(dossier.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = revoked else {
             let exists = sqlx::query("SELECT 1 FROM grants WHERE id = $1 AND dossier_id = $2")
                 .bind(grant.to_string())
                 .bind(dossier.to_string())
@@ -144,8 +157,8 @@ impl Db {
                 .await?
                 .is_some();
             return Ok(exists);
-        }
-        let event = AuditEvent::new(by, Recorded::GrantRevoke).on(dossier);
+        };
+        let event = AuditEvent::new(by, Recorded::GrantRevoke).on(dossier).granting(uuid_col(&row, "organisation_id")?);
         Self::record_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(true)

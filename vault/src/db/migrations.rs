@@ -35,6 +35,7 @@ migrations![
     "0008_upload_keys.sql",
     "0009_sealed_member.sql",
     "0010_scanner_agents.sql",
+    "0011_grant_purpose.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

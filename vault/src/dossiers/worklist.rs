@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     app::Vault,
-    auth::{Action, Prepared, Principal, Resource, decide_prepared},
+    auth::{Action, Prepared, Principal, Resource, decide_prepared, request_purpose},
     db::dossiers::{PageFilter, Reach},
     domain::{CommuneCode, DossierStatus, NumeroUnique, TerritoryCode},
     error::Error,
@@ -81,7 +81,6 @@ pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery)
     let reach = reach(vault, principal);
     let filter = PageFilter { commune: commune.as_ref(), status };
     let prepared = Prepared::new(vault, principal);
-    let purpose = principal.purpose(Action::DossierRead);
     let mut items = Vec::new();
     // The first batch is the page and one more (to know whether a next page
     // exists) when the SQL already narrows to the permits' reach, where most
@@ -99,8 +98,9 @@ pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery)
         for d in &batch {
             cursor = Some(d.numero_unique.clone());
             let resource = Resource::Dossier(d);
-            if decide_prepared(vault, &prepared, purpose, Action::DossierRead, resource, grants.get(&d.id), now).is_ok()
-            {
+            let grant = grants.get(&d.id);
+            let purpose = request_purpose(principal, Action::DossierRead, grant);
+            if decide_prepared(vault, &prepared, purpose, Action::DossierRead, resource, grant, now).is_ok() {
                 items.push(WorklistItem {
                     numero_unique: d.numero_unique.to_string(),
                     status: d.status.to_string(),

@@ -15,7 +15,7 @@ use crate::{
     app::Vault,
     auth::{Action, Principal},
     db::grants::Grant,
-    domain::{Siren, journal::Actor},
+    domain::{Purpose, Siren, journal::Actor},
     error::Error,
 };
 
@@ -27,8 +27,12 @@ const MAX_SECONDS: i64 = 366 * 24 * 3600;
 pub struct CreateGrant {
     /// SIREN of the organisation granted access.
     pub organisation: String,
-    /// Why (shown to the applicant), e.g. "CAL du 12 décembre".
+    /// What for, from the closed list (instruction, attribution, dalo,
+    /// accompagnement, controle): the grantee's requests must carry it.
     pub purpose: String,
+    /// The guichet's words, shown to the applicant, e.g. "CAL du 12 décembre".
+    #[serde(default)]
+    pub note: Option<String>,
     /// RFC 3339 time at which the grant ends.
     pub expires_at: String,
 }
@@ -38,6 +42,8 @@ pub struct GrantView {
     pub id: Uuid,
     pub organisation: crate::dossiers::OrgRef,
     pub purpose: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub expires_at: String,
     pub revoked: bool,
     pub active: bool,
@@ -59,7 +65,8 @@ async fn view(vault: &Vault, g: &Grant) -> Result<GrantView, Error> {
     Ok(GrantView {
         id: g.id,
         organisation: (&org).into(),
-        purpose: g.purpose.clone(),
+        purpose: g.purpose.to_string(),
+        note: g.note.clone(),
         expires_at: crate::clock::rfc3339(g.expires_at),
         revoked: g.revoked,
         active: !g.revoked && g.expires_at > now,
@@ -81,9 +88,16 @@ pub async fn create_grant(
         .organisation_by_siren(&siren)
         .await?
         .ok_or_else(|| Error::Invalid(format!("organisation: no organisation with SIREN {siren}")))?;
-    let purpose = input.purpose.trim();
-    if purpose.is_empty() || purpose.chars().count() > 200 {
-        return Err(Error::Invalid("purpose: say why, in at most 200 characters".into()));
+    let purpose = Purpose::parse(&input.purpose).map_err(|e| Error::Invalid(format!("purpose: {}", e.0)))?;
+    if matches!(purpose, Purpose::Demandeur | Purpose::Enregistrement) {
+        return Err(Error::Invalid(format!(
+            "purpose: {purpose} is not a finality a partner is granted a dossier for; expected instruction, \
+             attribution, dalo, accompagnement or controle"
+        )));
+    }
+    let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 200) {
+        return Err(Error::Invalid("note: at most 200 characters".into()));
     }
     let expires = OffsetDateTime::parse(&input.expires_at, &Rfc3339)
         .map_err(|_| Error::Invalid(format!("expires_at: {:?} is not an RFC 3339 time", input.expires_at)))?
@@ -95,7 +109,7 @@ pub async fn create_grant(
     if expires - now > MAX_SECONDS {
         return Err(Error::Invalid("expires_at: a grant lasts at most one year".into()));
     }
-    let g = vault.db().insert_grant(dossier.id, org.id, purpose, expires, by(principal)?).await?;
+    let g = vault.db().insert_grant(dossier.id, org.id, purpose, note, expires, by(principal)?).await?;
     tracing::info!(dossier.id = %dossier.id, grant.id = %g.id, "grant created");
     view(vault, &g).await
 }

@@ -225,7 +225,11 @@ async fn render_dossier(
                                 None => { "vous" }
                             }
                         }
-                        td { (action_fr(&e.action)) @if e.outcome != "ok" { " — refusé" } }
+                        td {
+                            (action_fr(&e.action))
+                            @if let Some(g) = &e.grantee { " : " (g.name) }
+                            @if e.outcome != "ok" { " — refusé" }
+                        }
                         td { (e.purpose.clone().unwrap_or_default()) }
                     }
                 }

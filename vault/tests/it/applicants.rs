@@ -62,7 +62,7 @@ async fn applicants_sign_in_and_reach_only_their_dossier() {
             .post_json(
                 &format!("/api/v1/dossiers/{nu}/grants"),
                 &token,
-                json!({"organisation": "620000018", "purpose": "x", "expires_at": "2030-01-01T00:00:00Z"}),
+                json!({"organisation": "620000018", "purpose": "attribution", "expires_at": "2030-01-01T00:00:00Z"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);

@@ -27,7 +27,7 @@ async fn grants_open_revoke_and_expire() {
             .post_json(
                 &grants,
                 &artois,
-                json!({"organisation": "620000018", "purpose": "x", "expires_at": in_hours(1)}),
+                json!({"organisation": "620000018", "purpose": "attribution", "expires_at": in_hours(1)}),
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "a partner cannot grant itself access");
@@ -36,13 +36,38 @@ async fn grants_open_revoke_and_expire() {
             .post_json(
                 &grants,
                 &app.guichet_token,
-                json!({"organisation": "620000018", "purpose": "CAL du 12 décembre", "expires_at": in_hours(24)}),
+                json!({"organisation": "620000018", "purpose": "attribution", "note": "CAL du 12 décembre", "expires_at": in_hours(24)}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         let grant_id = r.json()["id"].as_str().unwrap().to_owned();
         assert_eq!(r.json()["active"], true);
         assert_eq!(app.get(&dossier, &artois).await.status, StatusCode::OK, "the grant opens the dossier");
+        // Red-team finding 7: for its purpose only.
+        let as_dalo = app
+            .send(
+                axum::http::Request::get(&dossier)
+                    .header("authorization", format!("Bearer {artois}"))
+                    .header("x-vault-purpose", "dalo")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(as_dalo.status, StatusCode::FORBIDDEN, "a grant for a CAL read for a DALO file");
+        // The journal names the organisation the dossier was opened to.
+        let grantee: Option<String> =
+            sqlx::query_scalar("SELECT grantee FROM audit_events WHERE action = 'grant.create'")
+                .fetch_one(app.vault.db().pool())
+                .await
+                .unwrap();
+        let artois_org = app
+            .vault
+            .db()
+            .organisation_by_siren(&vault::domain::Siren::parse("620000018").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(grantee, Some(artois_org.id.to_string()));
         let r = app.get(&format!("{dossier}/pieces/{piece}/original"), &artois).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "a grant opens renditions, not originals");
         let list = app.get(&grants, &app.guichet_token).await.json();
@@ -75,17 +100,26 @@ async fn grants_open_revoke_and_expire() {
             .unwrap()
             .unwrap();
         let now = vault::clock::now_ms() / 1000;
-        app.vault.db().insert_grant(id, org.id, "CAL", now - 1, app.guichet_actor(org.id)).await.unwrap();
+        app.vault
+            .db()
+            .insert_grant(id, org.id, vault::domain::Purpose::Attribution, None, now - 1, app.guichet_actor(org.id))
+            .await
+            .unwrap();
         let r = app.get(&dossier, &artois).await;
         assert_eq!((r.status, r.error_code().as_str()), (StatusCode::FORBIDDEN, "grant_expired"));
 
         // Bad input names the field.
         for (body, field) in [
-            (json!({"organisation": "620000018", "purpose": "CAL", "expires_at": in_hours(-1)}), "expires_at"),
-            (json!({"organisation": "620000018", "purpose": "CAL", "expires_at": in_hours(24 * 400)}), "expires_at"),
-            (json!({"organisation": "620000018", "purpose": "CAL", "expires_at": "tomorrow"}), "expires_at"),
-            (json!({"organisation": "180020026", "purpose": "CAL", "expires_at": in_hours(1)}), "organisation"),
+            (json!({"organisation": "620000018", "purpose": "attribution", "expires_at": in_hours(-1)}), "expires_at"),
+            (
+                json!({"organisation": "620000018", "purpose": "attribution", "expires_at": in_hours(24 * 400)}),
+                "expires_at",
+            ),
+            (json!({"organisation": "620000018", "purpose": "attribution", "expires_at": "tomorrow"}), "expires_at"),
+            (json!({"organisation": "180020026", "purpose": "attribution", "expires_at": in_hours(1)}), "organisation"),
             (json!({"organisation": "620000018", "purpose": " ", "expires_at": in_hours(1)}), "purpose"),
+            (json!({"organisation": "620000018", "purpose": "CAL du 3 mai", "expires_at": in_hours(1)}), "purpose"),
+            (json!({"organisation": "620000018", "purpose": "enregistrement", "expires_at": in_hours(1)}), "purpose"),
         ] {
             let r = app.post_json(&grants, &app.guichet_token, body).await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -93,8 +127,8 @@ async fn grants_open_revoke_and_expire() {
         }
         assert_eq!(app.vault.db().audit_count(id, "grant.create").await.unwrap(), 2);
         assert_eq!(app.vault.db().audit_count(id, "grant.revoke").await.unwrap(), 1);
-        // Every refusal above left a trace: three reads, one self-grant, one original.
-        assert_eq!(app.vault.db().audit_count_with(id, "dossier.read", "denied").await.unwrap(), 3);
+        // Every refusal above left a trace: four reads (one for another purpose), one self-grant, one original.
+        assert_eq!(app.vault.db().audit_count_with(id, "dossier.read", "denied").await.unwrap(), 4);
         assert_eq!(app.vault.db().audit_count_with(id, "grant.manage", "denied").await.unwrap(), 1);
         assert_eq!(app.vault.db().audit_count_with(id, "piece.read_original", "denied").await.unwrap(), 1);
     }
@@ -117,13 +151,20 @@ async fn the_applicant_reads_the_grants_of_their_dossier() {
     let nu = mine["numero_unique"].as_str().unwrap().to_owned();
     let (token, stranger) = (session(mine).await, session(other).await);
     let grants = format!("/api/v1/dossiers/{nu}/grants");
-    let body = json!({"organisation": "590000014", "purpose": "CAL du 12 décembre", "expires_at": in_hours(24)});
+    let body = json!({"organisation": "590000014", "purpose": "attribution", "note": "CAL du 12 décembre", "expires_at": in_hours(24)});
     assert_eq!(app.post_json(&grants, &app.guichet_token, body).await.status, StatusCode::CREATED);
     let list = app.get(&grants, &token).await;
     assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
-    assert_eq!(list.json()[0]["purpose"], "CAL du 12 décembre");
+    assert_eq!(
+        (list.json()[0]["purpose"].as_str(), list.json()[0]["note"].as_str()),
+        (Some("attribution"), Some("CAL du 12 décembre"))
+    );
     assert_eq!(app.get(&grants, &stranger).await.status, StatusCode::FORBIDDEN);
+    // Their trace says to whom the guichet opened the dossier.
+    let trace = app.get(&format!("/api/v1/dossiers/{nu}/audit"), &token).await.json();
+    let created = trace.as_array().unwrap().iter().find(|e| e["action"] == "grant.create").unwrap();
+    assert_eq!(created["grantee"]["siren"], "590000014", "{created}");
     // Reading is not managing: the applicant grants nothing.
-    let body = json!({"organisation": "590000014", "purpose": "x", "expires_at": in_hours(1)});
+    let body = json!({"organisation": "590000014", "purpose": "attribution", "expires_at": in_hours(1)});
     assert_eq!(app.post_json(&grants, &token, body).await.status, StatusCode::FORBIDDEN);
 }

@@ -145,7 +145,14 @@ async fn worklist_equals_the_single_dossier_check() {
                     let g = app
                         .vault
                         .db()
-                        .insert_grant(id, org.id, "CAL", expires, app.guichet_actor(org.id))
+                        .insert_grant(
+                            id,
+                            org.id,
+                            vault::domain::Purpose::Attribution,
+                            None,
+                            expires,
+                            app.guichet_actor(org.id),
+                        )
                         .await
                         .unwrap();
                     if rng.below(3) == 0 {
