@@ -22,7 +22,10 @@ use crate::{
         dossiers::Dossier,
         pieces::{Piece, Version},
     },
-    domain::{CommuneCode, NumeroUnique, journal::Recorded},
+    domain::{
+        CommuneCode, NumeroUnique, Purpose,
+        journal::{Actor, Recorded},
+    },
     error::Error,
 };
 
@@ -32,6 +35,8 @@ pub struct Opened<'a> {
     vault: &'a Vault,
     principal: &'a Principal,
     action: Action,
+    /// What the request was decided for (recorded with its events).
+    purpose: Purpose,
     dossier: Dossier,
 }
 
@@ -67,13 +72,13 @@ async fn decide<'a>(
     dossier: Dossier,
     action: Action,
 ) -> Result<Opened<'a>, Error> {
-    authorize(vault, principal, action, Resource::Dossier(&dossier)).await?;
-    Ok(Opened { vault, principal, action, dossier })
+    let purpose = authorize(vault, principal, action, Resource::Dossier(&dossier)).await?;
+    Ok(Opened { vault, principal, action, purpose, dossier })
 }
 
 /// Whether the caller may register a dossier wishing these communes.
 pub async fn may_register(vault: &Vault, principal: &Principal, communes: &[CommuneCode]) -> Result<(), Error> {
-    authorize(vault, principal, Action::DossierRegister, Resource::NewDossier(communes)).await
+    authorize(vault, principal, Action::DossierRegister, Resource::NewDossier(communes)).await.map(|_| ())
 }
 
 impl<'a> Opened<'a> {
@@ -140,7 +145,8 @@ impl<'a> Opened<'a> {
     }
 
     pub async fn record(&self, what: impl Into<Recorded>, version: Option<(Uuid, Uuid)>) -> Result<(), Error> {
-        let mut event = AuditEvent::new(self.principal.actor(self.action), what).on(self.dossier.id);
+        let actor = Actor { purpose: self.purpose, ..self.principal.actor(self.action) };
+        let mut event = AuditEvent::new(actor, what).on(self.dossier.id);
         if let Some((piece, version)) = version {
             event = event.of_version(piece, version);
         }

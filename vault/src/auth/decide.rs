@@ -39,19 +39,22 @@ fn dossier_facts(id: String, status: &str, communes: &[CommuneCode]) -> DossierF
 
 /// The one authorisation decision: the configured Cedar policy set decides,
 /// given the caller's organisation's grant on the dossier if it has one.
-/// Deny by default; a refusal involving a dead grant says so.
+/// Deny by default; a refusal involving a dead grant says so. Allowed, it
+/// answers the purpose the request was decided under, which the journal
+/// records.
 pub(crate) async fn authorize(
     vault: &Vault,
     p: &Principal,
     action: Action,
     resource: Resource<'_>,
-) -> Result<(), Error> {
+) -> Result<Purpose, Error> {
     let now = crate::clock::now_s();
     let grant = match (resource, p.organisation_id()) {
         (Resource::Dossier(d), Some(org)) => vault.db().grant_for(d.id, org, now).await?,
         _ => None,
     };
-    let decided = decide(vault, p, action, resource, grant.as_ref(), now);
+    let purpose = request_purpose(p, action, grant.as_ref());
+    let decided = decide_prepared(vault, &Prepared::new(vault, p), purpose, action, resource, grant.as_ref(), now);
     if decided.is_err() {
         crate::metrics::global().policy_denials.inc();
         // Every denial is traced, committed before the refusal is sent.
@@ -59,11 +62,12 @@ pub(crate) async fn authorize(
             Resource::Dossier(d) => Some(d.id),
             Resource::NewDossier(_) => None,
         };
-        let mut event = AuditEvent::new(p.actor(action), action).denied();
+        let actor = crate::domain::journal::Actor { purpose, ..p.actor(action) };
+        let mut event = AuditEvent::new(actor, action).denied();
         event.dossier = dossier;
         vault.db().record(&event).await?;
     }
-    decided
+    decided.map(|()| purpose)
 }
 
 /// The caller as the policies see it, built once for many decisions (the
@@ -91,18 +95,6 @@ impl Prepared {
         };
         Self { principal: vault.policies().prepare(&principal), who }
     }
-}
-
-/// The decision itself, with the grant already looked up.
-fn decide(
-    vault: &Vault,
-    p: &Principal,
-    action: Action,
-    resource: Resource<'_>,
-    grant: Option<&Grant>,
-    now: i64,
-) -> Result<(), Error> {
-    decide_prepared(vault, &Prepared::new(vault, p), request_purpose(p, action, grant), action, resource, grant, now)
 }
 
 /// The purpose a request is decided under: an agent who declared none asks

@@ -43,6 +43,13 @@ async fn grants_open_revoke_and_expire() {
         let grant_id = r.json()["id"].as_str().unwrap().to_owned();
         assert_eq!(r.json()["active"], true);
         assert_eq!(app.get(&dossier, &artois).await.status, StatusCode::OK, "the grant opens the dossier");
+        // Decided, and traced, under the grant's purpose.
+        let purposes: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT purpose FROM audit_events WHERE action = 'dossier.read' AND outcome = 'ok'")
+                .fetch_all(app.vault.db().pool())
+                .await
+                .unwrap();
+        assert_eq!(purposes, [Some("attribution".to_owned())]);
         // Red-team finding 7: for its purpose only.
         let as_dalo = app
             .send(
