@@ -8,3 +8,5 @@ ALTER TABLE grants ADD COLUMN note TEXT;
 UPDATE grants SET note = purpose, purpose = 'instruction'
  WHERE purpose NOT IN ('instruction', 'attribution', 'dalo', 'accompagnement', 'controle');
 ALTER TABLE audit_events ADD COLUMN grantee TEXT;
+-- The worklist's daily trace looks up an agent's events of the day.
+CREATE INDEX audit_by_agent ON audit_events (agent_id, action, at);

@@ -219,6 +219,42 @@ impl Db {
     }
 
     /// Up to `limit` chained events after `after`, in order.
+    /// Records `event` on each of `dossiers` that `agent` was not already
+    /// recorded for, with the same action, since `since` (ms): one read of
+    /// the journal and one transaction, whatever the number of dossiers.
+    pub async fn record_once_each(
+        &self,
+        event: &AuditEvent,
+        agent: Uuid,
+        dossiers: &[Uuid],
+        since: i64,
+    ) -> Result<usize, Error> {
+        if dossiers.is_empty() {
+            return Ok(0);
+        }
+        let seen: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
+            "SELECT DISTINCT dossier_id FROM audit_events WHERE agent_id = $1 AND action = $2 AND at >= $3 \
+             AND dossier_id IS NOT NULL",
+        )
+        .bind(agent.to_string())
+        .bind(event.action.as_str())
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect();
+        let fresh: Vec<Uuid> = dossiers.iter().copied().filter(|d| !seen.contains(&d.to_string())).collect();
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await?;
+        for d in &fresh {
+            Self::record_in(&mut tx, &event.clone().on(*d)).await?;
+        }
+        tx.commit().await?;
+        Ok(fresh.len())
+    }
+
     pub async fn audit_events_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, Error> {
         let rows =
             sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"))

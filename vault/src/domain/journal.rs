@@ -21,6 +21,9 @@ pub enum Recorded {
     PieceReadThumbnail,
     GrantCreate,
     GrantRevoke,
+    /// The dossier appeared in an agent's worklist (its number, status,
+    /// communes and dates were shown): once per agent and day.
+    WorklistShown,
 }
 
 impl Recorded {
@@ -34,6 +37,7 @@ impl Recorded {
             Self::PieceReadThumbnail => "piece.read_thumbnail",
             Self::GrantCreate => "grant.create",
             Self::GrantRevoke => "grant.revoke",
+            Self::WorklistShown => "worklist.shown",
         }
     }
 
@@ -42,7 +46,7 @@ impl Recorded {
         Action::ALL
             .into_iter()
             .map(Self::Asked)
-            .chain([Self::PieceReadThumbnail, Self::GrantCreate, Self::GrantRevoke])
+            .chain([Self::PieceReadThumbnail, Self::GrantCreate, Self::GrantRevoke, Self::WorklistShown])
             .find(|r| r.as_str() == s)
     }
 }
@@ -95,7 +99,7 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(Recorded::parse(a.as_str()), Some(Recorded::Asked(a)));
         }
-        for r in [Recorded::PieceReadThumbnail, Recorded::GrantCreate, Recorded::GrantRevoke] {
+        for r in [Recorded::PieceReadThumbnail, Recorded::GrantCreate, Recorded::GrantRevoke, Recorded::WorklistShown] {
             assert_eq!(Recorded::parse(r.as_str()), Some(r));
         }
         assert_eq!(Recorded::parse("dossier.delete"), None);

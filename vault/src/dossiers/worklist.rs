@@ -14,12 +14,16 @@ use axum::{
     extract::{Query, State},
 };
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::{
     app::Vault,
     auth::{Action, Prepared, Principal, Resource, decide_prepared, request_purpose},
-    db::dossiers::{PageFilter, Reach},
-    domain::{CommuneCode, DossierStatus, NumeroUnique, TerritoryCode},
+    db::{
+        audit::AuditEvent,
+        dossiers::{PageFilter, Reach},
+    },
+    domain::{CommuneCode, DossierStatus, NumeroUnique, TerritoryCode, journal::Recorded},
     error::Error,
 };
 
@@ -64,8 +68,22 @@ pub async fn worklist(
     worklist_of(&vault, &principal, q).await.map(Json)
 }
 
-/// One page of the dossiers the caller may read.
+/// One page of the dossiers the caller may read, traced: each dossier
+/// shown is recorded in its journal once per agent and day
+/// ([`Recorded::WorklistShown`]), so the applicant sees who listed their
+/// demand even when nobody opened it.
 pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<Worklist, Error> {
+    let (page, shown) = page_of(vault, principal, q).await?;
+    if let Some(agent) = principal.agent_id() {
+        let now = crate::clock::now_ms();
+        let event = AuditEvent::new(principal.actor(Action::DossierRead), Recorded::WorklistShown);
+        vault.db().record_once_each(&event, agent, &shown, now - now.rem_euclid(86_400_000)).await?;
+    }
+    Ok(page)
+}
+
+/// The page, and the ids of the dossiers on it.
+async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<(Worklist, Vec<Uuid>), Error> {
     let commune = optional("commune", q.commune.as_deref(), CommuneCode::parse)?;
     let status = optional("status", q.status.as_deref(), DossierStatus::parse)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
@@ -82,6 +100,7 @@ pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery)
     let filter = PageFilter { commune: commune.as_ref(), status };
     let prepared = Prepared::new(vault, principal);
     let mut items = Vec::new();
+    let mut shown = Vec::new();
     // The first batch is the page and one more (to know whether a next page
     // exists) when the SQL already narrows to the permits' reach, where most
     // candidates pass; twice the page otherwise. It grows while the
@@ -101,6 +120,7 @@ pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery)
             let grant = grants.get(&d.id);
             let purpose = request_purpose(principal, Action::DossierRead, grant);
             if decide_prepared(vault, &prepared, purpose, Action::DossierRead, resource, grant, now).is_ok() {
+                shown.push(d.id);
                 items.push(WorklistItem {
                     numero_unique: d.numero_unique.to_string(),
                     status: d.status.to_string(),
@@ -110,12 +130,12 @@ pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery)
                 });
                 if items.len() == limit {
                     // More may follow: the cursor resumes after this one.
-                    return Ok(Worklist { items, next: cursor.map(|c| c.to_string()) });
+                    return Ok((Worklist { items, next: cursor.map(|c| c.to_string()) }, shown));
                 }
             }
         }
         if exhausted {
-            return Ok(Worklist { items, next: None });
+            return Ok((Worklist { items, next: None }, shown));
         }
     }
 }

@@ -148,8 +148,9 @@ fn action_fr(action: &str) -> &str {
             A::PlatformManage => "a administré la plateforme",
         },
         Some(Recorded::PieceReadThumbnail) => "a vu l'aperçu d'une pièce",
-        Some(Recorded::GrantCreate) => "a reçu un accès",
-        Some(Recorded::GrantRevoke) => "a perdu un accès",
+        Some(Recorded::GrantCreate) => "a ouvert votre dossier en consultation",
+        Some(Recorded::GrantRevoke) => "a retiré un accès à votre dossier",
+        Some(Recorded::WorklistShown) => "a vu votre demande dans sa liste de dossiers",
         None => action,
     }
 }

@@ -128,4 +128,20 @@ async fn metadata_reads_are_traced_once_a_day() {
     // Another agent's read is its own line.
     app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await;
     assert_eq!(app.vault.db().audit_count(dossier.id, "dossier.read").await.unwrap(), 2);
+
+    // The worklist shows numbers, statuses, communes and dates: each
+    // dossier on it is traced once a day for the agent, the first time.
+    let other = app.register().await;
+    let other = app.vault.db().dossier_by_nu(&NumeroUnique::parse(&other).unwrap()).await.unwrap().unwrap();
+    for _ in 0..3 {
+        let list = app.get("/api/v1/dossiers", &app.bailleur_token).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert_eq!(list.json()["items"].as_array().unwrap().len(), 2);
+    }
+    for d in [dossier.id, other.id] {
+        assert_eq!(app.vault.db().audit_count(d, "worklist.shown").await.unwrap(), 1);
+    }
+    let trace = app.vault.db().audit_of_dossier(other.id).await.unwrap();
+    let shown = trace.iter().find(|e| e.fields[2].as_deref() == Some("worklist.shown")).unwrap();
+    assert!(shown.fields[0].is_some(), "the agent is named: {shown:?}");
 }
