@@ -19,7 +19,8 @@ use lopdf::{
     dictionary,
 };
 
-use crate::{PageImage, Refusal, pdf_out::internal};
+pub use crate::pdf_out::Bookmark;
+use crate::{PageImage, Refusal, internal};
 
 /// Opacity of the watermark ink over the page.
 const WATERMARK_OPACITY: f32 = 0.28;
@@ -75,13 +76,6 @@ impl Rendition {
             other => PageImage::Rgb { pixels: other.to_rgb8(), dpi },
         })
     }
-}
-
-/// PDF text string: UTF-16BE with its byte-order mark, as hex (no escaping).
-fn text_string(s: &str) -> Object {
-    let mut bytes = vec![0xFE, 0xFF];
-    bytes.extend(s.encode_utf16().flat_map(u16::to_be_bytes));
-    Object::String(bytes, lopdf::StringFormat::Hexadecimal)
 }
 
 /// Text shown with a simple font: WinAnsi bytes (Latin-1 for French).
@@ -243,52 +237,4 @@ impl Watermark {
 pub fn text_page(lines: &[TextLine], dpi: f32) -> Result<PageImage, Refusal> {
     let pixels = render_text(595.0, 842.0, dpi, lines, 0.0)?;
     Ok(PageImage::Gray { pixels, dpi })
-}
-
-/// A bookmark: its title and the index of the page it opens (0-based).
-#[derive(Debug, Clone)]
-pub struct Bookmark {
-    pub title: String,
-    pub page: usize,
-}
-
-/// The outline of `bookmarks` over the document's page objects, added to
-/// the catalog (flat: one entry per piece).
-pub(crate) fn add_outline(
-    doc: &mut Document,
-    catalog: &mut lopdf::Dictionary,
-    kids: &[Object],
-    bookmarks: &[Bookmark],
-) {
-    if bookmarks.is_empty() {
-        return;
-    }
-    let outlines_id = doc.new_object_id();
-    let ids: Vec<lopdf::ObjectId> = bookmarks.iter().map(|_| doc.new_object_id()).collect();
-    for (i, (b, id)) in bookmarks.iter().zip(&ids).enumerate() {
-        let page = kids.get(b.page).or(kids.last()).cloned().unwrap_or(Object::Null);
-        let mut item = dictionary! {
-            "Title" => text_string(&b.title),
-            "Parent" => outlines_id,
-            "Dest" => vec![page, Object::Name(b"Fit".to_vec())],
-        };
-        if i > 0 {
-            item.set("Prev", ids[i - 1]);
-        }
-        if let Some(next) = ids.get(i + 1) {
-            item.set("Next", *next);
-        }
-        doc.objects.insert(*id, Object::Dictionary(item));
-    }
-    doc.objects.insert(
-        outlines_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Outlines",
-            "First" => ids[0],
-            "Last" => ids[ids.len() - 1],
-            "Count" => ids.len() as i64,
-        }),
-    );
-    catalog.set("Outlines", outlines_id);
-    catalog.set("PageMode", "UseOutlines");
 }

@@ -96,6 +96,12 @@ pub enum Refusal {
     Unusable { code: RefusalCode, message: String },
 }
 
+/// A failure of our own rendering code (not of the document): the same
+/// refusal shape, code `render_failed`, naming what failed.
+pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
+    Refusal::unusable(RefusalCode::RenderFailed, format!("{what}: {e}"))
+}
+
 impl Refusal {
     pub(crate) fn unusable(code: RefusalCode, message: impl Into<String>) -> Self {
         Self::Unusable { code, message: message.into() }

@@ -9,10 +9,7 @@ use lopdf::{
     dictionary,
 };
 
-use crate::{
-    Refusal, RefusalCode,
-    compose::{Bookmark, add_outline},
-};
+use crate::{Refusal, internal};
 
 /// JPEG quality of rendition pages: text stays crisp at 150 dpi.
 const QUALITY: u8 = 82;
@@ -22,10 +19,6 @@ const QUALITY: u8 = 82;
 pub enum PageImage {
     Gray { pixels: GrayImage, dpi: f32 },
     Rgb { pixels: RgbImage, dpi: f32 },
-}
-
-pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
-    Refusal::unusable(RefusalCode::RenderFailed, format!("{what}: {e}"))
 }
 
 impl PageImage {
@@ -239,4 +232,59 @@ pub(crate) fn fit(page: PageImage, max_side: u32) -> PageImage {
             PageImage::Rgb { pixels: image::imageops::resize(&pixels, nw, nh, FilterType::Triangle), dpi: dpi * ratio }
         }
     }
+}
+
+/// PDF text string: UTF-16BE with its byte-order mark, as hex (no escaping).
+fn text_string(s: &str) -> Object {
+    let mut bytes = vec![0xFE, 0xFF];
+    bytes.extend(s.encode_utf16().flat_map(u16::to_be_bytes));
+    Object::String(bytes, lopdf::StringFormat::Hexadecimal)
+}
+
+/// A bookmark: its title and the index of the page it opens (0-based).
+#[derive(Debug, Clone)]
+pub struct Bookmark {
+    pub title: String,
+    pub page: usize,
+}
+
+/// The outline of `bookmarks` over the document's page objects, added to
+/// the catalog (flat: one entry per piece).
+pub(crate) fn add_outline(
+    doc: &mut Document,
+    catalog: &mut lopdf::Dictionary,
+    kids: &[Object],
+    bookmarks: &[Bookmark],
+) {
+    if bookmarks.is_empty() {
+        return;
+    }
+    let outlines_id = doc.new_object_id();
+    let ids: Vec<lopdf::ObjectId> = bookmarks.iter().map(|_| doc.new_object_id()).collect();
+    for (i, (b, id)) in bookmarks.iter().zip(&ids).enumerate() {
+        let page = kids.get(b.page).or(kids.last()).cloned().unwrap_or(Object::Null);
+        let mut item = dictionary! {
+            "Title" => text_string(&b.title),
+            "Parent" => outlines_id,
+            "Dest" => vec![page, Object::Name(b"Fit".to_vec())],
+        };
+        if i > 0 {
+            item.set("Prev", ids[i - 1]);
+        }
+        if let Some(next) = ids.get(i + 1) {
+            item.set("Next", *next);
+        }
+        doc.objects.insert(*id, Object::Dictionary(item));
+    }
+    doc.objects.insert(
+        outlines_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Outlines",
+            "First" => ids[0],
+            "Last" => ids[ids.len() - 1],
+            "Count" => ids.len() as i64,
+        }),
+    );
+    catalog.set("Outlines", outlines_id);
+    catalog.set("PageMode", "UseOutlines");
 }

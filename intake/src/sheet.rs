@@ -8,7 +8,7 @@ use image::{GrayImage, Luma};
 use crate::{
     PageImage, Refusal,
     compose::{TextLine, text_page},
-    pdf_out::internal,
+    internal,
 };
 
 const DPI: f32 = 150.0;

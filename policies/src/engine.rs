@@ -6,6 +6,7 @@ use cedar_policy::{
     Authorizer, Decision as CedarDecision, Entities, PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
 };
 
+pub use crate::error::PolicyError;
 use crate::{
     evaluate::{PreparedPrincipal, Question},
     request::{AccessRequest, Decision, Principal},
@@ -40,32 +41,6 @@ pub const BUILTIN_SETS: [(&str, &[(&str, &str)]); 2] = [
         ],
     ),
 ];
-
-/// Why a policy set was refused. The message is what an operator needs to
-/// fix the files.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    #[error("policy schema: {0}")]
-    Schema(String),
-    #[error("{file}: {message}")]
-    Parse { file: String, message: String },
-    #[error("{file}: every policy needs an @id(\"…\") annotation")]
-    MissingId { file: String },
-    #[error("policy id {0:?} is used twice")]
-    DuplicateId(String),
-    #[error("the policy set does not validate against the schema:\n{0}")]
-    Invalid(String),
-    #[error("cannot read policy directory {dir}: {message}")]
-    Io { dir: String, message: String },
-    #[error("no .cedar file in {0}")]
-    Empty(String),
-    #[error("unknown built-in policy set {0:?}: expected default or consult-only")]
-    UnknownBuiltin(String),
-    #[error("request: {0}")]
-    Request(String),
-    #[error("{0}")]
-    Worklist(String),
-}
 
 /// A validated policy set and its schema.
 #[derive(Debug)]
@@ -172,5 +147,16 @@ impl Engine {
 
     pub(crate) fn schema(&self) -> &Schema {
         &self.schema
+    }
+}
+
+impl PreparedPrincipal {
+    /// Decides one question. A request the engine cannot build (a bug in the
+    /// caller) is denied, never allowed.
+    pub fn decide(&self, engine: &Engine, q: &Question<'_>) -> Decision {
+        match self.request(engine.schema(), q) {
+            Some((request, entities)) => engine.evaluate(&request, &entities),
+            None => Decision { allowed: false, policies: Vec::new() },
+        }
     }
 }

@@ -15,8 +15,8 @@ use cedar_policy::{
 };
 
 use crate::{
-    engine::{Engine, PolicyError},
-    request::{Action, Decision, DossierFacts, GrantFacts, OrgFacts, Principal, Resource},
+    error::PolicyError,
+    request::{Action, DossierFacts, GrantFacts, OrgFacts, Principal, Resource},
 };
 
 /// One question about a prepared principal.
@@ -63,15 +63,6 @@ fn request_error(e: impl ToString) -> PolicyError {
 impl PreparedPrincipal {
     pub(crate) fn new(principal: &Principal) -> Self {
         Self { built: Built::new(principal).ok() }
-    }
-
-    /// Decides one question. A request the engine cannot build (a bug in the
-    /// caller) is denied, never allowed.
-    pub fn decide(&self, engine: &Engine, q: &Question<'_>) -> Decision {
-        match self.request(engine.schema(), q) {
-            Some((request, entities)) => engine.evaluate(&request, &entities),
-            None => Decision { allowed: false, policies: Vec::new() },
-        }
     }
 
     pub(crate) fn request(&self, schema: &Schema, q: &Question<'_>) -> Option<(Request, Entities)> {

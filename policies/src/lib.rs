@@ -9,6 +9,7 @@
 //! matches and no `forbid` does.
 
 mod engine;
+mod error;
 mod evaluate;
 mod request;
 mod scope;

@@ -21,7 +21,7 @@
 use cedar_policy::{ActionConstraint, Authorizer, Decision as CedarDecision, Effect, PolicySet, Schema};
 
 use crate::{
-    engine::PolicyError,
+    error::PolicyError,
     evaluate::{PreparedPrincipal, Question},
     request::{Action, DossierFacts, GrantFacts, OrgFacts, Principal, Resource},
 };

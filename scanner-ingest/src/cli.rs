@@ -81,7 +81,7 @@ enum Command {
         /// File holding the guichet agent's token (or set SCANNER_TOKEN).
         #[arg(long, env = "SCANNER_TOKEN_FILE")]
         token_file: Option<PathBuf>,
-        /// The sheet key shared with the vault (VAULT_SHEET_KEY_FILE there).
+        /// This guichet's sheet key (`dnu-vault keys sheet-key --guichet …`), or the territory's (VAULT_SHEET_KEY_FILE).
         #[arg(long, env = "SCANNER_SHEET_KEY_FILE")]
         sheet_key_file: PathBuf,
         /// Name of this scanning host in provenance (default: the host name).
