@@ -79,7 +79,7 @@ pub async fn open_session(vault: &Vault, source: ClientAddr, identifier: &str, c
     // An unknown identifier costs the same hash as a known one.
     let hash = match &applicant {
         Some(a) => a.code_hash.clone(),
-        None => dummy_hash()?,
+        None => dummy_hash().await?,
     };
     let mut memory = turn.take().unwrap_or_else(crate::crypto::argon2_memory);
     let (ok, memory) = tokio::task::spawn_blocking(move || {
@@ -115,12 +115,16 @@ fn retry_after_s(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis().div_ceil(1000)).unwrap_or(i64::MAX).max(1)
 }
 
-/// A hash of a random code, to spend the same time on unknown identifiers.
-fn dummy_hash() -> Result<String, Error> {
+/// A hash of a random code, to spend the same time on unknown identifiers
+/// (made once, off the async threads: hashing takes tens of milliseconds).
+async fn dummy_hash() -> Result<String, Error> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(h) = DUMMY.get() {
         return Ok(h.clone());
     }
-    let h = crate::crypto::hash_code(&random_text(10)?)?;
+    let code = random_text(10)?;
+    let h = tokio::task::spawn_blocking(move || crate::crypto::hash_code(&code))
+        .await
+        .map_err(|e| Error::internal("hashing a code", e))??;
     Ok(DUMMY.get_or_init(|| h).clone())
 }

@@ -149,9 +149,16 @@ impl Db {
                         .bind(nu.as_str())
                         .fetch_one(&mut *tx)
                         .await?;
-                    tries += 1;
-                    if taken == 0 || tries >= 32 {
+                    if taken == 0 {
                         break nu;
+                    }
+                    tries += 1;
+                    // Below the month's cap, 32 draws all taken is all but
+                    // impossible; say so rather than fail on the taken one.
+                    if tries >= 32 {
+                        return Err(Error::Conflict(
+                            "no free numéro unique found in 32 random draws for this month; try again".into(),
+                        ));
                     }
                 }
             }
