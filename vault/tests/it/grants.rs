@@ -67,14 +67,14 @@ async fn grants_open_revoke_and_expire() {
                 .fetch_one(app.vault.db().pool())
                 .await
                 .unwrap();
-        let artois_org = app
+        let org = app
             .vault
             .db()
             .organisation_by_siren(&vault::domain::Siren::parse("620000018").unwrap())
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(grantee, Some(artois_org.id.to_string()));
+        assert_eq!(grantee, Some(org.id.to_string()));
         let r = app.get(&format!("{dossier}/pieces/{piece}/original"), &artois).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "a grant opens renditions, not originals");
         let list = app.get(&grants, &app.guichet_token).await.json();
@@ -99,13 +99,6 @@ async fn grants_open_revoke_and_expire() {
 
         // An expired grant (written directly: the API refuses past dates).
         let id = app.vault.db().dossier_by_nu(&NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
-        let org = app
-            .vault
-            .db()
-            .organisation_by_siren(&vault::domain::Siren::parse("620000018").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
         let now = vault::clock::now_ms() / 1000;
         app.vault
             .db()

@@ -170,15 +170,11 @@ async fn rows_are_sealed_and_bound_to_their_objects() {
     // And version metadata sealed before it named its objects is bound.
     let d = app.vault.db().dossier_by_nu(&NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap();
     let dk = app.vault.dossier_key(d.id).await.unwrap();
-    let v = app
-        .vault
-        .db()
-        .versions_of_dossier(d.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|v| v.piece_id.to_string() == piece_b)
-        .unwrap();
+    let version_of_b = || async {
+        let all = app.vault.db().versions_of_dossier(d.id).await.unwrap();
+        all.into_iter().find(|v| v.piece_id.to_string() == piece_b).unwrap()
+    };
+    let v = version_of_b().await;
     let mut meta = vault::pieces::SealedMeta::open(&dk, &v).unwrap();
     meta.bound = None;
     let unbound = meta.seal(&dk, v.id).unwrap();
@@ -190,15 +186,7 @@ async fn rows_are_sealed_and_bound_to_their_objects() {
         .unwrap();
     let report = vault::jobs::reseal::reseal_all(&app.vault, |_| {}).await.unwrap();
     assert_eq!((report.members, report.versions), (1, 1), "{report:?}");
-    let v = app
-        .vault
-        .db()
-        .versions_of_dossier(d.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|v| v.piece_id.to_string() == piece_b)
-        .unwrap();
+    let v = version_of_b().await;
     assert!(vault::pieces::SealedMeta::open(&dk, &v).unwrap().bound.is_some());
     let clear: Option<String> =
         sqlx::query_scalar("SELECT member FROM pieces WHERE id = $1").bind(&piece_b).fetch_one(pool).await.unwrap();
