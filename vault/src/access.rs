@@ -126,27 +126,26 @@ impl<'a> Opened<'a> {
         self.vault.dossier_key(self.dossier.id).await
     }
 
-    /// Records the access, committed before this returns: call it before
-    /// the first byte of content leaves. `what` names it in the journal
-    /// (the decided action, or a finer name such as a thumbnail read).
     /// Traces an agent's read of metadata (the dossier, a piece): once per
     /// dossier, agent, action and day, which is what the applicant needs to
     /// see who looked at their demand without a line per page view. The
     /// applicant's own reads are not traced.
     pub async fn record_daily(&self) -> Result<(), Error> {
         let Some(agent) = self.principal.agent_id() else { return Ok(()) };
-        let now = crate::clock::now_ms();
-        let today = now - now.rem_euclid(86_400_000);
-        let action = Recorded::from(self.action);
-        if self.vault.db().audit_seen_since(self.dossier.id, agent, action.as_str(), today).await? {
-            return Ok(());
-        }
-        self.record(action, None).await
+        let event = AuditEvent::new(self.actor(), self.action);
+        self.vault.db().record_once_each(&event, agent, &[self.dossier.id], crate::clock::start_of_day_ms()).await?;
+        Ok(())
     }
 
+    fn actor(&self) -> Actor {
+        Actor { purpose: self.purpose, ..self.principal.actor(self.action) }
+    }
+
+    /// Records the access, committed before this returns: call it before
+    /// the first byte of content leaves. `what` names it in the journal
+    /// (the decided action, or a finer name such as a thumbnail read).
     pub async fn record(&self, what: impl Into<Recorded>, version: Option<(Uuid, Uuid)>) -> Result<(), Error> {
-        let actor = Actor { purpose: self.purpose, ..self.principal.actor(self.action) };
-        let mut event = AuditEvent::new(actor, what).on(self.dossier.id);
+        let mut event = AuditEvent::new(self.actor(), what).on(self.dossier.id);
         if let Some((piece, version)) = version {
             event = event.of_version(piece, version);
         }

@@ -14,6 +14,13 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// The start of today (UTC), in Unix milliseconds: the day the journal's
+/// once-a-day traces count in.
+pub fn start_of_day_ms() -> i64 {
+    let now = now_ms();
+    now - now.rem_euclid(86_400_000)
+}
+
 /// Now, in Unix seconds.
 pub fn now_s() -> i64 {
     now_ms() / 1000

@@ -186,23 +186,6 @@ impl Db {
         Ok(row.try_get("n")?)
     }
 
-    /// Whether this agent already has an `ok` event of `action` on the
-    /// dossier since `since` (Unix ms): metadata reads are traced once a
-    /// day, not once a request.
-    pub async fn audit_seen_since(&self, dossier: Uuid, agent: Uuid, action: &str, since: i64) -> Result<bool, Error> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM audit_events \
-             WHERE dossier_id = $1 AND agent_id = $2 AND action = $3 AND outcome = 'ok' AND at >= $4",
-        )
-        .bind(dossier.to_string())
-        .bind(agent.to_string())
-        .bind(action)
-        .bind(since)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
-    }
-
     pub async fn audit_head(&self) -> Result<ChainHead, Error> {
         let r =
             sqlx::query("SELECT seq, hash, chain_start FROM audit_head WHERE id = 1").fetch_one(self.pool()).await?;
@@ -219,9 +202,10 @@ impl Db {
     }
 
     /// Up to `limit` chained events after `after`, in order.
-    /// Records `event` on each of `dossiers` that `agent` was not already
-    /// recorded for, with the same action, since `since` (ms): one read of
-    /// the journal and one transaction, whatever the number of dossiers.
+    /// Records `event` on each of `dossiers` that `agent` has no `ok` event
+    /// of the same action on since `since` (ms): the once-a-day traces of
+    /// metadata reads and worklists, in one read of the journal and one
+    /// transaction whatever the number of dossiers.
     pub async fn record_once_each(
         &self,
         event: &AuditEvent,
@@ -234,7 +218,7 @@ impl Db {
         }
         let seen: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
             "SELECT DISTINCT dossier_id FROM audit_events WHERE agent_id = $1 AND action = $2 AND at >= $3 \
-             AND dossier_id IS NOT NULL",
+             AND outcome = 'ok' AND dossier_id IS NOT NULL",
         )
         .bind(agent.to_string())
         .bind(event.action.as_str())

@@ -75,9 +75,8 @@ pub async fn worklist(
 pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<Worklist, Error> {
     let (page, shown) = page_of(vault, principal, q).await?;
     if let Some(agent) = principal.agent_id() {
-        let now = crate::clock::now_ms();
         let event = AuditEvent::new(principal.actor(Action::DossierRead), Recorded::WorklistShown);
-        vault.db().record_once_each(&event, agent, &shown, now - now.rem_euclid(86_400_000)).await?;
+        vault.db().record_once_each(&event, agent, &shown, crate::clock::start_of_day_ms()).await?;
     }
     Ok(page)
 }
