@@ -411,10 +411,9 @@ impl Db {
 /// Sealing what older versions of the vault stored in clear
 /// (`dnu-vault reseal`).
 impl Db {
-    /// Dossiers (not shredded) holding a member name in clear or a version
-    /// sealed before its objects were bound into its metadata (`bound` is
-    /// how the caller recognises that, so this layer stays out of the
-    /// sealed format): candidates, checked by the caller.
+    /// Dossiers that hold pieces and still have their key: where `reseal`
+    /// looks. Which rows need sealing is for the caller to tell (a version's
+    /// binding is inside its sealed metadata, which this layer cannot read).
     pub async fn dossiers_with_pieces(&self) -> Result<Vec<Uuid>, Error> {
         let rows = sqlx::query(
             "SELECT DISTINCT p.dossier_id FROM pieces p JOIN dossier_keys k ON k.dossier_id = p.dossier_id \

@@ -45,6 +45,16 @@ impl NumeroUnique {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The territory code (characters 1–3).
+    pub fn territory(&self) -> &str {
+        &self.0[..3]
+    }
+
+    /// The month and year of deposit, `MMAA` (characters 4–7).
+    pub fn deposit_mmaa(&self) -> &str {
+        &self.0[3..7]
+    }
 }
 
 impl fmt::Display for NumeroUnique {

@@ -126,20 +126,20 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
         Some(nu) => {
             let nu = NumeroUnique::parse(nu).map_err(|e| Error::Invalid(format!("numero_unique: {e}")))?;
             let territory = &vault.config().nu_territory;
-            if nu.as_str()[..3] != **territory {
+            if nu.territory() != territory {
                 return Err(Error::Invalid(format!(
                     "numero_unique: {nu} is a demand of territory {}, not of this shared file's ({territory}); \
                      it is registered in its own territory's file",
-                    &nu.as_str()[..3]
+                    nu.territory()
                 )));
             }
             let mmaa = format!("{:02}{:02}", u8::from(deposited_on.month()), deposited_on.year().rem_euclid(100));
-            if nu.as_str()[3..7] != mmaa {
+            if nu.deposit_mmaa() != mmaa {
                 return Err(Error::Invalid(format!(
                     "deposited_on: {deposited_on} is not the month and year of deposit the numéro unique carries \
                      ({}/{}); give the date of deposit",
-                    &nu.as_str()[3..5],
-                    &nu.as_str()[5..7]
+                    &nu.deposit_mmaa()[..2],
+                    &nu.deposit_mmaa()[2..]
                 )));
             }
             NumberSource::Given(nu)

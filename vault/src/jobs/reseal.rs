@@ -29,7 +29,7 @@ pub async fn reseal_all(vault: &Vault, mut progress: impl FnMut(&ResealReport)) 
         // Shredded meanwhile: nothing of it can (or need) be sealed.
         let Some(wrapped) = vault.db().wrapped_key(dossier).await? else { continue };
         let dk = DossierKey::unwrap(dossier, &wrapped, &vault.keys())?;
-        let before = report.clone();
+        let sealed_before = report.members + report.versions;
         for piece in vault.db().pieces_of(dossier).await? {
             if let Member::Legacy(name) = &piece.member {
                 vault.db().reseal_member(piece.id, &seal_member(&dk, piece.id, name)?).await?;
@@ -47,7 +47,7 @@ pub async fn reseal_all(vault: &Vault, mut progress: impl FnMut(&ResealReport)) 
                 report.versions += 1;
             }
         }
-        if report != before {
+        if report.members + report.versions > sealed_before {
             report.dossiers += 1;
             progress(&report);
         }
