@@ -4,7 +4,8 @@
 # time measures a worker's peak memory, Chromium and chromedriver run the
 # page tests, nginx balances the local cluster), the Python checkers we did
 # not write (prometheus-client, openapi-spec-validator, the aws CLI) and
-# Garage (built once with cargo, kept in cargo's bin directory), starts
+# Garage (built once with cargo, kept in cargo's bin directory), the
+# OpenID Provider the sign-in tests run (npm ci in tests/oidc), starts
 # PostgreSQL if it is down so the store tests also run there, then runs
 # `cargo test --workspace` (arguments are passed on).
 set -euo pipefail
@@ -32,6 +33,11 @@ if ! command -v garage >/dev/null; then
   echo "building Garage (cargo install garage --locked; about 16 minutes on 2 cores, once)"
   cargo install garage --locked --quiet
 fi
+# The sign-in tests' OpenID Provider: npm's oidc-provider, pinned by
+# tests/oidc/package-lock.json (a few seconds; always, so the installed
+# tree is the locked one).
+npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+node --version
 garage --version 2>/dev/null | sed -n 1p || true
 qpdf --version | sed -n 1p
 pdftoppm -v 2>&1 | sed -n 1p

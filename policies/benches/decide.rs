@@ -36,6 +36,7 @@ fn main() {
         now: 1_795_000_000,
         purpose: Some("CAL".into()),
         grant: Some(GrantFacts { expires_at: 1_795_086_400, revoked: false, purpose: "CAL".into() }),
+        signin: None,
     };
     for _ in 0..2_000 {
         assert!(engine.decide(&req).allowed);
@@ -59,6 +60,7 @@ fn main() {
         now: req.now,
         purpose: req.purpose.as_deref(),
         grant: req.grant.as_ref(),
+        signin: req.signin.as_ref(),
     };
     let mut per_candidate: Vec<Duration> = (0..50_000)
         .map(|_| {

@@ -22,6 +22,7 @@ pub const BUILTIN_SETS: [(&str, &[(&str, &str)]); 2] = [
         "default",
         &[
             ("10-agents.cedar", include_str!("../default/10-agents.cedar")),
+            ("15-authentification.cedar", include_str!("../default/15-authentification.cedar")),
             ("20-guichets.cedar", include_str!("../default/20-guichets.cedar")),
             ("30-partenaires.cedar", include_str!("../default/30-partenaires.cedar")),
             ("40-demandeur.cedar", include_str!("../default/40-demandeur.cedar")),
@@ -123,6 +124,7 @@ impl Engine {
             now: req.now,
             purpose: req.purpose.as_deref(),
             grant: req.grant.as_ref(),
+            signin: req.signin.as_ref(),
         };
         self.prepare(&req.principal).decide(self, &question)
     }

@@ -16,7 +16,7 @@ use cedar_policy::{
 
 use crate::{
     error::PolicyError,
-    request::{Action, DossierFacts, GrantFacts, OrgFacts, Principal, Resource},
+    request::{Action, DossierFacts, GrantFacts, OrgFacts, Principal, Resource, SignInFacts},
 };
 
 /// One question about a prepared principal.
@@ -28,6 +28,7 @@ pub struct Question<'a> {
     pub now: i64,
     pub purpose: Option<&'a str>,
     pub grant: Option<&'a GrantFacts>,
+    pub signin: Option<&'a SignInFacts>,
 }
 
 /// A principal's entities, ready for many decisions.
@@ -129,6 +130,21 @@ impl Built {
                     ("expires_at".to_owned(), RestrictedExpression::new_long(g.expires_at)),
                     ("revoked".to_owned(), RestrictedExpression::new_bool(g.revoked)),
                     ("purpose".to_owned(), RestrictedExpression::new_string(g.purpose.clone())),
+                ])
+                .map_err(request_error)?,
+            ));
+        }
+        if let Some(s) = q.signin {
+            ctx.push((
+                "signin".to_owned(),
+                RestrictedExpression::new_record([
+                    ("acr".to_owned(), RestrictedExpression::new_string(s.acr.clone())),
+                    (
+                        "amr".to_owned(),
+                        RestrictedExpression::new_set(
+                            s.amr.iter().map(|m| RestrictedExpression::new_string(m.clone())),
+                        ),
+                    ),
                 ])
                 .map_err(request_error)?,
             ));

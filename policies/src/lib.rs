@@ -16,5 +16,7 @@ mod scope;
 
 pub use engine::{BUILTIN_SETS, Engine, PolicyError};
 pub use evaluate::{PreparedPrincipal, Question};
-pub use request::{AccessRequest, Action, Decision, DossierFacts, GrantFacts, OrgFacts, Principal, Resource};
+pub use request::{
+    AccessRequest, Action, Decision, DossierFacts, GrantFacts, OrgFacts, Principal, Resource, SignInFacts,
+};
 pub use scope::WorklistScope;

@@ -107,6 +107,15 @@ pub struct GrantFacts {
     pub purpose: String,
 }
 
+/// How a person signed in through an identity provider (ProConnect): the
+/// level (`acr`) and the methods (`amr`) the provider vouched for. `None`
+/// for machine clients and pasted tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFacts {
+    pub acr: String,
+    pub amr: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRequest {
     pub principal: Principal,
@@ -116,6 +125,7 @@ pub struct AccessRequest {
     pub now: i64,
     pub purpose: Option<String>,
     pub grant: Option<GrantFacts>,
+    pub signin: Option<SignInFacts>,
 }
 
 /// The answer, with the ids of the policies that decided it (`@id`

@@ -161,6 +161,7 @@ fn probe(schema: &Schema, alone: &PolicySet, id: &str, reach: Reach) -> Result<(
                             now: NOW,
                             purpose,
                             grant: grant.as_ref(),
+                            signin: None,
                         };
                         let Some((request, entities)) = prepared.request(schema, &q) else { continue };
                         if authorizer.is_authorized(&request, alone, &entities).decision() == CedarDecision::Allow {

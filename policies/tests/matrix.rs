@@ -5,7 +5,7 @@
 //! charter (whose differences are listed below the table).
 #![allow(clippy::unwrap_used)]
 
-use policies::{AccessRequest, Action, DossierFacts, Engine, GrantFacts, OrgFacts, Principal, Resource};
+use policies::{AccessRequest, Action, DossierFacts, Engine, GrantFacts, OrgFacts, Principal, Resource, SignInFacts};
 
 const NOW: i64 = 1_795_000_000;
 
@@ -149,6 +149,7 @@ fn check(engine: &Engine, table: &[(&str, &str, &str, &str)]) -> usize {
                 // agent declared another (`grant_purposes_must_match`).
                 purpose: (*g == "valid").then(|| "attribution".into()),
                 grant: grant(*g == "valid"),
+                signin: None,
             };
             let d = engine.decide(&req);
             let want = mark == "Y";
@@ -189,6 +190,7 @@ fn consult_only_set_matrix() {
         now: NOW,
         purpose: None,
         grant: None,
+        signin: None,
     };
     assert!(default.decide(&req).allowed && !engine.decide(&req).allowed);
 }
@@ -203,6 +205,7 @@ fn expired_or_revoked_grants_give_nothing() {
         now: NOW,
         purpose: Some("attribution".into()),
         grant: Some(GrantFacts { expires_at: NOW + 1, revoked: false, purpose: "attribution".into() }),
+        signin: None,
     };
     let allowed = engine.decide(&req);
     assert!(allowed.allowed);
@@ -234,6 +237,7 @@ fn only_the_gestionnaire_manages_the_platform() {
                 now: NOW,
                 purpose: None,
                 grant: None,
+                signin: None,
             };
             assert_eq!(engine.decide(&req).allowed, who == "gestionnaire", "{set}: {who}");
         }
@@ -268,4 +272,29 @@ fn shipped_directories_equal_the_built_in_sets() {
         b.sort();
         assert_eq!(a, b, "{set}");
     }
+}
+
+#[test]
+fn originals_need_a_second_factor_after_proconnect() {
+    let engine = Engine::builtin("default").unwrap();
+    let ask = |action, acr: Option<&str>| {
+        engine.decide(&AccessRequest {
+            principal: principal("guichet-in"),
+            action,
+            resource: dossier("active"),
+            now: NOW,
+            purpose: None,
+            grant: None,
+            signin: acr.map(|a| SignInFacts { acr: a.into(), amr: vec!["pwd".into()] }),
+        })
+    };
+    let original = ask(Action::PieceReadOriginal, Some("eidas1"));
+    assert!(!original.allowed);
+    assert_eq!(original.policies, vec!["originaux-double-facteur".to_owned()]);
+    assert!(ask(Action::PieceReadRendition, Some("eidas1")).allowed, "renditions at eidas1");
+    for strong in ["eidas1-mfa", "eidas2", "eidas3"] {
+        assert!(ask(Action::PieceReadOriginal, Some(strong)).allowed, "{strong}");
+    }
+    // Machine clients (no sign-in through a provider) are not concerned.
+    assert!(ask(Action::PieceReadOriginal, None).allowed);
 }

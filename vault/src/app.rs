@@ -7,12 +7,13 @@ use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
 use crate::{
-    config::Config,
+    config::{Config, ProviderKind},
     crypto::{CryptoError, DossierKey, MasterKeys},
     db::{Db, MigrationState},
     error::Error,
     gate::{Costly, InFlight, SourceBudget},
     keys::{AuditKey, Keys, SheetKey},
+    oidc,
     sandbox::Sandbox,
     store::ObjectStore,
 };
@@ -46,6 +47,9 @@ struct Inner {
     sheet_key: SheetKey,
     sign_in: SignInGates,
     uploads: InFlight,
+    /// ProConnect and FranceConnect, when configured.
+    proconnect: Option<oidc::Client>,
+    franceconnect: Option<oidc::Client>,
 }
 
 /// What stands before an Argon2id verification of a personal code.
@@ -102,6 +106,14 @@ impl Vault {
         let store = ObjectStore::open(&config.object_store).await?;
         let sandbox = Sandbox::new(&config.intake);
         let uploads = InFlight::new(config.max_uploads, config.max_uploads_per_caller);
+        let client = |p: Option<&crate::config::ProviderConfig>| {
+            p.cloned()
+                .map(oidc::Client::new)
+                .transpose()
+                .map_err(|e| Error::Config(format!("sign-in through an identity provider: {e}")))
+        };
+        let proconnect = client(config.signin.proconnect.as_ref())?;
+        let franceconnect = client(config.signin.franceconnect.as_ref())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -114,6 +126,8 @@ impl Vault {
                 sheet_key,
                 sign_in: SignInGates::new(),
                 uploads,
+                proconnect,
+                franceconnect,
             }),
         })
     }
@@ -143,6 +157,14 @@ impl Vault {
     /// Uploads in progress, bounded in all and per caller.
     pub fn uploads(&self) -> &InFlight {
         &self.inner.uploads
+    }
+
+    /// The identity provider of `kind`, when one is configured.
+    pub fn identity_provider(&self, kind: ProviderKind) -> Option<&oidc::Client> {
+        match kind {
+            ProviderKind::ProConnect => self.inner.proconnect.as_ref(),
+            ProviderKind::FranceConnect => self.inner.franceconnect.as_ref(),
+        }
     }
 
     /// The gates in front of applicant sign-in.

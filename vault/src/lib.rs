@@ -22,6 +22,7 @@ pub mod reply; //        answers carrying document content
 pub mod db; //           all SQL, one file per entity
 pub mod keys; //         the three key files, one load-or-create rule
 pub mod metrics; //      the process's counters and their exposition
+pub mod oidc; //         OpenID Connect: ProConnect and FranceConnect, every check
 pub mod sandbox; //      confined intake workers
 pub mod store; //        object store: directory or S3
 
@@ -43,6 +44,7 @@ pub mod jobs; //         backup, restore, check, gc, rewrap, demo
 pub mod operations; //   health, readiness, metrics, catalogue
 pub mod pieces; //       upload, metadata, content of versions
 pub mod sheets; //       separator sheets
+pub mod signin; //       sign-in through ProConnect and FranceConnect
 
 // Floor 5, faces: how people and programs reach the features.
 pub mod cli; //          the `dnu-vault` commands

@@ -18,7 +18,9 @@ use dnu_api::wire::ErrorBody;
 
 use crate::{
     app::Vault,
-    applicants, audit, dossiers,
+    applicants, audit,
+    config::ProviderKind,
+    dossiers,
     error::Error,
     export, grants, operations, pieces,
     routes::{Auth, Consumes, Doc, Produces, Routes, Ty, opt, req},
@@ -244,7 +246,7 @@ fn exports() -> Routes {
 
 fn pages() -> Routes {
     use Auth::{Cookie, None as Open, OptionalCookie};
-    use Produces::{Html, Pdf, Redirect, Zip};
+    use Produces::{Html, Original, Pdf, Redirect, Zip};
     Routes::new("pages")
         .get("/", web::applicant::home, Doc::new("pageApplicantHome", "Applicant sign-in page", OptionalCookie, Html))
         .post(
@@ -292,6 +294,34 @@ fn pages() -> Routes {
                 .success(303),
         )
         .get(
+            ProviderKind::ProConnect.start_path(),
+            web::signin::proconnect_start,
+            Doc::new(
+                "pageProConnectStart",
+                "Starts an agent's sign-in with ProConnect (redirect to the provider)",
+                Open,
+                Redirect,
+            )
+            .success(303),
+        )
+        .get(
+            ProviderKind::ProConnect.callback_path(),
+            web::signin::proconnect_return,
+            Doc::new(
+                "pageProConnectReturn",
+                "ProConnect's redirect back: opens the agent's page session, or says why not",
+                Open,
+                Redirect,
+            )
+            .query(&[
+                ("code", "the authorization code"),
+                ("state", "the sign-in attempt's state"),
+                ("iss", "the provider (RFC 9207)"),
+                ("error", "the provider's error (access_denied: cancelled)"),
+            ])
+            .success(303),
+        )
+        .get(
             "/dossiers",
             web::agent::list,
             Doc::new("pageWorklist", "The agent's worklist, with search by numéro unique", Cookie, Html)
@@ -315,6 +345,21 @@ fn pages() -> Routes {
             Doc::new("pageAgentUpload", "Upload a piece on the applicant's behalf", Cookie, Redirect)
                 .consumes(Consumes::Multipart)
                 .success(303),
+        )
+        .get(
+            "/dossiers/{nu}/pieces/{piece}/rendu",
+            web::agent::rendition,
+            Doc::new("pageAgentRendition", "A piece's sanitised PDF, for a signed-in agent", Cookie, Pdf),
+        )
+        .get(
+            "/dossiers/{nu}/pieces/{piece}/original",
+            web::agent::original,
+            Doc::new(
+                "pageAgentOriginal",
+                "A piece's original bytes, for a signed-in agent (policy may ask for a second factor)",
+                Cookie,
+                Original,
+            ),
         )
         .get(
             "/dossiers/{nu}/dossier.pdf",

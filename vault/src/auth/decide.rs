@@ -75,6 +75,8 @@ pub(crate) async fn authorize(
 pub struct Prepared {
     principal: policies::PreparedPrincipal,
     who: String,
+    /// The level and methods of a ProConnect sign-in, for the context.
+    signin: Option<policies::SignInFacts>,
 }
 
 impl Prepared {
@@ -93,7 +95,14 @@ impl Prepared {
                 "the applicant".to_owned(),
             ),
         };
-        Self { principal: vault.policies().prepare(&principal), who }
+        let signin = match p {
+            Principal::Agent(a) => a
+                .signed_in
+                .as_ref()
+                .map(|s| policies::SignInFacts { acr: s.acr.clone().unwrap_or_default(), amr: s.amr.clone() }),
+            Principal::Applicant { .. } => None,
+        };
+        Self { principal: vault.policies().prepare(&principal), who, signin }
     }
 }
 
@@ -130,6 +139,7 @@ pub fn decide_prepared(
         now,
         purpose: Some(purpose.as_str()),
         grant: grant_facts.as_ref(),
+        signin: prepared.signin.as_ref(),
     };
     let decision = prepared.principal.decide(vault.policies(), &question);
     if decision.allowed {

@@ -10,7 +10,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use crate::{
     app::Vault,
     crypto::sha256,
-    db::{agents::Agent, dossiers::Dossier, orgs::Organisation},
+    db::{agents::Agent, dossiers::Dossier, orgs::Organisation, signin::SignedIn},
     domain::{CommuneCode, Purpose, journal::Actor},
     error::Error,
 };
@@ -31,6 +31,9 @@ pub struct AgentPrincipal {
     pub organisation: Organisation,
     /// What the agent declared with `X-Vault-Purpose`, if anything.
     pub purpose: Option<Purpose>,
+    /// How a page session was opened through ProConnect (level, methods,
+    /// the logout's hint); `None` for access tokens.
+    pub signed_in: Option<SignedIn>,
 }
 
 /// Who is calling: an agent (bearer token `dnuv_…`) or an applicant signed
@@ -138,18 +141,19 @@ impl Principal {
                 .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?;
             return Ok(Self::Applicant { id, dossier });
         }
-        let agent = if kind == TokenKind::AgentSession {
+        let (agent, signed_in) = if kind == TokenKind::AgentSession {
             vault
                 .db()
                 .agent_by_session(&sha256(token.as_bytes()))
                 .await?
                 .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?
         } else {
-            vault
+            let agent = vault
                 .db()
                 .agent_by_token_hash(&sha256(token.as_bytes()))
                 .await?
-                .ok_or(Error::Unauthenticated("unknown or revoked token"))?
+                .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
+            (agent, None)
         };
         let purpose = purpose
             .map(|v| {
@@ -166,7 +170,7 @@ impl Principal {
             .organisation(agent.organisation_id)
             .await?
             .ok_or_else(|| Error::Integrity("agent without its organisation".into()))?;
-        Ok(Self::Agent(AgentPrincipal { agent, organisation, purpose }))
+        Ok(Self::Agent(AgentPrincipal { agent, organisation, purpose, signed_in }))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::{
     app::Vault,
     auth::new_token,
     db::orgs::NewOrganisation,
-    domain::{GuichetCode, OrgKind, Siren, TerritoryCode},
+    domain::{EmailAddress, GuichetCode, OrgKind, Siren, TerritoryCode},
 };
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +64,19 @@ pub enum AgentCommand {
         /// agent's may.
         #[arg(long)]
         scanner: bool,
+    },
+    /// Invite a person as an agent: they sign in with ProConnect under this e-mail address (the first sign-in binds
+    /// their ProConnect account; no token is issued).
+    Invite {
+        /// SIREN of the organisation.
+        #[arg(long)]
+        org: String,
+        /// The e-mail address of their ProConnect account (any case).
+        #[arg(long)]
+        email: String,
+        /// The agent's name or role, as shown in access traces [default: the e-mail's local part].
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Disable an agent: its token stops working at once.
     Disable {
@@ -134,6 +147,24 @@ pub async fn run(vault: Vault, cmd: AdminCommand) -> anyhow::Result<()> {
             let agent = vault.db().insert_agent(org.id, name.trim(), &hash, scanner).await?;
             eprintln!("agent {} added to {}; its token is shown once:", agent.id, org.name);
             println!("{token}");
+        }
+        AdminCommand::Agent(AgentCommand::Invite { org, email, name }) => {
+            let siren = Siren::parse(&org)?;
+            let email = EmailAddress::parse(&email).context("--email")?;
+            let org = vault
+                .db()
+                .organisation_by_siren(&siren)
+                .await?
+                .with_context(|| format!("no organisation with SIREN {siren}"))?;
+            let name = name
+                .map(|n| n.trim().to_owned())
+                .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
+            if name.is_empty() {
+                bail!("--name must not be empty");
+            }
+            let id = vault.db().invite_agent(org.id, &name, &email).await?;
+            eprintln!("agent {id} invited to {}: they sign in with ProConnect", org.name);
+            println!("{id}");
         }
         AdminCommand::Agent(AgentCommand::Disable { agent }) => {
             let id = Uuid::parse_str(agent.trim()).context("the agent id must be a UUID")?;

@@ -3,6 +3,7 @@
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
+use super::signin::SignedIn;
 use super::{Db, is_unique_violation, now_ms, uuid_col};
 use crate::error::Error;
 
@@ -64,6 +65,14 @@ impl Db {
         row.as_ref().map(from_row).transpose()
     }
 
+    pub async fn agent(&self, id: Uuid) -> Result<Option<Agent>, Error> {
+        let row = sqlx::query("SELECT id, organisation_id, name, disabled_at, scanner FROM agents WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     /// Disables an agent; returns false when there is no such agent.
     pub async fn disable_agent(&self, id: Uuid) -> Result<bool, Error> {
         let r = sqlx::query("UPDATE agents SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
@@ -100,17 +109,19 @@ impl Db {
         Ok(())
     }
 
-    /// The agent of a live web session.
-    pub async fn agent_by_session(&self, token_hash: &[u8; 32]) -> Result<Option<Agent>, Error> {
+    /// The agent of a live web session, and how it signed in when it was
+    /// through an identity provider.
+    pub async fn agent_by_session(&self, token_hash: &[u8; 32]) -> Result<Option<(Agent, Option<SignedIn>)>, Error> {
         let row = sqlx::query(
-            "SELECT a.id, a.organisation_id, a.name, a.disabled_at, a.scanner FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+            "SELECT a.id, a.organisation_id, a.name, a.disabled_at, a.scanner, s.provider, s.acr, s.amr, s.id_token \
+             FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash.to_vec())
         .bind(now_ms())
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(from_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((from_row(&row)?, super::signin::signed_in_of(&row)?)))
     }
 
     /// Ends a web session (signing out).

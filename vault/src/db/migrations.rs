@@ -36,6 +36,7 @@ migrations![
     "0009_sealed_member.sql",
     "0010_scanner_agents.sql",
     "0011_grant_purpose.sql",
+    "0012_signin.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

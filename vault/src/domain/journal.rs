@@ -24,6 +24,72 @@ pub enum Recorded {
     /// The dossier appeared in an agent's worklist (its number, status,
     /// communes and dates were shown): once per agent and day.
     WorklistShown,
+    /// A person signed in through an identity provider (ProConnect,
+    /// FranceConnect), or was refused and why.
+    SignIn(SignIn),
+}
+
+/// How a sign-in through a provider ended. A refusal names its reason so
+/// the manager can answer "why can't I sign in?" from the journal alone
+/// (which never holds the e-mail address or the provider's subject).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignIn {
+    Agent,
+    /// An applicant linked their FranceConnect identity to their dossier.
+    ApplicantLinked,
+    Applicant,
+    NotInvited,
+    /// The e-mail's agent is bound to another ProConnect account.
+    OtherAccount,
+    /// The SIRET's SIREN is not the organisation's.
+    Siren,
+    Disabled,
+    /// The authentication level is below what the vault accepts.
+    Level,
+    /// A token, state or code failed a check (forged, replayed, expired).
+    Forged,
+    Cancelled,
+    Unreachable,
+}
+
+impl SignIn {
+    const ALL: [Self; 11] = [
+        Self::Agent,
+        Self::ApplicantLinked,
+        Self::Applicant,
+        Self::NotInvited,
+        Self::OtherAccount,
+        Self::Siren,
+        Self::Disabled,
+        Self::Level,
+        Self::Forged,
+        Self::Cancelled,
+        Self::Unreachable,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "signin.agent",
+            Self::ApplicantLinked => "signin.applicant_linked",
+            Self::Applicant => "signin.applicant",
+            Self::NotInvited => "signin.refused.not_invited",
+            Self::OtherAccount => "signin.refused.other_account",
+            Self::Siren => "signin.refused.siren",
+            Self::Disabled => "signin.refused.disabled",
+            Self::Level => "signin.refused.level",
+            Self::Forged => "signin.refused.forged",
+            Self::Cancelled => "signin.refused.cancelled",
+            Self::Unreachable => "signin.refused.unreachable",
+        }
+    }
+
+    /// Whether the person got a session.
+    pub const fn outcome(self) -> Outcome {
+        match self {
+            Self::Agent | Self::ApplicantLinked | Self::Applicant => Outcome::Ok,
+            _ => Outcome::Denied,
+        }
+    }
 }
 
 impl Recorded {
@@ -38,6 +104,7 @@ impl Recorded {
             Self::GrantCreate => "grant.create",
             Self::GrantRevoke => "grant.revoke",
             Self::WorklistShown => "worklist.shown",
+            Self::SignIn(s) => s.as_str(),
         }
     }
 
@@ -47,6 +114,7 @@ impl Recorded {
             .into_iter()
             .map(Self::Asked)
             .chain([Self::PieceReadThumbnail, Self::GrantCreate, Self::GrantRevoke, Self::WorklistShown])
+            .chain(SignIn::ALL.map(Self::SignIn))
             .find(|r| r.as_str() == s)
     }
 }
@@ -99,7 +167,9 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(Recorded::parse(a.as_str()), Some(Recorded::Asked(a)));
         }
-        for r in [Recorded::PieceReadThumbnail, Recorded::GrantCreate, Recorded::GrantRevoke, Recorded::WorklistShown] {
+        let others =
+            [Recorded::PieceReadThumbnail, Recorded::GrantCreate, Recorded::GrantRevoke, Recorded::WorklistShown];
+        for r in others.into_iter().chain(SignIn::ALL.map(Recorded::SignIn)) {
             assert_eq!(Recorded::parse(r.as_str()), Some(r));
         }
         assert_eq!(Recorded::parse("dossier.delete"), None);

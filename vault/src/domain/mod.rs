@@ -3,6 +3,7 @@
 //! travel inward.
 
 pub mod catalogue;
+mod email;
 pub mod journal;
 mod numero_unique;
 mod org;
@@ -12,6 +13,7 @@ mod siren;
 mod status;
 mod territory;
 
+pub use email::EmailAddress;
 pub use numero_unique::NumeroUnique;
 pub use org::OrgKind;
 pub use piece_kind::PieceKind;

@@ -3,8 +3,9 @@
 //! sees the worklist of its territory, opens a dossier and downloads the
 //! complete PDF. What each may do is the policy's decision, as in the API.
 //!
-//! Agents sign in here with their access token (OpenID Connect is for
-//! production deployments); they get a page session of eight hours, whose
+//! Agents sign in here with ProConnect (`super::signin`) or, where the
+//! operator leaves it open, with their access token; either way they get a
+//! page session of eight hours, whose
 //! own random token the cookie carries (`HttpOnly`, `Secure`,
 //! `SameSite=Strict`) — never the access token — and which signing out ends.
 
@@ -28,33 +29,43 @@ use crate::{
     error::Error,
 };
 
-/// How long an agent's page session lasts: a working day.
-const SESSION_S: u32 = 8 * 3600;
+use crate::signin::agent::SESSION_S;
 
 /// The agent's session, or `None` for an applicant or nobody.
 fn agent(session: Option<Session>) -> Option<Session> {
     session.filter(|s| matches!(s.principal, Principal::Agent(_)))
 }
 
-fn sign_in_page(error: Option<&str>) -> Markup {
+fn sign_in_page(vault: &Vault, error: Option<&str>) -> Markup {
+    let signin = &vault.config().signin;
     html! {
         h1 { "Espace des agents" }
-        p { "Connectez-vous avec le jeton d'accès remis par le gestionnaire du fichier partagé." }
-        @if let Some(e) = error { p.erreur id="erreur-jeton" role="alert" { (e) } }
-        form method="post" action="/agent/connexion" {
-            label for="token" { "Jeton d'accès" }
-            input id="token" name="token" type="password" required autocomplete="off"
-                aria-describedby=[error.map(|_| "erreur-jeton")];
-            button type="submit" { "Se connecter" }
+        @if signin.proconnect.is_some() {
+            p { "Connectez-vous avec le compte professionnel de votre organisme." }
+            (super::signin::proconnect_button())
+        }
+        @if signin.agent_token_signin {
+            @if signin.proconnect.is_some() { h2 { "Ou avec un jeton d'accès" } }
+            p { "Connectez-vous avec le jeton d'accès remis par le gestionnaire du fichier partagé." }
+            @if let Some(e) = error { p.erreur id="erreur-jeton" role="alert" { (e) } }
+            form method="post" action="/agent/connexion" {
+                label for="token" { "Jeton d'accès" }
+                input id="token" name="token" type="password" required autocomplete="off"
+                    aria-describedby=[error.map(|_| "erreur-jeton")];
+                button type="submit" { "Se connecter" }
+            }
+        }
+        @if signin.proconnect.is_none() && !signin.agent_token_signin {
+            p.erreur role="alert" { "Aucun moyen de connexion n'est ouvert sur ce service. Prévenez le gestionnaire du fichier partagé." }
         }
     }
 }
 
-pub async fn home(MaybeSession(session): MaybeSession) -> Response {
+pub async fn home(State(vault): State<Vault>, MaybeSession(session): MaybeSession) -> Response {
     if agent(session).is_some() {
         return Redirect::to("/dossiers").into_response();
     }
-    page("Connexion agent", None, sign_in_page(None)).into_response()
+    page("Connexion agent", None, sign_in_page(&vault, None)).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +81,10 @@ pub async fn sign_in(
     if !super::from_own_pages(&headers) {
         return Ok(super::foreign_form());
     }
+    if !vault.config().signin.agent_token_signin {
+        let main = html! { h1 { "Connexion par jeton fermée" } p role="alert" { "Sur ce service, les agents se connectent avec ProConnect." } p { a href="/agent" { "Revenir à la page de connexion" } } };
+        return Ok((StatusCode::FORBIDDEN, page("Connexion par jeton fermée", None, main)).into_response());
+    }
     let token = form.token.trim();
     match Principal::from_token(&vault, token, Carrier::SignInForm, None).await {
         Ok(Principal::Agent(a)) => {
@@ -84,7 +99,7 @@ pub async fn sign_in(
         }
         Ok(Principal::Applicant { .. }) | Err(Error::Unauthenticated(_)) => Ok((
             StatusCode::UNAUTHORIZED,
-            page("Connexion impossible", None, sign_in_page(Some("Jeton inconnu, révoqué ou désactivé."))),
+            page("Connexion impossible", None, sign_in_page(&vault, Some("Jeton inconnu, révoqué ou désactivé."))),
         )
             .into_response()),
         Err(e) => Err(e),
@@ -245,7 +260,7 @@ async fn show_page(
         h2 { "Pièces" }
         table {
             caption { "Pièces du dossier et leur provenance" }
-            thead { tr { th scope="col" { "Pièce" } th scope="col" { "Validité" } th scope="col" { "Pages" } th scope="col" { "Provenance" } } }
+            thead { tr { th scope="col" { "Pièce" } th scope="col" { "Validité" } th scope="col" { "Pages" } th scope="col" { "Provenance" } th scope="col" { "Ouvrir" } } }
             tbody {
                 @for p in &view.pieces {
                     tr {
@@ -268,6 +283,12 @@ async fn show_page(
                                     " le " (when(v.uploaded_at))
                                 }
                             }
+                        }
+                        td {
+                            @let base = format!("/dossiers/{}/pieces/{}", view.numero_unique, p.id);
+                            a href=(format!("{base}/rendu")) { "Rendu" span.sr { " : " (label(&p.kind)) } }
+                            " · "
+                            a href=(format!("{base}/original")) { "Original" span.sr { " : " (label(&p.kind)) } }
                         }
                     }
                 }
@@ -333,4 +354,23 @@ pub async fn export(
 /// A Unix-millisecond time as `YYYY-MM-DD HH:MM:SS` (UTC).
 fn when(ms: i64) -> String {
     crate::clock::rfc3339(ms / 1000).replace('T', " ").trim_end_matches('Z').to_owned()
+}
+
+/// A piece's sanitised rendition, as the API serves it.
+pub async fn rendition(
+    State(vault): State<Vault>,
+    AgentSession(session): AgentSession,
+    Path((nu, piece)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    crate::pieces::open_content(&vault, &session.principal, &nu, &piece, None, crate::pieces::Content::Rendition).await
+}
+
+/// A piece's original as deposited, under the same policy as the API's
+/// (after a ProConnect sign-in, the default set asks for a second factor).
+pub async fn original(
+    State(vault): State<Vault>,
+    AgentSession(session): AgentSession,
+    Path((nu, piece)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    crate::pieces::open_content(&vault, &session.principal, &nu, &piece, None, crate::pieces::Content::Original).await
 }

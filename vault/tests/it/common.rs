@@ -288,12 +288,18 @@ pub struct TestAppBuilder {
     policy_dir: Option<std::path::PathBuf>,
     intake_exe: Option<std::path::PathBuf>,
     tune: Option<fn(&mut Config)>,
+    signin: Option<vault::config::SignInConfig>,
 }
 
 impl TestAppBuilder {
     /// Any other setting, changed on the test configuration.
     pub fn tune(mut self, f: fn(&mut Config)) -> Self {
         self.tune = Some(f);
+        self
+    }
+    /// Sign-in through identity providers (the tests' own).
+    pub fn signin(mut self, s: vault::config::SignInConfig) -> Self {
+        self.signin = Some(s);
         self
     }
     pub fn db(mut self, db: DbKind) -> Self {
@@ -334,6 +340,9 @@ impl TestAppBuilder {
         config.policy_dir = self.policy_dir;
         if let Some(n) = self.max_upload {
             config.max_upload_bytes = n;
+        }
+        if let Some(s) = self.signin {
+            config.signin = s;
         }
         if let Some(f) = self.tune {
             f(&mut config);

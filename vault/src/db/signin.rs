@@ -1,0 +1,191 @@
+//! OpenID Connect sign-ins: attempts in progress (used once), agents
+//! invited by e-mail and bound to their ProConnect subject, and how a page
+//! session was opened.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Db, is_unique_violation, now_ms, uuid_col};
+use crate::{config::ProviderKind, domain::EmailAddress, error::Error};
+
+/// A sign-in in progress, as the callback takes it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttempt {
+    pub provider: ProviderKind,
+    pub state: String,
+    pub nonce: String,
+    pub verifier: Option<String>,
+}
+
+/// How a page session was opened through a provider: what the policy
+/// context sees (acr, amr) and the logout's hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub provider: ProviderKind,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub id_token: String,
+}
+
+/// What binding a ProConnect subject to an invited agent found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// The agent invited with this e-mail is now bound to the subject.
+    Bound(Uuid),
+    /// The agent with this e-mail is bound to another subject.
+    OtherSubject(Uuid),
+    /// No agent was invited with this e-mail.
+    NotInvited,
+}
+
+impl Db {
+    /// Keeps a sign-in attempt until `expires_at`; `handle_hash` is the
+    /// SHA-256 of the browser's handle. Expired attempts go at the same time.
+    pub async fn signin_attempt_put(
+        &self,
+        handle_hash: &[u8; 32],
+        provider: ProviderKind,
+        state: &str,
+        nonce: &str,
+        verifier: Option<&str>,
+        expires_at: i64,
+    ) -> Result<(), Error> {
+        sqlx::query("DELETE FROM signin_attempts WHERE expires_at < $1").bind(now_ms()).execute(self.pool()).await?;
+        sqlx::query(
+            "INSERT INTO signin_attempts (handle_hash, provider, state, nonce, verifier, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(handle_hash.to_vec())
+        .bind(provider.as_str())
+        .bind(state)
+        .bind(nonce)
+        .bind(verifier)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Takes an attempt back, once: the row is deleted in the same
+    /// statement, so a replayed callback finds nothing. An expired one is
+    /// taken and not returned.
+    pub async fn signin_attempt_take(&self, handle_hash: &[u8; 32]) -> Result<Option<StoredAttempt>, Error> {
+        let row = sqlx::query(
+            "DELETE FROM signin_attempts WHERE handle_hash = $1 RETURNING provider, state, nonce, verifier, expires_at",
+        )
+        .bind(handle_hash.to_vec())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if row.try_get::<i64, _>("expires_at")? < now_ms() {
+            return Ok(None);
+        }
+        let provider: String = row.try_get("provider")?;
+        Ok(Some(StoredAttempt {
+            provider: ProviderKind::parse(&provider)
+                .ok_or_else(|| Error::Integrity(format!("sign-in attempt of unknown provider {provider:?}")))?,
+            state: row.try_get("state")?,
+            nonce: row.try_get("nonce")?,
+            verifier: row.try_get("verifier")?,
+        }))
+    }
+
+    /// Invites a person as an agent of `organisation`: they sign in with
+    /// ProConnect under `email` (any case). No access token is issued.
+    pub async fn invite_agent(&self, organisation: Uuid, name: &str, email: &EmailAddress) -> Result<Uuid, Error> {
+        let id = Uuid::new_v4();
+        // The column is NOT NULL UNIQUE for machine clients; a person's row
+        // holds the hash of a random value nobody was shown.
+        let unusable = crate::crypto::sha256(&crate::crypto::random_bytes::<32>()?);
+        let r = sqlx::query(
+            "INSERT INTO agents (id, organisation_id, name, token_hash, created_at, scanner, email) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        )
+        .bind(id.to_string())
+        .bind(organisation.to_string())
+        .bind(name)
+        .bind(unusable.to_vec())
+        .bind(now_ms())
+        .bind(email.as_str())
+        .execute(self.pool())
+        .await;
+        match r {
+            Err(e) if is_unique_violation(&e) => {
+                Err(Error::Conflict("an agent is already invited with this e-mail address".into()))
+            }
+            r => r.map(|_| id).map_err(Error::from),
+        }
+    }
+
+    /// The agent bound to a ProConnect subject.
+    pub async fn agent_by_proconnect_sub(&self, sub: &str) -> Result<Option<Uuid>, Error> {
+        let row = sqlx::query("SELECT id FROM agents WHERE proconnect_sub = $1")
+            .bind(sub)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(|r| uuid_col(r, "id")).transpose()
+    }
+
+    /// Binds the agent invited with `email` (compared in lower case) to a
+    /// ProConnect subject, if it is not bound yet; a conditional update, so
+    /// two first sign-ins at once bind one subject.
+    pub async fn bind_proconnect_sub(&self, email: &EmailAddress, sub: &str) -> Result<Binding, Error> {
+        let email = email.as_str();
+        let r = sqlx::query("UPDATE agents SET proconnect_sub = $1 WHERE email = $2 AND proconnect_sub IS NULL")
+            .bind(sub)
+            .bind(email)
+            .execute(self.pool())
+            .await;
+        match r {
+            // The subject is already bound to another agent.
+            Err(e) if is_unique_violation(&e) => return Ok(Binding::NotInvited),
+            r => r?,
+        };
+        let row = sqlx::query("SELECT id, proconnect_sub FROM agents WHERE email = $1")
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(Binding::NotInvited) };
+        let id = uuid_col(&row, "id")?;
+        let bound: Option<String> = row.try_get("proconnect_sub")?;
+        Ok(if bound.as_deref() == Some(sub) { Binding::Bound(id) } else { Binding::OtherSubject(id) })
+    }
+
+    /// Opens a page session for an agent signed in through a provider.
+    pub async fn agent_session_open_signed_in(
+        &self,
+        agent: Uuid,
+        token_hash: &[u8; 32],
+        expires_at: i64,
+        how: &SignedIn,
+    ) -> Result<(), Error> {
+        self.agent_session_open(agent, token_hash, expires_at).await?;
+        sqlx::query("UPDATE agent_sessions SET provider = $1, acr = $2, amr = $3, id_token = $4 WHERE token_hash = $5")
+            .bind(how.provider.as_str())
+            .bind(how.acr.as_deref())
+            .bind(how.amr.join(" "))
+            .bind(&how.id_token)
+            .bind(token_hash.to_vec())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+/// A session row's sign-in columns (`None`: opened with a pasted token).
+pub(super) fn signed_in_of(row: &sqlx::any::AnyRow) -> Result<Option<SignedIn>, Error> {
+    let Some(provider) = row.try_get::<Option<String>, _>("provider")?.as_deref().and_then(ProviderKind::parse) else {
+        return Ok(None);
+    };
+    Ok(Some(SignedIn {
+        provider,
+        acr: row.try_get("acr")?,
+        amr: row
+            .try_get::<Option<String>, _>("amr")?
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        id_token: row.try_get::<Option<String>, _>("id_token")?.unwrap_or_default(),
+    }))
+}
