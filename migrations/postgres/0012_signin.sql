@@ -41,3 +41,13 @@ CREATE TABLE signin_attempts (
     verifier     TEXT,
     expires_at   BIGINT NOT NULL     -- Unix milliseconds
 );
+
+-- A FranceConnect identity not linked yet, waiting (ten minutes) for the
+-- applicant to give the identifier and code of their attestation; the
+-- browser holds only a random handle (its SHA-256 here).
+CREATE TABLE franceconnect_pending (
+    handle_hash  BYTEA PRIMARY KEY,
+    sub_hash     BYTEA NOT NULL,
+    id_token     TEXT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);

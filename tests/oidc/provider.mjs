@@ -121,6 +121,7 @@ const provider = new Provider(issuer, {
       postLogoutSuccessSource: async (ctx) => { ctx.body = page('Déconnecté', ''); },
     },
   },
+  subjectTypes: profile === 'franceconnect' ? ['public', 'pairwise'] : ['public'],
   pairwiseIdentifier: async (ctx, accountId, client) => `fc-${client.clientId.length}-${accountId}`,
   ttl: {
     AccessToken: profile === 'franceconnect' ? 60 : 600,

@@ -322,6 +322,80 @@ fn pages() -> Routes {
             .success(303),
         )
         .get(
+            ProviderKind::ProConnect.logout_path(),
+            web::signin::proconnect_logged_out,
+            Doc::new("pageProConnectLoggedOut", "ProConnect's redirect after its logout (state checked)", Open, Html)
+                .query(&[("state", "the logout's state")]),
+        )
+        .get(
+            ProviderKind::FranceConnect.start_path(),
+            web::signin::franceconnect_start,
+            Doc::new(
+                "pageFranceConnectStart",
+                "Starts an applicant's sign-in with FranceConnect (redirect to the provider)",
+                Open,
+                Redirect,
+            )
+            .success(303),
+        )
+        .get(
+            ProviderKind::FranceConnect.callback_path(),
+            web::signin::franceconnect_return,
+            Doc::new(
+                "pageFranceConnectReturn",
+                "FranceConnect's redirect back: opens the applicant's session, or asks to link the identity once",
+                Open,
+                Redirect,
+            )
+            .query(&[
+                ("code", "the authorization code"),
+                ("state", "the sign-in attempt's state"),
+                ("iss", "the provider (RFC 9207)"),
+                ("error", "the provider's error (access_denied: cancelled)"),
+            ])
+            .success(303),
+        )
+        .get(
+            web::signin::LINK_PATH,
+            web::signin::link_form,
+            Doc::new(
+                "pageFranceConnectLinkForm",
+                "First FranceConnect sign-in: the attestation's identifier and code, once",
+                Open,
+                Html,
+            ),
+        )
+        .post(
+            web::signin::LINK_PATH,
+            web::signin::link,
+            Doc::new(
+                "pageFranceConnectLink",
+                "Links the FranceConnect identity to the dossier of this attestation",
+                Open,
+                Redirect,
+            )
+            .consumes(Consumes::Form)
+            .success(303),
+        )
+        .get(
+            ProviderKind::FranceConnect.logout_path(),
+            web::signin::franceconnect_logged_out,
+            Doc::new(
+                "pageFranceConnectLoggedOut",
+                "FranceConnect's redirect after its logout (state checked)",
+                Open,
+                Html,
+            )
+            .query(&[("state", "the logout's state")]),
+        )
+        .post(
+            "/mon-dossier/franceconnect/retirer",
+            web::signin::unlink,
+            Doc::new("pageFranceConnectUnlink", "The applicant removes their FranceConnect link", Cookie, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
+        )
+        .get(
             "/dossiers",
             web::agent::list,
             Doc::new("pageWorklist", "The agent's worklist, with search by numéro unique", Cookie, Html)

@@ -12,10 +12,13 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
 use crate::{
     app::Vault,
     auth::{ClientAddr, TokenKind},
     crypto::random_bytes,
+    db::applicants::ApplicantRow,
     error::Error,
     gate::Busy,
 };
@@ -67,6 +70,14 @@ pub async fn sign_in(
 /// concurrent guesses gets no more evaluations than its budget), and the
 /// verification itself waits for one of a few turns (it costs 19 MiB).
 pub async fn open_session(vault: &Vault, source: ClientAddr, identifier: &str, code: &str) -> Result<Session, Error> {
+    let applicant = verified(vault, source, identifier, code).await?;
+    start_session(vault, applicant.id, None).await
+}
+
+/// The applicant whose identifier and code these are, under the same
+/// slowing as [`open_session`] (FranceConnect's first sign-in uses it to
+/// link the identity).
+pub async fn verified(vault: &Vault, source: ClientAddr, identifier: &str, code: &str) -> Result<ApplicantRow, Error> {
     let identifier = identifier.trim().to_ascii_uppercase();
     let code = code.trim().to_ascii_uppercase();
     let gates = vault.sign_in_gates();
@@ -102,11 +113,17 @@ pub async fn open_session(vault: &Vault, source: ClientAddr, identifier: &str, c
         }
     };
     gates.budget.refund(source.0);
+    Ok(a)
+}
+
+/// Opens an applicant's session (one hour); `id_token` when it came through
+/// FranceConnect, for the provider's logout.
+pub async fn start_session(vault: &Vault, applicant: Uuid, id_token: Option<&str>) -> Result<Session, Error> {
     let now = crate::clock::now_ms();
     let (token, hash) = TokenKind::ApplicantSession.mint()?;
     let expires = now + SESSION_MS;
-    vault.db().applicant_signed_in(a.id, &hash, expires).await?;
-    tracing::info!(applicant.id = %a.id, "applicant signed in");
+    vault.db().applicant_signed_in(applicant, &hash, expires, id_token).await?;
+    tracing::info!(applicant.id = %applicant, "applicant signed in");
     let expires_at = crate::clock::rfc3339(expires / 1000);
     Ok(Session { token, expires_at })
 }

@@ -124,12 +124,13 @@ impl Db {
         Ok(Some((from_row(&row)?, super::signin::signed_in_of(&row)?)))
     }
 
-    /// Ends a web session (signing out).
-    pub async fn agent_session_close(&self, token_hash: &[u8; 32]) -> Result<(), Error> {
-        sqlx::query("DELETE FROM agent_sessions WHERE token_hash = $1")
+    /// Ends a web session (signing out); returns its ProConnect id_token,
+    /// if it had one, for the provider's logout.
+    pub async fn agent_session_close(&self, token_hash: &[u8; 32]) -> Result<Option<String>, Error> {
+        let row = sqlx::query("DELETE FROM agent_sessions WHERE token_hash = $1 RETURNING id_token")
             .bind(token_hash.to_vec())
-            .execute(self.pool())
+            .fetch_optional(self.pool())
             .await?;
-        Ok(())
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("id_token")).transpose()?.flatten())
     }
 }

@@ -62,8 +62,15 @@ impl Db {
         Ok(())
     }
 
-    /// A successful sign-in: failures forgotten, session stored.
-    pub async fn applicant_signed_in(&self, id: Uuid, token_hash: &[u8; 32], expires_at: i64) -> Result<(), Error> {
+    /// A successful sign-in: failures forgotten, session stored (with the
+    /// FranceConnect id_token, the logout's hint, when it came that way).
+    pub async fn applicant_signed_in(
+        &self,
+        id: Uuid,
+        token_hash: &[u8; 32],
+        expires_at: i64,
+        id_token: Option<&str>,
+    ) -> Result<(), Error> {
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE applicants SET failures = 0, locked_until = NULL WHERE id = $1")
             .bind(id.to_string())
@@ -75,12 +82,14 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO applicant_sessions (token_hash, applicant_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO applicant_sessions (token_hash, applicant_id, expires_at, created_at, id_token) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash.to_vec())
         .bind(id.to_string())
         .bind(expires_at)
         .bind(now_ms())
+        .bind(id_token)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -100,12 +109,13 @@ impl Db {
         row.map(|r| Ok((uuid_col(&r, "id")?, uuid_col(&r, "dossier_id")?))).transpose()
     }
 
-    /// Ends a session (signing out).
-    pub async fn applicant_signed_out(&self, token_hash: &[u8; 32]) -> Result<(), Error> {
-        sqlx::query("DELETE FROM applicant_sessions WHERE token_hash = $1")
+    /// Ends a session (signing out); returns its FranceConnect id_token,
+    /// if it had one, for the provider's logout.
+    pub async fn applicant_signed_out(&self, token_hash: &[u8; 32]) -> Result<Option<String>, Error> {
+        let row = sqlx::query("DELETE FROM applicant_sessions WHERE token_hash = $1 RETURNING id_token")
             .bind(token_hash.to_vec())
-            .execute(self.pool())
+            .fetch_optional(self.pool())
             .await?;
-        Ok(())
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("id_token")).transpose()?.flatten())
     }
 }

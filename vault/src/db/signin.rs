@@ -189,3 +189,120 @@ pub(super) fn signed_in_of(row: &sqlx::any::AnyRow) -> Result<Option<SignedIn>, 
         id_token: row.try_get::<Option<String>, _>("id_token")?.unwrap_or_default(),
     }))
 }
+
+/// What linking a FranceConnect identity to an applicant found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Linked,
+    /// This applicant is already linked to another FranceConnect identity.
+    ApplicantHasAnother,
+    /// This FranceConnect identity is linked to another applicant.
+    IdentityTaken,
+}
+
+/// A FranceConnect identity waiting to be linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub sub_hash: [u8; 32],
+    pub id_token: String,
+}
+
+impl Db {
+    /// The applicant (and dossier) linked to a FranceConnect subject.
+    pub async fn applicant_by_franceconnect(&self, sub_hash: &[u8; 32]) -> Result<Option<(Uuid, Uuid)>, Error> {
+        let row = sqlx::query("SELECT id, dossier_id FROM applicants WHERE franceconnect_sub_hash = $1")
+            .bind(sub_hash.to_vec())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((uuid_col(&r, "id")?, uuid_col(&r, "dossier_id")?))).transpose()
+    }
+
+    /// Links an applicant to a FranceConnect subject, once.
+    pub async fn link_franceconnect(&self, applicant: Uuid, sub_hash: &[u8; 32]) -> Result<Link, Error> {
+        let r = sqlx::query(
+            "UPDATE applicants SET franceconnect_sub_hash = $1, franceconnect_linked_at = $2 \
+             WHERE id = $3 AND franceconnect_sub_hash IS NULL",
+        )
+        .bind(sub_hash.to_vec())
+        .bind(now_ms())
+        .bind(applicant.to_string())
+        .execute(self.pool())
+        .await;
+        match r {
+            Err(e) if is_unique_violation(&e) => Ok(Link::IdentityTaken),
+            Err(e) => Err(e.into()),
+            Ok(done) if done.rows_affected() == 1 => Ok(Link::Linked),
+            Ok(_) => Ok(Link::ApplicantHasAnother),
+        }
+    }
+
+    /// Removes an applicant's FranceConnect link; true if there was one.
+    pub async fn unlink_franceconnect(&self, applicant: Uuid) -> Result<bool, Error> {
+        let r = sqlx::query(
+            "UPDATE applicants SET franceconnect_sub_hash = NULL, franceconnect_linked_at = NULL \
+             WHERE id = $1 AND franceconnect_sub_hash IS NOT NULL",
+        )
+        .bind(applicant.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// When the applicant linked FranceConnect, if they did (Unix ms).
+    pub async fn franceconnect_linked_at(&self, applicant: Uuid) -> Result<Option<i64>, Error> {
+        let row = sqlx::query("SELECT franceconnect_linked_at FROM applicants WHERE id = $1")
+            .bind(applicant.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<i64>, _>("franceconnect_linked_at")).transpose()?.flatten())
+    }
+
+    /// Keeps a verified FranceConnect identity until the applicant links it.
+    pub async fn franceconnect_pending_put(
+        &self,
+        handle_hash: &[u8; 32],
+        pending: &Pending,
+        expires_at: i64,
+    ) -> Result<(), Error> {
+        sqlx::query("DELETE FROM franceconnect_pending WHERE expires_at < $1")
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        sqlx::query(
+            "INSERT INTO franceconnect_pending (handle_hash, sub_hash, id_token, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(handle_hash.to_vec())
+        .bind(pending.sub_hash.to_vec())
+        .bind(&pending.id_token)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The identity waiting under a handle (left in place: a mistyped code
+    /// may be tried again; [`Self::franceconnect_pending_drop`] ends it).
+    pub async fn franceconnect_pending(&self, handle_hash: &[u8; 32]) -> Result<Option<Pending>, Error> {
+        let row = sqlx::query(
+            "SELECT sub_hash, id_token FROM franceconnect_pending WHERE handle_hash = $1 AND expires_at > $2",
+        )
+        .bind(handle_hash.to_vec())
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sub: Vec<u8> = row.try_get("sub_hash")?;
+        Ok(Some(Pending {
+            sub_hash: sub.try_into().map_err(|_| Error::Integrity("a pending link's hash is not 32 bytes".into()))?,
+            id_token: row.try_get("id_token")?,
+        }))
+    }
+
+    pub async fn franceconnect_pending_drop(&self, handle_hash: &[u8; 32]) -> Result<(), Error> {
+        sqlx::query("DELETE FROM franceconnect_pending WHERE handle_hash = $1")
+            .bind(handle_hash.to_vec())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -37,6 +37,8 @@ pub enum SignIn {
     Agent,
     /// An applicant linked their FranceConnect identity to their dossier.
     ApplicantLinked,
+    /// The applicant removed that link.
+    ApplicantUnlinked,
     Applicant,
     NotInvited,
     /// The e-mail's agent is bound to another ProConnect account.
@@ -53,9 +55,10 @@ pub enum SignIn {
 }
 
 impl SignIn {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::Agent,
         Self::ApplicantLinked,
+        Self::ApplicantUnlinked,
         Self::Applicant,
         Self::NotInvited,
         Self::OtherAccount,
@@ -71,6 +74,7 @@ impl SignIn {
         match self {
             Self::Agent => "signin.agent",
             Self::ApplicantLinked => "signin.applicant_linked",
+            Self::ApplicantUnlinked => "signin.applicant_unlinked",
             Self::Applicant => "signin.applicant",
             Self::NotInvited => "signin.refused.not_invited",
             Self::OtherAccount => "signin.refused.other_account",
@@ -86,7 +90,7 @@ impl SignIn {
     /// Whether the person got a session.
     pub const fn outcome(self) -> Outcome {
         match self {
-            Self::Agent | Self::ApplicantLinked | Self::Applicant => Outcome::Ok,
+            Self::Agent | Self::ApplicantLinked | Self::ApplicantUnlinked | Self::Applicant => Outcome::Ok,
             _ => Outcome::Denied,
         }
     }

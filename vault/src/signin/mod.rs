@@ -23,6 +23,7 @@ use crate::{
 };
 
 pub mod agent;
+pub mod applicant;
 
 /// The cookie holding a sign-in attempt's handle.
 pub const ATTEMPT_COOKIE: &str = "dnu_connexion";
@@ -148,4 +149,43 @@ async fn take<'v>(
         )),
         (None, _) => Err(Failure::Malformed("a callback without a code").into()),
     }
+}
+
+/// Sends the browser to the provider's logout (after the local session
+/// ended), with the id_token as hint and a state checked on return.
+/// `None` when the provider has no end-session endpoint or cannot be
+/// reached: the person is signed out here anyway.
+pub async fn logout(vault: &Vault, kind: ProviderKind, id_token: &str) -> Result<Option<Started>, Error> {
+    let Some(client) = vault.identity_provider(kind) else { return Ok(None) };
+    let state = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
+    let url = match client.logout_url(id_token, &state).await {
+        Ok(Some(url)) => url,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            tracing::warn!(provider = kind.as_str(), "logout at the provider skipped: {e}");
+            return Ok(None);
+        }
+    };
+    let handle = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
+    let expires = crate::clock::now_ms() + i64::from(ATTEMPT_S) * 1000;
+    vault.db().signin_attempt_put(&sha256(handle.as_bytes()), kind, &state, "logout", None, expires).await?;
+    Ok(Some(Started { handle, url }))
+}
+
+/// Whether the provider's return from its logout carries the state this
+/// browser's logout was sent with (the attempt is spent either way).
+pub async fn logged_out(
+    vault: &Vault,
+    kind: ProviderKind,
+    handle: Option<&str>,
+    state: Option<&str>,
+) -> Result<bool, Error> {
+    let Some(handle) = handle else { return Ok(false) };
+    let Some(stored) = vault.db().signin_attempt_take(&sha256(handle.as_bytes())).await? else { return Ok(false) };
+    Ok(stored.provider == kind
+        && stored.nonce == "logout"
+        && state.is_some_and(|s| {
+            s.len() == stored.state.len()
+                && aws_lc_rs::constant_time::verify_slices_are_equal(s.as_bytes(), stored.state.as_bytes()).is_ok()
+        }))
 }

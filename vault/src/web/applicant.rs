@@ -36,9 +36,13 @@ pub struct SignInForm {
 }
 
 /// The sign-in form, with an error tied to its fields if any.
-fn sign_in_page(error: Option<&str>, identifier: &str) -> Markup {
+fn sign_in_page(vault: &Vault, error: Option<&str>, identifier: &str) -> Markup {
     html! {
         h1 { "Consulter mon dossier" }
+        @if vault.config().signin.franceconnect.is_some() {
+            (super::signin::franceconnect_button())
+            h2 { "Ou avec votre attestation" }
+        }
         p { "Saisissez l'identifiant et le code personnel figurant sur votre attestation d'enregistrement." }
         @if let Some(e) = error {
             p.erreur id="erreur-connexion" role="alert" { (e) }
@@ -55,13 +59,21 @@ fn sign_in_page(error: Option<&str>, identifier: &str) -> Markup {
     }
 }
 
-pub async fn home(MaybeSession(session): MaybeSession, Query(q): Query<HomeQuery>) -> Response {
+pub async fn home(
+    State(vault): State<Vault>,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<HomeQuery>,
+) -> Response {
     if session.is_some() {
         return Redirect::to("/mon-dossier").into_response();
     }
     let expired = q.session.as_deref() == Some("expiree");
-    page("Connexion", None, sign_in_page(expired.then_some("Votre session a expiré : connectez-vous à nouveau."), ""))
-        .into_response()
+    page(
+        "Connexion",
+        None,
+        sign_in_page(&vault, expired.then_some("Votre session a expiré : connectez-vous à nouveau."), ""),
+    )
+    .into_response()
 }
 
 pub async fn sign_in(
@@ -84,7 +96,7 @@ pub async fn sign_in(
             page(
                 "Connexion impossible",
                 None,
-                sign_in_page(Some("Identifiant ou code incorrect."), form.identifier.trim()),
+                sign_in_page(&vault, Some("Identifiant ou code incorrect."), form.identifier.trim()),
             ),
         )
             .into_response()),
@@ -97,7 +109,11 @@ pub async fn sign_in(
             };
             let mut resp = (
                 StatusCode::TOO_MANY_REQUESTS,
-                page("Connexion impossible pour le moment", None, sign_in_page(Some(&message), form.identifier.trim())),
+                page(
+                    "Connexion impossible pour le moment",
+                    None,
+                    sign_in_page(&vault, Some(&message), form.identifier.trim()),
+                ),
             )
                 .into_response();
             if let Error::Throttled { retry_after_s } | Error::Busy { retry_after_s } = e {
@@ -154,6 +170,9 @@ fn action_fr(action: &str) -> &str {
         Some(Recorded::SignIn(crate::domain::journal::SignIn::ApplicantLinked)) => {
             "a lié son identité FranceConnect au dossier"
         }
+        Some(Recorded::SignIn(crate::domain::journal::SignIn::ApplicantUnlinked)) => {
+            "a retiré la liaison FranceConnect du dossier"
+        }
         Some(Recorded::SignIn(_)) => "s'est connecté",
         None => action,
     }
@@ -180,6 +199,10 @@ async fn render_dossier(
     let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
     let today = crate::clock::iso_date(time::OffsetDateTime::now_utc().date());
+    let franceconnect_since = match &session.principal {
+        Principal::Applicant { id, .. } => vault.db().franceconnect_linked_at(*id).await?,
+        Principal::Agent(_) => None,
+    };
     let main = html! {
         h1 { "Mon dossier de demande de logement social" }
         p { "Numéro unique : " strong { (dossier.numero_unique) } " — demande valable jusqu'au " (crate::clock::iso_date(dossier.valid_until)) }
@@ -238,6 +261,20 @@ async fn render_dossier(
                         td { (e.purpose.clone().unwrap_or_default()) }
                     }
                 }
+            }
+        }
+        @if vault.config().signin.franceconnect.is_some() {
+            h2 { "FranceConnect" }
+            @match franceconnect_since {
+                Some(since) => {
+                    p { "Votre identité FranceConnect est liée à ce dossier depuis le " (crate::clock::rfc3339(since / 1000)[..10].to_owned())
+                        " : vous pouvez vous connecter avec FranceConnect, sans identifiant ni code." }
+                    form method="post" action="/mon-dossier/franceconnect/retirer" {
+                        input type="hidden" name="csrf" value=(session.csrf());
+                        button type="submit" { "Retirer la liaison FranceConnect" }
+                    }
+                }
+                None => { p { "Aucune identité FranceConnect n'est liée à ce dossier. À votre prochaine connexion avec FranceConnect, l'identifiant et le code de votre attestation vous seront demandés une fois." } }
             }
         }
         h2 { "Mes données" }

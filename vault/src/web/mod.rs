@@ -22,6 +22,7 @@ use maud::{DOCTYPE, Markup, html};
 use crate::{
     app::Vault,
     auth::{Carrier, Principal, TokenKind},
+    config::ProviderKind,
     crypto::sha256,
     error::Error,
 };
@@ -373,20 +374,37 @@ pub struct CsrfForm {
     csrf: String,
 }
 
+impl CsrfForm {
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn sign_out(
     axum::extract::State(vault): axum::extract::State<Vault>,
     MaybeSession(session): MaybeSession,
     axum::Form(form): axum::Form<CsrfForm>,
 ) -> Result<Response, Error> {
+    let mut resp = Redirect::to("/").into_response();
     if let Some(s) = session {
         s.check_csrf(&form.csrf)?;
         let hash = sha256(s.token.as_bytes());
-        match s.principal {
-            Principal::Applicant { .. } => vault.db().applicant_signed_out(&hash).await?,
-            Principal::Agent(_) => vault.db().agent_session_close(&hash).await?,
+        // The local session ends first, whatever the provider answers.
+        let (kind, id_token, home) = match s.principal {
+            Principal::Applicant { .. } => {
+                (ProviderKind::FranceConnect, vault.db().applicant_signed_out(&hash).await?, "/")
+            }
+            Principal::Agent(_) => (ProviderKind::ProConnect, vault.db().agent_session_close(&hash).await?, "/agent"),
+        };
+        resp = Redirect::to(home).into_response();
+        if let Some(id_token) = id_token
+            && let Some(out) = crate::signin::logout(&vault, kind, &id_token).await?
+        {
+            resp = Redirect::to(&out.url).into_response();
+            resp.headers_mut()
+                .append(header::SET_COOKIE, signin::attempt_cookie(&out.handle, crate::signin::ATTEMPT_S));
         }
     }
-    let mut resp = Redirect::to("/").into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, session_cookie(None));
+    resp.headers_mut().append(header::SET_COOKIE, session_cookie(None));
     Ok(resp)
 }

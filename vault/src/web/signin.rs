@@ -16,12 +16,15 @@ use crate::{
     app::Vault,
     config::ProviderKind,
     oidc::Failure,
-    signin::{self, ATTEMPT_COOKIE, ATTEMPT_S, Callback, Refusal},
+    signin::{
+        self, ATTEMPT_COOKIE, ATTEMPT_S, Callback, Refusal,
+        applicant::{Arrived, LinkRefusal},
+    },
 };
 
 /// `__Host-`: Secure, this host only, the whole path. `SameSite=Lax`, not
 /// `Strict`: the provider's redirect back is a cross-site navigation.
-fn attempt_cookie(handle: &str, max_age: u32) -> HeaderValue {
+pub fn attempt_cookie(handle: &str, max_age: u32) -> HeaderValue {
     let v = format!("__Host-{ATTEMPT_COOKIE}={handle}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}");
     HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("__Host-dnu_connexion=; Path=/; Secure; Max-Age=0"))
 }
@@ -160,4 +163,221 @@ fn refusal_page(kind: ProviderKind, refusal: Refusal) -> Response {
     };
     let main = html! { h1 { (title) } div role="alert" { (body) } (retry) };
     (status, page(title, None, main)).into_response()
+}
+
+/// The provider's redirect after its logout: the local session had ended
+/// before; the state says whether this is the logout this browser asked for.
+async fn logged_out(vault: Vault, kind: ProviderKind, headers: HeaderMap, state: Option<String>) -> Response {
+    let handle = attempt_handle(&headers);
+    let checked = signin::logged_out(&vault, kind, handle.as_deref(), state.as_deref()).await;
+    let back = if kind == ProviderKind::ProConnect { "/agent" } else { "/" };
+    let main = html! {
+        h1 { "Vous êtes déconnecté" }
+        p role="status" { "Votre session sur ce service est terminée." }
+        @match checked {
+            Ok(true) => { p { "Vous êtes aussi déconnecté de " (kind.label()) "." } }
+            _ => { p { "La réponse de " (kind.label()) " n'a pas pu être vérifiée : fermez votre navigateur si l'ordinateur est partagé." } }
+        }
+        p { a href=(back) { "Revenir à la page de connexion" } }
+    };
+    let mut resp = page("Déconnexion", None, main).into_response();
+    resp.headers_mut().append(header::SET_COOKIE, attempt_cookie("", 0));
+    resp
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LogoutReturn {
+    state: Option<String>,
+}
+
+pub async fn proconnect_logged_out(
+    State(vault): State<Vault>,
+    headers: HeaderMap,
+    Query(q): Query<LogoutReturn>,
+) -> Response {
+    logged_out(vault, ProviderKind::ProConnect, headers, q.state).await
+}
+
+pub async fn franceconnect_logged_out(
+    State(vault): State<Vault>,
+    headers: HeaderMap,
+    Query(q): Query<LogoutReturn>,
+) -> Response {
+    logged_out(vault, ProviderKind::FranceConnect, headers, q.state).await
+}
+
+/// The FranceConnect button and its "what is it" link.
+pub fn franceconnect_button() -> Markup {
+    html! {
+        div.franceconnect {
+            form method="get" action=(ProviderKind::FranceConnect.start_path()) {
+                button type="submit" class="franceconnect-button" { "S'identifier avec FranceConnect" }
+            }
+            p {
+                a href="https://franceconnect.gouv.fr/" target="_blank" rel="noopener"
+                    title="Qu'est-ce que FranceConnect ? - nouvelle fenêtre" { "Qu'est-ce que FranceConnect ?" }
+            }
+        }
+    }
+}
+
+pub async fn franceconnect_start(State(vault): State<Vault>) -> Response {
+    match signin::start(&vault, ProviderKind::FranceConnect).await {
+        Ok(started) => {
+            let mut resp = Redirect::to(&started.url).into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, attempt_cookie(&started.handle, ATTEMPT_S));
+            resp
+        }
+        Err(r) => refusal_page(ProviderKind::FranceConnect, r),
+    }
+}
+
+fn pending_cookie(handle: &str, max_age: u32) -> HeaderValue {
+    let name = signin::applicant::PENDING_COOKIE;
+    let v = format!("__Host-{name}={handle}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("__Host-dnu_liaison=; Path=/; Secure; Max-Age=0"))
+}
+
+fn pending_handle(headers: &HeaderMap) -> Option<String> {
+    let name = format!("__Host-{}", signin::applicant::PENDING_COOKIE);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
+
+pub async fn franceconnect_return(
+    State(vault): State<Vault>,
+    headers: HeaderMap,
+    Query(callback): Query<Callback>,
+) -> Response {
+    let handle = attempt_handle(&headers);
+    let mut resp = match signin::applicant::finish(&vault, handle.as_deref(), &callback).await {
+        Ok(Arrived::SignedIn(s)) => {
+            let mut resp = Redirect::to("/mon-dossier").into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, super::session_cookie(Some(&s.token)));
+            resp
+        }
+        Ok(Arrived::MustLink { handle }) => {
+            let mut resp = Redirect::to(LINK_PATH).into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, pending_cookie(&handle, signin::applicant::PENDING_S));
+            resp
+        }
+        Err(r) => refusal_page(ProviderKind::FranceConnect, r),
+    };
+    resp.headers_mut().append(header::SET_COOKIE, attempt_cookie("", 0));
+    resp
+}
+
+/// Where a first FranceConnect sign-in asks for the attestation.
+pub const LINK_PATH: &str = "/franceconnect/liaison";
+
+fn link_page(error: Option<&str>, identifier: &str) -> Markup {
+    html! {
+        h1 { "Première connexion avec FranceConnect" }
+        p { "FranceConnect a confirmé votre identité. Pour la lier à votre dossier, une seule fois, saisissez l'identifiant et le code personnel de votre attestation d'enregistrement. Ensuite, FranceConnect suffira." }
+        @if let Some(e) = error { p.erreur id="erreur-liaison" role="alert" { (e) } }
+        form method="post" action=(LINK_PATH) {
+            label for="identifier" { "Identifiant (par exemple DNU-ABCD2345)" }
+            input id="identifier" name="identifier" type="text" autocomplete="username" required
+                value=(identifier) aria-describedby=[error.map(|_| "erreur-liaison")];
+            label for="code" { "Code personnel" }
+            input id="code" name="code" type="password" autocomplete="current-password" required
+                aria-describedby=[error.map(|_| "erreur-liaison")];
+            button type="submit" { "Lier mon identité FranceConnect" }
+        }
+    }
+}
+
+pub async fn link_form(headers: HeaderMap) -> Response {
+    if pending_handle(&headers).is_none() {
+        return Redirect::to("/").into_response();
+    }
+    page("Première connexion avec FranceConnect", None, link_page(None, "")).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LinkForm {
+    identifier: String,
+    code: String,
+}
+
+pub async fn link(
+    State(vault): State<Vault>,
+    source: crate::auth::ClientAddr,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LinkForm>,
+) -> Response {
+    if !super::from_own_pages(&headers) {
+        return super::foreign_form();
+    }
+    let handle = pending_handle(&headers);
+    let outcome = signin::applicant::link(&vault, source, handle.as_deref(), &form.identifier, &form.code).await;
+    let again = |status: StatusCode, message: &str| {
+        (status, page("Première connexion avec FranceConnect", None, link_page(Some(message), form.identifier.trim())))
+            .into_response()
+    };
+    let ended = |status: StatusCode, title: &str, body: Markup| {
+        let main =
+            html! { h1 { (title) } div role="alert" { (body) } p { a href="/" { "Revenir à la page de connexion" } } };
+        let mut resp = (status, page(title, None, main)).into_response();
+        resp.headers_mut().append(header::SET_COOKIE, pending_cookie("", 0));
+        resp
+    };
+    match outcome {
+        Ok(s) => {
+            let mut resp = Redirect::to("/mon-dossier").into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, super::session_cookie(Some(&s.token)));
+            resp.headers_mut().append(header::SET_COOKIE, pending_cookie("", 0));
+            resp
+        }
+        Err(LinkRefusal::Credentials(crate::error::Error::Unauthenticated(_))) => {
+            again(StatusCode::UNAUTHORIZED, "Identifiant ou code incorrect.")
+        }
+        Err(LinkRefusal::Credentials(crate::error::Error::Throttled { retry_after_s })) => again(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Trop d'essais depuis cet appareil : réessayez dans {retry_after_s} seconde(s)."),
+        ),
+        Err(LinkRefusal::Credentials(crate::error::Error::Busy { .. })) => {
+            again(StatusCode::TOO_MANY_REQUESTS, "Le service est très sollicité : réessayez dans un instant.")
+        }
+        Err(LinkRefusal::Credentials(e)) => e.into_response(),
+        Err(LinkRefusal::NothingPending) => ended(
+            StatusCode::BAD_REQUEST,
+            "Connexion expirée",
+            html! { p { "Le délai pour lier votre identité FranceConnect est dépassé. Reconnectez-vous avec FranceConnect." } },
+        ),
+        Err(LinkRefusal::ApplicantHasAnother) => ended(
+            StatusCode::CONFLICT,
+            "Dossier déjà lié",
+            html! {
+                p { "Ce dossier est déjà lié à une autre identité FranceConnect." }
+                p { "Connectez-vous avec votre attestation et retirez l'ancienne liaison depuis votre espace, ou demandez au guichet qui a enregistré votre demande." }
+            },
+        ),
+        Err(LinkRefusal::IdentityTaken) => ended(
+            StatusCode::CONFLICT,
+            "Identité déjà liée",
+            html! {
+                p { "Cette identité FranceConnect est déjà liée à un autre dossier." }
+                p { "Si ce n'est pas vous, adressez-vous au guichet qui a enregistré votre demande." }
+            },
+        ),
+    }
+}
+
+pub async fn unlink(
+    State(vault): State<Vault>,
+    super::ApplicantSession(session): super::ApplicantSession,
+    axum::Form(form): axum::Form<super::CsrfForm>,
+) -> Result<Response, crate::error::Error> {
+    session.check_csrf(form.csrf())?;
+    if let crate::auth::Principal::Applicant { id, dossier } = session.principal {
+        signin::applicant::unlink(&vault, id, dossier).await?;
+    }
+    Ok(Redirect::to("/mon-dossier").into_response())
 }

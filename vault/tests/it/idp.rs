@@ -190,6 +190,10 @@ impl Browser {
         let to_interaction = self.get(authorize).await;
         assert_eq!(to_interaction.status, 303, "authorize: {}", to_interaction.body);
         let interaction = to_interaction.location.unwrap();
+        // Still signed in at the provider: straight back to the vault.
+        if interaction.starts_with(PUBLIC_URL) {
+            return interaction;
+        }
         let form = self.get(&interaction).await;
         assert_eq!(form.status, 200);
         let done = match login {

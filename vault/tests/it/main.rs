@@ -8,6 +8,7 @@ mod backup;
 mod common;
 mod errors;
 mod export;
+mod franceconnect;
 mod grants;
 mod idp;
 mod jail;

@@ -315,3 +315,33 @@ async fn originals_need_a_second_factor_after_proconnect() {
     // The guichet's access token (a machine client) is not concerned.
     assert_eq!(s.app.original(&nu, &piece).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_session_here_then_at_proconnect() {
+    let s = setup(json!({ "marie": agent_account("marie@ville.fr", GUICHET_SIRET, "eidas1") }), json!({})).await;
+    invite(&s.app, "marie@ville.fr").await;
+    let cookie = session_of(&sign_in(&s, "marie").await).unwrap();
+    let page =
+        text(&s.app.send(Request::get("/dossiers").header("cookie", &cookie).body(Body::empty()).unwrap()).await);
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &page[at..at + page[at..].find('"').unwrap()];
+    let out = s
+        .app
+        .send(
+            Request::post("/deconnexion")
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf={csrf}")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let end = out.headers["location"].to_str().unwrap();
+    assert!(end.starts_with(&format!("{}/session/end?", s.provider.issuer)), "{end}");
+    let q = query(end);
+    assert!(q["id_token_hint"].split('.').count() == 3 && q["state"].len() >= 32);
+    assert_eq!(q["post_logout_redirect_uri"], format!("{PUBLIC_URL}/agent/proconnect/deconnecte"));
+    let after = s.app.send(Request::get("/dossiers").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the local session ended first");
+    assert_eq!(after.headers["location"], "/agent");
+}
