@@ -141,8 +141,8 @@ pub enum AuditCommand {
 
 /// The command line. Each command takes the settings (and the environment
 /// variables) after its name; its `--help` lists those it reads: the
-/// server's own (listening, upload limits, intake workers) only under
-/// `serve`, where they mean something.
+/// server's own (listening, upload limits, intake workers, sign-in) only
+/// under `serve`, where they mean something.
 pub fn command() -> clap::Command {
     use crate::config::heading;
     let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -151,7 +151,7 @@ pub fn command() -> clap::Command {
         cmd = cmd.mut_subcommand(name, |mut s| {
             let ids: Vec<clap::Id> = s
                 .get_arguments()
-                .filter(|a| a.get_help_heading() == Some(heading::SERVER))
+                .filter(|a| matches!(a.get_help_heading(), Some(heading::SERVER | heading::SIGN_IN)))
                 .map(|a| a.get_id().clone())
                 .collect();
             // Still accepted (one environment serves every command), not listed.

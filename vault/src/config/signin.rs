@@ -123,6 +123,21 @@ impl SignInConfig {
     }
 
     pub(super) fn resolve(s: &Settings) -> Result<Self, Error> {
+        // An empty variable is an unset one (deployment files pass
+        // `${PROCONNECT_ISSUER:-}` through).
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        let s = &Settings {
+            public_url: given(&s.public_url),
+            proconnect_issuer: given(&s.proconnect_issuer),
+            proconnect_client_id: given(&s.proconnect_client_id),
+            proconnect_client_secret: given(&s.proconnect_client_secret),
+            proconnect_acr: given(&s.proconnect_acr),
+            franceconnect_issuer: given(&s.franceconnect_issuer),
+            franceconnect_client_id: given(&s.franceconnect_client_id),
+            franceconnect_client_secret: given(&s.franceconnect_client_secret),
+            franceconnect_acr: given(&s.franceconnect_acr),
+            ..s.clone()
+        };
         let public_url = s.public_url.as_deref().map(|u| checked_url("VAULT_PUBLIC_URL", u)).transpose()?;
         let provider = |kind: ProviderKind,
                         issuer: &Option<String>,
@@ -279,7 +294,9 @@ mod tests {
         assert!(
             e(Settings { proconnect_client_secret: None, ..base.clone() }).contains("VAULT_PROCONNECT_CLIENT_SECRET")
         );
-        assert!(e(Settings { proconnect_acr: Some(" ".into()), ..base }).contains("VAULT_PROCONNECT_ACR"));
+        let blank_acr = SignInConfig::resolve(&Settings { proconnect_acr: Some(" ".into()), ..base.clone() }).unwrap();
+        assert_eq!(blank_acr.proconnect.unwrap().acr[0], "eidas1", "a blank variable is an unset one");
+        assert!(e(Settings { proconnect_issuer: Some("http://idp.example".into()), ..base }).contains("loopback"));
         let stray = Settings { franceconnect_client_id: Some("x".into()), ..Settings::default() };
         assert!(e(stray).contains("VAULT_FRANCECONNECT_ISSUER"));
         let none = SignInConfig::resolve(&Settings::default()).unwrap();
