@@ -15,6 +15,7 @@ use std::{
 use serde_json::Value;
 
 pub mod cluster;
+pub mod oidc;
 pub mod webdriver;
 
 /// Path of the `dnu-vault` binary next to this test executable.

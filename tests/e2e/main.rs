@@ -10,3 +10,4 @@ mod pages;
 mod rewrap;
 mod s3;
 mod scanner;
+mod signin;

@@ -50,18 +50,26 @@ pub async fn security_headers(
     if !html {
         return res;
     }
-    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
-    let csp = CSP.get_or_init(|| {
+    static STYLE_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let style = STYLE_HASH.get_or_init(|| {
         use base64::Engine;
-        let style = base64::engine::general_purpose::STANDARD.encode(sha256(STYLE.as_bytes()));
-        HeaderValue::from_str(&format!(
-            "default-src 'none'; style-src 'sha256-{style}'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'"
-        ))
-        .unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"))
+        base64::engine::general_purpose::STANDARD.encode(sha256(STYLE.as_bytes()))
     });
+    // Forms may lead to the identity providers: the sign-in buttons and
+    // the sign-out redirect there (browsers apply form-action to where a
+    // form's answer redirects).
+    let providers: String = ProviderKind::ALL
+        .into_iter()
+        .filter_map(|k| vault.config().signin.provider(k))
+        .map(|p| format!(" {}", origin(&p.issuer)))
+        .collect();
+    let csp = HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'sha256-{style}'; img-src 'self'; form-action 'self'{providers}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    ))
+    .unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -70,6 +78,12 @@ pub async fn security_headers(
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
     res
+}
+
+/// `scheme://host[:port]` of an absolute URL.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    url[after_scheme..].find('/').map_or(url, |i| &url[..after_scheme + i])
 }
 
 /// A page: the shared shell around `main`.

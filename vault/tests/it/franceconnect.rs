@@ -13,7 +13,7 @@ use vault::config::ProviderKind;
 
 use crate::{
     common::{Resp, TestApp},
-    idp::{Browser, PUBLIC_URL, Provider, query},
+    idp::{self, Browser, PUBLIC_URL, query},
 };
 
 const WHITELIST: [&str; 11] = [
@@ -83,12 +83,12 @@ fn hidden(page: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn an_applicant_links_once_then_signs_in_with_franceconnect_alone() {
-    let provider = Provider::start(
+    let provider = idp::provider(
         ProviderKind::FranceConnect,
         json!({"jeanne": citizen("eidas1"), "weak": citizen("eidas0")}),
         json!({}),
     );
-    let app = TestApp::builder().signin(provider.signin(ProviderKind::FranceConnect)).build().await;
+    let app = TestApp::builder().signin(idp::signin(&provider, ProviderKind::FranceConnect)).build().await;
     let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
     let (identifier, code) = {
         let j = r.json();

@@ -1,15 +1,10 @@
-//! A real OpenID Provider for the sign-in tests: npm's `oidc-provider`
-//! (`tests/oidc/provider.mjs`, installed by `npm ci` in the test command),
-//! one process per test on a port the system picks, and a small browser
+//! A real OpenID Provider for the sign-in tests (`e2e::oidc`: npm's
+//! `oidc-provider`, one process per test), the vault's settings for it,
+//! and a small browser
 //! that walks its pages: cookies kept per host, redirects followed by hand
 //! so each hop can be read (and, for a forgery, changed).
 
-use std::{
-    collections::BTreeMap,
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use vault::config::{ProviderConfig, ProviderKind, SignInConfig};
@@ -18,93 +13,35 @@ use vault::config::{ProviderConfig, ProviderKind, SignInConfig};
 /// provider are built from it. The tests call the router directly, so
 /// nothing needs to listen there.
 pub const PUBLIC_URL: &str = "http://127.0.0.1:9";
-pub const CLIENT_ID: &str = "dnu-vault-test";
-pub const CLIENT_SECRET: &str = "client-secret-for-the-tests-only-0123456789";
+pub use e2e::oidc::{CLIENT_ID, CLIENT_SECRET, Provider};
 
-pub struct Provider {
-    child: Child,
-    pub issuer: String,
-    _dir: tempfile::TempDir,
+/// Starts a provider of `kind` registered for [`PUBLIC_URL`], with
+/// `accounts` ({login: {claims, acr, amr}}) and `extra` settings
+/// (`forged_jwks`, `token_clock_skew_s`, `alg`).
+pub fn provider(kind: ProviderKind, accounts: Value, extra: Value) -> Provider {
+    Provider::start(kind.as_str(), PUBLIC_URL, kind.callback_path(), kind.logout_path(), accounts, extra)
 }
 
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The vault's settings for this provider.
+pub fn signin(provider: &Provider, kind: ProviderKind) -> SignInConfig {
+    let p = ProviderConfig {
+        kind,
+        issuer: provider.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.to_owned().into(),
+        acr: match kind {
+            ProviderKind::ProConnect => vec!["eidas1".into(), "eidas1-mfa".into(), "eidas2".into(), "eidas3".into()],
+            ProviderKind::FranceConnect => vec!["eidas1".into(), "eidas2".into(), "eidas3".into()],
+        },
+        redirect_uri: format!("{PUBLIC_URL}{}", kind.callback_path()),
+        post_logout_redirect_uri: format!("{PUBLIC_URL}{}", kind.logout_path()),
+    };
+    let mut s = SignInConfig { public_url: Some(PUBLIC_URL.into()), ..SignInConfig::default() };
+    match kind {
+        ProviderKind::ProConnect => s.proconnect = Some(p),
+        ProviderKind::FranceConnect => s.franceconnect = Some(p),
     }
-}
-
-fn provider_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/oidc")
-}
-
-impl Provider {
-    /// Starts a provider of `kind` with `accounts` ({login: {claims, acr,
-    /// amr}}) and `extra` settings (`forged_jwks`, `token_clock_skew_s`).
-    pub fn start(kind: ProviderKind, accounts: Value, extra: Value) -> Self {
-        let dir = provider_dir();
-        assert!(
-            dir.join("node_modules/oidc-provider").exists(),
-            "the test OpenID Provider is not installed: run tests/run.sh (it runs `npm ci` in tests/oidc)"
-        );
-        let tmp = tempfile::tempdir().unwrap();
-        let mut config = json!({
-            "profile": kind.as_str(),
-            "clients": [{
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "redirect_uris": [format!("{PUBLIC_URL}{}", kind.callback_path())],
-                "post_logout_redirect_uris": [format!("{PUBLIC_URL}{}", kind.logout_path())],
-            }],
-            "accounts": accounts,
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            config[k] = v.clone();
-        }
-        let file = tmp.path().join("provider.json");
-        std::fs::write(&file, config.to_string()).unwrap();
-        let mut child = Command::new("node")
-            .arg(dir.join("provider.mjs"))
-            .arg(&file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs the test OpenID Provider");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("provider said {line:?}"));
-        Self { child, issuer: started["issuer"].as_str().unwrap().to_owned(), _dir: tmp }
-    }
-
-    /// The vault's settings for this provider.
-    pub fn signin(&self, kind: ProviderKind) -> SignInConfig {
-        let p = ProviderConfig {
-            kind,
-            issuer: self.issuer.clone(),
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.to_owned().into(),
-            acr: match kind {
-                ProviderKind::ProConnect => {
-                    vec!["eidas1".into(), "eidas1-mfa".into(), "eidas2".into(), "eidas3".into()]
-                }
-                ProviderKind::FranceConnect => vec!["eidas1".into(), "eidas2".into(), "eidas3".into()],
-            },
-            redirect_uri: format!("{PUBLIC_URL}{}", kind.callback_path()),
-            post_logout_redirect_uri: format!("{PUBLIC_URL}{}", kind.logout_path()),
-        };
-        let mut s = SignInConfig { public_url: Some(PUBLIC_URL.into()), ..SignInConfig::default() };
-        match kind {
-            ProviderKind::ProConnect => s.proconnect = Some(p),
-            ProviderKind::FranceConnect => s.franceconnect = Some(p),
-        }
-        s
-    }
-
-    /// Stops the provider (the "provider down" tests).
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    s
 }
 
 /// A ProConnect account: its e-mail, SIRET and authentication level.

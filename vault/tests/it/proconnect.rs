@@ -14,7 +14,7 @@ use vault::{config::ProviderKind, domain::EmailAddress};
 
 use crate::{
     common::{Resp, TestApp},
-    idp::{Browser, PUBLIC_URL, Provider, agent_account, query},
+    idp::{self, Browser, PUBLIC_URL, Provider, agent_account, query},
 };
 
 /// The guichet's SIREN (see `TestApp`) and a SIRET of one of its sites.
@@ -26,8 +26,8 @@ struct Setup {
 }
 
 async fn setup(accounts: serde_json::Value, extra: serde_json::Value) -> Setup {
-    let provider = Provider::start(ProviderKind::ProConnect, accounts, extra);
-    let app = TestApp::builder().signin(provider.signin(ProviderKind::ProConnect)).build().await;
+    let provider = idp::provider(ProviderKind::ProConnect, accounts, extra);
+    let app = TestApp::builder().signin(idp::signin(&provider, ProviderKind::ProConnect)).build().await;
     Setup { app, provider }
 }
 
@@ -136,7 +136,7 @@ async fn an_invited_agent_signs_in_and_later_by_subject_alone() {
     // Bound now: a changed e-mail at the provider changes nothing.
     let renamed = agent_account("m.dupont@autre.fr", GUICHET_SIRET, "eidas1");
     s.app.vault.db().agent(agent).await.unwrap().expect("the invited agent");
-    let provider = Provider::start(ProviderKind::ProConnect, json!({ "marie": renamed }), json!({}));
+    let provider = idp::provider(ProviderKind::ProConnect, json!({ "marie": renamed }), json!({}));
     let s2 = Setup { app: rebuilt_with(s.app, &provider).await, provider };
     let again = sign_in(&s2, "marie").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", text(&again));
@@ -148,7 +148,7 @@ async fn an_invited_agent_signs_in_and_later_by_subject_alone() {
 /// process: the subject stays `marie`, the e-mail changed.
 async fn rebuilt_with(app: TestApp, provider: &Provider) -> TestApp {
     let mut config = app.vault.config().clone();
-    config.signin = provider.signin(ProviderKind::ProConnect);
+    config.signin = idp::signin(provider, ProviderKind::ProConnect);
     let vault = vault::Vault::open(config, vault::app::Schema::Migrate).await.unwrap();
     TestApp { router: vault::router::router(vault.clone()), vault, ..app }
 }
