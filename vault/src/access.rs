@@ -76,6 +76,12 @@ async fn decide<'a>(
     Ok(Opened { vault, principal, action, purpose, dossier })
 }
 
+/// Whether the caller may administer the shared file (`platform.manage`:
+/// the gestionnaire, under the default set). A refusal is traced.
+pub async fn may_manage_platform(vault: &Vault, principal: &Principal) -> Result<(), Error> {
+    authorize(vault, principal, Action::PlatformManage, Resource::Platform).await.map(|_| ())
+}
+
 /// Whether the caller may register a dossier wishing these communes.
 pub async fn may_register(vault: &Vault, principal: &Principal, communes: &[CommuneCode]) -> Result<(), Error> {
     authorize(vault, principal, Action::DossierRegister, Resource::NewDossier(communes)).await.map(|_| ())

@@ -41,6 +41,7 @@ pub fn table() -> Routes {
         .merge(pages())
         .merge(sheets())
         .merge(grants())
+        .merge(signin())
         .merge(applicants())
         .merge(audit())
 }
@@ -459,6 +460,30 @@ fn sheets() -> Routes {
             Produces::Pdf,
         )
         .query(&[("kind", "the piece kind the sheet announces")]),
+    )
+}
+
+fn signin() -> Routes {
+    Routes::new("signin").post(
+        "/api/v1/agents/invitations",
+        crate::signin::invite::create,
+        Doc::new(
+            "inviteAgent",
+            "Invite a person as an agent of an organisation: they sign in with ProConnect under this e-mail (platform.manage)",
+            Auth::Bearer,
+            Produces::Json,
+        )
+        .body(
+            Consumes::Json,
+            const {
+                &[
+                    req("organisation", Ty::Text, "SIREN of the organisation"),
+                    req("email", Ty::Text, "the e-mail address of their ProConnect account (any case)"),
+                    opt("name", Ty::Text, "as shown in traces (the e-mail's local part if absent)"),
+                ]
+            },
+        )
+        .success(201),
     )
 }
 

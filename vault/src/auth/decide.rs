@@ -60,7 +60,7 @@ pub(crate) async fn authorize(
         // Every denial is traced, committed before the refusal is sent.
         let dossier = match resource {
             Resource::Dossier(d) => Some(d.id),
-            Resource::NewDossier(_) => None,
+            Resource::NewDossier(_) | Resource::Platform => None,
         };
         let actor = crate::domain::journal::Actor { purpose, ..p.actor(action) };
         let mut event = AuditEvent::new(actor, action).denied();
@@ -126,13 +126,15 @@ pub fn decide_prepared(
     grant: Option<&Grant>,
     now: i64,
 ) -> Result<(), Error> {
-    let facts = match resource {
-        Resource::NewDossier(communes) => dossier_facts("new".into(), "active", communes),
-        Resource::Dossier(d) => dossier_facts(d.id.to_string(), d.status.as_str(), &d.communes),
+    let resource_facts = match resource {
+        Resource::NewDossier(communes) => policies::Resource::Dossier(dossier_facts("new".into(), "active", communes)),
+        Resource::Dossier(d) => {
+            policies::Resource::Dossier(dossier_facts(d.id.to_string(), d.status.as_str(), &d.communes))
+        }
+        Resource::Platform => policies::Resource::Platform,
     };
     let grant_facts =
         grant.map(|g| GrantFacts { expires_at: g.expires_at, revoked: g.revoked, purpose: g.purpose.to_string() });
-    let resource_facts = policies::Resource::Dossier(facts);
     let question = policies::Question {
         action,
         resource: &resource_facts,

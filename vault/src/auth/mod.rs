@@ -182,4 +182,6 @@ pub enum Resource<'a> {
     /// A dossier about to be registered, with the communes it will wish.
     NewDossier(&'a [CommuneCode]),
     Dossier(&'a Dossier),
+    /// The shared file itself (administration: inviting agents).
+    Platform,
 }

@@ -43,6 +43,16 @@ pub enum OrgCommand {
         #[arg(long, value_delimiter = ',')]
         territory: Vec<String>,
     },
+    /// Accept a SIRET of another SIREN for an organisation's agents signing in with ProConnect (a CCAS under its
+    /// commune's SIRET, a service under its ministry's).
+    AcceptSiret {
+        /// SIREN of the organisation.
+        #[arg(long)]
+        org: String,
+        /// The SIRET (14 digits) its agents' ProConnect accounts carry.
+        #[arg(long)]
+        siret: String,
+    },
     /// List organisations.
     List {
         #[arg(long)]
@@ -147,6 +157,20 @@ pub async fn run(vault: Vault, cmd: AdminCommand) -> anyhow::Result<()> {
             let agent = vault.db().insert_agent(org.id, name.trim(), &hash, scanner).await?;
             eprintln!("agent {} added to {}; its token is shown once:", agent.id, org.name);
             println!("{token}");
+        }
+        AdminCommand::Org(OrgCommand::AcceptSiret { org, siret }) => {
+            let siren = Siren::parse(&org)?;
+            let siret = siret.trim();
+            if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("--siret {siret:?}: a SIRET is 14 digits");
+            }
+            let org = vault
+                .db()
+                .organisation_by_siren(&siren)
+                .await?
+                .with_context(|| format!("no organisation with SIREN {siren}"))?;
+            vault.db().accept_siret(org.id, siret).await?;
+            eprintln!("{}: agents may sign in with ProConnect under SIRET {siret}", org.name);
         }
         AdminCommand::Agent(AgentCommand::Invite { org, email, name }) => {
             let siren = Siren::parse(&org)?;

@@ -306,3 +306,31 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// SIRETs an organisation accepts besides those of its own SIREN.
+    pub async fn accepted_sirets(&self, organisation: Uuid) -> Result<Vec<String>, Error> {
+        let row = sqlx::query("SELECT accepted_sirets FROM organisations WHERE id = $1")
+            .bind(organisation.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        let text: Option<String> = row.map(|r| r.try_get("accepted_sirets")).transpose()?.flatten();
+        Ok(text.unwrap_or_default().split_whitespace().map(str::to_owned).collect())
+    }
+
+    /// Adds a SIRET (14 digits, checked by the caller) an organisation's
+    /// agents may sign in under; a no-op when it is already accepted.
+    pub async fn accept_siret(&self, organisation: Uuid, siret: &str) -> Result<(), Error> {
+        let mut all = self.accepted_sirets(organisation).await?;
+        if all.iter().any(|s| s == siret) {
+            return Ok(());
+        }
+        all.push(siret.to_owned());
+        sqlx::query("UPDATE organisations SET accepted_sirets = $1 WHERE id = $2")
+            .bind(all.join(" "))
+            .bind(organisation.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

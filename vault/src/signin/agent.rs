@@ -5,8 +5,10 @@
 //! lower case) to the ProConnect subject; later sign-ins find the agent by
 //! subject alone, so a changed e-mail at the provider changes nothing
 //! here. The SIRET must belong to the agent's organisation (its SIREN is
-//! the first nine digits): ProConnect substitutes a default SIRET when an
-//! identity provider sends an invalid one, and that is refused too.
+//! the first nine digits), or one the organisation accepts (`admin org
+//! accept-siret`: a CCAS signing in under its commune's SIRET); ProConnect
+//! substitutes a default SIRET when an identity provider sends an invalid
+//! one, and that is refused too.
 
 use uuid::Uuid;
 
@@ -83,10 +85,12 @@ async fn complete(
         .organisation(agent.organisation_id)
         .await?
         .ok_or_else(|| crate::error::Error::Integrity("agent without its organisation".into()))?;
-    let siren_ok = identity
-        .claim("siret")
-        .filter(|s| s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit()))
-        .is_some_and(|siret| siret[..9] == *organisation.siren.as_str());
+    let siret = identity.claim("siret").filter(|s| s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit()));
+    let siren_ok = match siret {
+        Some(siret) if siret[..9] == *organisation.siren.as_str() => true,
+        Some(siret) => vault.db().accepted_sirets(organisation.id).await?.iter().any(|a| a == siret),
+        None => false,
+    };
     if !siren_ok {
         return Err(Refusal::Siren { organisation: organisation.name });
     }

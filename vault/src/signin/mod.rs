@@ -24,6 +24,7 @@ use crate::{
 
 pub mod agent;
 pub mod applicant;
+pub mod invite;
 
 /// The cookie holding a sign-in attempt's handle.
 pub const ATTEMPT_COOKIE: &str = "dnu_connexion";

@@ -345,3 +345,36 @@ async fn signing_out_ends_the_session_here_then_at_proconnect() {
     assert_eq!(after.status, StatusCode::SEE_OTHER, "the local session ended first");
     assert_eq!(after.headers["location"], "/agent");
 }
+
+#[tokio::test]
+async fn the_gestionnaire_invites_through_the_api_and_accepts_other_sirets() {
+    let ccas_siret = "99999999900011";
+    let s = setup(json!({ "paul": agent_account("Paul@ccas.fr", ccas_siret, "eidas1") }), json!({})).await;
+    let (manager, _) =
+        crate::common::add_org_agent(&s.app.vault, "130000003", vault::domain::OrgKind::Gestionnaire, false, None, &[])
+            .await;
+    let invite = |token: String, body: serde_json::Value| {
+        let app = &s.app;
+        async move { app.post_json("/api/v1/agents/invitations", &token, body).await }
+    };
+    let body = json!({"organisation": "215901836", "email": "paul@ccas.fr", "name": "Paul (CCAS)"});
+    // Only who administers the shared file may invite.
+    assert_eq!(invite(s.app.guichet_token.clone(), body.clone()).await.status, StatusCode::FORBIDDEN);
+    let bad = invite(manager.clone(), json!({"organisation": "215901836", "email": "paul"})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.json()["error"]["message"].as_str().unwrap().starts_with("email:"), "{:?}", bad.json());
+    let unknown = invite(manager.clone(), json!({"organisation": "130000011", "email": "x@y.fr"})).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "no such organisation");
+    assert!(unknown.json()["error"]["message"].as_str().unwrap().contains("no organisation"));
+    let created = invite(manager.clone(), body.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.json()["email"], "paul@ccas.fr");
+    assert_eq!(invite(manager.clone(), body).await.status, StatusCode::CONFLICT, "invited once");
+
+    // The CCAS's agents sign in under a SIRET of another SIREN: refused
+    // until the organisation accepts it.
+    refused(&sign_in(&s, "paul").await, StatusCode::FORBIDDEN, "Organisme non reconnu");
+    let guichet = s.app.vault.db().agent(s.app.guichet_agent).await.unwrap().unwrap().organisation_id;
+    s.app.vault.db().accept_siret(guichet, ccas_siret).await.unwrap();
+    assert!(session_of(&sign_in(&s, "paul").await).is_some());
+}
