@@ -464,7 +464,19 @@ fn sheets() -> Routes {
 }
 
 fn signin() -> Routes {
-    Routes::new("signin").post(
+    Routes::new("signin")
+        .delete(
+            "/api/v1/dossiers/{nu}/franceconnect",
+            crate::signin::applicant::unlink_handler,
+            Doc::new(
+                "unlinkFranceConnect",
+                "Remove the applicant's FranceConnect link (grant.manage: the registering guichet)",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .success(204),
+        )
+        .post(
         "/api/v1/agents/invitations",
         crate::signin::invite::create,
         Doc::new(

@@ -236,6 +236,19 @@ impl Db {
         }
     }
 
+    /// Removes the FranceConnect link of a dossier's applicant; true if
+    /// there was one.
+    pub async fn unlink_franceconnect_of_dossier(&self, dossier: Uuid) -> Result<bool, Error> {
+        let r = sqlx::query(
+            "UPDATE applicants SET franceconnect_sub_hash = NULL, franceconnect_linked_at = NULL \
+             WHERE dossier_id = $1 AND franceconnect_sub_hash IS NOT NULL",
+        )
+        .bind(dossier.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Removes an applicant's FranceConnect link; true if there was one.
     pub async fn unlink_franceconnect(&self, applicant: Uuid) -> Result<bool, Error> {
         let r = sqlx::query(

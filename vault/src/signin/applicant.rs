@@ -142,3 +142,28 @@ pub async fn unlink(vault: &Vault, applicant: Uuid, dossier: Uuid) -> Result<boo
     }
     Ok(removed)
 }
+
+/// The guichet removes a dossier's FranceConnect link (an applicant who
+/// lost access to their FranceConnect account, or a link made by someone
+/// else): under `grant.manage`, which decides who opens the dossier to
+/// whom. Traced under the agent. `false` when there was no link.
+pub async fn unlink_by_agent(vault: &Vault, principal: &crate::auth::Principal, nu: &str) -> Result<bool, Error> {
+    let opened = crate::access::open(vault, principal, nu, crate::auth::Action::GrantManage).await?;
+    let removed = vault.db().unlink_franceconnect_of_dossier(opened.dossier().id).await?;
+    if removed {
+        opened.record(Recorded::SignIn(SignIn::ApplicantUnlinked), None).await?;
+    }
+    Ok(removed)
+}
+
+pub async fn unlink_handler(
+    axum::extract::State(vault): axum::extract::State<Vault>,
+    principal: crate::auth::Principal,
+    axum::extract::Path(nu): axum::extract::Path<String>,
+) -> Result<axum::http::StatusCode, Error> {
+    if unlink_by_agent(&vault, &principal, &nu).await? {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound("this dossier has no FranceConnect link".into()))
+    }
+}

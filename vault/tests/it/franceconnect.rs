@@ -168,3 +168,38 @@ async fn an_applicant_links_once_then_signs_in_with_franceconnect_alone() {
     assert!(text(&weak).contains("Niveau d'authentification insuffisant"));
     assert_eq!(cookie_named(&weak, "__Host-dnu_session"), None);
 }
+
+#[tokio::test]
+async fn the_guichet_removes_a_link_and_others_may_not() {
+    let provider = idp::provider(ProviderKind::FranceConnect, json!({"jeanne": citizen("eidas1")}), json!({}));
+    let app = TestApp::builder().signin(idp::signin(&provider, ProviderKind::FranceConnect)).build().await;
+    let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
+    let j = r.json();
+    let nu = j["numero_unique"].as_str().unwrap().to_owned();
+    let creds = format!(
+        "identifier={}&code={}",
+        j["applicant"]["identifier"].as_str().unwrap(),
+        j["applicant"]["code"].as_str().unwrap()
+    );
+    let arrived = via_franceconnect(&app, &mut Browser::new(), "jeanne").await;
+    let pending = cookie_named(&arrived, "__Host-dnu_liaison").unwrap();
+    assert_eq!(post_form(&app, "/franceconnect/liaison", &pending, &creds).await.status, StatusCode::SEE_OTHER);
+
+    let unlink = |token: String| {
+        let (app, nu) = (&app, nu.clone());
+        async move {
+            app.send(
+                Request::delete(format!("/api/v1/dossiers/{nu}/franceconnect"))
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    assert_eq!(unlink(app.bailleur_token.clone()).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(unlink(app.guichet_token.clone()).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(unlink(app.guichet_token.clone()).await.status, StatusCode::NOT_FOUND, "no link left");
+    let again = via_franceconnect(&app, &mut Browser::new(), "jeanne").await;
+    assert_eq!(again.headers["location"], "/franceconnect/liaison", "the link is gone");
+}
