@@ -378,3 +378,22 @@ async fn the_gestionnaire_invites_through_the_api_and_accepts_other_sirets() {
     s.app.vault.db().accept_siret(guichet, ccas_siret).await.unwrap();
     assert!(session_of(&sign_in(&s, "paul").await).is_some());
 }
+
+#[tokio::test]
+async fn sign_in_state_lives_in_the_database_of_every_kind() {
+    for db in crate::common::databases() {
+        let provider = idp::provider(
+            ProviderKind::ProConnect,
+            json!({ "marie": agent_account("marie@ville.fr", GUICHET_SIRET, "eidas1") }),
+            json!({}),
+        );
+        let app = TestApp::builder().db(db).signin(idp::signin(&provider, ProviderKind::ProConnect)).build().await;
+        let s = Setup { app, provider };
+        invite(&s.app, "marie@ville.fr").await;
+        let (authorize, cookie) = start(&s.app).await;
+        let back = Browser::new().sign_in_at_provider(&authorize, Some("marie")).await;
+        assert!(session_of(&arrive(&s.app, &back, &cookie).await).is_some(), "{db:?}");
+        refused(&arrive(&s.app, &back, &cookie).await, StatusCode::BAD_REQUEST, "Connexion refusée");
+        assert!(session_of(&sign_in(&s, "marie").await).is_some(), "{db:?}: bound by subject");
+    }
+}
