@@ -15,6 +15,11 @@
 //! The two providers differ in what `/authorize` may carry: FranceConnect
 //! refuses any parameter outside its list (no PKCE, no `login_hint`), so
 //! the parameters are built per kind in one place ([`Client::authorize_url`]).
+//!
+//! FranceConnect+ also encrypts the id_token and userinfo (JWE) to keys the
+//! relying party publishes; that is not done here. The seam is
+//! [`Client::verified`]: a token would be decrypted there before its
+//! signature is checked.
 
 use std::time::{Duration, Instant};
 
