@@ -17,7 +17,11 @@ use crate::{
     app::Vault,
     config::ProviderKind,
     crypto::{random_bytes, sha256},
-    domain::journal::SignIn,
+    db::audit::AuditEvent,
+    domain::{
+        Purpose,
+        journal::{Actor, Recorded, SignIn},
+    },
     error::Error,
     oidc::{Attempt, Client, Failure},
 };
@@ -81,8 +85,26 @@ pub struct Started {
     pub url: String,
 }
 
-/// Starts a sign-in through `kind`.
+/// Starts a sign-in through `kind`. A provider that cannot be reached is
+/// a refusal like the others: its page, and an event in the journal.
 pub async fn start(vault: &Vault, kind: ProviderKind) -> Result<Started, Refusal> {
+    let result = begin(vault, kind).await;
+    if let Err(r) = &result
+        && let Some(what) = r.journal()
+    {
+        let purpose = match kind {
+            ProviderKind::ProConnect => Purpose::Controle,
+            ProviderKind::FranceConnect => Purpose::Demandeur,
+        };
+        let mut event = AuditEvent::new(Actor { agent: None, organisation: None, purpose }, Recorded::SignIn(what));
+        event.outcome = what.outcome();
+        vault.db().record(&event).await?;
+        tracing::info!(provider = kind.as_str(), signin.refusal = what.as_str(), "sign-in not started: {r}");
+    }
+    result
+}
+
+async fn begin(vault: &Vault, kind: ProviderKind) -> Result<Started, Refusal> {
     let client = vault.identity_provider(kind).ok_or(Refusal::NotConfigured(kind))?;
     let attempt = Attempt::new(kind)?;
     let url = client.authorize_url(&attempt).await?;

@@ -278,6 +278,7 @@ async fn a_provider_that_is_down_is_said_to_be_so_at_once() {
     assert_eq!(resp.status, StatusCode::BAD_GATEWAY);
     assert!(text(&resp).contains("injoignable"));
     assert_eq!(session_of(&resp), None);
+    assert_eq!(journal_names(&s.app).await, ["signin.refused.unreachable"]);
 
     // Without a provider configured, there is no button and no sign-in.
     let plain = TestApp::builder().build().await;
