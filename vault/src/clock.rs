@@ -40,6 +40,18 @@ pub fn rfc3339(unix_s: i64) -> String {
 }
 
 /// A date as `YYYY-MM-DD`.
+/// The same day one month later (the last day of that month when it is
+/// shorter: 31 January → 28 or 29 February).
+pub fn one_month_after(d: Date) -> Date {
+    let (year, month) = if d.month() == time::Month::December {
+        (d.year() + 1, time::Month::January)
+    } else {
+        (d.year(), d.month().next())
+    };
+    let last = time::util::days_in_month(month, year);
+    Date::from_calendar_date(year, month, d.day().min(last)).unwrap_or(d)
+}
+
 pub fn iso_date(d: Date) -> String {
     d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
 }
@@ -52,6 +64,17 @@ pub fn parse_iso_date(s: &str) -> Result<Date, time::error::Parse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_later_is_the_same_day_or_the_month_s_last() {
+        let d = |y, m, day| Date::from_calendar_date(y, m, day).unwrap();
+        use time::Month::{December, February, January, March};
+        assert_eq!(one_month_after(d(2026, January, 15)), d(2026, February, 15));
+        assert_eq!(one_month_after(d(2026, January, 31)), d(2026, February, 28));
+        assert_eq!(one_month_after(d(2028, January, 31)), d(2028, February, 29));
+        assert_eq!(one_month_after(d(2026, December, 20)), d(2027, January, 20));
+        assert_eq!(one_month_after(d(2026, February, 28)), d(2026, March, 28));
+    }
 
     #[test]
     fn dates_round_trip_and_times_format() {

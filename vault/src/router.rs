@@ -153,6 +153,18 @@ fn dossiers() -> Routes {
             Doc::new("renewDossier", "Renew the demand for a year", Auth::Bearer, Produces::Json),
         )
         .post(
+            "/api/v1/dossiers/{nu}/radiation-warnings",
+            dossiers::warn,
+            Doc::new(
+                "warnRadiation",
+                "Record that the applicant was warned, today, of a radiation for sans_reponse (c) or irrecevabilite (d): possible one month later",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(Consumes::Json, const { &[req("reason", Ty::Text, "sans_reponse or irrecevabilite")] })
+            .success(201),
+        )
+        .post(
             "/api/v1/dossiers/{nu}/radiate",
             dossiers::lifecycle::radiate,
             Doc::new(
@@ -163,7 +175,7 @@ fn dossiers() -> Routes {
             )
             .body(
                 Consumes::Json,
-                const { &[req("reason", Ty::Text, "why the demand is radiated (one of the accepted reasons)")] },
+                const { &[req("reason", Ty::Text, "one of the six reasons of CCH R.441-2-8: attribution, renonciation, sans_reponse, irrecevabilite, non_renouvellement, fusion")] },
             ),
         )
 }

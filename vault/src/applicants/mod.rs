@@ -71,7 +71,7 @@ pub async fn sign_in(
 /// verification itself waits for one of a few turns (it costs 19 MiB).
 pub async fn open_session(vault: &Vault, source: ClientAddr, identifier: &str, code: &str) -> Result<Session, Error> {
     let applicant = verified(vault, source, identifier, code).await?;
-    start_session(vault, applicant.id, None).await
+    start_session(vault, applicant.id, applicant.dossier_id, None).await
 }
 
 /// The applicant whose identifier and code these are, under the same
@@ -117,8 +117,15 @@ pub async fn verified(vault: &Vault, source: ClientAddr, identifier: &str, code:
 }
 
 /// Opens an applicant's session (one hour); `id_token` when it came through
-/// FranceConnect, for the provider's logout.
-pub async fn start_session(vault: &Vault, applicant: Uuid, id_token: Option<&str>) -> Result<Session, Error> {
+/// FranceConnect, for the provider's logout. Signing in is an answer: a
+/// pending (c) radiation warning of the dossier no longer stands.
+pub async fn start_session(
+    vault: &Vault,
+    applicant: Uuid,
+    dossier: Uuid,
+    id_token: Option<&str>,
+) -> Result<Session, Error> {
+    vault.db().applicant_answered(dossier).await?;
     let now = crate::clock::now_ms();
     let (token, hash) = TokenKind::ApplicantSession.mint()?;
     let expires = now + SESSION_MS;

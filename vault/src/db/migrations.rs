@@ -37,6 +37,7 @@ migrations![
     "0010_scanner_agents.sql",
     "0011_grant_purpose.sql",
     "0012_signin.sql",
+    "0013_radiation_warnings.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

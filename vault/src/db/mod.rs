@@ -17,6 +17,7 @@ pub mod objects;
 pub mod orgs;
 pub mod pieces;
 pub mod signin;
+mod warnings;
 
 use std::str::FromStr;
 

@@ -24,6 +24,9 @@ pub enum Recorded {
     /// The dossier appeared in an agent's worklist (its number, status,
     /// communes and dates were shown): once per agent and day.
     WorklistShown,
+    /// The applicant was warned of a radiation for (c) or (d), a month
+    /// ahead (recorded under `dossier.radiate`'s decision).
+    RadiationWarned,
     /// A person signed in through an identity provider (ProConnect,
     /// FranceConnect), or was refused and why.
     SignIn(SignIn),
@@ -108,6 +111,7 @@ impl Recorded {
             Self::GrantCreate => "grant.create",
             Self::GrantRevoke => "grant.revoke",
             Self::WorklistShown => "worklist.shown",
+            Self::RadiationWarned => "dossier.radiation_warning",
             Self::SignIn(s) => s.as_str(),
         }
     }
@@ -117,7 +121,13 @@ impl Recorded {
         Action::ALL
             .into_iter()
             .map(Self::Asked)
-            .chain([Self::PieceReadThumbnail, Self::GrantCreate, Self::GrantRevoke, Self::WorklistShown])
+            .chain([
+                Self::PieceReadThumbnail,
+                Self::GrantCreate,
+                Self::GrantRevoke,
+                Self::WorklistShown,
+                Self::RadiationWarned,
+            ])
             .chain(SignIn::ALL.map(Self::SignIn))
             .find(|r| r.as_str() == s)
     }
@@ -171,8 +181,13 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(Recorded::parse(a.as_str()), Some(Recorded::Asked(a)));
         }
-        let others =
-            [Recorded::PieceReadThumbnail, Recorded::GrantCreate, Recorded::GrantRevoke, Recorded::WorklistShown];
+        let others = [
+            Recorded::PieceReadThumbnail,
+            Recorded::GrantCreate,
+            Recorded::GrantRevoke,
+            Recorded::WorklistShown,
+            Recorded::RadiationWarned,
+        ];
         for r in others.into_iter().chain(SignIn::ALL.map(Recorded::SignIn)) {
             assert_eq!(Recorded::parse(r.as_str()), Some(r));
         }

@@ -6,7 +6,7 @@ pub mod register;
 pub mod show;
 pub mod worklist;
 
-pub use lifecycle::{RadiationReason, radiate_dossier, renew_dossier};
+pub use lifecycle::{RadiationReason, radiate_dossier, renew_dossier, warn, warn_radiation};
 pub(crate) use register::{Credentials, one_year_after};
 pub use register::{RegisterInput, Registered, ShownCredentials, register_dossier};
 pub use show::{DossierView, OrgRef, show_dossier};

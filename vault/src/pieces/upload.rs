@@ -136,6 +136,10 @@ pub async fn store_upload(
     // An applicant's own upload has neither agent nor organisation.
     let by = Uploader { actor: principal.actor(Action::PieceUpload), idempotency_key, scan: form.scan.take() };
     let committed = commit(&vault, &dk, &accepted, &target, filename, declared_type, by).await?;
+    if matches!(principal, Principal::Applicant { .. }) {
+        // The applicant's upload answers a pending (c) radiation warning.
+        vault.db().applicant_answered(dossier.id).await?;
+    }
     let (status, piece, version, duplicate) = match committed {
         Committed::Created(p, v) => (StatusCode::CREATED, p, v, false),
         Committed::Duplicate(p, v) => (StatusCode::OK, p, v, true),

@@ -90,7 +90,7 @@ async fn arrive(vault: &Vault, handle: Option<&str>, callback: &Callback) -> Res
     let identity = client.finish(&attempt, &code).await?;
     let sub_hash = sha256(identity.sub.as_bytes());
     if let Some((applicant, dossier)) = vault.db().applicant_by_franceconnect(&sub_hash).await? {
-        let session = applicants::start_session(vault, applicant, Some(&identity.id_token)).await?;
+        let session = applicants::start_session(vault, applicant, dossier, Some(&identity.id_token)).await?;
         trace(vault, SignIn::Applicant, Some(dossier)).await?;
         return Ok(Arrived::SignedIn(session));
     }
@@ -131,7 +131,9 @@ pub async fn link(
         Link::IdentityTaken => return Err(LinkRefusal::IdentityTaken),
     }
     trace(vault, SignIn::ApplicantLinked, Some(applicant.dossier_id)).await.map_err(LinkRefusal::Credentials)?;
-    applicants::start_session(vault, applicant.id, Some(&pending.id_token)).await.map_err(LinkRefusal::Credentials)
+    applicants::start_session(vault, applicant.id, applicant.dossier_id, Some(&pending.id_token))
+        .await
+        .map_err(LinkRefusal::Credentials)
 }
 
 /// Removes the applicant's FranceConnect link (their own choice); traced.

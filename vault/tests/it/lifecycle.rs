@@ -45,7 +45,7 @@ async fn renew_and_radiate_follow_the_policy_and_are_traced() {
 
         // Radiated: frozen, and out of the partners' reach; the registering
         // service still reads it.
-        let r = app.post_json(&url, &app.guichet_token, json!({"reason": "autre"})).await;
+        let r = app.post_json(&url, &app.guichet_token, json!({"reason": "renonciation"})).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let r = app.post_json(&format!("/api/v1/dossiers/{nu}/renew"), &app.guichet_token, json!({})).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -69,5 +69,68 @@ async fn renew_and_radiate_follow_the_policy_and_are_traced() {
         assert_eq!(app.vault.db().audit_count(id, "dossier.renew").await.unwrap(), 1);
         assert_eq!(app.vault.db().audit_count(id, "dossier.radiate").await.unwrap(), 1);
         assert_eq!(app.vault.db().audit_count_with(id, "dossier.radiate", "denied").await.unwrap(), 2);
+    }
+}
+
+#[tokio::test]
+async fn radiation_follows_the_six_reasons_and_their_month() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
+        let j = r.json();
+        let nu = j["numero_unique"].as_str().unwrap().to_owned();
+        let creds = json!({"identifier": j["applicant"]["identifier"], "code": j["applicant"]["code"]});
+        let (radiate, warn) =
+            (format!("/api/v1/dossiers/{nu}/radiate"), format!("/api/v1/dossiers/{nu}/radiation-warnings"));
+        let today = vault::clock::today();
+        let in_a_month = vault::clock::iso_date(vault::clock::one_month_after(today));
+
+        // The law has no "other" reason; the 422 lists the six.
+        let r = app.post_json(&radiate, &app.guichet_token, json!({"reason": "autre"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+        for six in ["attribution", "renonciation", "sans_reponse", "irrecevabilite", "non_renouvellement", "fusion"] {
+            assert!(message.contains(six), "{message}");
+        }
+        let r = app.post_json(&radiate, &app.guichet_token, json!({"reason": "fusion"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a merge, not a radiation by hand");
+        let r = app.post_json(&radiate, &app.guichet_token, json!({"reason": "non_renouvellement"})).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "a valid demand has not lapsed");
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("valid until"));
+        let r = app.post_json(&radiate, &app.guichet_token, json!({"reason": "irrecevabilite"})).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("warn the applicant first"));
+
+        // Warnings: only (c) and (d), only by who may radiate; the month
+        // runs from the first one.
+        let r = app.post_json(&warn, &app.guichet_token, json!({"reason": "attribution"})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app.post_json(&warn, &app.bailleur_token, json!({"reason": "sans_reponse"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = app.post_json(&warn, &app.guichet_token, json!({"reason": "sans_reponse"})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert_eq!(r.json()["radiation_possible_on"], in_a_month.as_str());
+        let again = app.post_json(&warn, &app.guichet_token, json!({"reason": "sans_reponse"})).await;
+        assert_eq!((again.status, again.json()["warned_on"].clone()), (StatusCode::OK, r.json()["warned_on"].clone()));
+        let r = app.post_json(&radiate, &app.guichet_token, json!({"reason": "sans_reponse"})).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains(&format!("possible from {in_a_month}")));
+
+        // The applicant answers (signs in): the (c) warning no longer stands.
+        assert_eq!(app.post_json("/api/v1/session", "", creds).await.status, StatusCode::OK);
+        let r = app.post_json(&radiate, &app.guichet_token, json!({"reason": "sans_reponse"})).await;
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("warn the applicant first"), "{:?}", r.json());
+
+        // A (d) warning given 40 days ago: the radiation goes through.
+        let id =
+            app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+        let guichet = app.vault.db().agent(app.guichet_agent).await.unwrap().unwrap().organisation_id;
+        let back = today - time::Duration::days(40);
+        let reason = vault::domain::RadiationReason::Irrecevabilite;
+        app.vault.db().warn_radiation(id, reason, back, app.guichet_actor(guichet)).await.unwrap();
+        let r = app.post_json(&radiate, &app.guichet_token, json!({"reason": "irrecevabilite"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.json()["radiation_reason"], "irrecevabilite");
+        assert_eq!(app.vault.db().audit_count(id, "dossier.radiation_warning").await.unwrap(), 2);
     }
 }
