@@ -51,6 +51,13 @@ pub async fn open<'a>(
 ) -> Result<Opened<'a>, Error> {
     let nu = NumeroUnique::parse(nu)?;
     let dossier = vault.db().dossier_by_nu(&nu).await?.ok_or_else(|| no_such_dossier(vault, principal, action))?;
+    if let Some(on) = dossier.purged_on {
+        // Nothing is left to decide on: the tombstone says when it went.
+        return Err(Error::Gone(format!(
+            "this dossier was erased on {}, one year after its radiation",
+            crate::clock::iso_date(on)
+        )));
+    }
     decide(vault, principal, dossier, action).await
 }
 

@@ -36,6 +36,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// What was here has been erased for good (a purged dossier).
+    #[error("{0}")]
+    Gone(String),
     #[error("the upload is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{0}")]
@@ -138,6 +141,7 @@ impl Error {
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code.as_str()),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Gone(_) => (StatusCode::GONE, "gone"),
             Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -55,6 +55,21 @@ pub enum Command {
         #[command(subcommand)]
         cmd: AuditCommand,
     },
+    /// Erase the dossiers radiated a year ago or more (décret 2017-917): key shredded, objects and personal
+    /// metadata deleted, a tombstone kept (the number then answers 410 Gone).
+    Purge {
+        #[command(flatten)]
+        settings: Settings,
+        /// Purge as of this day (YYYY-MM-DD) [default: today].
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// Only list what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete orphaned objects left by interrupted uploads and erased dossiers.
     Gc {
         #[command(flatten)]
@@ -118,6 +133,7 @@ impl Command {
             | Self::Keys { settings, .. }
             | Self::Audit { settings, .. }
             | Self::Gc { settings, .. }
+            | Self::Purge { settings, .. }
             | Self::Check { settings, .. }
             | Self::Backup { settings, .. }
             | Self::Restore { settings, .. }
@@ -227,6 +243,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { cmd, .. } => admin::run(open(config).await?, cmd).await?,
         Command::Keys { cmd, .. } => keys::run(config, cmd).await?,
+        Command::Purge { as_of, dry_run, json, .. } => {
+            let as_of = match as_of {
+                Some(d) => crate::clock::parse_iso_date(d.trim())
+                    .map_err(|_| anyhow::anyhow!("--as-of {d:?}: expected a date such as 2027-12-03"))?,
+                None => crate::clock::today(),
+            };
+            let vault = open(config).await?;
+            let r = crate::jobs::purge::purge(&vault, as_of, dry_run).await.context("purge failed")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else if dry_run {
+                eprintln!("as of {}: {} dossier(s) due for purge (dry run: nothing erased)", r.as_of, r.due);
+            } else {
+                eprintln!("as of {}: {} dossier(s) purged, {} object(s) deleted", r.as_of, r.purged, r.objects);
+            }
+        }
         Command::Gc { grace_hours, .. } => {
             let vault = open(config).await?;
             let r =

@@ -26,6 +26,8 @@ pub struct Dossier {
     pub shredded: bool,
     /// Set once radiated, with the reason given.
     pub radiated: Option<(Date, String)>,
+    /// Set once purged, a year after the radiation: only the tombstone is left.
+    pub purged_on: Option<Date>,
 }
 
 /// How the dossier gets its numéro unique.
@@ -75,6 +77,10 @@ fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
         },
         communes: Vec::new(),
         shredded: row.try_get::<Option<i64>, _>("shredded_at")?.is_some(),
+        purged_on: row
+            .try_get::<Option<String>, _>("purged_on")?
+            .map(|d| date_from_sql(&d).map_err(|e| Error::Database(sqlx::Error::Decode(e.into()))))
+            .transpose()?,
     })
 }
 
@@ -96,8 +102,7 @@ pub enum Reach {
     Within { communes: Vec<String>, departements: Vec<String>, grants_of: Option<Uuid>, own: Option<Uuid> },
 }
 
-const COLUMNS: &str =
-    "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at, radiated_on, radiation_reason";
+const COLUMNS: &str = "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at, radiated_on, radiation_reason, purged_on";
 
 /// Most numbers issued in one month and territory: random draws among a
 /// million stay quick while at most 60 % are taken.
@@ -216,6 +221,7 @@ impl Db {
             communes,
             shredded: false,
             radiated: None,
+            purged_on: None,
         })
     }
 
@@ -258,7 +264,8 @@ impl Db {
             binds.push(v);
             format!("${}", binds.len())
         };
-        let mut base = String::from("d.numero_unique > $1");
+        // A purged dossier is a tombstone: in no worklist.
+        let mut base = String::from("d.numero_unique > $1 AND d.purged_on IS NULL");
         if let Some(c) = filter.commune {
             let m = mark(&mut binds, c.as_str().to_owned());
             base.push_str(&format!(

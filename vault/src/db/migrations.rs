@@ -38,6 +38,7 @@ migrations![
     "0011_grant_purpose.sql",
     "0012_signin.sql",
     "0013_radiation_warnings.sql",
+    "0014_purge.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

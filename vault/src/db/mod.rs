@@ -16,6 +16,7 @@ mod migrations;
 pub mod objects;
 pub mod orgs;
 pub mod pieces;
+mod purge;
 pub mod signin;
 mod warnings;
 

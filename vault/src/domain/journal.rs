@@ -27,6 +27,8 @@ pub enum Recorded {
     /// The applicant was warned of a radiation for (c) or (d), a month
     /// ahead (recorded under `dossier.radiate`'s decision).
     RadiationWarned,
+    /// The dossier was purged a year after its radiation (by the system).
+    Purged,
     /// A person signed in through an identity provider (ProConnect,
     /// FranceConnect), or was refused and why.
     SignIn(SignIn),
@@ -112,6 +114,7 @@ impl Recorded {
             Self::GrantRevoke => "grant.revoke",
             Self::WorklistShown => "worklist.shown",
             Self::RadiationWarned => "dossier.radiation_warning",
+            Self::Purged => "dossier.purge",
             Self::SignIn(s) => s.as_str(),
         }
     }
@@ -127,6 +130,7 @@ impl Recorded {
                 Self::GrantRevoke,
                 Self::WorklistShown,
                 Self::RadiationWarned,
+                Self::Purged,
             ])
             .chain(SignIn::ALL.map(Self::SignIn))
             .find(|r| r.as_str() == s)
@@ -187,6 +191,7 @@ mod tests {
             Recorded::GrantRevoke,
             Recorded::WorklistShown,
             Recorded::RadiationWarned,
+            Recorded::Purged,
         ];
         for r in others.into_iter().chain(SignIn::ALL.map(Recorded::SignIn)) {
             assert_eq!(Recorded::parse(r.as_str()), Some(r));

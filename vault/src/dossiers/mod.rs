@@ -11,3 +11,9 @@ pub(crate) use register::{Credentials, one_year_after};
 pub use register::{RegisterInput, Registered, ShownCredentials, register_dossier};
 pub use show::{DossierView, OrgRef, show_dossier};
 pub use worklist::{Worklist, WorklistQuery, worklist_of};
+
+/// The day a dossier radiated on `radiated_on` is purged: one year later
+/// (décret 2017-917 art. 4).
+pub fn purge_on(radiated_on: time::Date) -> time::Date {
+    one_year_after(radiated_on)
+}

@@ -56,7 +56,7 @@ impl DossierView {
             valid_until: crate::clock::iso_date(d.valid_until),
             radiated_on: d.radiated.as_ref().map(|(on, _)| crate::clock::iso_date(*on)),
             radiation_reason: d.radiated.as_ref().map(|(_, r)| r.clone()),
-            purge_on: d.radiated.as_ref().map(|(on, _)| crate::clock::iso_date(super::one_year_after(*on))),
+            purge_on: d.radiated.as_ref().map(|(on, _)| crate::clock::iso_date(super::purge_on(*on))),
             registered_by: registered_by.into(),
             pieces,
         }

@@ -5,5 +5,6 @@ pub mod backup;
 pub mod check;
 pub mod demo;
 pub mod gc;
+pub mod purge;
 pub mod reseal;
 pub mod rewrap;

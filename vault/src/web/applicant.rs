@@ -168,6 +168,7 @@ fn action_fr(action: &str) -> &str {
         Some(Recorded::GrantRevoke) => "a retiré un accès à votre dossier",
         Some(Recorded::WorklistShown) => "a vu votre demande dans sa liste de dossiers",
         Some(Recorded::RadiationWarned) => "vous a averti d'une radiation possible dans un mois",
+        Some(Recorded::Purged) => "a effacé le dossier, un an après sa radiation",
         Some(Recorded::SignIn(crate::domain::journal::SignIn::ApplicantLinked)) => {
             "a lié son identité FranceConnect au dossier"
         }

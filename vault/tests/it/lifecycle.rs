@@ -134,3 +134,95 @@ async fn radiation_follows_the_six_reasons_and_their_month() {
         assert_eq!(app.vault.db().audit_count(id, "dossier.radiation_warning").await.unwrap(), 2);
     }
 }
+
+#[tokio::test]
+async fn purge_erases_a_dossier_a_year_after_its_radiation() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
+        let nu = r.json()["numero_unique"].as_str().unwrap().to_owned();
+        let identifier = r.json()["applicant"]["identifier"].as_str().unwrap().to_owned();
+        let marker = "MARQUEUR-PURGE-7731";
+        let up = app
+            .post_multipart(
+                &format!("/api/v1/dossiers/{nu}/pieces"),
+                &app.guichet_token,
+                crate::common::multipart_named(
+                    &[("kind", "ressources")],
+                    &format!("{marker}.pdf"),
+                    Some(&doc_of(3000, 8)),
+                ),
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::CREATED, "{:?}", up.body);
+        let kept = app.register().await;
+        app.upload_ok(&kept, &doc_of(2000, 9)).await;
+        let r = app
+            .post_json(&format!("/api/v1/dossiers/{nu}/radiate"), &app.guichet_token, json!({"reason": "attribution"}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let purge_on = r.json()["purge_on"].as_str().unwrap().to_owned();
+        let id =
+            app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+        let objects_of = |listed: &[vault::store::Listed], d: uuid::Uuid| {
+            listed
+                .iter()
+                .filter(|o| matches!(o.key, vault::store::ObjectKey::Dossier { dossier, .. } if dossier == d))
+                .count()
+        };
+        assert!(objects_of(&app.vault.store().list().await.unwrap(), id) >= 2, "original and rendition");
+
+        // Not before its day; a dry run erases nothing.
+        let today = vault::clock::today();
+        let day_before = vault::clock::parse_iso_date(&purge_on).unwrap() - time::Duration::days(1);
+        assert_eq!(vault::jobs::purge::purge(&app.vault, day_before, false).await.unwrap().due, 0);
+        let on = vault::clock::parse_iso_date(&purge_on).unwrap();
+        let dry = vault::jobs::purge::purge(&app.vault, on, true).await.unwrap();
+        assert_eq!((dry.due, dry.purged, dry.dossiers.as_slice()), (1, 0, &[id][..]));
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await.status, StatusCode::OK);
+
+        let done = vault::jobs::purge::purge(&app.vault, on, false).await.unwrap();
+        assert_eq!((done.due, done.purged), (1, 1));
+        assert!(done.objects >= 2);
+        let listed = app.vault.store().list().await.unwrap();
+        assert_eq!(objects_of(&listed, id), 0, "no object of the purged dossier is left");
+        let other = app
+            .vault
+            .db()
+            .dossier_by_nu(&vault::domain::NumeroUnique::parse(&kept).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        assert!(objects_of(&listed, other) >= 1, "the other dossier is untouched");
+        let gone = app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await;
+        assert_eq!(gone.status, StatusCode::GONE);
+        assert!(gone.json()["error"]["message"].as_str().unwrap().contains(&vault::clock::iso_date(on)));
+        assert_eq!(app.get(&format!("/api/v1/dossiers/{kept}"), &app.guichet_token).await.status, StatusCode::OK);
+        // The applicant's credentials went with it.
+        let creds = json!({"identifier": identifier, "code": "ANYTHING22"});
+        assert_eq!(app.post_json("/api/v1/session", "", creds).await.status, StatusCode::UNAUTHORIZED);
+        // Done once: a second run finds nothing; the journal and the store still verify.
+        assert_eq!(
+            vault::jobs::purge::purge(&app.vault, today + time::Duration::days(800), false).await.unwrap().due,
+            0
+        );
+        assert_eq!(app.vault.db().audit_count(id, "dossier.purge").await.unwrap(), 1);
+        assert!(vault::audit::verify(&app.vault).await.unwrap().is_clean());
+        assert!(vault::jobs::check::check(&app.vault, true, |_, _| {}).await.unwrap().is_clean());
+        if db == crate::common::DbKind::Sqlite {
+            // The database and its write-ahead log: no byte of the
+            // applicant's identifier or of the piece's name is left.
+            for name in ["vault.db", "vault.db-wal"] {
+                let file = std::fs::read(app.dir.path().join(name)).unwrap_or_default();
+                for needle in [marker.as_bytes(), identifier.as_bytes()] {
+                    assert!(
+                        !file.windows(needle.len()).any(|w| w == needle),
+                        "{} left in {name}",
+                        String::from_utf8_lossy(needle)
+                    );
+                }
+            }
+        }
+    }
+}

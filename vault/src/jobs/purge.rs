@@ -1,0 +1,59 @@
+//! `dnu-vault purge`: erases the dossiers radiated a year ago or more
+//! (décret 2017-917 art. 4). For each: the key is crypto-shredded (every
+//! object of the dossier, backups included, is unreadable from then on),
+//! its objects are deleted from the store (a failure there is left to
+//! `gc`, which deletes the objects of shredded dossiers), then its
+//! personal metadata goes in one transaction and a tombstone stays: the
+//! internal id, the numéro unique (which then answers 410 Gone), the dates
+//! and the radiation reason. Interrupted, a run resumes where it stopped:
+//! a dossier is due until its tombstone is written.
+
+use serde::Serialize;
+use time::Date;
+use uuid::Uuid;
+
+use crate::{app::Vault, error::Error};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct PurgeReport {
+    /// The day the run purged as of.
+    pub as_of: String,
+    /// Dossiers whose year after radiation had ended.
+    pub due: usize,
+    pub purged: usize,
+    /// Objects of those dossiers the registry listed (deleted, or left to gc).
+    pub objects: usize,
+    /// Internal ids of the dossiers purged (or due, in a dry run).
+    pub dossiers: Vec<Uuid>,
+}
+
+/// Purges what is due `as_of`; with `dry_run`, only says what would go.
+pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeReport, Error> {
+    // One year after radiation, as `purge_on` shows it: the query takes
+    // every dossier radiated 365 days ago or more (a superset), the exact
+    // anniversary is checked here.
+    let candidates = vault.db().due_for_purge(as_of - time::Duration::days(365)).await?;
+    let mut report = PurgeReport { as_of: crate::clock::iso_date(as_of), ..PurgeReport::default() };
+    for dossier in candidates {
+        let Some(d) = vault.db().dossier_by_id(dossier).await? else { continue };
+        let Some((radiated_on, _)) = &d.radiated else { continue };
+        if crate::dossiers::purge_on(*radiated_on) > as_of {
+            continue;
+        }
+        report.due += 1;
+        report.dossiers.push(dossier);
+        if dry_run {
+            continue;
+        }
+        report.objects += vault.db().objects_of(dossier).await?.len();
+        vault.shred_dossier(dossier).await?;
+        if vault.db().purge_metadata(dossier, as_of).await? {
+            report.purged += 1;
+        }
+    }
+    if report.purged > 0 {
+        vault.db().settle_erasure().await?;
+    }
+    tracing::info!(due = report.due, purged = report.purged, objects = report.objects, dry_run, "purge done");
+    Ok(report)
+}
