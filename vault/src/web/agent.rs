@@ -229,6 +229,22 @@ async fn show_page(
 ) -> Result<Response, Error> {
     let view = match show_dossier(vault, &session.principal, nu).await {
         Ok(v) => v,
+        Err(Error::Gone(_)) => {
+            let on = match crate::domain::NumeroUnique::parse(nu) {
+                Ok(n) => vault.db().dossier_by_nu(&n).await?.and_then(|d| d.purged_on),
+                Err(_) => None,
+            };
+            let main = html! {
+                h1 { "Dossier " (nu) }
+                p role="alert" {
+                    "Ce dossier a été effacé"
+                    @if let Some(on) = on { " le " (crate::clock::iso_date(on)) }
+                    ", un an après sa radiation, comme la loi le prévoit (décret n° 2017-917). Il n'en reste que le numéro et les dates."
+                }
+                p { a href="/dossiers" { "Retour aux dossiers" } }
+            };
+            return Ok((StatusCode::GONE, page("Dossier effacé", Some(session), main)).into_response());
+        }
         Err(e @ (Error::NotFound(_) | Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
             let status = e.status();
             let main = html! {

@@ -199,6 +199,27 @@ async fn purge_erases_a_dossier_a_year_after_its_radiation() {
         assert_eq!(gone.status, StatusCode::GONE);
         assert!(gone.json()["error"]["message"].as_str().unwrap().contains(&vault::clock::iso_date(on)));
         assert_eq!(app.get(&format!("/api/v1/dossiers/{kept}"), &app.guichet_token).await.status, StatusCode::OK);
+        // The agents' page says so in French.
+        let page = app
+            .send(
+                axum::http::Request::post("/agent/connexion")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from(format!("token={}", app.guichet_token)))
+                    .unwrap(),
+            )
+            .await;
+        let cookie = page.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let shown = app
+            .send(
+                axum::http::Request::get(format!("/dossiers/{nu}"))
+                    .header("cookie", &cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(shown.status, StatusCode::GONE);
+        let text = String::from_utf8_lossy(shown.body.as_ref().unwrap()).into_owned();
+        assert!(text.contains(&format!("effacé le {}", vault::clock::iso_date(on))), "{text}");
         // The applicant's credentials went with it.
         let creds = json!({"identifier": identifier, "code": "ANYTHING22"});
         assert_eq!(app.post_json("/api/v1/session", "", creds).await.status, StatusCode::UNAUTHORIZED);
