@@ -138,6 +138,7 @@ fn dossiers() -> Routes {
             Doc::new("worklist", "The dossiers the caller may see, paginated", Auth::Bearer, Produces::Json).query(&[
                 ("commune", "INSEE code of a commune the dossier asks for"),
                 ("status", "active or radiated"),
+                ("due", "renewal: the registering organisation's active demands lapsing within 31 days (the relance list)"),
                 ("limit", "items per page (at most 500)"),
                 ("after", "the `next` cursor of the previous page"),
             ]),

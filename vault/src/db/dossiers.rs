@@ -89,6 +89,9 @@ fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
 pub struct PageFilter<'a> {
     pub commune: Option<&'a CommuneCode>,
     pub status: Option<DossierStatus>,
+    /// The relance list: active demands of this registering organisation
+    /// valid until this day at the latest.
+    pub renewal_due: Option<(Uuid, Date)>,
 }
 
 /// Which dossiers the policy set's permits can reach for the caller (a
@@ -275,6 +278,10 @@ impl Db {
         if let Some(st) = filter.status {
             let m = mark(&mut binds, st.as_str().to_owned());
             base.push_str(&format!(" AND d.status = {m}"));
+        }
+        if let Some((org, by)) = filter.renewal_due {
+            let (o, b) = (mark(&mut binds, org.to_string()), mark(&mut binds, date_to_sql(by)));
+            base.push_str(&format!(" AND d.status = 'active' AND d.registered_by = {o} AND d.valid_until <= {b}"));
         }
         // One branch per reach, each walking the numéro unique index with
         // its own LIMIT, then merged: an OR of EXISTS makes PostgreSQL hash

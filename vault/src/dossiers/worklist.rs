@@ -32,11 +32,18 @@ const MAX_LIMIT: usize = 500;
 /// Most candidates read per query while filling a page.
 const MAX_BATCH: usize = 500;
 
+/// How far ahead the relance list looks: the renewal notice goes out at
+/// least a month before expiry (CCH R.441-2-7).
+pub const RENEWAL_NOTICE_DAYS: i64 = 31;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorklistQuery {
     pub commune: Option<String>,
     pub status: Option<String>,
+    /// `renewal`: the registering organisation's active demands that lapse
+    /// within 31 days (or have lapsed), to chase before they are radiated.
+    pub due: Option<String>,
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
@@ -96,7 +103,22 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
         None => Default::default(),
     };
     let reach = reach(vault, principal);
-    let filter = PageFilter { commune: commune.as_ref(), status };
+    let renewal_due = match q.due.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("renewal") => match principal {
+            Principal::Agent(a) if a.organisation.registering => {
+                Some((a.organisation.id, crate::clock::today() + time::Duration::days(RENEWAL_NOTICE_DAYS)))
+            }
+            _ => {
+                return Err(Error::Invalid(
+                    "due: renewal lists the demands a registering organisation has to chase; this caller registers none"
+                        .into(),
+                ));
+            }
+        },
+        Some(other) => return Err(Error::Invalid(format!("due: {other:?} is not a list; expected renewal"))),
+    };
+    let filter = PageFilter { commune: commune.as_ref(), status, renewal_due };
     let prepared = Prepared::new(vault, principal);
     let mut items = Vec::new();
     let mut shown = Vec::new();

@@ -138,6 +138,13 @@ async fn list_page(
         .await?
         .items;
     let Principal::Agent(a) = &session.principal else { return Err(Error::Forbidden("agents only".into())) };
+    // The relance list, for the organisations that register demands.
+    let due = if a.organisation.registering {
+        let q = WorklistQuery { due: Some("renewal".into()), limit: Some(200), ..WorklistQuery::default() };
+        Some(worklist_of(vault, &session.principal, q).await?.items)
+    } else {
+        None
+    };
     let main = html! {
         h1 { "Dossiers — " (a.organisation.name) }
         @if let Some(n) = notice { (n) }
@@ -153,6 +160,25 @@ async fn list_page(
                 label for="communes" { "Communes souhaitées (codes INSEE, séparés par des virgules)" }
                 input id="communes" name="communes" type="text" required;
                 button type="submit" { "Enregistrer" }
+            }
+        }
+        @if let Some(due) = &due {
+            h2 { "Demandes à renouveler dans les 31 jours (" (due.len()) ")" }
+            @if due.is_empty() {
+                p { "Aucune demande enregistrée par votre organisme n'arrive à échéance d'ici 31 jours." }
+            } @else {
+                table {
+                    caption { "Demandes enregistrées par votre organisme, à relancer avant leur radiation" }
+                    thead { tr { th scope="col" { "Numéro unique" } th scope="col" { "Valable jusqu'au" } } }
+                    tbody {
+                        @for d in due {
+                            tr {
+                                td { a href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
+                                td { (d.valid_until) }
+                            }
+                        }
+                    }
+                }
             }
         }
         h2 { "Dossiers de votre territoire (" (items.len()) ")" }

@@ -247,3 +247,61 @@ async fn purge_erases_a_dossier_a_year_after_its_radiation() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_guichet_lists_the_demands_to_chase_before_they_lapse() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let soon = app.register().await;
+        let later = app.register().await;
+        let radiated = app.register().await;
+        // Deposited 11 months ago: valid 20 more days; another one valid a year.
+        let today = vault::clock::today();
+        for (nu, until) in [(&soon, today + time::Duration::days(20)), (&radiated, today + time::Duration::days(5))] {
+            let id = app
+                .vault
+                .db()
+                .dossier_by_nu(&vault::domain::NumeroUnique::parse(nu).unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+            let guichet = app.vault.db().agent(app.guichet_agent).await.unwrap().unwrap().organisation_id;
+            let changed = app
+                .vault
+                .db()
+                .change_lifecycle(
+                    id,
+                    vault::db::dossiers::Lifecycle::Renew { valid_until: until },
+                    app.guichet_actor(guichet),
+                )
+                .await
+                .unwrap();
+            assert!(changed);
+        }
+        let r = app
+            .post_json(
+                &format!("/api/v1/dossiers/{radiated}/radiate"),
+                &app.guichet_token,
+                json!({"reason": "renonciation"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+
+        let due = app.get("/api/v1/dossiers?due=renewal", &app.guichet_token).await;
+        assert_eq!(due.status, StatusCode::OK, "{:?}", due.body);
+        let items = due.json()["items"].as_array().unwrap().clone();
+        let numbers: Vec<&str> = items.iter().map(|i| i["numero_unique"].as_str().unwrap()).collect();
+        assert_eq!(
+            numbers,
+            [soon.as_str()],
+            "only the active demand lapsing within 31 days, not {later} nor the radiated one"
+        );
+        assert_eq!(items[0]["valid_until"], vault::clock::iso_date(today + time::Duration::days(20)).as_str());
+        // Only an organisation that registers demands has such a list.
+        let r = app.get("/api/v1/dossiers?due=renewal", &app.bailleur_token).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app.get("/api/v1/dossiers?due=tomorrow", &app.guichet_token).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
