@@ -77,8 +77,8 @@ fn grant(valid: bool) -> Option<GrantFacts> {
 #[rustfmt::skip]
 const DEFAULT: &[(&str, &str, &str, &str)] = &[
     // principal          grant      dossier     g r n x u p e o E a G A
-    ("applicant",        "none",    "active",   "- Y - - Y Y Y Y - Y - Y"),
-    ("applicant",        "valid",   "active",   "- Y - - Y Y Y Y - Y - Y"),
+    ("applicant",        "none",    "active",   "- Y Y - Y Y Y Y - Y - Y"),
+    ("applicant",        "valid",   "active",   "- Y Y - Y Y Y Y - Y - Y"),
     ("applicant",        "none",    "radiated", "- Y - - - Y Y Y - Y - Y"),
     ("applicant",        "valid",   "radiated", "- Y - - - Y Y Y - Y - Y"),
     ("other-applicant",  "none",    "active",   "- - - - - - - - - - - -"),

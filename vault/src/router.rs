@@ -289,6 +289,13 @@ fn pages() -> Routes {
                 .consumes(Consumes::Multipart)
                 .success(303),
         )
+        .post(
+            "/mon-dossier/renouveler",
+            web::applicant::renew,
+            Doc::new("pageApplicantRenew", "The applicant renews their demand for a year", Cookie, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
+        )
         .get(
             "/mon-dossier/pieces/{piece}/rendu",
             web::applicant::rendition,

@@ -10,7 +10,7 @@ pub use lifecycle::{RadiationReason, radiate_dossier, renew_dossier, warn, warn_
 pub(crate) use register::{Credentials, one_year_after};
 pub use register::{RegisterInput, Registered, ShownCredentials, register_dossier};
 pub use show::{DossierView, OrgRef, show_dossier};
-pub use worklist::{Worklist, WorklistQuery, worklist_of};
+pub use worklist::{RENEWAL_NOTICE_DAYS, Worklist, WorklistQuery, worklist_of};
 
 /// The day a dossier radiated on `radiated_on` is purged: one year later
 /// (décret 2017-917 art. 4).

@@ -209,6 +209,17 @@ async fn render_dossier(
         h1 { "Mon dossier de demande de logement social" }
         p { "Numéro unique : " strong { (dossier.numero_unique) } " — demande valable jusqu'au " (crate::clock::iso_date(dossier.valid_until)) }
         @if let Some(f) = flash { p.ok role="status" { (f) } }
+        @if dossier.status == crate::domain::DossierStatus::Active
+            && dossier.valid_until <= crate::clock::today() + time::Duration::days(crate::dossiers::RENEWAL_NOTICE_DAYS)
+        {
+            h2 { "Renouveler ma demande" }
+            p { "Votre demande arrive à échéance le " (crate::clock::iso_date(dossier.valid_until))
+                ". Sans renouvellement à cette date, elle sera radiée. Renouvelez-la pour un an :" }
+            form method="post" action="/mon-dossier/renouveler" {
+                input type="hidden" name="csrf" value=(session.csrf());
+                button type="submit" { "Renouveler ma demande" }
+            }
+        }
         h2 { "Mes pièces" }
         @if pieces.is_empty() {
             p { "Aucune pièce n'a encore été déposée." }
@@ -317,4 +328,17 @@ pub async fn rendition(
 pub async fn data(State(vault): State<Vault>, ApplicantSession(session): ApplicantSession) -> Result<Response, Error> {
     let nu = own_nu(&vault, &session).await?;
     crate::export::export_zip(&vault, &session.principal, &nu).await
+}
+
+/// The applicant renews their own demand (CCH R.441-2-7), as the guichet
+/// can: valid one year from today.
+pub async fn renew(
+    State(vault): State<Vault>,
+    ApplicantSession(session): ApplicantSession,
+    Form(form): Form<super::CsrfForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf())?;
+    let nu = own_nu(&vault, &session).await?;
+    crate::dossiers::renew_dossier(&vault, &session.principal, &nu).await?;
+    Ok(Redirect::to("/mon-dossier?renouvelee=1").into_response())
 }

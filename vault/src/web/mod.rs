@@ -375,10 +375,15 @@ pub fn to_sign_in() -> Response {
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Deposited {
     depose: Option<String>,
+    /// `?renouvelee=1`: the applicant renewed their demand.
+    renouvelee: Option<String>,
 }
 
 impl Deposited {
     pub fn flash(&self) -> Option<&'static str> {
+        if self.renouvelee.is_some() {
+            return Some("Votre demande est renouvelée pour un an.");
+        }
         self.depose.is_some().then_some("La pièce a été déposée.")
     }
 }

@@ -305,3 +305,46 @@ async fn the_guichet_lists_the_demands_to_chase_before_they_lapse() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+#[tokio::test]
+async fn the_applicant_renews_their_own_demand() {
+    let app = TestApp::builder().build().await;
+    let (nu, token) = app.register_signed_in().await;
+    let (other, _) = app.register_signed_in().await;
+    let r = app.post_json(&format!("/api/v1/dossiers/{other}/renew"), &token, json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "not another applicant's demand");
+
+    // A month before expiry the page offers the renewal.
+    let id = app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+    let guichet = app.vault.db().agent(app.guichet_agent).await.unwrap().unwrap().organisation_id;
+    let soon = vault::clock::today() + time::Duration::days(10);
+    let renew = vault::db::dossiers::Lifecycle::Renew { valid_until: soon };
+    assert!(app.vault.db().change_lifecycle(id, renew, app.guichet_actor(guichet)).await.unwrap());
+    let cookie = format!("__Host-dnu_session={token}");
+    let get = |path: &str| {
+        axum::http::Request::get(path.to_owned()).header("cookie", &cookie).body(axum::body::Body::empty()).unwrap()
+    };
+    let page = String::from_utf8_lossy(app.send(get("/mon-dossier")).await.body.as_ref().unwrap()).into_owned();
+    assert!(page.contains("Renouveler ma demande"), "{page}");
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &page[at..at + page[at..].find('"').unwrap()];
+    let done = app
+        .send(
+            axum::http::Request::post("/mon-dossier/renouveler")
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(format!("csrf={csrf}")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.headers["location"], "/mon-dossier?renouvelee=1");
+    let page =
+        String::from_utf8_lossy(app.send(get("/mon-dossier?renouvelee=1")).await.body.as_ref().unwrap()).into_owned();
+    assert!(page.contains("Votre demande est renouvelée pour un an."));
+    assert!(!page.contains("arrive à échéance"), "renewed: nothing to chase");
+    let d = app.vault.db().dossier_by_id(id).await.unwrap().unwrap();
+    assert!(d.valid_until >= vault::clock::today() + time::Duration::days(365), "valid a year from today");
+    // Traced as the applicant's own act.
+    assert_eq!(app.vault.db().audit_count(id, "dossier.renew").await.unwrap(), 2);
+}
