@@ -110,10 +110,8 @@ pub(super) fn check_id_token(
     if c.iat - SKEW_S > now {
         return Err(bad("issued in the future"));
     }
-    let same_nonce = c.nonce.as_deref().is_some_and(|n| {
-        n.len() == nonce.len()
-            && aws_lc_rs::constant_time::verify_slices_are_equal(n.as_bytes(), nonce.as_bytes()).is_ok()
-    });
+    let same_nonce =
+        c.nonce.as_deref().is_some_and(|n| crate::crypto::constant_time_eq(n.as_bytes(), nonce.as_bytes()));
     if !same_nonce {
         return Err(bad("its nonce is not this sign-in's"));
     }

@@ -149,10 +149,10 @@ async fn take<'v>(
         .await?
         .filter(|a| a.provider == kind)
         .ok_or(Failure::NoAttempt)?;
-    let same_state = callback.state.as_deref().is_some_and(|s| {
-        s.len() == stored.state.len()
-            && aws_lc_rs::constant_time::verify_slices_are_equal(s.as_bytes(), stored.state.as_bytes()).is_ok()
-    });
+    let same_state = callback
+        .state
+        .as_deref()
+        .is_some_and(|s| crate::crypto::constant_time_eq(s.as_bytes(), stored.state.as_bytes()));
     if !same_state {
         return Err(Failure::StateMismatch.into());
     }
@@ -207,8 +207,5 @@ pub async fn logged_out(
     let Some(stored) = vault.db().signin_attempt_take(&sha256(handle.as_bytes())).await? else { return Ok(false) };
     Ok(stored.provider == kind
         && stored.nonce == "logout"
-        && state.is_some_and(|s| {
-            s.len() == stored.state.len()
-                && aws_lc_rs::constant_time::verify_slices_are_equal(s.as_bytes(), stored.state.as_bytes()).is_ok()
-        }))
+        && state.is_some_and(|s| crate::crypto::constant_time_eq(s.as_bytes(), stored.state.as_bytes())))
 }
