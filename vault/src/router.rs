@@ -27,6 +27,14 @@ use crate::{
     sheets, web,
 };
 
+/// What a provider's redirect back to the vault carries.
+const CALLBACK_QUERY: &[(&str, &str)] = &[
+    ("code", "the authorization code"),
+    ("state", "the sign-in attempt's state"),
+    ("iss", "the provider (RFC 9207)"),
+    ("error", "the provider's error (access_denied: cancelled)"),
+];
+
 /// Every route the vault serves, with its documentation, grouped by the
 /// OpenAPI tag of each domain.
 pub fn table() -> Routes {
@@ -334,12 +342,7 @@ fn pages() -> Routes {
                 Open,
                 Redirect,
             )
-            .query(&[
-                ("code", "the authorization code"),
-                ("state", "the sign-in attempt's state"),
-                ("iss", "the provider (RFC 9207)"),
-                ("error", "the provider's error (access_denied: cancelled)"),
-            ])
+            .query(CALLBACK_QUERY)
             .success(303),
         )
         .get(
@@ -368,12 +371,7 @@ fn pages() -> Routes {
                 Open,
                 Redirect,
             )
-            .query(&[
-                ("code", "the authorization code"),
-                ("state", "the sign-in attempt's state"),
-                ("iss", "the provider (RFC 9207)"),
-                ("error", "the provider's error (access_denied: cancelled)"),
-            ])
+            .query(CALLBACK_QUERY)
             .success(303),
         )
         .get(

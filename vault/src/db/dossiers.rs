@@ -402,14 +402,7 @@ impl Db {
         }
         if action == Action::DossierRenew {
             // Renewing is an answer: a pending (c) warning no longer stands.
-            sqlx::query(
-                "UPDATE radiation_warnings SET cancelled_at = $1 \
-                 WHERE dossier_id = $2 AND reason = 'sans_reponse' AND cancelled_at IS NULL",
-            )
-            .bind(now_ms())
-            .bind(dossier.to_string())
-            .execute(&mut *tx)
-            .await?;
+            Self::answered_in(&mut tx, dossier).await?;
         }
         Self::record_in(&mut tx, &AuditEvent::new(by, action).on(dossier)).await?;
         tx.commit().await?;

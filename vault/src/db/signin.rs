@@ -249,18 +249,6 @@ impl Db {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Removes an applicant's FranceConnect link; true if there was one.
-    pub async fn unlink_franceconnect(&self, applicant: Uuid) -> Result<bool, Error> {
-        let r = sqlx::query(
-            "UPDATE applicants SET franceconnect_sub_hash = NULL, franceconnect_linked_at = NULL \
-             WHERE id = $1 AND franceconnect_sub_hash IS NOT NULL",
-        )
-        .bind(applicant.to_string())
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
     /// When the applicant linked FranceConnect, if they did (Unix ms).
     pub async fn franceconnect_linked_at(&self, applicant: Uuid) -> Result<Option<i64>, Error> {
         let row = sqlx::query("SELECT franceconnect_linked_at FROM applicants WHERE id = $1")

@@ -67,13 +67,20 @@ impl Db {
     /// The applicant answered (signed in, uploaded, renewed): a pending (c)
     /// warning no longer stands. Returns how many were cancelled.
     pub async fn applicant_answered(&self, dossier: Uuid) -> Result<u64, Error> {
+        let mut conn = self.pool().acquire().await?;
+        Self::answered_in(&mut conn, dossier).await
+    }
+
+    /// [`Self::applicant_answered`] on a connection or in a transaction
+    /// (a renewal cancels in its own).
+    pub(super) async fn answered_in(conn: &mut sqlx::AnyConnection, dossier: Uuid) -> Result<u64, Error> {
         let r = sqlx::query(
             "UPDATE radiation_warnings SET cancelled_at = $1 \
              WHERE dossier_id = $2 AND reason = 'sans_reponse' AND cancelled_at IS NULL",
         )
         .bind(now_ms())
         .bind(dossier.to_string())
-        .execute(self.pool())
+        .execute(conn)
         .await?;
         Ok(r.rows_affected())
     }

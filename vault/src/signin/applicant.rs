@@ -136,9 +136,10 @@ pub async fn link(
         .map_err(LinkRefusal::Credentials)
 }
 
-/// Removes the applicant's FranceConnect link (their own choice); traced.
-pub async fn unlink(vault: &Vault, applicant: Uuid, dossier: Uuid) -> Result<bool, Error> {
-    let removed = vault.db().unlink_franceconnect(applicant).await?;
+/// Removes the applicant's FranceConnect link (their own choice; one
+/// applicant per dossier); traced.
+pub async fn unlink(vault: &Vault, dossier: Uuid) -> Result<bool, Error> {
+    let removed = vault.db().unlink_franceconnect_of_dossier(dossier).await?;
     if removed {
         trace(vault, SignIn::ApplicantUnlinked, Some(dossier)).await?;
     }

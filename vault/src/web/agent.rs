@@ -42,7 +42,7 @@ fn sign_in_page(vault: &Vault, error: Option<&str>) -> Markup {
         h1 { "Espace des agents" }
         @if signin.proconnect.is_some() {
             p { "Connectez-vous avec le compte professionnel de votre organisme." }
-            (super::signin::proconnect_button())
+            (super::signin::provider_button(crate::config::ProviderKind::ProConnect))
         }
         @if signin.agent_token_signin {
             @if signin.proconnect.is_some() { h2 { "Ou avec un jeton d'accès" } }

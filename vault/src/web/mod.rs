@@ -159,14 +159,30 @@ fn csrf_for(token: &str) -> String {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
+}
+
+/// The value of the request's cookie `name` (an empty one counts as absent).
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| v.to_owned())
+}
+
+/// `Set-Cookie` for a `__Host-` cookie: `Secure`, `HttpOnly`, this host
+/// alone, the whole path; `value` for `max_age` seconds (0 ends it).
+pub fn host_cookie(name: &str, value: &str, same_site: &str, max_age: u32) -> HeaderValue {
+    let v = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite={same_site}; Max-Age={max_age}");
+    // Values are tokens the vault minted (base64url): always valid; the
+    // fallback only ends the cookie.
+    HeaderValue::from_str(&v)
+        .or_else(|_| HeaderValue::from_str(&format!("{name}=; Path=/; Secure; Max-Age=0")))
+        .unwrap_or(HeaderValue::from_static("__Host-dnu_session=; Path=/; Secure; Max-Age=0"))
 }
 
 /// Whether a sign-in form was posted by this site's own page. Sign-in
@@ -211,8 +227,7 @@ pub fn session_cookie(token: Option<&str>) -> HeaderValue {
 
 /// `Set-Cookie` holding `token` for `max_age` seconds (0 ends it).
 pub fn session_cookie_for(token: &str, max_age: u32) -> HeaderValue {
-    let v = format!("{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}");
-    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("__Host-dnu_session=; Path=/; Secure; Max-Age=0"))
+    host_cookie(COOKIE, token, "Strict", max_age)
 }
 
 /// The session of a page request, if signed in.
@@ -419,9 +434,7 @@ pub async fn sign_out(
         if let Some(id_token) = id_token
             && let Some(out) = crate::signin::logout(&vault, kind, &id_token).await?
         {
-            resp = Redirect::to(&out.url).into_response();
-            resp.headers_mut()
-                .append(header::SET_COOKIE, signin::attempt_cookie(&out.handle, crate::signin::ATTEMPT_S));
+            resp = signin::to_provider(&out);
         }
     }
     resp.headers_mut().append(header::SET_COOKIE, session_cookie(None));

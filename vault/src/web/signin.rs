@@ -11,61 +11,65 @@ use axum::{
 };
 use maud::{Markup, html};
 
-use super::{page, session_cookie_for};
+use super::{cookie_value, host_cookie, page, session_cookie_for};
 use crate::{
     app::Vault,
     config::ProviderKind,
     oidc::Failure,
     signin::{
-        self, ATTEMPT_COOKIE, ATTEMPT_S, Callback, Refusal,
+        self, ATTEMPT_COOKIE, ATTEMPT_S, Callback, Refusal, Started,
         applicant::{Arrived, LinkRefusal},
     },
 };
 
 /// `__Host-`: Secure, this host only, the whole path. `SameSite=Lax`, not
 /// `Strict`: the provider's redirect back is a cross-site navigation.
-pub fn attempt_cookie(handle: &str, max_age: u32) -> HeaderValue {
-    let v = format!("__Host-{ATTEMPT_COOKIE}={handle}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}");
-    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("__Host-dnu_connexion=; Path=/; Secure; Max-Age=0"))
+fn attempt_cookie(handle: &str, max_age: u32) -> HeaderValue {
+    host_cookie(&format!("__Host-{ATTEMPT_COOKIE}"), handle, "Lax", max_age)
 }
 
 fn attempt_handle(headers: &HeaderMap) -> Option<String> {
-    let name = format!("__Host-{ATTEMPT_COOKIE}");
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == name && !v.is_empty())
-        .map(|(_, v)| v.to_owned())
+    cookie_value(headers, &format!("__Host-{ATTEMPT_COOKIE}"))
 }
 
-/// The ProConnect button and its "what is it" link, as the State's
-/// guidelines show it.
-pub fn proconnect_button() -> Markup {
+/// A provider's button and its "what is it" link, as the State's
+/// guidelines show them.
+pub fn provider_button(kind: ProviderKind) -> Markup {
+    let (name, about) = match kind {
+        ProviderKind::ProConnect => ("proconnect", "https://www.proconnect.gouv.fr/"),
+        ProviderKind::FranceConnect => ("franceconnect", "https://franceconnect.gouv.fr/"),
+    };
+    let what = format!("Qu'est-ce que {} ?", kind.label());
     html! {
-        div.proconnect {
-            form method="get" action=(ProviderKind::ProConnect.start_path()) {
-                button type="submit" class="proconnect-button" { "S'identifier avec ProConnect" }
+        div class=(name) {
+            form method="get" action=(kind.start_path()) {
+                button type="submit" class=(format!("{name}-button")) { "S'identifier avec " (kind.label()) }
             }
-            p {
-                a href="https://www.proconnect.gouv.fr/" target="_blank" rel="noopener"
-                    title="Qu'est-ce que ProConnect ? - nouvelle fenêtre" { "Qu'est-ce que ProConnect ?" }
-            }
+            p { a href=(about) target="_blank" rel="noopener" title=(format!("{what} - nouvelle fenêtre")) { (what) } }
         }
+    }
+}
+
+/// Sends the browser to its provider, the attempt's handle in its cookie.
+pub fn to_provider(started: &Started) -> Response {
+    let mut resp = Redirect::to(&started.url).into_response();
+    resp.headers_mut().append(header::SET_COOKIE, attempt_cookie(&started.handle, ATTEMPT_S));
+    resp
+}
+
+async fn start(vault: &Vault, kind: ProviderKind) -> Response {
+    match signin::start(vault, kind).await {
+        Ok(started) => to_provider(&started),
+        Err(r) => refusal_page(kind, r),
     }
 }
 
 pub async fn proconnect_start(State(vault): State<Vault>) -> Response {
-    match signin::start(&vault, ProviderKind::ProConnect).await {
-        Ok(started) => {
-            let mut resp = Redirect::to(&started.url).into_response();
-            resp.headers_mut().insert(header::SET_COOKIE, attempt_cookie(&started.handle, ATTEMPT_S));
-            resp
-        }
-        Err(r) => refusal_page(ProviderKind::ProConnect, r),
-    }
+    start(&vault, ProviderKind::ProConnect).await
+}
+
+pub async fn franceconnect_start(State(vault): State<Vault>) -> Response {
+    start(&vault, ProviderKind::FranceConnect).await
 }
 
 pub async fn proconnect_return(
@@ -206,48 +210,13 @@ pub async fn franceconnect_logged_out(
     logged_out(vault, ProviderKind::FranceConnect, headers, q.state).await
 }
 
-/// The FranceConnect button and its "what is it" link.
-pub fn franceconnect_button() -> Markup {
-    html! {
-        div.franceconnect {
-            form method="get" action=(ProviderKind::FranceConnect.start_path()) {
-                button type="submit" class="franceconnect-button" { "S'identifier avec FranceConnect" }
-            }
-            p {
-                a href="https://franceconnect.gouv.fr/" target="_blank" rel="noopener"
-                    title="Qu'est-ce que FranceConnect ? - nouvelle fenêtre" { "Qu'est-ce que FranceConnect ?" }
-            }
-        }
-    }
-}
-
-pub async fn franceconnect_start(State(vault): State<Vault>) -> Response {
-    match signin::start(&vault, ProviderKind::FranceConnect).await {
-        Ok(started) => {
-            let mut resp = Redirect::to(&started.url).into_response();
-            resp.headers_mut().insert(header::SET_COOKIE, attempt_cookie(&started.handle, ATTEMPT_S));
-            resp
-        }
-        Err(r) => refusal_page(ProviderKind::FranceConnect, r),
-    }
-}
-
+/// Lax, like the attempt's: it is set on the provider's cross-site redirect.
 fn pending_cookie(handle: &str, max_age: u32) -> HeaderValue {
-    let name = signin::applicant::PENDING_COOKIE;
-    let v = format!("__Host-{name}={handle}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}");
-    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("__Host-dnu_liaison=; Path=/; Secure; Max-Age=0"))
+    host_cookie(&format!("__Host-{}", signin::applicant::PENDING_COOKIE), handle, "Lax", max_age)
 }
 
 fn pending_handle(headers: &HeaderMap) -> Option<String> {
-    let name = format!("__Host-{}", signin::applicant::PENDING_COOKIE);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == name && !v.is_empty())
-        .map(|(_, v)| v.to_owned())
+    cookie_value(headers, &format!("__Host-{}", signin::applicant::PENDING_COOKIE))
 }
 
 pub async fn franceconnect_return(
@@ -280,16 +249,7 @@ fn link_page(error: Option<&str>, identifier: &str) -> Markup {
     html! {
         h1 { "Première connexion avec FranceConnect" }
         p { "FranceConnect a confirmé votre identité. Pour la lier à votre dossier, une seule fois, saisissez l'identifiant et le code personnel de votre attestation d'enregistrement. Ensuite, FranceConnect suffira." }
-        @if let Some(e) = error { p.erreur id="erreur-liaison" role="alert" { (e) } }
-        form method="post" action=(LINK_PATH) {
-            label for="identifier" { "Identifiant (par exemple DNU-ABCD2345)" }
-            input id="identifier" name="identifier" type="text" autocomplete="username" required
-                value=(identifier) aria-describedby=[error.map(|_| "erreur-liaison")];
-            label for="code" { "Code personnel" }
-            input id="code" name="code" type="password" autocomplete="current-password" required
-                aria-describedby=[error.map(|_| "erreur-liaison")];
-            button type="submit" { "Lier mon identité FranceConnect" }
-        }
+        (super::applicant::attestation_form(LINK_PATH, "erreur-liaison", error, identifier, "Lier mon identité FranceConnect"))
     }
 }
 
@@ -376,8 +336,8 @@ pub async fn unlink(
     axum::Form(form): axum::Form<super::CsrfForm>,
 ) -> Result<Response, crate::error::Error> {
     session.check_csrf(form.csrf())?;
-    if let crate::auth::Principal::Applicant { id, dossier } = session.principal {
-        signin::applicant::unlink(&vault, id, dossier).await?;
+    if let crate::auth::Principal::Applicant { dossier, .. } = session.principal {
+        signin::applicant::unlink(&vault, dossier).await?;
     }
     Ok(Redirect::to("/mon-dossier").into_response())
 }
