@@ -381,6 +381,25 @@ pub fn upload_form(
     }
 }
 
+/// The attestation's identifier and code, with an error tied to both
+/// fields if any: the sign-in form, and FranceConnect's first link.
+pub fn attestation_form(action: &str, error_id: &str, error: Option<&str>, identifier: &str, submit: &str) -> Markup {
+    html! {
+        @if let Some(e) = error {
+            p.erreur id=(error_id) role="alert" { (e) }
+        }
+        form method="post" action=(action) {
+            label for="identifier" { "Identifiant (par exemple DNU-ABCD2345)" }
+            input id="identifier" name="identifier" type="text" autocomplete="username" required
+                value=(identifier) aria-describedby=[error.map(|_| error_id)];
+            label for="code" { "Code personnel" }
+            input id="code" name="code" type="password" autocomplete="current-password" required
+                aria-describedby=[error.map(|_| error_id)];
+            button type="submit" { (submit) }
+        }
+    }
+}
+
 /// Pages that need a session send the browser to the sign-in page.
 pub fn to_sign_in() -> Response {
     Redirect::to("/?session=expiree").into_response()

@@ -249,7 +249,7 @@ fn link_page(error: Option<&str>, identifier: &str) -> Markup {
     html! {
         h1 { "Première connexion avec FranceConnect" }
         p { "FranceConnect a confirmé votre identité. Pour la lier à votre dossier, une seule fois, saisissez l'identifiant et le code personnel de votre attestation d'enregistrement. Ensuite, FranceConnect suffira." }
-        (super::applicant::attestation_form(LINK_PATH, "erreur-liaison", error, identifier, "Lier mon identité FranceConnect"))
+        (super::attestation_form(LINK_PATH, "erreur-liaison", error, identifier, "Lier mon identité FranceConnect"))
     }
 }
 
