@@ -16,6 +16,7 @@ use serde_json::Value;
 
 pub mod cluster;
 pub mod oidc;
+pub mod smtp;
 pub mod webdriver;
 
 /// Path of the `dnu-vault` binary next to this test executable.

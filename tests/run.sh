@@ -3,7 +3,8 @@
 # the tests use (Debian packages: qpdf and poppler-utils check PDFs, GNU
 # time measures a worker's peak memory, Chromium and chromedriver run the
 # page tests, nginx balances the local cluster), the Python checkers we did
-# not write (prometheus-client, openapi-spec-validator, the aws CLI) and
+# not write (prometheus-client, openapi-spec-validator, the aws CLI), the
+# SMTP server the notices are delivered to (aiosmtpd) and
 # Garage (built once with cargo, kept in cargo's bin directory), the
 # OpenID Provider the sign-in tests run (npm ci in tests/oidc), starts
 # PostgreSQL if it is down so the store tests also run there, then runs
@@ -22,9 +23,10 @@ if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null || [ ! -x /u
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver zbar-tools nginx-light
 fi
 # prometheus-client parses /metrics, openapi-spec-validator checks the
-# OpenAPI document, the aws CLI reads Garage's objects as an outside client.
-if ! python3 -c "import prometheus_client, openapi_spec_validator" 2>/dev/null || ! command -v aws >/dev/null; then
-  python3 -m pip install -q --disable-pip-version-check prometheus-client openapi-spec-validator awscli
+# OpenAPI document, the aws CLI reads Garage's objects as an outside client,
+# aiosmtpd receives the notices' e-mails.
+if ! python3 -c "import prometheus_client, openapi_spec_validator, aiosmtpd" 2>/dev/null || ! command -v aws >/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check prometheus-client openapi-spec-validator awscli aiosmtpd
 fi
 # Garage runs the S3 suite and the local cluster (about 16 minutes to build
 # on 2 cores the first time; cargo keeps it in its bin directory).

@@ -102,9 +102,9 @@ pub struct TextLine {
     pub text: String,
 }
 
-/// Renders black text on white at `dpi` over a page of `wpt`×`hpt` points;
-/// `rotate` (degrees) turns every line about its origin.
-fn render_text(wpt: f32, hpt: f32, dpi: f32, lines: &[TextLine], rotate: f32) -> Result<GrayImage, Refusal> {
+/// The content stream of one page of text; `rotate` (degrees) turns
+/// every line about its origin.
+fn text_content(lines: &[TextLine], rotate: f32) -> Result<Vec<u8>, Refusal> {
     let (sin, cos) = rotate.to_radians().sin_cos();
     let mut ops = vec![Operation::new("BT", vec![])];
     for l in lines {
@@ -114,28 +114,50 @@ fn render_text(wpt: f32, hpt: f32, dpi: f32, lines: &[TextLine], rotate: f32) ->
         ops.push(Operation::new("Tj", vec![win_ansi(&l.text)]));
     }
     ops.push(Operation::new("ET", vec![]));
+    Content { operations: ops }.encode().map_err(|e| internal("text content", e))
+}
+
+/// A PDF of pages of `wpt`×`hpt` points holding text in the standard
+/// Helvetica (no font embedded: every reader has it, and the text stays
+/// text, searchable and read aloud).
+fn text_document(wpt: f32, hpt: f32, pages: &[Vec<TextLine>], rotate: f32) -> Result<Vec<u8>, Refusal> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let font = |name: &str| {
         dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => name, "Encoding" => "WinAnsiEncoding" }
     };
-    let content = Content { operations: ops }.encode().map_err(|e| internal("text content", e))?;
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page",
-        "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), wpt.into(), hpt.into()],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font("Helvetica"), "F2" => font("Helvetica-Bold") } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 }),
-    );
+    let fonts_id = doc.add_object(dictionary! { "F1" => font("Helvetica"), "F2" => font("Helvetica-Bold") });
+    let mut kids = Vec::with_capacity(pages.len());
+    for lines in pages {
+        let content_id = doc.add_object(Stream::new(dictionary! {}, text_content(lines, rotate)?));
+        let page_id = doc.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), wpt.into(), hpt.into()],
+            "Contents" => content_id,
+            "Resources" => dictionary! { "Font" => fonts_id },
+        });
+        kids.push(Object::from(page_id));
+    }
+    let count = i64::try_from(kids.len()).unwrap_or(i64::MAX);
+    doc.objects
+        .insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog_id);
     let mut bytes = Vec::new();
     doc.save_to(&mut bytes).map_err(|e| internal("text page", e))?;
+    Ok(bytes)
+}
+
+/// A4 pages of text as a PDF whose text stays text (letters to applicants).
+pub fn text_pdf(pages: &[Vec<TextLine>]) -> Result<Vec<u8>, Refusal> {
+    text_document(595.0, 842.0, pages, 0.0)
+}
+
+/// Renders black text on white at `dpi` over a page of `wpt`×`hpt` points;
+/// `rotate` (degrees) turns every line about its origin.
+fn render_text(wpt: f32, hpt: f32, dpi: f32, lines: &[TextLine], rotate: f32) -> Result<GrayImage, Refusal> {
+    let bytes = text_document(wpt, hpt, std::slice::from_ref(&lines.to_vec()), rotate)?;
     let pdf = Pdf::new(bytes).map_err(|e| internal("text page", format!("{e:?}")))?;
     let pages = pdf.pages();
     let page = pages.first().ok_or_else(|| internal("text page", "no page"))?;

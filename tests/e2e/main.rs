@@ -11,3 +11,4 @@ mod rewrap;
 mod s3;
 mod scanner;
 mod signin;
+mod year;

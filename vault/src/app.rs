@@ -50,6 +50,8 @@ struct Inner {
     /// ProConnect and FranceConnect, when configured.
     proconnect: Option<oidc::Client>,
     franceconnect: Option<oidc::Client>,
+    /// The SMTP transport of the notices, when configured.
+    mailer: Option<crate::mail::Mailer>,
 }
 
 /// What stands before an Argon2id verification of a personal code.
@@ -114,6 +116,7 @@ impl Vault {
         };
         let proconnect = client(config.signin.proconnect.as_ref())?;
         let franceconnect = client(config.signin.franceconnect.as_ref())?;
+        let mailer = config.notices.smtp.as_ref().map(crate::mail::Mailer::new).transpose()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -128,8 +131,14 @@ impl Vault {
                 uploads,
                 proconnect,
                 franceconnect,
+                mailer,
             }),
         })
+    }
+
+    /// Where e-mail notices leave from (`None`: they wait in the outbox).
+    pub fn mailer(&self) -> Option<&crate::mail::Mailer> {
+        self.inner.mailer.as_ref()
     }
 
     pub fn config(&self) -> &Config {

@@ -61,9 +61,97 @@ pub fn parse_iso_date(s: &str) -> Result<Date, time::error::Parse> {
     Date::parse(s, format_description!("[year]-[month]-[day]"))
 }
 
+/// The time zone the daily pass keeps: metropolitan France (EU summer
+/// time rules) or a territory of overseas France, none of which changes
+/// its clocks. A closed list rather than the tz database: these are the
+/// zones where a shared file of social housing demands runs, and their
+/// rules fit in a few lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// Europe/Paris: UTC+1, UTC+2 from the last Sunday of March to the
+    /// last Sunday of October, changing at 01:00 UTC.
+    Paris,
+    /// A zone at a fixed offset from UTC, in hours.
+    Fixed { name: &'static str, hours: i8 },
+}
+
+const FIXED_ZONES: [(&str, i8); 6] = [
+    ("UTC", 0),
+    ("America/Guadeloupe", -4),
+    ("America/Martinique", -4),
+    ("America/Cayenne", -3),
+    ("Indian/Reunion", 4),
+    ("Indian/Mayotte", 3),
+];
+
+impl Zone {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        if name == "Europe/Paris" {
+            return Ok(Self::Paris);
+        }
+        FIXED_ZONES.iter().find(|(n, _)| *n == name).map(|&(name, hours)| Self::Fixed { name, hours }).ok_or_else(
+            || {
+                let known: Vec<&str> =
+                    std::iter::once("Europe/Paris").chain(FIXED_ZONES.iter().map(|(n, _)| *n)).collect();
+                format!("{name:?} is not a known time zone ({})", known.join(", "))
+            },
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Paris => "Europe/Paris",
+            Self::Fixed { name, .. } => name,
+        }
+    }
+
+    /// The zone's offset at an instant.
+    pub fn offset_at(self, at: OffsetDateTime) -> time::UtcOffset {
+        let hours = match self {
+            Self::Fixed { hours, .. } => hours,
+            Self::Paris => {
+                let utc = at.to_offset(time::UtcOffset::UTC);
+                let year = utc.year();
+                let change = |month| last_sunday(year, month).with_hms(1, 0, 0).map(|t| t.assume_utc()).unwrap_or(utc);
+                if utc >= change(time::Month::March) && utc < change(time::Month::October) { 2 } else { 1 }
+            }
+        };
+        time::UtcOffset::from_hms(hours, 0, 0).unwrap_or(time::UtcOffset::UTC)
+    }
+
+    /// The local date and time at an instant.
+    pub fn local(self, at: OffsetDateTime) -> OffsetDateTime {
+        at.to_offset(self.offset_at(at))
+    }
+}
+
+fn last_sunday(year: i32, month: time::Month) -> Date {
+    let last = time::util::days_in_month(month, year);
+    let d = Date::from_calendar_date(year, month, last).unwrap_or(Date::MIN);
+    d - time::Duration::days(i64::from(d.weekday().number_days_from_sunday()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paris_keeps_summer_time_from_march_to_october() {
+        use time::macros::datetime;
+        let paris = Zone::parse("Europe/Paris").unwrap();
+        let hour = |t: OffsetDateTime| paris.offset_at(t).whole_hours();
+        // 2027: summer time from 28 March to 31 October, at 01:00 UTC.
+        assert_eq!(hour(datetime!(2027-03-28 00:59 UTC)), 1);
+        assert_eq!(hour(datetime!(2027-03-28 01:00 UTC)), 2);
+        assert_eq!(hour(datetime!(2027-10-31 00:59 UTC)), 2);
+        assert_eq!(hour(datetime!(2027-10-31 01:00 UTC)), 1);
+        assert_eq!(hour(datetime!(2026-12-03 12:00 UTC)), 1);
+        // 23:30 UTC on 2 July is already 3 July in Paris.
+        assert_eq!(paris.local(datetime!(2027-07-02 23:30 UTC)).date(), time::macros::date!(2027 - 07 - 03));
+        let reunion = Zone::parse("Indian/Reunion").unwrap();
+        assert_eq!(reunion.offset_at(datetime!(2027-07-02 23:30 UTC)).whole_hours(), 4);
+        assert!(Zone::parse("Europe/London").unwrap_err().contains("Europe/Paris"));
+    }
 
     #[test]
     fn a_month_later_is_the_same_day_or_the_month_s_last() {

@@ -21,6 +21,7 @@ pub mod reply; //        answers carrying document content
 // Floor 1, infrastructure: what the vault stands on.
 pub mod db; //           all SQL, one file per entity
 pub mod keys; //         the three key files, one load-or-create rule
+pub mod mail; //         e-mail out through SMTP
 pub mod metrics; //      the process's counters and their exposition
 pub mod oidc; //         OpenID Connect: ProConnect and FranceConnect, every check
 pub mod sandbox; //      confined intake workers
@@ -40,7 +41,8 @@ pub mod audit; //        checkpoints, verification, the applicant's trace
 pub mod dossiers; //     registration, reading, worklist, lifecycle
 pub mod export; //       the watermarked PDF, the applicant's ZIP
 pub mod grants; //       explicit grants
-pub mod jobs; //         backup, restore, check, gc, rewrap, demo
+pub mod jobs; //         backup, restore, check, gc, rewrap, demo, the daily pass
+pub mod notices; //      the outbox of notices to applicants, the guichets' letters
 pub mod operations; //   health, readiness, metrics, catalogue
 pub mod pieces; //       upload, metadata, content of versions
 pub mod sheets; //       separator sheets

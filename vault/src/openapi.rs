@@ -50,6 +50,8 @@ fn body_schema(fields: &[Field], json_body: bool) -> Value {
             Ty::Uuid => json!({"type": "string", "format": "uuid"}),
             Ty::File => json!({"type": "string", "contentMediaType": "application/octet-stream"}),
             Ty::JsonText => json!({"type": "string", "contentMediaType": "application/json"}),
+            Ty::Bool => json!({"type": "boolean"}),
+            Ty::Object => json!({"type": "object"}),
         };
         s["description"] = f.description.into();
         props.insert(f.name.into(), s);

@@ -22,7 +22,7 @@ use crate::{
     config::ProviderKind,
     dossiers,
     error::Error,
-    export, grants, operations, pieces,
+    export, grants, notices, operations, pieces,
     routes::{Auth, Consumes, Doc, Produces, Routes, Ty, opt, req},
     sheets, web,
 };
@@ -52,6 +52,7 @@ pub fn table() -> Routes {
         .merge(signin())
         .merge(applicants())
         .merge(audit())
+        .merge(letters())
 }
 
 /// The full router over a vault.
@@ -135,6 +136,7 @@ fn dossiers() -> Routes {
                             opt("numero_unique", Ty::Text, "given by the national system; issued here when absent"),
                             req("communes", Ty::TextList, "INSEE codes of the communes the applicant wishes"),
                             opt("deposited_on", Ty::Date, "deposit date; today when absent"),
+                            opt("contact", Ty::Object, "how the applicant is reached: email, postal_address (lines), online (registered online), wants_post (asked for post); the notices' channels follow from it"),
                         ]
                     },
                 )
@@ -155,6 +157,27 @@ fn dossiers() -> Routes {
             "/api/v1/dossiers/{nu}",
             dossiers::show::show,
             Doc::new("showDossier", "The dossier and its pieces' metadata", Auth::Bearer, Produces::Json),
+        )
+        .put(
+            "/api/v1/dossiers/{nu}/contact",
+            dossiers::contact::put,
+            Doc::new(
+                "putContact",
+                "Replace the applicant's contact details (the applicant, the registering guichet)",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(
+                Consumes::Json,
+                const {
+                    &[
+                        opt("email", Ty::Text, "e-mail address"),
+                        opt("postal_address", Ty::TextList, "the address block, 2 to 6 lines"),
+                        opt("online", Ty::Bool, "registered or renewed online"),
+                        opt("wants_post", Ty::Bool, "asked to receive post too"),
+                    ]
+                },
+            ),
         )
         .post(
             "/api/v1/dossiers/{nu}/renew",
@@ -186,6 +209,31 @@ fn dossiers() -> Routes {
                 Consumes::Json,
                 const { &[req("reason", Ty::Text, "one of the six reasons of CCH R.441-2-8: attribution, renonciation, sans_reponse, irrecevabilite, non_renouvellement, fusion")] },
             ),
+        )
+}
+
+fn letters() -> Routes {
+    Routes::new("letters")
+        .get(
+            "/api/v1/letters",
+            notices::letters::list,
+            Doc::new(
+                "letterQueue",
+                "The caller's organisation's letters to post (notices to applicants who get post)",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .query(&[("all", "true: also the letters already posted")]),
+        )
+        .get(
+            "/api/v1/letters/{id}",
+            notices::letters::pdf,
+            Doc::new("letterPdf", "A letter as an A4 PDF, ready to print", Auth::Bearer, Produces::Pdf),
+        )
+        .post(
+            "/api/v1/letters/{id}/posted",
+            notices::letters::posted,
+            Doc::new("letterPosted", "Mark a letter as posted (it leaves the queue)", Auth::Bearer, Produces::Json),
         )
 }
 
@@ -313,6 +361,18 @@ fn pages() -> Routes {
             "/mon-dossier/donnees.zip",
             web::applicant::data,
             Doc::new("pageApplicantData", "All the applicant's data, as a ZIP", Cookie, Zip),
+        )
+        .get(
+            "/courriers/{id}",
+            web::letters::pdf,
+            Doc::new("pageLetterPdf", "A letter of the guichet's queue, as a PDF", Cookie, Pdf),
+        )
+        .post(
+            "/courriers/{id}/poste",
+            web::letters::posted,
+            Doc::new("pageLetterPosted", "Marks a letter as posted", Cookie, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
         )
         .get("/agent", web::agent::home, Doc::new("pageAgentHome", "Agent sign-in page", OptionalCookie, Html))
         .post(

@@ -69,6 +69,9 @@ pub enum Ty {
     File,
     /// A JSON document in a form field.
     JsonText,
+    Bool,
+    /// A JSON object, described in words.
+    Object,
 }
 
 /// One field of a request body (JSON object or form).
@@ -181,6 +184,10 @@ impl Routes {
 
     pub fn post<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
         self.add((Method::POST, MethodFilter::POST), path, handler, doc, false)
+    }
+
+    pub fn put<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {
+        self.add((Method::PUT, MethodFilter::PUT), path, handler, doc, false)
     }
 
     pub fn delete<H: Handler<T, Vault>, T: 'static>(self, path: &'static str, handler: H, doc: Doc) -> Self {

@@ -41,12 +41,16 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let app = router(self.vault.clone());
         let checkpoints = tokio::spawn(periodic_checkpoints(self.vault.clone()));
+        // Aborted at shutdown like the checkpoints: a pass cut short rolls
+        // back its open transaction and resumes on the next start.
+        let daily = tokio::spawn(crate::jobs::lifecycle::daily(self.vault.clone()));
         // The connection's address reaches the handlers that count per
         // client (auth::ClientAddr).
         axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         checkpoints.abort();
+        daily.abort();
         // The last events of this process are signed before it goes.
         if let Err(e) = crate::audit::write_checkpoint(&self.vault).await {
             tracing::error!(error = %e, "audit checkpoint at shutdown failed");

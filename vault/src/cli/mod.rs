@@ -70,6 +70,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A demand's legal year: the daily pass that `serve` runs at VAULT_LIFECYCLE_AT, by hand.
+    Lifecycle {
+        #[command(flatten)]
+        settings: Settings,
+        #[command(subcommand)]
+        cmd: LifecycleCommand,
+    },
     /// Delete orphaned objects left by interrupted uploads and erased dossiers.
     Gc {
         #[command(flatten)]
@@ -134,6 +141,7 @@ impl Command {
             | Self::Audit { settings, .. }
             | Self::Gc { settings, .. }
             | Self::Purge { settings, .. }
+            | Self::Lifecycle { settings, .. }
             | Self::Check { settings, .. }
             | Self::Backup { settings, .. }
             | Self::Restore { settings, .. }
@@ -141,6 +149,26 @@ impl Command {
             Self::IntakeWorker(_) => None,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LifecycleCommand {
+    /// Run the daily pass as of a day: renewal notices (CCH R.441-2-7) for demands expiring within the lead,
+    /// radiation for non-renewal (e) a month after the notice, radiation for (c)/(d) a month after the warning,
+    /// the purge a year after radiation; then send the e-mails waiting in the outbox.
+    ///
+    /// Running it again, or on two machines at once, issues nothing twice. Prints what it did (or would do).
+    Run {
+        /// The day of the pass (YYYY-MM-DD) [default: today in VAULT_LIFECYCLE_TIME_ZONE].
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// Only count what the pass would do; nothing is written or sent.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,10 +192,16 @@ pub fn command() -> clap::Command {
     let mut cmd = <Cli as clap::CommandFactory>::command();
     let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_owned()).collect();
     for name in names.iter().filter(|n| n.as_str() != "serve") {
+        // The daily pass's settings also mean something to `lifecycle`.
+        let lifecycle = name.as_str() == "lifecycle";
         cmd = cmd.mut_subcommand(name, |mut s| {
             let ids: Vec<clap::Id> = s
                 .get_arguments()
-                .filter(|a| matches!(a.get_help_heading(), Some(heading::SERVER | heading::SIGN_IN)))
+                .filter(|a| match a.get_help_heading() {
+                    Some(heading::SERVER | heading::SIGN_IN) => true,
+                    Some(heading::NOTICES) => !lifecycle,
+                    _ => false,
+                })
                 .map(|a| a.get_id().clone())
                 .collect();
             // Still accepted (one environment serves every command), not listed.
@@ -216,6 +250,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `--as-of`, or `today`.
+fn as_of_date(given: Option<&str>, today: time::Date) -> anyhow::Result<time::Date> {
+    match given {
+        Some(d) => crate::clock::parse_iso_date(d.trim())
+            .map_err(|_| anyhow::anyhow!("--as-of {d:?}: expected a date such as 2027-12-03; nothing was done")),
+        None => Ok(today),
+    }
+}
+
 fn init_tracing(json: bool) {
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -243,12 +286,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { cmd, .. } => admin::run(open(config).await?, cmd).await?,
         Command::Keys { cmd, .. } => keys::run(config, cmd).await?,
+        Command::Lifecycle { cmd: LifecycleCommand::Run { as_of, dry_run, json }, .. } => {
+            let today = config.notices.zone.local(time::OffsetDateTime::now_utc()).date();
+            let as_of = as_of_date(as_of.as_deref(), today)?;
+            let vault = open(config).await?;
+            let mut r = crate::jobs::lifecycle::run_pass(&vault, as_of, dry_run).await.context("the pass failed")?;
+            if !dry_run {
+                r.delivery = Some(crate::notices::deliver(&vault, true).await.context("sending e-mails failed")?);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let would = if dry_run { " (dry run: nothing done)" } else { "" };
+                eprintln!(
+                    "as of {}{would}: {} renewal notice(s), {} radiation(s) for non-renewal (e), {} after a warning (c, d), \
+                     {} dossier(s) purged; pieces expired: {}, expiring within the lead: {}",
+                    r.as_of,
+                    r.renewal_notices,
+                    r.radiated_non_renewal,
+                    r.radiated_after_warning,
+                    if dry_run { r.purge.due } else { r.purge.purged },
+                    r.pieces_expired,
+                    r.pieces_expiring
+                );
+                if let Some(d) = &r.delivery {
+                    eprintln!(
+                        "e-mails: {} sent, {} deferred, {} refused, {} waiting in the outbox",
+                        d.sent, d.deferred, d.refused, d.waiting
+                    );
+                }
+            }
+        }
         Command::Purge { as_of, dry_run, json, .. } => {
-            let as_of = match as_of {
-                Some(d) => crate::clock::parse_iso_date(d.trim())
-                    .map_err(|_| anyhow::anyhow!("--as-of {d:?}: expected a date such as 2027-12-03"))?,
-                None => crate::clock::today(),
-            };
+            let as_of = as_of_date(as_of.as_deref(), crate::clock::today())?;
             let vault = open(config).await?;
             let r = crate::jobs::purge::purge(&vault, as_of, dry_run).await.context("purge failed")?;
             if json {

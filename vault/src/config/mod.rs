@@ -15,9 +15,11 @@ use secrecy::SecretString;
 
 use crate::error::Error;
 
+mod notices;
 mod settings;
 mod signin;
 
+pub use notices::{MIN_NOTICE_LEAD_DAYS, NoticeConfig, SmtpConfig, SmtpSecurity};
 pub use settings::Settings;
 pub(crate) use signin::checked_url;
 pub use signin::{ProviderConfig, ProviderKind, SignInConfig};
@@ -40,6 +42,8 @@ pub mod heading {
     pub const SERVER: &str = "Server";
     /// How people sign in: ProConnect, FranceConnect, tokens on the pages.
     pub const SIGN_IN: &str = "Sign-in";
+    /// A demand's year (`serve` and `lifecycle`): the daily pass, the notices, SMTP.
+    pub const NOTICES: &str = "Notices and the daily pass";
 }
 
 /// Where the master key ring comes from.
@@ -120,6 +124,7 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub intake: IntakeConfig,
     pub signin: SignInConfig,
+    pub notices: NoticeConfig,
 }
 
 /// What one dossier may hold. A dossier is a few dozen pieces of a few
@@ -180,6 +185,7 @@ impl Config {
     pub fn resolve(settings: Settings) -> Result<Self, Error> {
         let s = settings.merged()?;
         let signin = SignInConfig::resolve(&s)?;
+        let notices = NoticeConfig::resolve(&s)?;
         let listen_s = s.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen = listen_s.parse().map_err(|_| {
             Error::Config(format!("VAULT_LISTEN {listen_s:?} is not an address such as 127.0.0.1:8080"))
@@ -292,6 +298,7 @@ impl Config {
         Ok(Self {
             intake,
             signin,
+            notices,
             listen,
             data_dir,
             database_url: SecretString::from(url),
@@ -339,6 +346,8 @@ impl Config {
             trust_forwarded_for: false,
             intake: IntakeConfig::defaults(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("dnu-vault"))),
             signin: SignInConfig::default(),
+            // Tests run the pass by hand (`jobs::lifecycle`), never at a time of day.
+            notices: NoticeConfig { daily: false, ..NoticeConfig::default() },
         }
     }
 }

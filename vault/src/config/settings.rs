@@ -229,6 +229,53 @@ pub struct Settings {
     #[arg(help_heading = heading::SIGN_IN, long, env = "VAULT_AGENT_TOKEN_SIGNIN", global = true, value_name = "BOOL")]
     #[serde(alias = "vault_agent_token_signin")]
     pub agent_token_signin: Option<bool>,
+
+    /// Whether `serve` runs the daily pass (renewal notices, radiations, purge) [default: true].
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_LIFECYCLE_DAILY", global = true, value_name = "BOOL")]
+    #[serde(alias = "vault_lifecycle_daily")]
+    pub lifecycle_daily: Option<bool>,
+
+    /// Local time of the daily pass, HH:MM; one replica runs it [default: 03:00].
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_LIFECYCLE_AT", global = true, value_name = "HH:MM")]
+    #[serde(alias = "vault_lifecycle_at")]
+    pub lifecycle_at: Option<String>,
+
+    /// Time zone of the daily pass and its dates: Europe/Paris, America/Guadeloupe, America/Martinique,
+    /// America/Cayenne, Indian/Reunion, Indian/Mayotte or UTC [default: Europe/Paris].
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_LIFECYCLE_TIME_ZONE", global = true, value_name = "ZONE")]
+    #[serde(alias = "vault_lifecycle_time_zone")]
+    pub lifecycle_time_zone: Option<String>,
+
+    /// Days before expiry the renewal notice goes out, 31 to 92 (CCH R.441-2-7: at least a month) [default: 31].
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_NOTICE_LEAD_DAYS", global = true, value_name = "DAYS")]
+    #[serde(alias = "vault_notice_lead_days")]
+    pub notice_lead_days: Option<u32>,
+
+    /// SMTP server for e-mail notices: smtps://host[:465] (TLS) or smtp://host[:587] (STARTTLS required;
+    /// in clear only to a loopback relay); unset: e-mails wait in the outbox.
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_SMTP_URL", global = true, value_name = "URL")]
+    #[serde(alias = "vault_smtp_url")]
+    pub smtp_url: Option<String>,
+
+    /// SMTP user name (with VAULT_SMTP_PASSWORD_FILE).
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_SMTP_USERNAME", global = true, value_name = "NAME")]
+    #[serde(alias = "vault_smtp_username")]
+    pub smtp_username: Option<String>,
+
+    /// File holding the SMTP password.
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_SMTP_PASSWORD_FILE", global = true, value_name = "FILE")]
+    #[serde(alias = "vault_smtp_password_file")]
+    pub smtp_password_file: Option<PathBuf>,
+
+    /// Sender of the notices, e.g. "DNU Vault <ne-pas-repondre@exemple.fr>" (required with VAULT_SMTP_URL).
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_MAIL_FROM", global = true, value_name = "ADDRESS")]
+    #[serde(alias = "vault_mail_from")]
+    pub mail_from: Option<String>,
+
+    /// Whether each registering organisation gets a daily e-mail when its relance list is not empty [default: true].
+    #[arg(help_heading = heading::NOTICES, long, env = "VAULT_NOTICE_DIGEST", global = true, value_name = "BOOL")]
+    #[serde(alias = "vault_notice_digest")]
+    pub notice_digest: Option<bool>,
 }
 
 impl Settings {
@@ -283,7 +330,16 @@ impl Settings {
             franceconnect_client_secret,
             franceconnect_client_secret_file,
             franceconnect_acr,
-            agent_token_signin
+            agent_token_signin,
+            lifecycle_daily,
+            lifecycle_at,
+            lifecycle_time_zone,
+            notice_lead_days,
+            smtp_url,
+            smtp_username,
+            smtp_password_file,
+            mail_from,
+            notice_digest
         ))
     }
 }

@@ -55,6 +55,8 @@ pub struct NewDossier {
     pub key: WrappedKey,
     /// The applicant's identifier and the hash of their personal code.
     pub applicant: Option<(String, String)>,
+    /// The applicant's contact details, sealed under the dossier's key.
+    pub contact: Option<super::contacts::SealedRecord>,
 }
 
 fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
@@ -203,6 +205,9 @@ impl Db {
         Self::insert_dossier_key(&mut tx, new.id, &new.key).await?;
         if let Some((identifier, code_hash)) = &new.applicant {
             Self::insert_applicant(&mut tx, new.id, identifier, code_hash).await?;
+        }
+        if let Some(contact) = &new.contact {
+            Self::insert_contact(&mut tx, new.id, contact).await?;
         }
         Self::record_in(
             &mut tx,

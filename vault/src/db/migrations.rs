@@ -39,6 +39,7 @@ migrations![
     "0012_signin.sql",
     "0013_radiation_warnings.sql",
     "0014_purge.sql",
+    "0015_notices.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

@@ -8,11 +8,14 @@
 pub mod agents;
 pub mod applicants;
 pub mod audit;
+pub mod contacts;
 pub mod dossiers;
 pub mod grants;
 pub mod keys;
+mod lifecycle;
 mod maintenance;
 mod migrations;
+pub mod notices;
 pub mod objects;
 pub mod orgs;
 pub mod pieces;

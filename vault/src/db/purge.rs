@@ -31,7 +31,8 @@ impl Db {
 
     /// Removes everything of a dossier but its tombstone, in one
     /// transaction: pieces and versions (their sealed metadata), the object
-    /// registry, grants, upload keys, warnings, wished communes, the
+    /// registry, grants, upload keys, warnings, wished communes, contact details and
+    /// notices (their sealed text), the
     /// applicant's credentials and sessions (and FranceConnect link). Its
     /// key must have been shredded first. Records the purge in the journal
     /// under the system (no agent, no organisation). `Ok(false)`: already
@@ -61,6 +62,8 @@ impl Db {
             "DELETE FROM grants WHERE dossier_id = $1",
             "DELETE FROM radiation_warnings WHERE dossier_id = $1",
             "DELETE FROM dossier_communes WHERE dossier_id = $1",
+            "DELETE FROM dossier_contacts WHERE dossier_id = $1",
+            "DELETE FROM notices WHERE dossier_id = $1",
         ] {
             sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
         }

@@ -29,6 +29,13 @@ pub enum Recorded {
     RadiationWarned,
     /// The dossier was purged a year after its radiation (by the system).
     Purged,
+    /// The applicant's contact details were changed.
+    ContactChanged,
+    /// A notice was issued to the applicant (renewal, radiation): by the
+    /// daily pass, into the outbox.
+    NoticeIssued,
+    /// A letter of the registering guichet's queue was marked as posted.
+    LetterPosted,
     /// A person signed in through an identity provider (ProConnect,
     /// FranceConnect), or was refused and why.
     SignIn(SignIn),
@@ -115,6 +122,9 @@ impl Recorded {
             Self::WorklistShown => "worklist.shown",
             Self::RadiationWarned => "dossier.radiation_warning",
             Self::Purged => "dossier.purge",
+            Self::ContactChanged => "dossier.contact",
+            Self::NoticeIssued => "dossier.notice",
+            Self::LetterPosted => "dossier.letter_posted",
             Self::SignIn(s) => s.as_str(),
         }
     }
@@ -131,6 +141,9 @@ impl Recorded {
                 Self::WorklistShown,
                 Self::RadiationWarned,
                 Self::Purged,
+                Self::ContactChanged,
+                Self::NoticeIssued,
+                Self::LetterPosted,
             ])
             .chain(SignIn::ALL.map(Self::SignIn))
             .find(|r| r.as_str() == s)
@@ -192,6 +205,9 @@ mod tests {
             Recorded::WorklistShown,
             Recorded::RadiationWarned,
             Recorded::Purged,
+            Recorded::ContactChanged,
+            Recorded::NoticeIssued,
+            Recorded::LetterPosted,
         ];
         for r in others.into_iter().chain(SignIn::ALL.map(Recorded::SignIn)) {
             assert_eq!(Recorded::parse(r.as_str()), Some(r));

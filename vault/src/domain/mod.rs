@@ -3,6 +3,7 @@
 //! travel inward.
 
 pub mod catalogue;
+mod contact;
 mod email;
 pub mod journal;
 mod numero_unique;
@@ -13,6 +14,7 @@ mod siren;
 mod status;
 mod territory;
 
+pub use contact::{Channel, Contact, ContactFields, NoticeKind};
 pub use email::EmailAddress;
 pub use numero_unique::NumeroUnique;
 pub use org::OrgKind;

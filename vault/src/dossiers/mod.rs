@@ -1,6 +1,7 @@
 //! Dossiers: registration, consultation, the worklist and the lifecycle
 //! (renewal, radiation).
 
+pub mod contact;
 pub mod lifecycle;
 pub mod register;
 pub mod show;

@@ -17,7 +17,7 @@ use crate::{
     auth::{Action, Principal},
     crypto::DossierKey,
     db::dossiers::{NewDossier, NumberSource},
-    domain::{CommuneCode, NumeroUnique},
+    domain::{CommuneCode, Contact, ContactFields, NumeroUnique},
     error::Error,
 };
 
@@ -30,6 +30,10 @@ pub struct RegisterInput {
     pub communes: Vec<String>,
     /// Deposit date `YYYY-MM-DD`; today when absent.
     pub deposited_on: Option<String>,
+    /// How the applicant is reached (e-mail, postal address, registered
+    /// online, asked for post): the notices' channels follow from it.
+    #[serde(default)]
+    pub contact: Option<ContactFields>,
 }
 
 /// A demand is valid one year from its deposit (CCH R.441-2-8).
@@ -99,6 +103,7 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
         .map(|c| CommuneCode::parse(c))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
+    let contact = input.contact.as_ref().map(Contact::parse).transpose()?;
     // The decision needs the communes: a guichet registers on its territory.
     access::may_register(vault, principal, &communes).await?;
     let agent = principal.as_agent()?;
@@ -154,7 +159,9 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
         },
     };
     let id = Uuid::new_v4();
-    let key = DossierKey::generate(id)?.wrap(&vault.keys())?;
+    let dk = DossierKey::generate(id)?;
+    let key = dk.wrap(&vault.keys())?;
+    let contact = contact.map(|c| crate::sealed::records::seal_contact(&dk, &c)).transpose()?;
     let credentials = Credentials::issue().await?;
     let dossier = vault
         .db()
@@ -169,11 +176,15 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
             communes,
             key,
             applicant: Some((credentials.identifier.clone(), credentials.code_hash.clone())),
+            contact,
         })
         .await?;
     tracing::info!(dossier.id = %dossier.id, agent.id = %agent.agent.id, "dossier registered");
     Ok(Registered {
-        dossier: DossierView::new(&dossier, &agent.organisation, Vec::new()),
+        dossier: DossierView {
+            contact: input.contact.as_ref().map(|c| Contact::parse(c).map(|c| c.fields())).transpose()?,
+            ..DossierView::new(&dossier, &agent.organisation, Vec::new())
+        },
         applicant: credentials.shown(),
     })
 }

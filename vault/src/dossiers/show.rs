@@ -11,6 +11,7 @@ use crate::{
     app::Vault,
     auth::{Action, Principal},
     db::{dossiers::Dossier, orgs::Organisation},
+    domain::ContactFields,
     error::Error,
     pieces::PieceSummary,
 };
@@ -43,6 +44,10 @@ pub struct DossierView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purge_on: Option<String>,
     pub registered_by: OrgRef,
+    /// How the applicant is reached, when given (personal data: only in
+    /// answers to those who may read the dossier, never in logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactFields>,
     pub pieces: Vec<PieceSummary>,
 }
 
@@ -58,6 +63,7 @@ impl DossierView {
             radiation_reason: d.radiated.as_ref().map(|(_, r)| r.clone()),
             purge_on: d.radiated.as_ref().map(|(on, _)| crate::clock::iso_date(super::purge_on(*on))),
             registered_by: registered_by.into(),
+            contact: None,
             pieces,
         }
     }
@@ -89,5 +95,11 @@ pub(super) async fn view(opened: &Opened<'_>, dossier: &Dossier) -> Result<Dossi
         .await?
         .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
     let pieces = crate::pieces::summaries(opened).await?;
-    Ok(DossierView::new(dossier, &registered_by, pieces))
+    let contact = match opened.vault().db().contact_of(dossier.id).await? {
+        Some(record) if !dossier.shredded => {
+            Some(crate::sealed::records::open_contact(&opened.key().await?, &record)?.fields())
+        }
+        _ => None,
+    };
+    Ok(DossierView { contact, ..DossierView::new(dossier, &registered_by, pieces) })
 }

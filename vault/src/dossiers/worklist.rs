@@ -56,6 +56,18 @@ pub struct WorklistItem {
     pub communes: Vec<String>,
     pub deposited_on: String,
     pub valid_until: String,
+    /// On the relance list: the renewal notice for this validity, once
+    /// the daily pass issued it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<NoticeSummary>,
+}
+
+/// When the renewal notice went out, and by which channels.
+#[derive(Debug, Serialize)]
+pub struct NoticeSummary {
+    pub issued_on: String,
+    /// `email`, `post`.
+    pub channels: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,7 +119,8 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
         None | Some("") => None,
         Some("renewal") => match principal {
             Principal::Agent(a) if a.organisation.registering => {
-                Some((a.organisation.id, crate::clock::today() + time::Duration::days(RENEWAL_NOTICE_DAYS)))
+                let lead = i64::from(vault.config().notices.lead_days).max(RENEWAL_NOTICE_DAYS);
+                Some((a.organisation.id, crate::clock::today() + time::Duration::days(lead)))
             }
             _ => {
                 return Err(Error::Invalid(
@@ -142,12 +155,17 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
             let purpose = request_purpose(principal, Action::DossierRead, grant);
             if decide_prepared(vault, &prepared, purpose, Action::DossierRead, resource, grant, now).is_ok() {
                 shown.push(d.id);
+                let notice = match renewal_due {
+                    Some(_) => renewal_notice(vault, d).await?,
+                    None => None,
+                };
                 items.push(WorklistItem {
                     numero_unique: d.numero_unique.to_string(),
                     status: d.status.to_string(),
                     communes: d.communes.iter().map(ToString::to_string).collect(),
                     deposited_on: crate::clock::iso_date(d.deposited_on),
                     valid_until: crate::clock::iso_date(d.valid_until),
+                    notice,
                 });
                 if items.len() == limit {
                     // More may follow: the cursor resumes after this one.
@@ -159,6 +177,22 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
             return Ok((Worklist { items, next: None }, shown));
         }
     }
+}
+
+/// The renewal notice of the dossier's current validity, if issued.
+async fn renewal_notice(vault: &Vault, d: &crate::db::dossiers::Dossier) -> Result<Option<NoticeSummary>, Error> {
+    let notices: Vec<_> = vault
+        .db()
+        .notices_of(d.id)
+        .await?
+        .into_iter()
+        .filter(|n| n.kind == crate::domain::NoticeKind::Renewal && n.period == d.valid_until)
+        .collect();
+    let Some(first) = notices.iter().map(|n| n.issued_on).min() else { return Ok(None) };
+    Ok(Some(NoticeSummary {
+        issued_on: crate::clock::iso_date(first),
+        channels: notices.iter().map(|n| n.channel.as_str()).collect(),
+    }))
 }
 
 /// An optional query parameter, parsed; a bad one is refused by name.

@@ -163,6 +163,7 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
             communes: vec![CommuneCode::parse("59183")?],
             key: DossierKey::generate(id)?.wrap(&vault.keys())?,
             applicant: Some((credentials.identifier.clone(), credentials.code_hash.clone())),
+            contact: None,
         })
         .await?;
     report.dossiers.push(DemoDossier {

@@ -6,6 +6,7 @@
 //! access seam and get staged objects or a fail-closed plaintext stream.
 
 mod read;
+pub mod records;
 mod write;
 
 pub use read::{open_object, read_object};

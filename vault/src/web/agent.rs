@@ -24,7 +24,7 @@ use super::{
 use crate::{
     app::Vault,
     auth::{Carrier, Principal, TokenKind},
-    domain::PieceKind,
+    domain::{ContactFields, PieceKind},
     dossiers::{RegisterInput, WorklistQuery, register_dossier, show_dossier, worklist_of},
     error::Error,
 };
@@ -139,11 +139,14 @@ async fn list_page(
         .items;
     let Principal::Agent(a) = &session.principal else { return Err(Error::Forbidden("agents only".into())) };
     // The relance list, for the organisations that register demands.
-    let due = if a.organisation.registering {
+    let (due, letters) = if a.organisation.registering {
         let q = WorklistQuery { due: Some("renewal".into()), limit: Some(200), ..WorklistQuery::default() };
-        Some(worklist_of(vault, &session.principal, q).await?.items)
+        (
+            Some(worklist_of(vault, &session.principal, q).await?.items),
+            Some(super::letters::section(vault, session).await?),
+        )
     } else {
-        None
+        (None, None)
     };
     let main = html! {
         h1 { "Dossiers — " (a.organisation.name) }
@@ -159,6 +162,10 @@ async fn list_page(
                 input type="hidden" name="csrf" value=(session.csrf());
                 label for="communes" { "Communes souhaitées (codes INSEE, séparés par des virgules)" }
                 input id="communes" name="communes" type="text" required;
+                label for="email" { "Adresse électronique du demandeur (facultative)" }
+                input id="email" name="email" type="email" autocomplete="off";
+                label for="adresse" { "Adresse postale du demandeur, une ligne par ligne d'adresse (nom, voie, code postal et commune)" }
+                textarea id="adresse" name="adresse" rows="4" {}
                 button type="submit" { "Enregistrer" }
             }
         }
@@ -169,18 +176,29 @@ async fn list_page(
             } @else {
                 table {
                     caption { "Demandes enregistrées par votre organisme, à relancer avant leur radiation" }
-                    thead { tr { th scope="col" { "Numéro unique" } th scope="col" { "Valable jusqu'au" } } }
+                    thead { tr { th scope="col" { "Numéro unique" } th scope="col" { "Valable jusqu'au" } th scope="col" { "Avis de renouvellement" } } }
                     tbody {
                         @for d in due {
                             tr {
                                 td { a href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
                                 td { (d.valid_until) }
+                                td {
+                                    @match &d.notice {
+                                        Some(n) => {
+                                            "envoyé le " (n.issued_on) " ("
+                                            (n.channels.iter().map(|c| if *c == "email" { "courriel" } else { "courrier" }).collect::<Vec<_>>().join(", "))
+                                            ")"
+                                        }
+                                        None => "pas encore émis",
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
         }
+        @if let Some(l) = letters { (l) }
         h2 { "Dossiers de votre territoire (" (items.len()) ")" }
         table {
             caption { "Dossiers que votre organisme peut consulter" }
@@ -205,6 +223,10 @@ async fn list_page(
 pub struct RegisterForm {
     csrf: String,
     communes: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    adresse: String,
 }
 
 pub async fn register(
@@ -215,7 +237,15 @@ pub async fn register(
     session.check_csrf(&form.csrf)?;
     let communes =
         form.communes.split([',', ' ']).map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
-    let input = RegisterInput { communes, ..RegisterInput::default() };
+    // Registered at the counter: not online, so the notices go by post
+    // (and by e-mail too when given, CCH R.441-2-7).
+    let contact = (!form.email.trim().is_empty() || !form.adresse.trim().is_empty()).then(|| ContactFields {
+        email: Some(form.email.trim().to_owned()).filter(|e| !e.is_empty()),
+        postal_address: form.adresse.lines().map(str::to_owned).collect(),
+        online: false,
+        wants_post: false,
+    });
+    let input = RegisterInput { communes, contact, ..RegisterInput::default() };
     match register_dossier(&vault, &session.principal, input).await {
         Ok(r) => {
             let nu = r.dossier.numero_unique.clone();

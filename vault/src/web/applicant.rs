@@ -158,6 +158,9 @@ fn action_fr(action: &str) -> &str {
         Some(Recorded::WorklistShown) => "a vu votre demande dans sa liste de dossiers",
         Some(Recorded::RadiationWarned) => "vous a averti d'une radiation possible dans un mois",
         Some(Recorded::Purged) => "a effacé le dossier, un an après sa radiation",
+        Some(Recorded::ContactChanged) => "a modifié vos coordonnées",
+        Some(Recorded::NoticeIssued) => "vous a adressé un avis (renouvellement ou radiation)",
+        Some(Recorded::LetterPosted) => "a posté un courrier à votre adresse",
         Some(Recorded::SignIn(crate::domain::journal::SignIn::ApplicantLinked)) => {
             "a lié son identité FranceConnect au dossier"
         }

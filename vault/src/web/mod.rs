@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod applicant;
+pub mod letters;
 pub mod signin;
 
 use axum::{

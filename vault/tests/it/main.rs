@@ -15,6 +15,7 @@ mod jail;
 mod keys;
 mod lifecycle;
 mod migrations;
+mod notices;
 mod operations;
 mod proconnect;
 mod roundtrip;

@@ -1,0 +1,376 @@
+//! The notices' outbox (CCH R.441-2-7, R.441-2-8): written in the
+//! transaction of the decision that causes them, then delivered: e-mails
+//! by the sender (claimed for a while, retried with back-off), letters by
+//! an agent of the registering guichet who marks them posted. The text and
+//! recipient are sealed under the dossier key; the rows say only which
+//! dossier, what kind, which channel and when.
+
+use sqlx::{Row, any::AnyRow};
+use time::Date;
+use uuid::Uuid;
+
+use super::{Db, date_from_sql, date_to_sql, now_ms, parsed, uuid_col};
+use crate::{
+    db::audit::AuditEvent,
+    domain::{
+        Channel, NoticeKind, RadiationReason,
+        journal::{Actor, Recorded},
+    },
+    error::Error,
+};
+
+/// A notice to write.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    pub id: Uuid,
+    pub kind: NoticeKind,
+    /// The validity the notice is about (`valid_until` when issued).
+    pub period: Date,
+    pub channel: Channel,
+    /// The sealed message (record id = `id`).
+    pub sealed: Vec<u8>,
+}
+
+/// A notice as stored.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub id: Uuid,
+    pub dossier: Uuid,
+    pub organisation: Uuid,
+    pub kind: NoticeKind,
+    pub period: Date,
+    pub channel: Channel,
+    pub issued_on: Date,
+    pub sealed: Vec<u8>,
+    pub attempts: i64,
+    /// Unix ms: delivered (e-mail) or posted (letter).
+    pub sent_at: Option<i64>,
+    pub gave_up: bool,
+    pub last_error: Option<String>,
+}
+
+/// The decision a batch of notices goes with.
+#[derive(Debug, Clone, Copy)]
+pub enum Because {
+    /// A renewal notice: the dossier must still be active and valid until
+    /// the notices' period.
+    Expiring,
+    /// A radiation, decided now, that the notices announce.
+    Radiated { on: Date, reason: RadiationReason },
+}
+
+const COLUMNS: &str = "id, dossier_id, organisation_id, kind, period, channel, issued_on, sealed, attempts, \
+                       sent_at, gave_up_at, last_error";
+
+fn from_row(r: &AnyRow) -> Result<Notice, Error> {
+    Ok(Notice {
+        id: uuid_col(r, "id")?,
+        dossier: uuid_col(r, "dossier_id")?,
+        organisation: uuid_col(r, "organisation_id")?,
+        kind: parsed(r, "kind", NoticeKind::parse)?,
+        period: parsed(r, "period", date_from_sql)?,
+        channel: parsed(r, "channel", Channel::parse)?,
+        issued_on: parsed(r, "issued_on", date_from_sql)?,
+        sealed: r.try_get("sealed")?,
+        attempts: r.try_get("attempts")?,
+        sent_at: r.try_get("sent_at")?,
+        gave_up: r.try_get::<Option<i64>, _>("gave_up_at")?.is_some(),
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+impl Db {
+    /// Writes a decision and its notices in one transaction: the radiation
+    /// (or, for a renewal notice, the check that the dossier is still
+    /// active and valid until the notices' period), the notices (a notice
+    /// already issued for the same dossier, kind, period and channel is
+    /// kept, not doubled) and their journal events, under `by`. Returns
+    /// how many notices were added; `None`: the dossier had changed
+    /// (renewed, radiated, erased) and nothing was written.
+    pub async fn issue_notices(
+        &self,
+        dossier: Uuid,
+        organisation: Uuid,
+        issued_on: Date,
+        because: Because,
+        notices: &[NewNotice],
+        by: Actor,
+    ) -> Result<Option<usize>, Error> {
+        let mut tx = self.write_tx().await?;
+        let id = dossier.to_string();
+        // The guard's UPDATE locks the row on PostgreSQL, so a renewal or
+        // radiation committed meanwhile is seen (and SQLite has one writer).
+        let guard = match because {
+            Because::Expiring => {
+                let period = notices.first().map(|n| n.period).unwrap_or(issued_on);
+                sqlx::query(
+                    "UPDATE dossiers SET valid_until = valid_until \
+                     WHERE id = $1 AND status = 'active' AND shredded_at IS NULL AND valid_until = $2",
+                )
+                .bind(&id)
+                .bind(date_to_sql(period))
+                .execute(&mut *tx)
+                .await?
+            }
+            Because::Radiated { on, reason } => {
+                sqlx::query(
+                    "UPDATE dossiers SET status = 'radiated', radiated_on = $2, radiation_reason = $3 \
+                     WHERE id = $1 AND status = 'active' AND shredded_at IS NULL",
+                )
+                .bind(&id)
+                .bind(date_to_sql(on))
+                .bind(reason.as_str())
+                .execute(&mut *tx)
+                .await?
+            }
+        };
+        if guard.rows_affected() != 1 {
+            return Ok(None);
+        }
+        if let Because::Radiated { .. } = because {
+            Self::record_in(&mut tx, &AuditEvent::new(by, policies::Action::DossierRadiate).on(dossier)).await?;
+        }
+        let mut added = 0;
+        for n in notices {
+            let done = sqlx::query(
+                "INSERT INTO notices (id, dossier_id, organisation_id, kind, period, channel, issued_on, sealed, \
+                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 ON CONFLICT (dossier_id, kind, period, channel) DO NOTHING",
+            )
+            .bind(n.id.to_string())
+            .bind(&id)
+            .bind(organisation.to_string())
+            .bind(n.kind.as_str())
+            .bind(date_to_sql(n.period))
+            .bind(n.channel.as_str())
+            .bind(date_to_sql(issued_on))
+            .bind(n.sealed.clone())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            added += usize::try_from(done.rows_affected()).unwrap_or(0);
+        }
+        if added > 0 {
+            Self::record_in(&mut tx, &AuditEvent::new(by, Recorded::NoticeIssued).on(dossier)).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(added))
+    }
+
+    /// Active demands valid until `horizon` at the latest (lapsed ones
+    /// included) with no renewal notice for their current validity yet:
+    /// (id, valid_until, registering organisation).
+    pub async fn due_for_notice(&self, horizon: Date) -> Result<Vec<(Uuid, Date, Uuid)>, Error> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.valid_until, d.registered_by FROM dossiers d \
+             WHERE d.status = 'active' AND d.shredded_at IS NULL AND d.valid_until <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dossier_id = d.id AND n.kind = 'renewal' \
+                             AND n.period = d.valid_until) \
+             ORDER BY d.valid_until, d.id",
+        )
+        .bind(date_to_sql(horizon))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((uuid_col(r, "id")?, parsed(r, "valid_until", date_from_sql)?, uuid_col(r, "registered_by")?)))
+            .collect()
+    }
+
+    /// Active demands that lapsed before `as_of`, with the day their first
+    /// renewal notice for that validity was issued: (id, valid_until,
+    /// registering organisation, first notice). A lapsed demand with no
+    /// notice is not here (it gets its notice first).
+    pub async fn lapsed_with_notice(&self, as_of: Date) -> Result<Vec<(Uuid, Date, Uuid, Date)>, Error> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.valid_until, d.registered_by, MIN(n.issued_on) AS first_notice \
+             FROM dossiers d JOIN notices n ON n.dossier_id = d.id AND n.kind = 'renewal' AND n.period = d.valid_until \
+             WHERE d.status = 'active' AND d.shredded_at IS NULL AND d.valid_until < $1 \
+             GROUP BY d.id, d.valid_until, d.registered_by ORDER BY d.id",
+        )
+        .bind(date_to_sql(as_of))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    uuid_col(r, "id")?,
+                    parsed(r, "valid_until", date_from_sql)?,
+                    uuid_col(r, "registered_by")?,
+                    parsed(r, "first_notice", date_from_sql)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Pending (c)/(d) warnings of active demands: (dossier, registering
+    /// organisation, valid_until, reason, the day of the first warning).
+    pub async fn pending_warnings(&self) -> Result<Vec<(Uuid, Uuid, Date, RadiationReason, Date)>, Error> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.registered_by, d.valid_until, w.reason, MIN(w.warned_on) AS warned_on \
+             FROM radiation_warnings w JOIN dossiers d ON d.id = w.dossier_id \
+             WHERE w.cancelled_at IS NULL AND d.status = 'active' AND d.shredded_at IS NULL \
+             GROUP BY d.id, d.registered_by, d.valid_until, w.reason ORDER BY d.id, w.reason",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    uuid_col(r, "id")?,
+                    uuid_col(r, "registered_by")?,
+                    parsed(r, "valid_until", date_from_sql)?,
+                    parsed(r, "reason", RadiationReason::parse)?,
+                    parsed(r, "warned_on", date_from_sql)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Claims up to `limit` e-mails due for an attempt (with `now_all`,
+    /// also those backing off), each for `lease_ms`: another sender, on
+    /// this replica or another, skips them meanwhile.
+    pub async fn claim_emails(&self, limit: i64, lease_ms: i64, now_all: bool) -> Result<Vec<Notice>, Error> {
+        let now = now_ms();
+        let due_by = if now_all { i64::MAX } else { now };
+        let candidates = sqlx::query(
+            "SELECT id FROM notices WHERE channel = 'email' AND sent_at IS NULL AND gave_up_at IS NULL \
+             AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $2) \
+             ORDER BY next_attempt_at, id LIMIT $3",
+        )
+        .bind(due_by)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut claimed = Vec::new();
+        for c in candidates {
+            let id: String = c.try_get("id")?;
+            let row = sqlx::query(&format!(
+                "UPDATE notices SET claimed_until = $2 WHERE id = $1 AND sent_at IS NULL AND gave_up_at IS NULL \
+                 AND (claimed_until IS NULL OR claimed_until < $3) RETURNING {COLUMNS}"
+            ))
+            .bind(&id)
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+            if let Some(r) = row {
+                claimed.push(from_row(&r)?);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// The e-mail left: never sent again.
+    pub async fn notice_sent(&self, id: Uuid) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE notices SET sent_at = $2, claimed_until = NULL, attempts = attempts + 1, last_error = NULL \
+             WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The attempt failed: try again at `next_at`, or never when the
+    /// server refused for good. `error` is a class, never the server's
+    /// words (they may quote the address).
+    pub async fn notice_failed(&self, id: Uuid, error: &str, next_at: Option<i64>) -> Result<(), Error> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE notices SET claimed_until = NULL, attempts = attempts + 1, last_error = $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at), gave_up_at = CASE WHEN $3 IS NULL THEN $4 END \
+             WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(error)
+        .bind(next_at)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The notices of a dossier, oldest first.
+    pub async fn notices_of(&self, dossier: Uuid) -> Result<Vec<Notice>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notices WHERE dossier_id = $1 ORDER BY created_at, channel, id"
+        ))
+        .bind(dossier.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The letters of an organisation's queue: those not posted yet, or
+    /// all of them, oldest first.
+    pub async fn letters_of(&self, organisation: Uuid, unposted_only: bool) -> Result<Vec<Notice>, Error> {
+        let unposted = if unposted_only { "AND sent_at IS NULL" } else { "" };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notices WHERE organisation_id = $1 AND channel = 'post' {unposted} \
+             ORDER BY created_at, id"
+        ))
+        .bind(organisation.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn notice(&self, id: Uuid) -> Result<Option<Notice>, Error> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM notices WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Marks a letter posted, with its journal event. `Ok(false)`: it was
+    /// already.
+    pub async fn letter_posted(&self, notice: &Notice, by: Actor) -> Result<bool, Error> {
+        let mut tx = self.write_tx().await?;
+        let done =
+            sqlx::query("UPDATE notices SET sent_at = $2 WHERE id = $1 AND channel = 'post' AND sent_at IS NULL")
+                .bind(notice.id.to_string())
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        Self::record_in(&mut tx, &AuditEvent::new(by, Recorded::LetterPosted).on(notice.dossier)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// E-mails waiting (due or backing off) and e-mails given up on.
+    pub async fn outbox_counts(&self) -> Result<(i64, i64), Error> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN gave_up_at IS NULL THEN 1 ELSE 0 END), 0) AS waiting, \
+                    COALESCE(SUM(CASE WHEN gave_up_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS given_up \
+             FROM notices WHERE channel = 'email' AND sent_at IS NULL",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("waiting")?, row.try_get("given_up")?))
+    }
+}
+
+impl Db {
+    /// Pieces past their validity on `as_of`, and pieces lapsing after it
+    /// and by `horizon`, of active demands.
+    pub async fn pieces_by_validity(&self, as_of: Date, horizon: Date) -> Result<(i64, i64), Error> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN p.valid_until < $1 THEN 1 ELSE 0 END), 0) AS expired, \
+                    COALESCE(SUM(CASE WHEN p.valid_until >= $1 AND p.valid_until <= $2 THEN 1 ELSE 0 END), 0) AS expiring \
+             FROM pieces p JOIN dossiers d ON d.id = p.dossier_id \
+             WHERE d.status = 'active' AND p.valid_until IS NOT NULL",
+        )
+        .bind(date_to_sql(as_of))
+        .bind(date_to_sql(horizon))
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("expired")?, row.try_get("expiring")?))
+    }
+}

@@ -1,0 +1,176 @@
+//! The daily pass: a demand's legal year (CCH R.441-2-7, R.441-2-8,
+//! décret 2017-917 art. 4), as of one day.
+//!
+//! 1. The renewal notice for every active demand expiring within the lead
+//!    (31 days by default), lapsed ones included, that has none for its
+//!    current validity.
+//! 2. Radiation for (e), non-renewal, of every lapsed demand whose notice
+//!    went out a month ago or more: never less (a demand imported late,
+//!    or a pass that could not run, gets its full month).
+//! 3. Radiation for (c) or (d) of every demand whose warning is a month
+//!    old and still stands.
+//! 4. The purge of every demand radiated a year ago ([`super::purge`]).
+//! 5. A count of the pieces that have expired or expire within the lead
+//!    (the pages mark them from `valid_until`, computed where shown).
+//!
+//! Each decision, with its notices, is one transaction that checks the
+//! dossier is still as the pass saw it; notices are unique per dossier,
+//! kind, validity and channel. So a pass killed half-way and run again
+//! completes without doubling anything, and two replicas running it at
+//! once issue each notice once. `serve` runs it once a day ([`daily`]),
+//! one replica per day holding the day's lease.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use time::Date;
+
+use super::purge::{PurgeReport, purge};
+use crate::{
+    app::Vault,
+    db::notices::Because,
+    domain::{NoticeKind, RadiationReason},
+    error::Error,
+    notices::{DeliveryReport, deliver},
+};
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct PassReport {
+    pub as_of: String,
+    pub dry_run: bool,
+    /// Demands given their renewal notice (or due for one, dry run).
+    pub renewal_notices: usize,
+    /// Notices written (one per channel).
+    pub messages: usize,
+    /// Radiated for (e), non-renewal.
+    pub radiated_non_renewal: usize,
+    /// Radiated for (c) or (d), a month after the warning.
+    pub radiated_after_warning: usize,
+    pub purge: PurgeReport,
+    /// Pieces past their validity, and pieces lapsing within the lead.
+    pub pieces_expired: i64,
+    pub pieces_expiring: i64,
+    /// The e-mails sent after the pass (not in a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryReport>,
+}
+
+/// Progress is logged every this many decisions.
+const PROGRESS_EVERY: usize = 1000;
+
+/// Runs the pass as of `as_of`; with `dry_run`, only counts.
+pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassReport, Error> {
+    let lead = i64::from(vault.config().notices.lead_days);
+    let mut r = PassReport { as_of: crate::clock::iso_date(as_of), dry_run, ..PassReport::default() };
+
+    let due = vault.db().due_for_notice(as_of + time::Duration::days(lead)).await?;
+    tracing::info!(as_of = %r.as_of, due = due.len(), "lifecycle pass: renewal notices");
+    for (i, (id, _, _)) in due.iter().enumerate() {
+        if dry_run {
+            r.renewal_notices += 1;
+            continue;
+        }
+        let Some(d) = vault.db().dossier_by_id(*id).await? else { continue };
+        if let Some(added) = crate::notices::issue(vault, &d, NoticeKind::Renewal, as_of, Because::Expiring).await? {
+            r.renewal_notices += 1;
+            r.messages += added;
+        }
+        progress("renewal notices", i + 1, due.len());
+    }
+
+    let lapsed = vault.db().lapsed_with_notice(as_of).await?;
+    let ripe: Vec<_> =
+        lapsed.into_iter().filter(|(_, _, _, noticed)| crate::clock::one_month_after(*noticed) <= as_of).collect();
+    tracing::info!(as_of = %r.as_of, due = ripe.len(), "lifecycle pass: radiations for non-renewal (e)");
+    for (i, (id, _, _, _)) in ripe.iter().enumerate() {
+        if dry_run {
+            r.radiated_non_renewal += 1;
+            continue;
+        }
+        let Some(d) = vault.db().dossier_by_id(*id).await? else { continue };
+        if let Some(added) = crate::notices::radiate(vault, &d, RadiationReason::NonRenouvellement, as_of).await? {
+            r.radiated_non_renewal += 1;
+            r.messages += added;
+        }
+        progress("radiations (e)", i + 1, ripe.len());
+    }
+
+    let mut warned = vault.db().pending_warnings().await?;
+    warned.retain(|(_, _, _, _, on)| crate::clock::one_month_after(*on) <= as_of);
+    // A demand warned for both (c) and (d) is radiated once, for the first.
+    warned.dedup_by_key(|w| w.0);
+    tracing::info!(as_of = %r.as_of, due = warned.len(), "lifecycle pass: radiations after a warning (c, d)");
+    for (id, _, _, reason, _) in &warned {
+        if dry_run {
+            r.radiated_after_warning += 1;
+            continue;
+        }
+        let Some(d) = vault.db().dossier_by_id(*id).await? else { continue };
+        if let Some(added) = crate::notices::radiate(vault, &d, *reason, as_of).await? {
+            r.radiated_after_warning += 1;
+            r.messages += added;
+        }
+    }
+
+    r.purge = purge(vault, as_of, dry_run).await?;
+    (r.pieces_expired, r.pieces_expiring) =
+        vault.db().pieces_by_validity(as_of, as_of + time::Duration::days(lead)).await?;
+    tracing::info!(
+        as_of = %r.as_of,
+        dry_run,
+        renewal_notices = r.renewal_notices,
+        messages = r.messages,
+        radiated.non_renewal = r.radiated_non_renewal,
+        radiated.after_warning = r.radiated_after_warning,
+        purged = r.purge.purged,
+        pieces.expired = r.pieces_expired,
+        pieces.expiring = r.pieces_expiring,
+        "lifecycle pass done"
+    );
+    Ok(r)
+}
+
+fn progress(step: &str, done: usize, total: usize) {
+    if done.is_multiple_of(PROGRESS_EVERY) || (done == total && total >= PROGRESS_EVERY) {
+        tracing::info!(step, done, total, "lifecycle pass progress");
+    }
+}
+
+/// How often `serve` looks at the clock and the outbox.
+const TICK: Duration = Duration::from_secs(60);
+/// A replica holds the day's pass this long, renewed at each step it takes.
+const LEASE_MS: i64 = 30 * 60 * 1000;
+
+/// `serve`'s daily loop: each minute, the e-mails due; once the local time
+/// of the pass has come, the day's pass unless finished (by this replica
+/// or another), taken with the day's lease. A vault that was down at that
+/// time runs the pass when it comes back the same day.
+pub async fn daily(vault: Vault) {
+    let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4());
+    loop {
+        if vault.config().notices.daily
+            && let Err(e) = daily_tick(&vault, &owner).await
+        {
+            tracing::error!(error = %e, "the daily pass failed; it is tried again in a minute");
+        }
+        if let Err(e) = deliver(&vault, false).await {
+            tracing::error!(error = %e, "delivering the outbox failed; it is tried again in a minute");
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+async fn daily_tick(vault: &Vault, owner: &str) -> Result<(), Error> {
+    let c = &vault.config().notices;
+    let local = c.zone.local(time::OffsetDateTime::now_utc());
+    let day = local.date();
+    let (h, m) = c.run_at;
+    if (local.hour(), local.minute()) < (h, m) || vault.db().run_finished(day).await? {
+        return Ok(());
+    }
+    if !vault.db().claim_run(day, owner, LEASE_MS).await? {
+        return Ok(());
+    }
+    run_pass(vault, day, false).await?;
+    vault.db().finish_run(day, owner).await
+}

@@ -1,0 +1,76 @@
+//! The guichet's "courriers à envoyer" on its pages: the letters of the
+//! notices that go by post, each printable as a PDF and marked posted once
+//! it has left. The same operations as the API's (`notices::letters`).
+
+use axum::{
+    Form,
+    body::Body,
+    extract::{Path, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{AgentSession, Session};
+use crate::{app::Vault, error::Error, notices::letters};
+
+/// The section of the agents' list page: the letters waiting to be posted.
+pub async fn section(vault: &Vault, session: &Session) -> Result<Markup, Error> {
+    let queue = letters::queue(vault, &session.principal, false).await?.letters;
+    Ok(html! {
+        h2 { "Courriers à envoyer (" (queue.len()) ")" }
+        @if queue.is_empty() {
+            p { "Aucun courrier n'attend d'être posté." }
+        } @else {
+            table {
+                caption { "Avis aux demandeurs qui reçoivent leurs avis par la poste : imprimez, postez, puis marquez comme posté" }
+                thead { tr {
+                    th scope="col" { "Numéro unique" } th scope="col" { "Avis" } th scope="col" { "Émis le" }
+                    th scope="col" { "Courrier" } th scope="col" { "Envoi" }
+                } }
+                tbody {
+                    @for l in &queue {
+                        @let kind = if l.kind == "renewal" { "renouvellement" } else { "radiation" };
+                        tr {
+                            td { a href=(format!("/dossiers/{}", l.numero_unique)) { (l.numero_unique) } }
+                            td { (kind) }
+                            td { (l.issued_on) }
+                            td { a href=(format!("/courriers/{}", l.id)) { "Télécharger le courrier de " (kind) " de la demande " (l.numero_unique) " (PDF)" } }
+                            td {
+                                form method="post" action=(format!("/courriers/{}/poste", l.id)) {
+                                    input type="hidden" name="csrf" value=(session.csrf());
+                                    button type="submit" { "Marquer le courrier de la demande " (l.numero_unique) " comme posté" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub async fn pdf(
+    State(vault): State<Vault>,
+    AgentSession(session): AgentSession,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let (name, bytes) = letters::letter_pdf(&vault, &session.principal, &id).await?;
+    Ok(crate::reply::content(Body::from(bytes), "application/pdf", &format!("attachment; filename=\"{name}\""), false))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PostedForm {
+    csrf: String,
+}
+
+pub async fn posted(
+    State(vault): State<Vault>,
+    AgentSession(session): AgentSession,
+    Path(id): Path<String>,
+    Form(form): Form<PostedForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(&form.csrf)?;
+    letters::mark_posted(&vault, &session.principal, &id).await?;
+    Ok(Redirect::to("/dossiers").into_response())
+}

@@ -1,0 +1,167 @@
+//! The applicant's contact details, the daily pass's notices through the
+//! router and the job: who sees and changes the contact, the relance list
+//! naming the notice, the guichet's letter queue, and (c) radiated by the
+//! pass a month after its warning.
+
+use axum::{body::Body, http::Request, http::StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Resp, TestApp, databases};
+
+async fn put_json(app: &TestApp, uri: &str, token: &str, body: Value) -> Resp {
+    app.send(
+        Request::put(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+fn iso(d: time::Date) -> String {
+    vault::clock::iso_date(d)
+}
+
+#[tokio::test]
+async fn contact_details_are_sealed_shown_to_readers_and_kept_current_by_applicant_and_guichet() {
+    let app = TestApp::builder().build().await;
+    const EMAIL: &str = "contact.it-4e1d@exemple.fr";
+    let bad = app
+        .post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"], "contact": {"email": "x@"}}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.json()["error"]["message"].as_str().unwrap().starts_with("contact.email"), "{:?}", bad.body);
+    let unknown = app
+        .post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"], "contact": {"phone": "06"}}))
+        .await;
+    assert!(unknown.status.is_client_error(), "an unknown contact field is refused");
+
+    let r = app
+        .post_json(
+            "/api/v1/dossiers",
+            &app.guichet_token,
+            json!({"communes": ["59183"], "contact": {"email": EMAIL, "online": false}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let j = r.json();
+    let nu = j["numero_unique"].as_str().unwrap().to_owned();
+    assert_eq!(j["contact"]["email"], EMAIL);
+    // Readers see it; the landlord may read the dossier, so it sees it too.
+    for token in [&app.guichet_token, &app.bailleur_token] {
+        let seen = app.get(&format!("/api/v1/dossiers/{nu}"), token).await;
+        assert_eq!(seen.json()["contact"]["email"], EMAIL);
+    }
+    // Sealed at rest: the address is nowhere in the database file.
+    app.vault.db().settle_erasure().await.unwrap();
+    let db = std::fs::read(app.dir.path().join("vault.db")).unwrap();
+    assert!(!db.windows(EMAIL.len()).any(|w| w == EMAIL.as_bytes()), "the e-mail address is stored in clear");
+
+    // The landlord may not change it; the guichet and the applicant may.
+    let url = format!("/api/v1/dossiers/{nu}/contact");
+    let new = json!({"email": "nouvelle.it@exemple.fr", "postal_address": ["Mme Martin", "59140 Dunkerque"], "online": true, "wants_post": true});
+    assert_eq!(put_json(&app, &url, &app.bailleur_token, new.clone()).await.status, StatusCode::FORBIDDEN);
+    let r = put_json(&app, &url, &app.guichet_token, new).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.json()["wants_post"], true);
+    let bad = put_json(&app, &url, &app.guichet_token, json!({"wants_post": true})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.json()["error"]["message"].as_str().unwrap().contains("contact.postal_address"));
+    let (own, session) = app.register_signed_in().await;
+    let r =
+        put_json(&app, &format!("/api/v1/dossiers/{own}/contact"), &session, json!({"email": EMAIL, "online": true}))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // Another applicant's dossier is not theirs to change.
+    assert_eq!(put_json(&app, &url, &session, json!({"online": true})).await.status, StatusCode::FORBIDDEN);
+    // The change is in the applicant's trace.
+    let trace = app.get(&format!("/api/v1/dossiers/{own}/audit"), &session).await;
+    assert!(trace.body.as_ref().unwrap().windows(15).any(|w| w == b"dossier.contact"), "{:?}", trace.body);
+}
+
+#[tokio::test]
+async fn the_pass_issues_notices_fills_the_relance_list_and_the_letter_queue() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let today = vault::clock::today();
+        // Valid for 20 more days: due for its notice today.
+        let deposited = today - time::Duration::days(345);
+        let r = app
+            .post_json(
+                "/api/v1/dossiers",
+                &app.guichet_token,
+                json!({"communes": ["59183"], "deposited_on": iso(deposited),
+                       "contact": {"email": "relance.it@exemple.fr", "postal_address": ["M. Benali", "59140 Dunkerque"], "online": false}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let nu = r.json()["numero_unique"].as_str().unwrap().to_owned();
+
+        let dry = vault::jobs::lifecycle::run_pass(&app.vault, today, true).await.unwrap();
+        assert_eq!(dry.renewal_notices, 1);
+        let list = app.get("/api/v1/dossiers?due=renewal", &app.guichet_token).await.json();
+        assert!(list["items"][0].get("notice").is_none(), "a dry run issues nothing: {list}");
+
+        let done = vault::jobs::lifecycle::run_pass(&app.vault, today, false).await.unwrap();
+        assert_eq!((done.renewal_notices, done.messages), (1, 2), "not online: post and e-mail");
+        let again = vault::jobs::lifecycle::run_pass(&app.vault, today, false).await.unwrap();
+        assert_eq!(again.messages, 0);
+        // No SMTP here: the e-mail waits in the outbox.
+        let out = vault::notices::deliver(&app.vault, true).await.unwrap();
+        assert_eq!((out.sent, out.waiting), (0, 1));
+
+        let list = app.get("/api/v1/dossiers?due=renewal", &app.guichet_token).await.json();
+        let item = &list["items"][0];
+        assert_eq!(item["numero_unique"], nu.as_str());
+        assert_eq!(item["notice"]["issued_on"], iso(today));
+        assert_eq!(item["notice"]["channels"], json!(["email", "post"]));
+
+        // The letter: the guichet's, not the landlord's.
+        let queue = app.get("/api/v1/letters", &app.guichet_token).await.json();
+        let letter = queue["letters"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(queue["letters"][0]["kind"], "renewal");
+        let pdf = app.get(&format!("/api/v1/letters/{letter}"), &app.guichet_token).await;
+        assert_eq!(pdf.status, StatusCode::OK);
+        assert!(pdf.body.as_ref().unwrap().starts_with(b"%PDF"));
+        assert_eq!(app.get("/api/v1/letters", &app.bailleur_token).await.json()["letters"], json!([]));
+        let theirs = app.get(&format!("/api/v1/letters/{letter}"), &app.bailleur_token).await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+        let posted = app.post_json(&format!("/api/v1/letters/{letter}/posted"), &app.guichet_token, json!({})).await;
+        assert_eq!(posted.json()["posted"], true);
+        let twice = app.post_json(&format!("/api/v1/letters/{letter}/posted"), &app.guichet_token, json!({})).await;
+        assert_eq!(twice.json()["posted"], false);
+        assert_eq!(app.get("/api/v1/letters", &app.guichet_token).await.json()["letters"], json!([]));
+        let all = app.get("/api/v1/letters?all=true", &app.guichet_token).await.json();
+        assert!(all["letters"][0]["posted_at"].is_string(), "{all}");
+    }
+}
+
+#[tokio::test]
+async fn the_pass_radiates_for_no_answer_a_month_after_the_warning_not_before() {
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let nu = app.register().await;
+        let w = app
+            .post_json(
+                &format!("/api/v1/dossiers/{nu}/radiation-warnings"),
+                &app.guichet_token,
+                json!({"reason": "sans_reponse"}),
+            )
+            .await;
+        assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+        let possible = time::Date::parse(
+            w.json()["radiation_possible_on"].as_str().unwrap(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap();
+        let before =
+            vault::jobs::lifecycle::run_pass(&app.vault, possible - time::Duration::days(1), false).await.unwrap();
+        assert_eq!(before.radiated_after_warning, 0);
+        let on = vault::jobs::lifecycle::run_pass(&app.vault, possible, false).await.unwrap();
+        assert_eq!(on.radiated_after_warning, 1);
+        let d = app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await.json();
+        assert_eq!((d["status"].as_str(), d["radiation_reason"].as_str()), (Some("radiated"), Some("sans_reponse")));
+        assert_eq!(d["radiated_on"], iso(possible));
+    }
+}
