@@ -21,5 +21,6 @@ VAULT_MASTER_KEY_FILE="$dir/master_key" VAULT_AUDIT_KEY_FILE="$dir/audit_signing
   VAULT_SHEET_KEY_FILE="$dir/sheet_key" VAULT_DATA_DIR="$dir/.unused" "$bin" keys init
 rm -rf "$dir/.unused"
 [ -e "$dir/scanner_token" ] || : >"$dir/scanner_token"   # put the guichet scanner agent's token here (dnu-vault admin agent add --org SIREN --name … --scanner)
+[ -e "$dir/smtp_password" ] || : >"$dir/smtp_password"   # the SMTP password of the notices, if the server asks for one
 echo "S3_ACCESS_KEY_ID=$(cat "$dir/s3_access_key_id")" >"$here/.env"
 echo "secrets in $dir; S3 key id in $here/.env. Keep master_key apart from backups of the data."

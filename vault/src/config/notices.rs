@@ -93,14 +93,19 @@ impl NoticeConfig {
                             .into(),
                     )
                 })?;
+                // Compose and Kubernetes always mount the password file;
+                // empty, it means no authentication.
                 let password = match (&s.smtp_password_file, given(&s.smtp_username)) {
                     (Some(f), Some(user)) => Some((user, SecretString::from(read_secret_file(f, "SMTP password")?))),
-                    (None, None) => None,
-                    _ => {
+                    (None, Some(_)) => {
+                        return Err(Error::Config("VAULT_SMTP_USERNAME needs VAULT_SMTP_PASSWORD_FILE".into()));
+                    }
+                    (Some(f), None) if !read_secret_file(f, "SMTP password")?.is_empty() => {
                         return Err(Error::Config(
-                            "VAULT_SMTP_USERNAME and VAULT_SMTP_PASSWORD_FILE go together".into(),
+                            "VAULT_SMTP_PASSWORD_FILE holds a password but VAULT_SMTP_USERNAME is unset".into(),
                         ));
                     }
+                    _ => None,
                 };
                 if password.is_some() && security == SmtpSecurity::LoopbackPlain {
                     return Err(Error::Config(
