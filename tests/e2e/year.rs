@@ -81,6 +81,11 @@ async fn a_demand_s_year_over_the_real_binary_and_a_real_smtp_server() {
         // The days are simulated with --as-of; serve must not run its own.
         ("VAULT_LIFECYCLE_DAILY", "false"),
     ];
+    // The settings of the pass are listed where they mean something.
+    let help = |args: &[&str]| String::from_utf8_lossy(&run(dir.path(), &[], args).stdout).into_owned();
+    assert!(help(&["lifecycle", "run", "--help"]).contains("VAULT_SMTP_URL"));
+    assert!(help(&["serve", "--help"]).contains("VAULT_LIFECYCLE_AT"));
+    assert!(!help(&["gc", "--help"]).contains("VAULT_SMTP_URL"));
     let d = demo(dir.path(), &env);
     let guichet = d["agents"][0]["token"].as_str().unwrap().to_owned();
     let mut server = Server::start(dir.path(), &env);

@@ -270,6 +270,26 @@ fn pieces() -> Routes {
             pieces::show::show,
             Doc::new("showPiece", "Piece metadata and versions", Auth::Bearer, Produces::Json),
         )
+        .post(
+            "/api/v1/dossiers/{nu}/pieces/{piece}/versions/{number}/mark",
+            pieces::marks::mark,
+            Doc::new(
+                "markVersion",
+                "Mark a version inexploitable, hors_perimetre or obsolete, with a reason (agents); nothing is deleted",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(
+                Consumes::Json,
+                const {
+                    &[
+                        req("mark", Ty::Text, "inexploitable, hors_perimetre or obsolete"),
+                        req("reason", Ty::Text, "what is wrong, in a sentence (shown to the applicant)"),
+                    ]
+                },
+            )
+            .success(201),
+        )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}/original",
             pieces::download::handler(pieces::Content::Original),

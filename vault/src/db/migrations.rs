@@ -40,6 +40,7 @@ migrations![
     "0013_radiation_warnings.sql",
     "0014_purge.sql",
     "0015_notices.sql",
+    "0016_version_marks.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

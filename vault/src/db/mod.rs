@@ -14,6 +14,7 @@ pub mod grants;
 pub mod keys;
 mod lifecycle;
 mod maintenance;
+pub mod marks;
 mod migrations;
 pub mod notices;
 pub mod objects;

@@ -56,6 +56,7 @@ impl Db {
             "DELETE FROM applicant_sessions WHERE applicant_id IN (SELECT id FROM applicants WHERE dossier_id = $1)",
             "DELETE FROM applicants WHERE dossier_id = $1",
             "DELETE FROM upload_keys WHERE dossier_id = $1",
+            "DELETE FROM version_marks WHERE dossier_id = $1",
             "DELETE FROM piece_versions WHERE dossier_id = $1",
             "DELETE FROM pieces WHERE dossier_id = $1",
             "DELETE FROM objects WHERE dossier_id = $1",

@@ -36,6 +36,8 @@ pub enum Recorded {
     NoticeIssued,
     /// A letter of the registering guichet's queue was marked as posted.
     LetterPosted,
+    /// An agent marked a version inexploitable, hors périmètre or obsolète.
+    VersionMarked,
     /// A person signed in through an identity provider (ProConnect,
     /// FranceConnect), or was refused and why.
     SignIn(SignIn),
@@ -125,6 +127,7 @@ impl Recorded {
             Self::ContactChanged => "dossier.contact",
             Self::NoticeIssued => "dossier.notice",
             Self::LetterPosted => "dossier.letter_posted",
+            Self::VersionMarked => "piece.mark",
             Self::SignIn(s) => s.as_str(),
         }
     }
@@ -144,6 +147,7 @@ impl Recorded {
                 Self::ContactChanged,
                 Self::NoticeIssued,
                 Self::LetterPosted,
+                Self::VersionMarked,
             ])
             .chain(SignIn::ALL.map(Self::SignIn))
             .find(|r| r.as_str() == s)
@@ -208,6 +212,7 @@ mod tests {
             Recorded::ContactChanged,
             Recorded::NoticeIssued,
             Recorded::LetterPosted,
+            Recorded::VersionMarked,
         ];
         for r in others.into_iter().chain(SignIn::ALL.map(Recorded::SignIn)) {
             assert_eq!(Recorded::parse(r.as_str()), Some(r));

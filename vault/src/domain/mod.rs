@@ -13,6 +13,7 @@ mod purpose;
 mod siren;
 mod status;
 mod territory;
+mod validity;
 
 pub use contact::{Channel, Contact, ContactFields, NoticeKind};
 pub use email::EmailAddress;
@@ -23,6 +24,7 @@ pub use purpose::Purpose;
 pub use siren::Siren;
 pub use status::{DossierStatus, RadiationReason};
 pub use territory::{CommuneCode, GuichetCode, TerritoryCode};
+pub use validity::{EXPIRING_WITHIN_DAYS, PieceValidity, VersionMark};
 
 /// A value that failed validation: what was wrong, in words an operator or a
 /// partner's developer can act on.

@@ -195,7 +195,7 @@ pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Resul
         pieces.push(ExportPiece {
             label,
             version: format!("version {}", v.number),
-            validity: piece.valid_until.map_or_else(|| "non précisée".to_owned(), |d| format!("jusqu'au {d}")),
+            validity: crate::domain::PieceValidity::words(piece.valid_until, crate::clock::today()),
             provenance,
             pages: v.derived.map_or(0, |d| usize::try_from(d.pages).unwrap_or(0)),
             rendition,

@@ -4,6 +4,7 @@
 mod body;
 mod commit;
 pub mod download;
+pub mod marks;
 pub mod show;
 pub mod upload;
 
@@ -129,6 +130,9 @@ pub struct VersionView {
     /// was scanned, and the SHA-256 of each raw scan image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanProvenance>,
+    /// An agent's mark (inexploitable, hors périmètre, obsolète), if one stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<marks::MarkView>,
 }
 
 impl VersionView {
@@ -146,6 +150,7 @@ impl VersionView {
             pages: v.derived.map(|d| d.pages),
             rendition: v.derived.is_some(),
             scan: meta.scan,
+            mark: None,
         }
     }
 }
@@ -157,6 +162,8 @@ pub struct PieceSummary {
     pub kind: String,
     pub member: Option<String>,
     pub valid_until: Option<String>,
+    /// `valid`, `expiring` (within 31 days), `expired` or `unknown`, today.
+    pub validity: crate::domain::PieceValidity,
     pub versions: usize,
     pub current: Option<VersionView>,
 }
@@ -173,13 +180,22 @@ pub async fn summaries(opened: &Opened<'_>) -> Result<Vec<PieceSummary>, Error> 
         return Ok(Vec::new());
     }
     let dk = opened.key().await?;
+    let mut marks = marks::marks_by_version(vault, &dk, dossier.id).await?;
     let mut out = Vec::with_capacity(pieces.len());
     for p in &pieces {
         let versions = vault.db().versions_of(p.id).await?;
-        let current =
-            versions.last().map(|v| Ok::<_, Error>(VersionView::new(v, SealedMeta::open(&dk, v)?))).transpose()?;
+        let current = versions
+            .last()
+            .map(|v| {
+                Ok::<_, Error>(VersionView {
+                    mark: marks.remove(&v.id),
+                    ..VersionView::new(v, SealedMeta::open(&dk, v)?)
+                })
+            })
+            .transpose()?;
         let (kind, member, valid_until) = piece_fields(&dk, p)?;
-        out.push(PieceSummary { id: p.id, kind, member, valid_until, versions: versions.len(), current });
+        let validity = crate::domain::PieceValidity::of(p.valid_until, crate::clock::today());
+        out.push(PieceSummary { id: p.id, kind, member, valid_until, validity, versions: versions.len(), current });
     }
     Ok(out)
 }

@@ -30,12 +30,13 @@ pub async fn show_piece(vault: &Vault, principal: &Principal, nu: &str, piece: &
     let opened = access::open(vault, principal, nu, Action::PieceRead).await?;
     let piece = opened.piece(piece).await?;
     let dk = opened.key().await?;
+    let mut marks = super::marks::marks_by_version(vault, &dk, opened.dossier().id).await?;
     let versions = vault
         .db()
         .versions_of(piece.id)
         .await?
         .iter()
-        .map(|v| Ok(VersionView::new(v, SealedMeta::open(&dk, v)?)))
+        .map(|v| Ok(VersionView { mark: marks.remove(&v.id), ..VersionView::new(v, SealedMeta::open(&dk, v)?) }))
         .collect::<Result<Vec<_>, Error>>()?;
     let (kind, member, valid_until) = piece_fields(&dk, &piece)?;
     opened.record_daily().await?;

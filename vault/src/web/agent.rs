@@ -337,7 +337,12 @@ async fn show_page(
                 @for p in &view.pieces {
                     tr {
                         td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
-                        td { (p.valid_until.clone().unwrap_or_else(|| "sans date".into())) }
+                        td {
+                            (super::validity_words(p))
+                            @if let Some(m) = p.current.as_ref().and_then(|v| v.mark.as_ref()) {
+                                br; strong { "signalée " (m.label) } " : " (m.reason)
+                            }
+                        }
                         td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
                         td {
                             @if let Some(v) = &p.current {

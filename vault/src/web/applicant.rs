@@ -161,6 +161,7 @@ fn action_fr(action: &str) -> &str {
         Some(Recorded::ContactChanged) => "a modifié vos coordonnées",
         Some(Recorded::NoticeIssued) => "vous a adressé un avis (renouvellement ou radiation)",
         Some(Recorded::LetterPosted) => "a posté un courrier à votre adresse",
+        Some(Recorded::VersionMarked) => "a signalé un problème sur une pièce (voir « Mes pièces »)",
         Some(Recorded::SignIn(crate::domain::journal::SignIn::ApplicantLinked)) => {
             "a lié son identité FranceConnect au dossier"
         }
@@ -192,7 +193,6 @@ async fn render_dossier(
     let trace = crate::audit::events_of(&opened.and(Action::AuditRead).await?).await?;
     let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
-    let today = crate::clock::iso_date(time::OffsetDateTime::now_utc().date());
     let franceconnect_since = match &session.principal {
         Principal::Applicant { id, .. } => vault.db().franceconnect_linked_at(*id).await?,
         Principal::Agent(_) => None,
@@ -225,10 +225,9 @@ async fn render_dossier(
                             td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
                             td { (p.current.as_ref().map(|v| crate::clock::rfc3339(v.uploaded_at / 1000)[..10].to_owned()).unwrap_or_default()) }
                             td {
-                                @match &p.valid_until {
-                                    Some(d) if d.as_str() < today.as_str() => { "expirée le " (d) }
-                                    Some(d) => { "valable jusqu'au " (d) }
-                                    None => { "sans date" }
+                                (super::validity_words(p))
+                                @if let Some(m) = p.current.as_ref().and_then(|v| v.mark.as_ref()) {
+                                    p.erreur { "Pièce signalée " (m.label) " : " (m.reason) ". Merci de déposer une nouvelle pièce." }
                                 }
                             }
                             td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }

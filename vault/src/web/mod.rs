@@ -460,3 +460,9 @@ pub async fn sign_out(
     resp.headers_mut().append(header::SET_COOKIE, session_cookie(None));
     Ok(resp)
 }
+
+/// A piece's validity today, in French (the same words on every face).
+pub(crate) fn validity_words(p: &crate::pieces::PieceSummary) -> String {
+    let until = p.valid_until.as_deref().and_then(|d| crate::clock::parse_iso_date(d).ok());
+    crate::domain::PieceValidity::words(until, crate::clock::today())
+}

@@ -165,3 +165,39 @@ async fn the_pass_radiates_for_no_answer_a_month_after_the_warning_not_before() 
         assert_eq!(d["radiated_on"], iso(possible));
     }
 }
+
+#[tokio::test]
+async fn agents_mark_a_version_the_applicant_sees_it_and_nothing_is_deleted() {
+    let app = TestApp::builder().build().await;
+    let (nu, session) = app.register_signed_in().await;
+    let piece = app.upload_ok(&nu, &crate::common::doc_of(2000, 7)).await;
+    let url = format!("/api/v1/dossiers/{nu}/pieces/{piece}/versions/1/mark");
+    const REASON: &str = "Scan flou-it-8c2e : le revenu fiscal est illisible";
+    let r = app.post_json(&url, &app.guichet_token, json!({"mark": "illisible", "reason": REASON})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("inexploitable"));
+    let r = app.post_json(&url, &app.guichet_token, json!({"mark": "inexploitable", "reason": " "})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.post_json(&url, &session, json!({"mark": "inexploitable", "reason": REASON})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the applicant does not mark their own pieces");
+    let missing = format!("/api/v1/dossiers/{nu}/pieces/{piece}/versions/9/mark");
+    let r = app.post_json(&missing, &app.guichet_token, json!({"mark": "obsolete", "reason": REASON})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app.post_json(&url, &app.guichet_token, json!({"mark": "inexploitable", "reason": REASON})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    // The applicant sees it on their dossier; the piece is still there.
+    let d = app.get(&format!("/api/v1/dossiers/{nu}"), &session).await.json();
+    let mark = &d["pieces"][0]["current"]["mark"];
+    assert_eq!(mark["mark"], "inexploitable");
+    assert_eq!(mark["reason"], REASON);
+    assert_eq!(app.original(&nu, &piece).await.status, StatusCode::OK);
+    let shown = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}"), &app.bailleur_token).await.json();
+    assert_eq!(shown["versions"][0]["mark"]["mark"], "inexploitable");
+    // Traced, and the reason is sealed at rest.
+    let trace = app.get(&format!("/api/v1/dossiers/{nu}/audit"), &session).await;
+    assert!(trace.body.as_ref().unwrap().windows(10).any(|w| w == b"piece.mark"));
+    app.vault.db().settle_erasure().await.unwrap();
+    let db = std::fs::read(app.dir.path().join("vault.db")).unwrap();
+    assert!(!db.windows(12).any(|w| w == b"flou-it-8c2e"), "the reason is stored in clear");
+}
