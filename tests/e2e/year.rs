@@ -64,6 +64,13 @@ impl Pass<'_> {
     }
 }
 
+const GUICHET_BOX: &str = "relance.guichet-e2e@exemple.fr";
+
+/// The notices to applicants (the digests go to the guichet's box).
+fn notices(smtp: &Smtp) -> Vec<Value> {
+    smtp.messages().into_iter().filter(|m| m["to"] != GUICHET_BOX).collect()
+}
+
 fn for_nu<'a>(mails: &'a [Value], nu: &str) -> Vec<&'a Value> {
     mails.iter().filter(|m| m["subject"].as_str().unwrap().contains(nu)).collect()
 }
@@ -88,6 +95,10 @@ async fn a_demand_s_year_over_the_real_binary_and_a_real_smtp_server() {
     assert!(!help(&["gc", "--help"]).contains("VAULT_SMTP_URL"));
     let d = demo(dir.path(), &env);
     let guichet = d["agents"][0]["token"].as_str().unwrap().to_owned();
+    // The guichet's shared mailbox gets the daily digest of its relance list.
+    let siren = d["organisations"][0]["siren"].as_str().unwrap().to_owned();
+    let set = run(dir.path(), &env, &["admin", "org", "contact", "--org", &siren, "--email", GUICHET_BOX]);
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
     let mut server = Server::start(dir.path(), &env);
     let http = reqwest::Client::new();
     let today = time::OffsetDateTime::now_utc().date();
@@ -165,7 +176,8 @@ async fn a_demand_s_year_over_the_real_binary_and_a_real_smtp_server() {
     // B's day 334: B's notice only.
     let r = pass.run(today - Duration::days(6));
     assert_eq!(r["renewal_notices"], 1, "{r}");
-    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(notices(&smtp).len(), 1);
+    assert_eq!(r["digests"], 1, "{r}");
     // E: imported late, its notice can only go out 10 days before expiry.
     let (_, e) = register(today - Duration::days(355), json!({"email": "e.e2e@exemple.fr", "online": true})).await;
     let nu_e = e["numero_unique"].as_str().unwrap().to_owned();
@@ -177,7 +189,7 @@ async fn a_demand_s_year_over_the_real_binary_and_a_real_smtp_server() {
     let r = pass.run(today);
     assert_eq!(r["renewal_notices"], 3, "{r}");
     assert_eq!(r["delivery"]["sent"], 2, "{r}");
-    let mails = smtp.messages();
+    let mails = notices(&smtp);
     let to_a = for_nu(&mails, &nu_a);
     assert_eq!(to_a.len(), 1, "{mails:?}");
     let m = to_a[0];
@@ -192,7 +204,8 @@ async fn a_demand_s_year_over_the_real_binary_and_a_real_smtp_server() {
     // The same day again: nothing more.
     let r = pass.run(today);
     assert_eq!(r["renewal_notices"], 0, "{r}");
-    assert_eq!(smtp.messages().len(), 3);
+    assert_eq!(r["digests"], 0, "one digest a day: {r}");
+    assert_eq!(notices(&smtp).len(), 3);
 
     // C's letter waits in the guichet's queue: a PDF qpdf accepts, whose
     // text names the number and the expiry date, until marked posted.
@@ -252,7 +265,7 @@ async fn a_demand_s_year_over_the_real_binary_and_a_real_smtp_server() {
         assert_eq!(v["radiated_on"], iso(day_366));
     }
     assert_eq!(status(nu_b.clone()).await.1["status"], "active");
-    let mails = smtp.messages();
+    let mails = notices(&smtp);
     assert_eq!(mails.len(), 5, "A's and E's radiation notices");
     let radiated =
         for_nu(&mails, &nu_a).into_iter().find(|m| m["subject"].as_str().unwrap().contains("radiée")).unwrap();
@@ -267,7 +280,19 @@ async fn a_demand_s_year_over_the_real_binary_and_a_real_smtp_server() {
     assert_eq!(gone["error"]["code"], "gone");
     // B lapsed meanwhile: it gets its notice, is neither radiated nor purged.
     assert_eq!(status(nu_b.clone()).await.1["status"], "active");
-    assert_eq!(smtp.messages().len(), 6);
+    assert_eq!(notices(&smtp).len(), 6);
+    // The digests: a count and a link, never a number or an address.
+    let digests: Vec<Value> = smtp.messages().into_iter().filter(|m| m["to"] == GUICHET_BOX).collect();
+    assert!(digests.len() >= 3, "{digests:?}");
+    for m in &digests {
+        let text = m["text"].as_str().unwrap();
+        assert!(m["subject"].as_str().unwrap().contains("à relancer"), "{m}");
+        assert!(text.contains("https://dnu.exemple.fr/dossiers"), "{text}");
+        for nu in [&nu_a, &nu_b, &nu_c, &nu_e] {
+            assert!(!text.contains(nu.as_str()), "a digest names {nu}");
+        }
+        assert!(!text.contains("@exemple.fr"), "a digest holds an address");
+    }
     let objects: Vec<_> = files_under(&dir.path().join("objects/dossiers"));
     assert!(objects.is_empty(), "objects left after the purge: {objects:?}");
 

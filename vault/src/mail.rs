@@ -80,6 +80,11 @@ impl Mailer {
         Ok(Self { transport: builder.build(), from, domain })
     }
 
+    /// The domain of the sender's address.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
     /// The Message-ID of a notice.
     pub fn message_id(&self, notice: uuid::Uuid) -> String {
         format!("<{notice}@{}>", self.domain)

@@ -53,6 +53,16 @@ pub enum OrgCommand {
         #[arg(long)]
         siret: String,
     },
+    /// Set the address the daily digest of the relance list goes to (a registering organisation's shared
+    /// mailbox: the digest holds a count and a link, no personal data).
+    Contact {
+        /// SIREN of the organisation.
+        #[arg(long)]
+        org: String,
+        /// The address; omit to stop the digest.
+        #[arg(long)]
+        email: Option<String>,
+    },
     /// List organisations.
     List {
         #[arg(long)]
@@ -157,6 +167,20 @@ pub async fn run(vault: Vault, cmd: AdminCommand) -> anyhow::Result<()> {
             let agent = vault.db().insert_agent(org.id, name.trim(), &hash, scanner).await?;
             eprintln!("agent {} added to {}; its token is shown once:", agent.id, org.name);
             println!("{token}");
+        }
+        AdminCommand::Org(OrgCommand::Contact { org, email }) => {
+            let siren = Siren::parse(&org)?;
+            let email = email.as_deref().map(EmailAddress::parse).transpose().context("--email")?;
+            let org = vault
+                .db()
+                .organisation_by_siren(&siren)
+                .await?
+                .with_context(|| format!("no organisation with SIREN {siren}"))?;
+            vault.db().set_contact_email(org.id, email.as_ref()).await?;
+            match email {
+                Some(_) => eprintln!("{}: the daily digest of the relance list goes to this address", org.name),
+                None => eprintln!("{}: no digest any more", org.name),
+            }
         }
         AdminCommand::Org(OrgCommand::AcceptSiret { org, siret }) => {
             let siren = Siren::parse(&org)?;

@@ -41,6 +41,7 @@ migrations![
     "0014_purge.sql",
     "0015_notices.sql",
     "0016_version_marks.sql",
+    "0017_digests.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

@@ -50,6 +50,8 @@ pub struct PassReport {
     /// Pieces past their validity, and pieces lapsing within the lead.
     pub pieces_expired: i64,
     pub pieces_expiring: i64,
+    /// Digests of the relance list sent to registering organisations.
+    pub digests: usize,
     /// The e-mails sent after the pass (not in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryReport>,
@@ -113,6 +115,9 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
     }
 
     r.purge = purge(vault, as_of, dry_run).await?;
+    if !dry_run && vault.config().notices.digest {
+        r.digests = crate::notices::send_digests(vault, as_of).await?;
+    }
     (r.pieces_expired, r.pieces_expiring) =
         vault.db().pieces_by_validity(as_of, as_of + time::Duration::days(lead)).await?;
     tracing::info!(

@@ -73,6 +73,11 @@ pub struct Metrics {
     pub policy_denials: Counter,
     pub database_errors: Counter,
     pub store_errors: Counter,
+    pub notices_sent: Counter,
+    pub notices_deferred: Counter,
+    pub notices_refused: Counter,
+    /// E-mails waiting in the outbox at the last delivery (this replica's view).
+    outbox_waiting: AtomicI64,
     /// Unix seconds when the audit chain head was last known covered by a
     /// signed checkpoint; 0 until the first check.
     checkpoint_ok_at: AtomicI64,
@@ -128,6 +133,11 @@ impl Metrics {
     }
 
     /// The audit chain head is covered by a signed checkpoint as of now.
+    /// The outbox's e-mails still waiting after a delivery.
+    pub fn outbox_waiting(&self, n: i64) {
+        self.outbox_waiting.store(n, Ordering::Relaxed);
+    }
+
     pub fn checkpoint_ok(&self) {
         self.checkpoint_ok_at.store(unix_now(), Ordering::Relaxed);
     }
@@ -178,7 +188,7 @@ impl Metrics {
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_count{{{labels}}} {}", s.count);
         }
-        let counters: [(&str, &str, &Counter); 8] = [
+        let counters: [(&str, &str, &Counter); 11] = [
             ("dnu_vault_http_request_bytes_total", "Bytes of request bodies received.", &self.bytes_in),
             ("dnu_vault_http_response_bytes_total", "Bytes of response bodies sent.", &self.bytes_out),
             (
@@ -199,6 +209,17 @@ impl Metrics {
             ("dnu_vault_policy_denials_total", "Requests the access policy refused.", &self.policy_denials),
             ("dnu_vault_database_errors_total", "Requests failed by a database error.", &self.database_errors),
             ("dnu_vault_object_store_errors_total", "Requests failed by an object-store error.", &self.store_errors),
+            ("dnu_vault_notices_sent_total", "E-mail notices the mail server accepted.", &self.notices_sent),
+            (
+                "dnu_vault_notices_deferred_total",
+                "E-mail notice attempts that failed for now (retried with back-off).",
+                &self.notices_deferred,
+            ),
+            (
+                "dnu_vault_notices_refused_total",
+                "E-mail notices the mail server refused for good (shown to the guichet).",
+                &self.notices_refused,
+            ),
         ];
         for (name, help, c) in counters {
             header(&mut out, name, "counter", help);
@@ -211,6 +232,13 @@ impl Metrics {
             "Seconds since the audit chain head was last known covered by a signed checkpoint.",
         );
         let _ = writeln!(out, "dnu_vault_audit_checkpoint_age_seconds {}", self.checkpoint_age_seconds());
+        header(
+            &mut out,
+            "dnu_vault_outbox_waiting",
+            "gauge",
+            "E-mail notices waiting in the outbox after this replica's last delivery (mail server down or refusing).",
+        );
+        let _ = writeln!(out, "dnu_vault_outbox_waiting {}", self.outbox_waiting.load(Ordering::Relaxed));
         out
     }
 }

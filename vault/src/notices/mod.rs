@@ -5,9 +5,11 @@
 //! ([`letters`]).
 
 pub mod compose;
+mod digest;
 pub mod letters;
 pub mod outbox;
 
+pub use digest::send_digests;
 pub use outbox::{DeliveryReport, deliver};
 
 use time::Date;

@@ -47,6 +47,7 @@ pub async fn deliver(vault: &Vault, now_all: bool) -> Result<DeliveryReport, Err
     let mut report = DeliveryReport::default();
     let Some(mailer) = vault.mailer() else {
         report.waiting = vault.db().outbox_counts().await?.0;
+        crate::metrics::global().outbox_waiting(report.waiting);
         return Ok(report);
     };
     let mut seen = std::collections::HashSet::new();
@@ -80,6 +81,11 @@ pub async fn deliver(vault: &Vault, now_all: bool) -> Result<DeliveryReport, Err
         }
     }
     report.waiting = vault.db().outbox_counts().await?.0;
+    let m = crate::metrics::global();
+    m.notices_sent.add(report.sent as u64);
+    m.notices_deferred.add(report.deferred as u64);
+    m.notices_refused.add(report.refused as u64);
+    m.outbox_waiting(report.waiting);
     if report.sent + report.deferred + report.refused > 0 {
         tracing::info!(
             notices.sent = report.sent,

@@ -1,0 +1,197 @@
+//! The daily pass over a shared file of 1,000,000 demands on PostgreSQL,
+//! against one sequential scan of the same table in the same run.
+//!
+//! The file: 3 % of the demands due for their renewal notice (expiring
+//! within 31 days, none issued yet, each with an e-mail address), 1 %
+//! lapsed more than a month after their notice (to radiate for (e)), 1 %
+//! radiated more than a year ago (to purge; metadata only, no objects),
+//! and the rest valid for months. Every due demand has a real wrapped key
+//! and sealed contact details, as registration makes them; the others are
+//! generated in SQL. The pass writes its notices to the outbox (no SMTP).
+//!
+//! The baselines, same database, same run: `SELECT count(*), max(valid_until)
+//! FROM dossiers` (PostgreSQL reads the whole table once), and the whole
+//! table fetched by the vault's own pool (what any program that looks at
+//! every demand pays).
+//!
+//! `BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p vault --bench lifecycle`
+//! (BENCH_DEMANDS, default 1000000). A fresh database is created and
+//! dropped at the end.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use vault::{
+    Config, Vault,
+    app::Schema,
+    crypto::DossierKey,
+    db::orgs::NewOrganisation,
+    domain::{Contact, ContactFields, OrgKind, Siren, TerritoryCode},
+};
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn iso(d: time::Date) -> String {
+    vault::clock::iso_date(d)
+}
+
+fn main() {
+    let Ok(admin) = std::env::var("BENCH_DATABASE_URL") else {
+        println!("set BENCH_DATABASE_URL=postgres://… to run this benchmark");
+        return;
+    };
+    let n: usize = std::env::var("BENCH_DEMANDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        sqlx::any::install_default_drivers();
+        let name = format!("vault_bench_pass_{}", std::process::id());
+        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(Config::for_tests(dir.path(), Some(url)), Schema::Migrate).await.unwrap();
+        let db = vault.db();
+        let org = db
+            .insert_organisation(&NewOrganisation {
+                siren: Siren::parse("215901836").unwrap(),
+                name: "Mairie de Dunkerque".into(),
+                kind: OrgKind::Guichet,
+                registering: true,
+                guichet_code: Some(vault::domain::GuichetCode::parse("DKMAI").unwrap()),
+                territory: vec![TerritoryCode::parse("59183").unwrap()],
+            })
+            .await
+            .unwrap();
+        let today = vault::clock::today();
+        let (notice, radiate, purge) = (n * 3 / 100, n / 100, n / 100);
+        let quiet = n - notice - radiate - purge;
+
+        let t = Instant::now();
+        // The quiet demands, set-based: valid for two to ten more months.
+        sqlx::query(&format!(
+            "INSERT INTO dossiers (id, numero_unique, status, registered_by, deposited_on, valid_until, created_at) \
+             SELECT gen_random_uuid()::text, \
+                    '059' || lpad((1 + i / 1000000)::text, 2, '0') || '25' || lpad((i % 1000000)::text, 6, '0') || 'QUIET', \
+                    'active', '{org}', '2026-01-15', to_char(DATE '{today}' + 60 + (i % 240), 'YYYY-MM-DD'), 0 \
+             FROM generate_series(0, {last}) AS i",
+            org = org.id,
+            today = iso(today),
+            last = quiet - 1
+        ))
+        .execute(db.pool())
+        .await
+        .unwrap();
+        // The due ones, as registration makes them: a wrapped key, sealed
+        // contact details, for the lapsed ones the notice of a month ago.
+        let contact =
+            Contact::parse(&ContactFields { email: Some("demandeur@exemple.fr".into()), online: true, ..Default::default() })
+                .unwrap();
+        let mut i = 0usize;
+        for (group, count) in [("notice", notice), ("radiate", radiate), ("purge", purge)] {
+            for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
+                let (mut d, mut k, mut c, mut s) = (String::new(), String::new(), String::new(), String::new());
+                for (j, _) in chunk.iter().enumerate() {
+                    let id = uuid::Uuid::new_v4();
+                    let sep = if j == 0 { "" } else { "," };
+                    let nu = format!("05901{:02}{:06}DUEAB", 27 + i / 1_000_000, i % 1_000_000);
+                    i += 1;
+                    let (status, valid_until, radiated) = match group {
+                        "notice" => ("active", today + time::Duration::days(1 + (j as i64 % 31)), "NULL, NULL".to_owned()),
+                        "radiate" => ("active", today - time::Duration::days(40), "NULL, NULL".to_owned()),
+                        _ => (
+                            "radiated",
+                            today - time::Duration::days(800),
+                            format!("'{}', 'non_renouvellement'", iso(today - time::Duration::days(400))),
+                        ),
+                    };
+                    d.push_str(&format!(
+                        "{sep}('{id}', '{nu}', '{status}', '{}', '2025-01-15', '{}', 0, {radiated})",
+                        org.id,
+                        iso(valid_until)
+                    ));
+                    let dk = DossierKey::generate(id).unwrap();
+                    let w = dk.wrap(&vault.keys()).unwrap();
+                    k.push_str(&format!("{sep}('{id}', {}, decode('{}', 'hex'), 0)", w.kek_version, hex(&w.bytes)));
+                    let sealed = vault::sealed::records::seal_contact(&dk, &contact).unwrap();
+                    c.push_str(&format!("{sep}('{id}', '{}', decode('{}', 'hex'), 0)", sealed.id, hex(&sealed.sealed)));
+                    if group == "radiate" {
+                        let sep = if s.is_empty() { "" } else { "," };
+                        s.push_str(&format!(
+                            "{sep}('{}', '{id}', '{}', 'renewal', '{}', 'email', '{}', decode('00', 'hex'), 1, 0, 0)",
+                            uuid::Uuid::new_v4(),
+                            org.id,
+                            iso(valid_until),
+                            iso(today - time::Duration::days(71))
+                        ));
+                    }
+                }
+                for sql in [
+                    format!("INSERT INTO dossiers (id, numero_unique, status, registered_by, deposited_on, valid_until, created_at, radiated_on, radiation_reason) VALUES {d}"),
+                    format!("INSERT INTO dossier_keys (dossier_id, kek_version, wrapped, updated_at) VALUES {k}"),
+                    format!("INSERT INTO dossier_contacts (dossier_id, sealed_id, sealed, updated_at) VALUES {c}"),
+                ] {
+                    sqlx::query(&sql).execute(db.pool()).await.unwrap();
+                }
+                if !s.is_empty() {
+                    sqlx::query(&format!(
+                        "INSERT INTO notices (id, dossier_id, organisation_id, kind, period, channel, issued_on, sealed, \
+                         next_attempt_at, created_at, sent_at) VALUES {s}"
+                    ))
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+                }
+            }
+        }
+        sqlx::query("INSERT INTO dossier_communes (dossier_id, commune, departement) SELECT id, '59183', '59' FROM dossiers")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        sqlx::query("VACUUM ANALYZE").execute(db.pool()).await.unwrap();
+        println!(
+            "seeded {n} demands ({notice} due for a notice, {radiate} to radiate, {purge} to purge) in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+
+        // Baselines, warm: the second of two runs.
+        let mut scan = Duration::ZERO;
+        let mut fetch = Duration::ZERO;
+        for _ in 0..2 {
+            let t = Instant::now();
+            sqlx::query("SELECT count(*), max(valid_until) FROM dossiers").fetch_one(db.pool()).await.unwrap();
+            scan = t.elapsed();
+            let t = Instant::now();
+            let rows = sqlx::query("SELECT id, numero_unique, status, registered_by, deposited_on, valid_until FROM dossiers")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+            fetch = t.elapsed();
+            assert_eq!(rows.len(), n);
+        }
+        let t = Instant::now();
+        let r = vault::jobs::lifecycle::run_pass(&vault, today, false).await.unwrap();
+        let pass = t.elapsed();
+        assert_eq!(r.renewal_notices, notice, "{r:?}");
+        assert_eq!(r.radiated_non_renewal, radiate, "{r:?}");
+        assert_eq!(r.purge.purged, purge, "{r:?}");
+        let s = |d: Duration| d.as_secs_f64();
+        println!("one sequential scan (count, max) of the {n} demands: {:.3} s", s(scan));
+        println!("the whole table fetched by the vault's pool:          {:.3} s", s(fetch));
+        println!(
+            "the daily pass ({} notices, {} radiations with their notices, {} purges): {:.2} s = {:.1}× the scan, {:.1}× the fetch",
+            r.renewal_notices,
+            r.radiated_non_renewal,
+            r.purge.purged,
+            s(pass),
+            s(pass) / s(scan),
+            s(pass) / s(fetch)
+        );
+        let t = Instant::now();
+        let again = vault::jobs::lifecycle::run_pass(&vault, today, false).await.unwrap();
+        println!("the same pass again (nothing left to do: {} notices): {:.2} s", again.messages, s(t.elapsed()));
+        db.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
+    });
+}
