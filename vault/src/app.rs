@@ -214,6 +214,12 @@ impl Vault {
             self.db().wrapped_key(dossier).await?.ok_or_else(|| {
                 Error::Conflict("this dossier has been erased; its pieces can no longer be read".into())
             })?;
+        self.unwrap_key(dossier, &wrapped)
+    }
+
+    /// Unwraps a key read in bulk ([`crate::db::Db::wrapped_keys`]).
+    pub fn unwrap_key(&self, dossier: Uuid, wrapped: &crate::crypto::WrappedKey) -> Result<DossierKey, Error> {
+        let wrapped = wrapped.clone();
         let first = DossierKey::unwrap(dossier, &wrapped, &self.keys());
         let key = match first {
             Err(CryptoError::UnknownKeyVersion(_)) => {

@@ -170,6 +170,12 @@ pub(crate) fn uuid_col(row: &AnyRow, col: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(&s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
 }
 
+/// `$first, $first+1, …` for `n` values of an `IN (…)` list (the Any
+/// driver has no portable array parameter).
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 pub(crate) fn opt_uuid_col(row: &AnyRow, col: &str) -> Result<Option<Uuid>, Error> {
     let s: Option<String> = row.try_get(col)?;
     s.map(|s| Uuid::parse_str(&s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))).transpose()

@@ -31,6 +31,16 @@ pub struct NewNotice {
     pub sealed: Vec<u8>,
 }
 
+/// One decision of a batch and its notices.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub dossier: Uuid,
+    /// The registering organisation (whose letter queue gets the letters).
+    pub organisation: Uuid,
+    pub because: Because,
+    pub notices: Vec<NewNotice>,
+}
+
 /// A notice as stored.
 #[derive(Debug, Clone)]
 pub struct Notice {
@@ -80,36 +90,43 @@ fn from_row(r: &AnyRow) -> Result<Notice, Error> {
 }
 
 impl Db {
-    /// Writes a decision and its notices in one transaction: the radiation
-    /// (or, for a renewal notice, the check that the dossier is still
-    /// active and valid until the notices' period), the notices (a notice
-    /// already issued for the same dossier, kind, period and channel is
-    /// kept, not doubled) and their journal events, under `by`. Returns
-    /// how many notices were added; `None`: the dossier had changed
-    /// (renewed, radiated, erased) and nothing was written.
+    /// Writes decisions and their notices, a batch in one transaction (a
+    /// commit per batch, not per demand: the daily pass's cost). For each:
+    /// the radiation (or, for a renewal notice, the check that the dossier
+    /// is still active and valid until the notices' period), the notices (a
+    /// notice already issued for the same dossier, kind, period and channel
+    /// is kept, not doubled) and their journal events, under `by`. Returns,
+    /// in order, how many notices each added; `None`: that dossier had
+    /// changed (renewed, radiated, erased) and nothing was written for it.
     pub async fn issue_notices(
         &self,
-        dossier: Uuid,
-        organisation: Uuid,
+        batch: &[Issue],
         issued_on: Date,
-        because: Because,
-        notices: &[NewNotice],
         by: Actor,
-    ) -> Result<Option<usize>, Error> {
+    ) -> Result<Vec<Option<usize>>, Error> {
         let mut tx = self.write_tx().await?;
-        let id = dossier.to_string();
+        let mut out = Vec::with_capacity(batch.len());
+        for item in batch {
+            out.push(Self::issue_in(&mut tx, item, issued_on, by).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn issue_in(tx: &mut super::Tx, item: &Issue, issued_on: Date, by: Actor) -> Result<Option<usize>, Error> {
+        let id = item.dossier.to_string();
         // The guard's UPDATE locks the row on PostgreSQL, so a renewal or
         // radiation committed meanwhile is seen (and SQLite has one writer).
-        let guard = match because {
+        let guard = match item.because {
             Because::Expiring => {
-                let period = notices.first().map(|n| n.period).unwrap_or(issued_on);
+                let period = item.notices.first().map(|n| n.period).unwrap_or(issued_on);
                 sqlx::query(
                     "UPDATE dossiers SET valid_until = valid_until \
                      WHERE id = $1 AND status = 'active' AND shredded_at IS NULL AND valid_until = $2",
                 )
                 .bind(&id)
                 .bind(date_to_sql(period))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
             }
             Because::Radiated { on, reason } => {
@@ -120,18 +137,18 @@ impl Db {
                 .bind(&id)
                 .bind(date_to_sql(on))
                 .bind(reason.as_str())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
             }
         };
         if guard.rows_affected() != 1 {
             return Ok(None);
         }
-        if let Because::Radiated { .. } = because {
-            Self::record_in(&mut tx, &AuditEvent::new(by, policies::Action::DossierRadiate).on(dossier)).await?;
+        if let Because::Radiated { .. } = item.because {
+            Self::record_in(tx, &AuditEvent::new(by, policies::Action::DossierRadiate).on(item.dossier)).await?;
         }
         let mut added = 0;
-        for n in notices {
+        for n in &item.notices {
             let done = sqlx::query(
                 "INSERT INTO notices (id, dossier_id, organisation_id, kind, period, channel, issued_on, sealed, \
                  next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
@@ -139,21 +156,20 @@ impl Db {
             )
             .bind(n.id.to_string())
             .bind(&id)
-            .bind(organisation.to_string())
+            .bind(item.organisation.to_string())
             .bind(n.kind.as_str())
             .bind(date_to_sql(n.period))
             .bind(n.channel.as_str())
             .bind(date_to_sql(issued_on))
             .bind(n.sealed.clone())
             .bind(now_ms())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             added += usize::try_from(done.rows_affected()).unwrap_or(0);
         }
         if added > 0 {
-            Self::record_in(&mut tx, &AuditEvent::new(by, Recorded::NoticeIssued).on(dossier)).await?;
+            Self::record_in(tx, &AuditEvent::new(by, Recorded::NoticeIssued).on(item.dossier)).await?;
         }
-        tx.commit().await?;
         Ok(Some(added))
     }
 

@@ -178,6 +178,22 @@ impl Db {
         rows.iter().map(piece_from_row).collect()
     }
 
+    /// The pieces of several dossiers.
+    pub async fn pieces_of_many(&self, dossiers: &[Uuid]) -> Result<Vec<Piece>, Error> {
+        if dossiers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {PIECE_COLUMNS} FROM pieces WHERE dossier_id IN ({}) ORDER BY created_at, id",
+            super::placeholders(1, dossiers.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for d in dossiers {
+            q = q.bind(d.to_string());
+        }
+        q.fetch_all(self.pool()).await?.iter().map(piece_from_row).collect()
+    }
+
     pub async fn piece(&self, dossier: Uuid, piece: Uuid) -> Result<Option<Piece>, Error> {
         let row = sqlx::query(&format!("SELECT {PIECE_COLUMNS} FROM pieces WHERE dossier_id = $1 AND id = $2"))
             .bind(dossier.to_string())

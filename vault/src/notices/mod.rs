@@ -12,6 +12,8 @@ pub mod outbox;
 pub use digest::send_digests;
 pub use outbox::{DeliveryReport, deliver};
 
+use std::collections::HashMap;
+
 use time::Date;
 use uuid::Uuid;
 
@@ -19,7 +21,7 @@ use crate::{
     app::Vault,
     db::{
         dossiers::Dossier,
-        notices::{Because, NewNotice},
+        notices::{Because, Issue, NewNotice},
     },
     domain::{Channel, Contact, NoticeKind, RadiationReason, journal::Actor},
     error::Error,
@@ -35,85 +37,108 @@ pub fn applicant_page(vault: &Vault) -> Option<String> {
     vault.config().signin.public_url.as_ref().map(|u| format!("{}/mon-dossier", u.trim_end_matches('/')))
 }
 
-/// The pieces of a dossier that lapse by `by`: their kind's label and date.
-async fn pieces_to_update(vault: &Vault, dossier: Uuid, by: Date) -> Result<Vec<PieceToUpdate>, Error> {
-    let mut out: Vec<PieceToUpdate> = vault
-        .db()
-        .pieces_of(dossier)
-        .await?
-        .into_iter()
-        .filter_map(|p| {
-            let until = p.valid_until.filter(|u| *u <= by)?;
-            let label = p.kind.entry().map_or_else(|| p.kind.as_str().to_owned(), |e| e.label.clone());
-            Some(PieceToUpdate { label, until })
-        })
-        .collect();
-    out.sort_by(|a, b| (a.until, &a.label).cmp(&(b.until, &b.label)));
-    Ok(out)
+/// The pieces that lapse by each dossier's validity: their kind's label
+/// and date, soonest first.
+fn pieces_to_update(pieces: Vec<crate::db::pieces::Piece>, dossiers: &[Dossier]) -> HashMap<Uuid, Vec<PieceToUpdate>> {
+    let until: HashMap<Uuid, Date> = dossiers.iter().map(|d| (d.id, d.valid_until)).collect();
+    let mut out: HashMap<Uuid, Vec<PieceToUpdate>> = HashMap::new();
+    for p in pieces {
+        let Some(by) = until.get(&p.dossier_id) else { continue };
+        let Some(date) = p.valid_until.filter(|u| u <= by) else { continue };
+        let label = p.kind.entry().map_or_else(|| p.kind.as_str().to_owned(), |e| e.label.clone());
+        out.entry(p.dossier_id).or_default().push(PieceToUpdate { label, until: date });
+    }
+    for list in out.values_mut() {
+        list.sort_by(|a, b| (a.until, &a.label).cmp(&(b.until, &b.label)));
+    }
+    out
 }
 
-/// Issues the notice of `kind` for `dossier` as of `as_of`, with the
-/// decision `because` (a radiation is written with its notices, in one
-/// transaction). The channels follow the applicant's contact details; with
-/// none, a letter without address waits in the guichet's queue (the
-/// guichet knows where the applicant lives). `Ok(None)`: the dossier had
-/// changed meanwhile, nothing written; `Ok(Some(n))`: `n` notices added
-/// (0 when they already were).
+/// Issues the notice of `kind` for each of `dossiers` as of `as_of`, with
+/// the decision `because` gives for each (a radiation is written with its
+/// notices), a batch in one transaction. The channels follow each
+/// applicant's contact details; with none, a letter without address waits
+/// in the guichet's queue (the guichet knows where the applicant lives).
+/// Returns, in order, `None` for a dossier that had changed meanwhile
+/// (nothing written), or how many notices were added (0 when they already
+/// were).
 pub async fn issue(
     vault: &Vault,
-    dossier: &Dossier,
+    dossiers: &[Dossier],
     kind: NoticeKind,
     as_of: Date,
-    because: Because,
-) -> Result<Option<usize>, Error> {
-    let dk = vault.dossier_key(dossier.id).await?;
-    let contact = match vault.db().contact_of(dossier.id).await? {
-        Some(record) => crate::sealed::records::open_contact(&dk, &record)?,
-        None => Contact::default(),
+    because: impl Fn(&Dossier) -> Because,
+) -> Result<Vec<Option<usize>>, Error> {
+    let ids: Vec<Uuid> = dossiers.iter().map(|d| d.id).collect();
+    let keys = vault.db().wrapped_keys(&ids).await?;
+    let contacts = vault.db().contacts_of(&ids).await?;
+    let mut pieces = match kind {
+        NoticeKind::Renewal => pieces_to_update(vault.db().pieces_of_many(&ids).await?, dossiers),
+        NoticeKind::Radiation => HashMap::new(),
     };
-    let guichet = vault
-        .db()
-        .organisation(dossier.registered_by)
-        .await?
-        .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
-    let pieces = match kind {
-        NoticeKind::Renewal => pieces_to_update(vault, dossier.id, dossier.valid_until).await?,
-        NoticeKind::Radiation => Vec::new(),
-    };
-    let radiated = match because {
-        Because::Radiated { on, reason } => Some((on, reason, crate::dossiers::purge_on(on))),
-        Because::Expiring => None,
-    };
-    let facts = Facts {
-        numero_unique: &dossier.numero_unique,
-        kind,
-        valid_until: dossier.valid_until,
-        radiated,
-        pieces: &pieces,
-        applicant_page: applicant_page(vault),
-        guichet: &guichet.name,
-        as_of,
-    };
-    let mut notices = Vec::new();
-    for channel in contact.channels() {
-        let to = match channel {
-            Channel::Email => contact.email.as_ref().map(|e| e.as_str().to_owned()),
-            Channel::Post => None,
+    let mut guichets: HashMap<Uuid, String> = HashMap::new();
+    let applicant_page = applicant_page(vault);
+    let mut batch = Vec::with_capacity(dossiers.len());
+    for dossier in dossiers {
+        let wrapped = keys
+            .get(&dossier.id)
+            .ok_or_else(|| Error::Conflict("this dossier has been erased; no notice can be composed for it".into()))?;
+        let dk = vault.unwrap_key(dossier.id, wrapped)?;
+        let contact = match contacts.get(&dossier.id) {
+            Some(record) => crate::sealed::records::open_contact(&dk, record)?,
+            None => Contact::default(),
         };
-        let message = compose::message(&facts, &contact, to);
-        let id = Uuid::new_v4();
-        let sealed = crate::sealed::records::seal_as(&dk, id, &message)?.sealed;
-        notices.push(NewNotice { id, kind, period: dossier.valid_until, channel, sealed });
+        if !guichets.contains_key(&dossier.registered_by) {
+            let org = vault
+                .db()
+                .organisation(dossier.registered_by)
+                .await?
+                .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
+            guichets.insert(dossier.registered_by, org.name);
+        }
+        let decision = because(dossier);
+        let radiated = match decision {
+            Because::Radiated { on, reason } => Some((on, reason, crate::dossiers::purge_on(on))),
+            Because::Expiring => None,
+        };
+        let piece_list = pieces.remove(&dossier.id).unwrap_or_default();
+        let facts = Facts {
+            numero_unique: &dossier.numero_unique,
+            kind,
+            valid_until: dossier.valid_until,
+            radiated,
+            pieces: &piece_list,
+            applicant_page: applicant_page.clone(),
+            guichet: guichets.get(&dossier.registered_by).map_or("", String::as_str),
+            as_of,
+        };
+        let mut notices = Vec::new();
+        for channel in contact.channels() {
+            let to = match channel {
+                Channel::Email => contact.email.as_ref().map(|e| e.as_str().to_owned()),
+                Channel::Post => None,
+            };
+            let message = compose::message(&facts, &contact, to);
+            let id = Uuid::new_v4();
+            let sealed = crate::sealed::records::seal_as(&dk, id, &message)?.sealed;
+            notices.push(NewNotice { id, kind, period: dossier.valid_until, channel, sealed });
+        }
+        batch.push(Issue { dossier: dossier.id, organisation: dossier.registered_by, because: decision, notices });
     }
-    vault.db().issue_notices(dossier.id, dossier.registered_by, as_of, because, &notices, SYSTEM).await
+    vault.db().issue_notices(&batch, as_of, SYSTEM).await
 }
 
-/// Radiates `dossier` for `reason` as of `as_of`, with its notices.
+/// Radiates each of `dossiers` for its reason as of `as_of`, with its notices.
 pub async fn radiate(
     vault: &Vault,
-    dossier: &Dossier,
-    reason: RadiationReason,
+    dossiers: &[(Dossier, RadiationReason)],
     as_of: Date,
-) -> Result<Option<usize>, Error> {
-    issue(vault, dossier, NoticeKind::Radiation, as_of, Because::Radiated { on: as_of, reason }).await
+) -> Result<Vec<Option<usize>>, Error> {
+    let reasons: HashMap<Uuid, RadiationReason> = dossiers.iter().map(|(d, r)| (d.id, *r)).collect();
+    let list: Vec<Dossier> = dossiers.iter().map(|(d, _)| d.clone()).collect();
+    issue(vault, &list, NoticeKind::Radiation, as_of, |d| Because::Radiated {
+        on: as_of,
+        reason: reasons.get(&d.id).copied().unwrap_or(RadiationReason::NonRenouvellement),
+    })
+    .await
 }
