@@ -188,6 +188,7 @@ fn main() {
             s(pass) / s(scan),
             s(pass) / s(fetch)
         );
+        println!("steps (ms): notices, radiations (e), radiations (c, d), purge = {:?}", r.step_ms);
         let t = Instant::now();
         let again = vault::jobs::lifecycle::run_pass(&vault, today, false).await.unwrap();
         println!("the same pass again (nothing left to do: {} notices): {:.2} s", again.messages, s(t.elapsed()));

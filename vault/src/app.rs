@@ -231,6 +231,21 @@ impl Vault {
         Ok(key)
     }
 
+    /// Crypto-shredding of several dossiers at once (the purge): their keys
+    /// in one transaction, then their objects (left to `gc` on failure).
+    /// Returns how many objects were registered to them.
+    pub async fn shred_dossiers(&self, dossiers: &[Uuid]) -> Result<usize, Error> {
+        let objects = self.db().objects_of_many(dossiers).await?;
+        self.db().shred_dossier_keys(dossiers).await?;
+        for (dossier, object) in &objects {
+            let key = crate::store::ObjectKey::Dossier { dossier: *dossier, object: *object };
+            if let Err(e) = self.store().delete(&key).await {
+                tracing::warn!(dossier.id = %dossier, error = %e, "object left for gc after shredding");
+            }
+        }
+        Ok(objects.len())
+    }
+
     /// Crypto-shredding: deletes the dossier key, then the dossier's objects.
     /// The objects are unreadable from the moment the key row is deleted;
     /// deleting them afterwards only reclaims space, and a failure there is

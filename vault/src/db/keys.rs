@@ -109,6 +109,34 @@ impl Db {
 
     /// Crypto-shredding: deletes the dossier key. Every object of the dossier
     /// is unreadable from this commit on, whatever copies of the store exist.
+    /// Shreds the keys of several dossiers in one transaction (the purge);
+    /// the caller settles the erasure on disk afterwards
+    /// ([`Db::settle_erasure`]).
+    pub async fn shred_dossier_keys(&self, dossiers: &[Uuid]) -> Result<(), Error> {
+        if dossiers.is_empty() {
+            return Ok(());
+        }
+        let (ids, after_now) = (super::placeholders(1, dossiers.len()), super::placeholders(2, dossiers.len()));
+        let mut tx = self.write_tx().await?;
+        for (sql, now) in [
+            (format!("DELETE FROM dossier_keys WHERE dossier_id IN ({ids})"), false),
+            // Names stored in clear before members were sealed go with the key.
+            (format!("UPDATE pieces SET member = NULL WHERE dossier_id IN ({ids})"), false),
+            (format!("UPDATE dossiers SET shredded_at = COALESCE(shredded_at, $1) WHERE id IN ({after_now})"), true),
+        ] {
+            let mut q = sqlx::query(&sql);
+            if now {
+                q = q.bind(now_ms());
+            }
+            for d in dossiers {
+                q = q.bind(d.to_string());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn shred_dossier_key(&self, dossier: Uuid) -> Result<bool, Error> {
         let mut tx = self.write_tx().await?;
         let r = sqlx::query("DELETE FROM dossier_keys WHERE dossier_id = $1")

@@ -106,14 +106,22 @@ impl Db {
     ) -> Result<Vec<Option<usize>>, Error> {
         let mut tx = self.write_tx().await?;
         let mut out = Vec::with_capacity(batch.len());
+        let mut events = Vec::new();
         for item in batch {
-            out.push(Self::issue_in(&mut tx, item, issued_on, by).await?);
+            out.push(Self::issue_in(&mut tx, item, issued_on, by, &mut events).await?);
         }
+        Self::record_many_in(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn issue_in(tx: &mut super::Tx, item: &Issue, issued_on: Date, by: Actor) -> Result<Option<usize>, Error> {
+    async fn issue_in(
+        tx: &mut super::Tx,
+        item: &Issue,
+        issued_on: Date,
+        by: Actor,
+        events: &mut Vec<AuditEvent>,
+    ) -> Result<Option<usize>, Error> {
         let id = item.dossier.to_string();
         // The guard's UPDATE locks the row on PostgreSQL, so a renewal or
         // radiation committed meanwhile is seen (and SQLite has one writer).
@@ -145,7 +153,7 @@ impl Db {
             return Ok(None);
         }
         if let Because::Radiated { .. } = item.because {
-            Self::record_in(tx, &AuditEvent::new(by, policies::Action::DossierRadiate).on(item.dossier)).await?;
+            events.push(AuditEvent::new(by, policies::Action::DossierRadiate).on(item.dossier));
         }
         let mut added = 0;
         for n in &item.notices {
@@ -168,7 +176,7 @@ impl Db {
             added += usize::try_from(done.rows_affected()).unwrap_or(0);
         }
         if added > 0 {
-            Self::record_in(tx, &AuditEvent::new(by, Recorded::NoticeIssued).on(item.dossier)).await?;
+            events.push(AuditEvent::new(by, Recorded::NoticeIssued).on(item.dossier));
         }
         Ok(Some(added))
     }

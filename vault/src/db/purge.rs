@@ -29,49 +29,62 @@ impl Db {
         rows.iter().map(|r| uuid_col(r, "id")).collect()
     }
 
-    /// Removes everything of a dossier but its tombstone, in one
-    /// transaction: pieces and versions (their sealed metadata), the object
-    /// registry, grants, upload keys, warnings, wished communes, contact details and
-    /// notices (their sealed text), the
-    /// applicant's credentials and sessions (and FranceConnect link). Its
-    /// key must have been shredded first. Records the purge in the journal
-    /// under the system (no agent, no organisation). `Ok(false)`: already
-    /// purged, nothing done.
-    pub async fn purge_metadata(&self, dossier: Uuid, on: Date) -> Result<bool, Error> {
-        let mut tx = self.write_tx().await?;
-        let id = dossier.to_string();
-        let marked = sqlx::query(
-            "UPDATE dossiers SET purged_on = $1 WHERE id = $2 AND purged_on IS NULL AND status = 'radiated' \
-             AND shredded_at IS NOT NULL",
-        )
-        .bind(date_to_sql(on))
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-        if marked.rows_affected() != 1 {
-            return Ok(false);
+    /// Removes everything of these dossiers but their tombstones, in one
+    /// transaction: pieces and versions (their sealed metadata) and marks,
+    /// the object registry, grants, upload keys, warnings, wished communes,
+    /// contact details and notices (their sealed text), the applicant's
+    /// credentials and sessions (and FranceConnect link). Their keys must
+    /// have been shredded first. Records each purge in the journal under
+    /// the system (no agent, no organisation). Returns the dossiers purged
+    /// now (one already purged, or not shredded, is left as it is).
+    pub async fn purge_metadata(&self, dossiers: &[Uuid], on: Date) -> Result<Vec<Uuid>, Error> {
+        if dossiers.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut tx = self.write_tx().await?;
+        let list = super::placeholders(2, dossiers.len());
+        let sql = format!(
+            "UPDATE dossiers SET purged_on = $1 WHERE id IN ({list}) AND purged_on IS NULL \
+             AND status = 'radiated' AND shredded_at IS NOT NULL RETURNING id"
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(date_to_sql(on));
+        for d in dossiers {
+            q = q.bind(d.to_string());
+        }
+        let marked = q.fetch_all(&mut *tx).await?;
+        if marked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = super::placeholders(1, marked.len());
         // Children before parents (foreign keys).
         for sql in [
-            "DELETE FROM applicant_sessions WHERE applicant_id IN (SELECT id FROM applicants WHERE dossier_id = $1)",
-            "DELETE FROM applicants WHERE dossier_id = $1",
-            "DELETE FROM upload_keys WHERE dossier_id = $1",
-            "DELETE FROM version_marks WHERE dossier_id = $1",
-            "DELETE FROM piece_versions WHERE dossier_id = $1",
-            "DELETE FROM pieces WHERE dossier_id = $1",
-            "DELETE FROM objects WHERE dossier_id = $1",
-            "DELETE FROM grants WHERE dossier_id = $1",
-            "DELETE FROM radiation_warnings WHERE dossier_id = $1",
-            "DELETE FROM dossier_communes WHERE dossier_id = $1",
-            "DELETE FROM dossier_contacts WHERE dossier_id = $1",
-            "DELETE FROM notices WHERE dossier_id = $1",
+            format!(
+                "DELETE FROM applicant_sessions WHERE applicant_id IN (SELECT id FROM applicants WHERE dossier_id IN ({list}))"
+            ),
+            format!("DELETE FROM applicants WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM upload_keys WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM version_marks WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM piece_versions WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM pieces WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM objects WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM grants WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM radiation_warnings WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM dossier_communes WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM dossier_contacts WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM notices WHERE dossier_id IN ({list})"),
         ] {
-            sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
+            let mut q = sqlx::query(&sql);
+            for id in &marked {
+                q = q.bind(id.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
         let system = Actor { agent: None, organisation: None, purpose: Purpose::Controle };
-        Self::record_in(&mut tx, &AuditEvent::new(system, Recorded::Purged).on(dossier)).await?;
+        let purged: Vec<Uuid> = marked.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
+        let events: Vec<AuditEvent> = purged.iter().map(|d| AuditEvent::new(system, Recorded::Purged).on(*d)).collect();
+        Self::record_many_in(&mut tx, &events).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(purged)
     }
 
     /// After an erasure, makes it reach the files: on SQLite the write-ahead

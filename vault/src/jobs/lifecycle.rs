@@ -53,6 +53,8 @@ pub struct PassReport {
     pub pieces_expiring: i64,
     /// Digests of the relance list sent to registering organisations.
     pub digests: usize,
+    /// Milliseconds each step took: notices, (e), (c)/(d), purge.
+    pub step_ms: [u128; 4],
     /// The e-mails sent after the pass (not in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryReport>,
@@ -70,6 +72,7 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
     let lead = i64::from(vault.config().notices.lead_days);
     let mut r = PassReport { as_of: crate::clock::iso_date(as_of), dry_run, ..PassReport::default() };
 
+    let started = std::time::Instant::now();
     let due = vault.db().due_for_notice(as_of + time::Duration::days(lead)).await?;
     tracing::info!(as_of = %r.as_of, due = due.len(), "lifecycle pass: renewal notices");
     let ids: Vec<Uuid> = due.iter().map(|(id, _, _)| *id).collect();
@@ -87,6 +90,8 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
         progress("renewal notices", (k + 1) * BATCH, ids.len());
     }
 
+    r.step_ms[0] = started.elapsed().as_millis();
+    let started = std::time::Instant::now();
     let lapsed = vault.db().lapsed_with_notice(as_of).await?;
     let ripe: Vec<(Uuid, RadiationReason)> = lapsed
         .into_iter()
@@ -96,6 +101,8 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
     tracing::info!(as_of = %r.as_of, due = ripe.len(), "lifecycle pass: radiations for non-renewal (e)");
     r.radiated_non_renewal = radiate_all(vault, &ripe, as_of, dry_run, &mut r.messages).await?;
 
+    r.step_ms[1] = started.elapsed().as_millis();
+    let started = std::time::Instant::now();
     let mut warned = vault.db().pending_warnings().await?;
     warned.retain(|(_, _, _, _, on)| crate::clock::one_month_after(*on) <= as_of);
     // A demand warned for both (c) and (d) is radiated once, for the first.
@@ -104,7 +111,10 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
     tracing::info!(as_of = %r.as_of, due = warned.len(), "lifecycle pass: radiations after a warning (c, d)");
     r.radiated_after_warning = radiate_all(vault, &warned, as_of, dry_run, &mut r.messages).await?;
 
+    r.step_ms[2] = started.elapsed().as_millis();
+    let started = std::time::Instant::now();
     r.purge = purge(vault, as_of, dry_run).await?;
+    r.step_ms[3] = started.elapsed().as_millis();
     if !dry_run && vault.config().notices.digest {
         r.digests = crate::notices::send_digests(vault, as_of).await?;
     }

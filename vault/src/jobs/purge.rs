@@ -27,6 +27,9 @@ pub struct PurgeReport {
     pub dossiers: Vec<Uuid>,
 }
 
+/// Dossiers purged per transaction.
+const BATCH: usize = 100;
+
 /// Purges what is due `as_of`; with `dry_run`, only says what would go.
 pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeReport, Error> {
     // One year after radiation, as `purge_on` shows it: the query takes
@@ -34,22 +37,24 @@ pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeRep
     // anniversary is checked here.
     let candidates = vault.db().due_for_purge(as_of - time::Duration::days(365)).await?;
     let mut report = PurgeReport { as_of: crate::clock::iso_date(as_of), ..PurgeReport::default() };
-    for dossier in candidates {
-        let Some(d) = vault.db().dossier_by_id(dossier).await? else { continue };
-        let Some((radiated_on, _)) = &d.radiated else { continue };
-        if crate::dossiers::purge_on(*radiated_on) > as_of {
+    for chunk in candidates.chunks(BATCH) {
+        let due: Vec<Uuid> = vault
+            .db()
+            .dossier_rows(chunk)
+            .await?
+            .into_iter()
+            .filter(|d| d.radiated.as_ref().is_some_and(|(on, _)| crate::dossiers::purge_on(*on) <= as_of))
+            .map(|d| d.id)
+            .collect();
+        report.due += due.len();
+        report.dossiers.extend(&due);
+        if dry_run || due.is_empty() {
             continue;
         }
-        report.due += 1;
-        report.dossiers.push(dossier);
-        if dry_run {
-            continue;
-        }
-        report.objects += vault.db().objects_of(dossier).await?.len();
-        vault.shred_dossier(dossier).await?;
-        if vault.db().purge_metadata(dossier, as_of).await? {
-            report.purged += 1;
-        }
+        // The keys first: from then on nothing of these dossiers can be
+        // read, whatever happens to the rest.
+        report.objects += vault.shred_dossiers(&due).await?;
+        report.purged += vault.db().purge_metadata(&due, as_of).await?.len();
     }
     if report.purged > 0 {
         vault.db().settle_erasure().await?;
