@@ -347,8 +347,8 @@ async fn a_killed_pass_two_replicas_and_a_mail_server_down_send_each_notice_once
     let mut server = Server::start(dir.path(), &quiet);
     let http = reqwest::Client::new();
     let today = time::OffsetDateTime::now_utc().date();
-    // Four batches of the pass's 100: a kill lands between two commits.
-    const DUE: usize = 350;
+    // Six batches of the pass's 100: a kill lands between two commits.
+    const DUE: usize = 600;
     let mut numbers = Vec::new();
     for i in 0..DUE {
         let r = http

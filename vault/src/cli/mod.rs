@@ -60,15 +60,8 @@ pub enum Command {
     Purge {
         #[command(flatten)]
         settings: Settings,
-        /// Purge as of this day (YYYY-MM-DD) [default: today].
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-        /// Only list what would be purged.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        day: DayArgs,
     },
     /// A demand's legal year: the daily pass that `serve` runs at VAULT_LIFECYCLE_AT, by hand.
     Lifecycle {
@@ -158,17 +151,21 @@ pub enum LifecycleCommand {
     /// the purge a year after radiation; then send the e-mails waiting in the outbox.
     ///
     /// Running it again, or on two machines at once, issues nothing twice. Prints what it did (or would do).
-    Run {
-        /// The day of the pass (YYYY-MM-DD) [default: today in VAULT_LIFECYCLE_TIME_ZONE].
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-        /// Only count what the pass would do; nothing is written or sent.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Run(DayArgs),
+}
+
+/// The day a job runs as of, and how it reports.
+#[derive(Debug, clap::Args)]
+pub struct DayArgs {
+    /// As of this day (YYYY-MM-DD) [default: today; for the pass, in VAULT_LIFECYCLE_TIME_ZONE].
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+    /// Only count what would be done; nothing is written, erased or sent.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,7 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { cmd, .. } => admin::run(open(config).await?, cmd).await?,
         Command::Keys { cmd, .. } => keys::run(config, cmd).await?,
-        Command::Lifecycle { cmd: LifecycleCommand::Run { as_of, dry_run, json }, .. } => {
+        Command::Lifecycle { cmd: LifecycleCommand::Run(DayArgs { as_of, dry_run, json }), .. } => {
             let today = config.notices.zone.local(time::OffsetDateTime::now_utc()).date();
             let as_of = as_of_date(as_of.as_deref(), today)?;
             let vault = open(config).await?;
@@ -317,7 +314,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Purge { as_of, dry_run, json, .. } => {
+        Command::Purge { day: DayArgs { as_of, dry_run, json }, .. } => {
             let as_of = as_of_date(as_of.as_deref(), crate::clock::today())?;
             let vault = open(config).await?;
             let r = crate::jobs::purge::purge(&vault, as_of, dry_run).await.context("purge failed")?;

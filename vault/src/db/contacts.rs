@@ -42,27 +42,19 @@ impl Db {
 
     /// The sealed contact details of several dossiers.
     pub async fn contacts_of(&self, dossiers: &[Uuid]) -> Result<std::collections::HashMap<Uuid, SealedRecord>, Error> {
-        if dossiers.is_empty() {
-            return Ok(Default::default());
-        }
-        let sql = format!(
-            "SELECT dossier_id, sealed_id, sealed FROM dossier_contacts WHERE dossier_id IN ({})",
-            super::placeholders(1, dossiers.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in dossiers {
-            q = q.bind(d.to_string());
-        }
-        q.fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    uuid_col(r, "dossier_id")?,
-                    SealedRecord { id: uuid_col(r, "sealed_id")?, sealed: r.try_get("sealed")? },
-                ))
-            })
-            .collect()
+        self.fetch_for_ids(
+            "SELECT dossier_id, sealed_id, sealed FROM dossier_contacts WHERE dossier_id IN ({ids})",
+            dossiers,
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                uuid_col(r, "dossier_id")?,
+                SealedRecord { id: uuid_col(r, "sealed_id")?, sealed: r.try_get("sealed")? },
+            ))
+        })
+        .collect()
     }
 
     /// Replaces the contact details, with the journal event, in one

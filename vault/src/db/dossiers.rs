@@ -260,15 +260,8 @@ impl Db {
     /// Several dossiers by id, *without their communes* (for jobs that do
     /// not decide access: the daily pass).
     pub async fn dossier_rows(&self, ids: &[Uuid]) -> Result<Vec<Dossier>, Error> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE id IN ({})", super::placeholders(1, ids.len()));
-        let mut q = sqlx::query(&sql);
-        for d in ids {
-            q = q.bind(d.to_string());
-        }
-        q.fetch_all(self.pool()).await?.iter().map(from_row).collect()
+        let select = format!("SELECT {COLUMNS} FROM dossiers WHERE id IN ({{ids}})");
+        self.fetch_for_ids(&select, ids).await?.iter().map(from_row).collect()
     }
 
     /// A page of dossiers in numéro unique order, after `after`, narrowed

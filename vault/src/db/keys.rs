@@ -37,27 +37,16 @@ impl Db {
 
     /// The wrapped keys of several dossiers (those not shredded).
     pub async fn wrapped_keys(&self, dossiers: &[Uuid]) -> Result<std::collections::HashMap<Uuid, WrappedKey>, Error> {
-        if dossiers.is_empty() {
-            return Ok(Default::default());
-        }
-        let sql = format!(
-            "SELECT dossier_id, kek_version, wrapped FROM dossier_keys WHERE dossier_id IN ({})",
-            super::placeholders(1, dossiers.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in dossiers {
-            q = q.bind(d.to_string());
-        }
-        q.fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    uuid_col(r, "dossier_id")?,
-                    WrappedKey { kek_version: kek_version(r)?, bytes: r.try_get("wrapped")? },
-                ))
-            })
-            .collect()
+        self.fetch_for_ids(
+            "SELECT dossier_id, kek_version, wrapped FROM dossier_keys WHERE dossier_id IN ({ids})",
+            dossiers,
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((uuid_col(r, "dossier_id")?, WrappedKey { kek_version: kek_version(r)?, bytes: r.try_get("wrapped")? }))
+        })
+        .collect()
     }
 
     /// Up to `limit` dossiers whose key is wrapped by a version below `current`.

@@ -5,6 +5,8 @@
 //! recipient are sealed under the dossier key; the rows say only which
 //! dossier, what kind, which channel and when.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::{Row, any::AnyRow};
 use time::Date;
 use uuid::Uuid;
@@ -105,80 +107,104 @@ impl Db {
         by: Actor,
     ) -> Result<Vec<Option<usize>>, Error> {
         let mut tx = self.write_tx().await?;
-        let mut out = Vec::with_capacity(batch.len());
+        // The guards, a statement per kind of decision (and reason): their
+        // UPDATEs lock the rows on PostgreSQL, so a renewal or radiation
+        // committed meanwhile is seen (SQLite has one writer); a dossier
+        // not returned changed meanwhile and gets nothing.
+        let mut passed: HashSet<Uuid> = HashSet::new();
+        let expiring: Vec<&Issue> = batch.iter().filter(|i| matches!(i.because, Because::Expiring)).collect();
+        if !expiring.is_empty() {
+            let sql = format!(
+                "UPDATE dossiers SET valid_until = valid_until WHERE status = 'active' AND shredded_at IS NULL \
+                 AND id IN ({}) RETURNING id, valid_until",
+                super::placeholders(1, expiring.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for i in &expiring {
+                q = q.bind(i.dossier.to_string());
+            }
+            let periods: HashMap<Uuid, Date> =
+                expiring.iter().map(|i| (i.dossier, i.notices.first().map_or(issued_on, |n| n.period))).collect();
+            for row in q.fetch_all(&mut *tx).await? {
+                let (id, valid_until) = (uuid_col(&row, "id")?, parsed(&row, "valid_until", date_from_sql)?);
+                // Renewed since the pass looked: its notice is for another validity.
+                if periods.get(&id) == Some(&valid_until) {
+                    passed.insert(id);
+                }
+            }
+        }
+        let mut radiations: HashMap<(Date, RadiationReason), Vec<Uuid>> = HashMap::new();
+        for i in batch {
+            if let Because::Radiated { on, reason } = i.because {
+                radiations.entry((on, reason)).or_default().push(i.dossier);
+            }
+        }
+        for ((on, reason), ids) in &radiations {
+            let sql = format!(
+                "UPDATE dossiers SET status = 'radiated', radiated_on = $1, radiation_reason = $2 \
+                 WHERE status = 'active' AND shredded_at IS NULL AND id IN ({}) RETURNING id",
+                super::placeholders(3, ids.len())
+            );
+            let mut q = sqlx::query(&sql).bind(date_to_sql(*on)).bind(reason.as_str());
+            for id in ids {
+                q = q.bind(id.to_string());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                passed.insert(uuid_col(&row, "id")?);
+            }
+        }
+        // The notices, a few hundred rows per statement; one already issued
+        // for the same dossier, kind, period and channel stays as it was.
+        let rows: Vec<(&Issue, &NewNotice)> = batch
+            .iter()
+            .filter(|i| passed.contains(&i.dossier))
+            .flat_map(|i| i.notices.iter().map(move |n| (i, n)))
+            .collect();
+        let mut added: HashMap<Uuid, usize> = HashMap::new();
+        let now = now_ms();
+        for chunk in rows.chunks(400) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|r| format!("({}, $1, $2, $3)", super::placeholders(r * 7 + 4, 7))).collect();
+            let sql = format!(
+                "INSERT INTO notices (id, dossier_id, organisation_id, kind, period, channel, sealed, issued_on, \
+                 next_attempt_at, created_at) VALUES {} ON CONFLICT (dossier_id, kind, period, channel) DO NOTHING \
+                 RETURNING dossier_id",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(date_to_sql(issued_on)).bind(now).bind(now);
+            for (i, n) in chunk {
+                q = q
+                    .bind(n.id.to_string())
+                    .bind(i.dossier.to_string())
+                    .bind(i.organisation.to_string())
+                    .bind(n.kind.as_str())
+                    .bind(date_to_sql(n.period))
+                    .bind(n.channel.as_str())
+                    .bind(n.sealed.clone());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                *added.entry(uuid_col(&row, "dossier_id")?).or_default() += 1;
+            }
+        }
         let mut events = Vec::new();
-        for item in batch {
-            out.push(Self::issue_in(&mut tx, item, issued_on, by, &mut events).await?);
+        let mut out = Vec::with_capacity(batch.len());
+        for i in batch {
+            if !passed.contains(&i.dossier) {
+                out.push(None);
+                continue;
+            }
+            if let Because::Radiated { .. } = i.because {
+                events.push(AuditEvent::new(by, policies::Action::DossierRadiate).on(i.dossier));
+            }
+            let n = added.get(&i.dossier).copied().unwrap_or(0);
+            if n > 0 {
+                events.push(AuditEvent::new(by, Recorded::NoticeIssued).on(i.dossier));
+            }
+            out.push(Some(n));
         }
         Self::record_many_in(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(out)
-    }
-
-    async fn issue_in(
-        tx: &mut super::Tx,
-        item: &Issue,
-        issued_on: Date,
-        by: Actor,
-        events: &mut Vec<AuditEvent>,
-    ) -> Result<Option<usize>, Error> {
-        let id = item.dossier.to_string();
-        // The guard's UPDATE locks the row on PostgreSQL, so a renewal or
-        // radiation committed meanwhile is seen (and SQLite has one writer).
-        let guard = match item.because {
-            Because::Expiring => {
-                let period = item.notices.first().map(|n| n.period).unwrap_or(issued_on);
-                sqlx::query(
-                    "UPDATE dossiers SET valid_until = valid_until \
-                     WHERE id = $1 AND status = 'active' AND shredded_at IS NULL AND valid_until = $2",
-                )
-                .bind(&id)
-                .bind(date_to_sql(period))
-                .execute(&mut **tx)
-                .await?
-            }
-            Because::Radiated { on, reason } => {
-                sqlx::query(
-                    "UPDATE dossiers SET status = 'radiated', radiated_on = $2, radiation_reason = $3 \
-                     WHERE id = $1 AND status = 'active' AND shredded_at IS NULL",
-                )
-                .bind(&id)
-                .bind(date_to_sql(on))
-                .bind(reason.as_str())
-                .execute(&mut **tx)
-                .await?
-            }
-        };
-        if guard.rows_affected() != 1 {
-            return Ok(None);
-        }
-        if let Because::Radiated { .. } = item.because {
-            events.push(AuditEvent::new(by, policies::Action::DossierRadiate).on(item.dossier));
-        }
-        let mut added = 0;
-        for n in &item.notices {
-            let done = sqlx::query(
-                "INSERT INTO notices (id, dossier_id, organisation_id, kind, period, channel, issued_on, sealed, \
-                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-                 ON CONFLICT (dossier_id, kind, period, channel) DO NOTHING",
-            )
-            .bind(n.id.to_string())
-            .bind(&id)
-            .bind(item.organisation.to_string())
-            .bind(n.kind.as_str())
-            .bind(date_to_sql(n.period))
-            .bind(n.channel.as_str())
-            .bind(date_to_sql(issued_on))
-            .bind(n.sealed.clone())
-            .bind(now_ms())
-            .execute(&mut **tx)
-            .await?;
-            added += usize::try_from(done.rows_affected()).unwrap_or(0);
-        }
-        if added > 0 {
-            events.push(AuditEvent::new(by, Recorded::NoticeIssued).on(item.dossier));
-        }
-        Ok(Some(added))
     }
 
     /// Active demands valid until `horizon` at the latest (lapsed ones

@@ -50,18 +50,7 @@ impl Db {
 
     /// The registered objects of several dossiers: (dossier, object).
     pub async fn objects_of_many(&self, dossiers: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, Error> {
-        if dossiers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT dossier_id, id FROM objects WHERE dossier_id IN ({})",
-            super::placeholders(1, dossiers.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in dossiers {
-            q = q.bind(d.to_string());
-        }
-        q.fetch_all(self.pool())
+        self.fetch_for_ids("SELECT dossier_id, id FROM objects WHERE dossier_id IN ({ids})", dossiers)
             .await?
             .iter()
             .map(|r| Ok((super::uuid_col(r, "dossier_id")?, super::uuid_col(r, "id")?)))

@@ -180,18 +180,9 @@ impl Db {
 
     /// The pieces of several dossiers.
     pub async fn pieces_of_many(&self, dossiers: &[Uuid]) -> Result<Vec<Piece>, Error> {
-        if dossiers.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {PIECE_COLUMNS} FROM pieces WHERE dossier_id IN ({}) ORDER BY created_at, id",
-            super::placeholders(1, dossiers.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in dossiers {
-            q = q.bind(d.to_string());
-        }
-        q.fetch_all(self.pool()).await?.iter().map(piece_from_row).collect()
+        let select =
+            format!("SELECT {PIECE_COLUMNS} FROM pieces WHERE dossier_id IN ({{ids}}) ORDER BY created_at, id");
+        self.fetch_for_ids(&select, dossiers).await?.iter().map(piece_from_row).collect()
     }
 
     pub async fn piece(&self, dossier: Uuid, piece: Uuid) -> Result<Option<Piece>, Error> {

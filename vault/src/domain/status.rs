@@ -38,7 +38,7 @@ impl fmt::Display for DossierStatus {
 /// Why a demand leaves the file: the six reasons of CCH R.441-2-8, a
 /// closed list, so the journal and the applicant's view never carry free
 /// text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RadiationReason {
     /// (a) Housing attributed and the lease signed.
     Attribution,

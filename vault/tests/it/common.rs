@@ -446,9 +446,16 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, uri: &str, token: &str, body: Value) -> Resp {
+        self.json(Request::post(uri), token, body).await
+    }
+
+    pub async fn put_json(&self, uri: &str, token: &str, body: Value) -> Resp {
+        self.json(Request::put(uri), token, body).await
+    }
+
+    async fn json(&self, req: axum::http::request::Builder, token: &str, body: Value) -> Resp {
         self.send(
-            Request::post(uri)
-                .header("authorization", format!("Bearer {token}"))
+            req.header("authorization", format!("Bearer {token}"))
                 .header("content-type", "application/json")
                 .body(Body::from(body.to_string()))
                 .unwrap(),

@@ -3,21 +3,10 @@
 //! naming the notice, the guichet's letter queue, and (c) radiated by the
 //! pass a month after its warning.
 
-use axum::{body::Body, http::Request, http::StatusCode};
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use serde_json::json;
 
-use crate::common::{Resp, TestApp, databases};
-
-async fn put_json(app: &TestApp, uri: &str, token: &str, body: Value) -> Resp {
-    app.send(
-        Request::put(uri)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
+use crate::common::{TestApp, databases};
 
 fn iso(d: time::Date) -> String {
     vault::clock::iso_date(d)
@@ -61,20 +50,20 @@ async fn contact_details_are_sealed_shown_to_readers_and_kept_current_by_applica
     // The landlord may not change it; the guichet and the applicant may.
     let url = format!("/api/v1/dossiers/{nu}/contact");
     let new = json!({"email": "nouvelle.it@exemple.fr", "postal_address": ["Mme Martin", "59140 Dunkerque"], "online": true, "wants_post": true});
-    assert_eq!(put_json(&app, &url, &app.bailleur_token, new.clone()).await.status, StatusCode::FORBIDDEN);
-    let r = put_json(&app, &url, &app.guichet_token, new).await;
+    assert_eq!(app.put_json(&url, &app.bailleur_token, new.clone()).await.status, StatusCode::FORBIDDEN);
+    let r = app.put_json(&url, &app.guichet_token, new).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.json()["wants_post"], true);
-    let bad = put_json(&app, &url, &app.guichet_token, json!({"wants_post": true})).await;
+    let bad = app.put_json(&url, &app.guichet_token, json!({"wants_post": true})).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.json()["error"]["message"].as_str().unwrap().contains("contact.postal_address"));
     let (own, session) = app.register_signed_in().await;
-    let r =
-        put_json(&app, &format!("/api/v1/dossiers/{own}/contact"), &session, json!({"email": EMAIL, "online": true}))
-            .await;
+    let r = app
+        .put_json(&format!("/api/v1/dossiers/{own}/contact"), &session, json!({"email": EMAIL, "online": true}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     // Another applicant's dossier is not theirs to change.
-    assert_eq!(put_json(&app, &url, &session, json!({"online": true})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.put_json(&url, &session, json!({"online": true})).await.status, StatusCode::FORBIDDEN);
     // The change is in the applicant's trace.
     let trace = app.get(&format!("/api/v1/dossiers/{own}/audit"), &session).await;
     assert!(trace.body.as_ref().unwrap().windows(15).any(|w| w == b"dossier.contact"), "{:?}", trace.body);
