@@ -40,9 +40,17 @@ fn still_active(d: &Dossier) -> Result<(), Error> {
     Ok(())
 }
 
-/// Renews the demand: valid for one year from today.
+/// Renews the demand: valid for one year from today. A radiated demand
+/// cannot be renewed (409, said to whoever may read it: the policy set's
+/// freeze would otherwise answer a bare 403); a new demand is needed.
 pub async fn renew_dossier(vault: &Vault, principal: &Principal, nu: &str) -> Result<DossierView, Error> {
-    let opened = access::open(vault, principal, nu, Action::DossierRenew).await?;
+    let read = access::open(vault, principal, nu, Action::DossierRead).await?;
+    if read.dossier().status != DossierStatus::Active {
+        return Err(Error::Conflict(
+            "this demand is radiated: it can no longer be renewed; the applicant deposits a new demand".into(),
+        ));
+    }
+    let opened = read.and(Action::DossierRenew).await?;
     still_active(opened.dossier())?;
     let change = Lifecycle::Renew { valid_until: super::one_year_after(crate::clock::today()) };
     apply(&opened, change, Action::DossierRenew).await

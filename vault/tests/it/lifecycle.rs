@@ -47,7 +47,12 @@ async fn renew_and_radiate_follow_the_policy_and_are_traced() {
         // service still reads it.
         let r = app.post_json(&url, &app.guichet_token, json!({"reason": "renonciation"})).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // Renewing a radiated demand is a conflict, said to those who may
+        // read it; the others learn nothing more than a 403.
         let r = app.post_json(&format!("/api/v1/dossiers/{nu}/renew"), &app.guichet_token, json!({})).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains("radiated"));
+        let r = app.post_json(&format!("/api/v1/dossiers/{nu}/renew"), &app.bailleur_token, json!({})).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let up = app
             .post_multipart(
