@@ -366,6 +366,13 @@ fn pages() -> Routes {
                 .success(303),
         )
         .post(
+            "/mon-dossier/coordonnees",
+            web::applicant::contact,
+            Doc::new("pageApplicantContact", "The applicant changes their contact details", Cookie, Redirect)
+                .consumes(Consumes::Form)
+                .success(303),
+        )
+        .post(
             "/mon-dossier/renouveler",
             web::applicant::renew,
             Doc::new("pageApplicantRenew", "The applicant renews their demand for a year", Cookie, Redirect)

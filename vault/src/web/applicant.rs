@@ -178,21 +178,33 @@ pub async fn dossier(
     ApplicantSession(session): ApplicantSession,
     Query(q): Query<Deposited>,
 ) -> Result<Response, Error> {
-    Ok(render_dossier(&vault, &session, q.flash(), None).await?.into_response())
+    Ok(render_dossier(&vault, &session, q.flash(), Shown::default()).await?.into_response())
+}
+
+/// What a form sent back shows again: its error.
+#[derive(Debug, Default, Clone, Copy)]
+struct Shown<'a> {
+    upload_error: Option<&'a str>,
+    contact_error: Option<&'a str>,
 }
 
 async fn render_dossier(
     vault: &Vault,
     session: &Session,
     flash: Option<&str>,
-    upload_error: Option<&str>,
+    shown: Shown<'_>,
 ) -> Result<axum::response::Html<String>, Error> {
+    let upload_error = shown.upload_error;
     let opened = own(vault, session, Action::DossierRead).await?;
     let dossier = opened.dossier();
     let pieces = crate::pieces::summaries(&opened).await?;
     let trace = crate::audit::events_of(&opened.and(Action::AuditRead).await?).await?;
     let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
+    let contact = match vault.db().contact_of(dossier.id).await? {
+        Some(record) => crate::sealed::records::open_contact(&opened.key().await?, &record)?,
+        None => crate::domain::Contact::default(),
+    };
     let franceconnect_since = match &session.principal {
         Principal::Applicant { id, .. } => vault.db().franceconnect_linked_at(*id).await?,
         Principal::Agent(_) => None,
@@ -243,6 +255,24 @@ async fn render_dossier(
         }
         h2 { "Déposer une pièce" }
         (upload_form("/mon-dossier/pieces", session, catalogue, upload_error))
+        h2 { "Mes coordonnées" }
+        p { "Les avis sur votre demande (renouvellement, radiation) vous sont adressés par courriel, "
+            "et aussi par courrier si vous le demandez." }
+        @if dossier.status == crate::domain::DossierStatus::Active {
+            form method="post" action="/mon-dossier/coordonnees" {
+                input type="hidden" name="csrf" value=(session.csrf());
+                @if let Some(e) = shown.contact_error { p.erreur id="erreur-coordonnees" role="alert" { (e) } }
+                label for="email" { "Adresse électronique" }
+                input id="email" name="email" type="email" autocomplete="email"
+                    value=(contact.email.as_ref().map(|e| e.as_str()).unwrap_or_default())
+                    aria-describedby=[shown.contact_error.map(|_| "erreur-coordonnees")];
+                label for="adresse" { "Adresse postale, une ligne par ligne d'adresse (nom, voie, code postal et commune)" }
+                textarea id="adresse" name="adresse" rows="4" autocomplete="street-address" { (contact.postal_address.join("\n")) }
+                input id="courrier" name="courrier" type="checkbox" value="oui" checked[contact.wants_post];
+                label for="courrier" { "Je souhaite recevoir aussi les avis par courrier" }
+                button type="submit" { "Enregistrer mes coordonnées" }
+            }
+        }
         h2 { "Qui a consulté mon dossier" }
         table {
             caption { "Historique des accès, du plus ancien au plus récent" }
@@ -300,7 +330,9 @@ pub async fn upload(
         // What the applicant can fix is shown by the file field.
         Err(e) if shown_at_form(&e) => {
             let status = e.status();
-            let html = render_dossier(&vault, &session, None, Some(&message_fr(&e))).await?;
+            let error = message_fr(&e);
+            let html = render_dossier(&vault, &session, None, Shown { upload_error: Some(&error), ..Shown::default() })
+                .await?;
             Ok((status, html).into_response())
         }
         Err(e) => Err(e),
@@ -332,4 +364,52 @@ pub async fn renew(
     let nu = own_nu(&vault, &session).await?;
     crate::dossiers::renew_dossier(&vault, &session.principal, &nu).await?;
     Ok(Redirect::to("/mon-dossier?renouvelee=1").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContactForm {
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    adresse: String,
+    /// The checkbox: present when ticked.
+    courrier: Option<String>,
+}
+
+/// The applicant keeps their contact details current. Sent from their
+/// online space: registered online from then on (CCH R.441-2-7 channels).
+pub async fn contact(
+    State(vault): State<Vault>,
+    ApplicantSession(session): ApplicantSession,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(&form.csrf)?;
+    let nu = own_nu(&vault, &session).await?;
+    let fields = crate::domain::ContactFields {
+        email: Some(form.email.trim().to_owned()).filter(|e| !e.is_empty()),
+        postal_address: form.adresse.lines().map(str::to_owned).collect(),
+        online: true,
+        wants_post: form.courrier.is_some(),
+    };
+    match crate::dossiers::contact::put_contact(&vault, &session.principal, &nu, &fields).await {
+        Ok(_) => Ok(Redirect::to("/mon-dossier?coordonnees=1").into_response()),
+        Err(Error::Invalid(why)) => {
+            let error = format!("Coordonnées non enregistrées : {}", contact_error_fr(&why));
+            let shown = Shown { contact_error: Some(&error), ..Shown::default() };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render_dossier(&vault, &session, None, shown).await?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The field errors of `Contact::parse`, in French.
+fn contact_error_fr(why: &str) -> &'static str {
+    if why.starts_with("contact.email") {
+        "l'adresse électronique n'est pas valable (exemple : prenom.nom@exemple.fr)."
+    } else if why.contains("asked for post") {
+        "pour recevoir les avis par courrier, indiquez votre adresse postale."
+    } else {
+        "l'adresse postale compte de 2 à 6 lignes de 100 caractères au plus."
+    }
 }

@@ -412,12 +412,17 @@ pub struct Deposited {
     depose: Option<String>,
     /// `?renouvelee=1`: the applicant renewed their demand.
     renouvelee: Option<String>,
+    /// `?coordonnees=1`: the applicant changed their contact details.
+    coordonnees: Option<String>,
 }
 
 impl Deposited {
     pub fn flash(&self) -> Option<&'static str> {
         if self.renouvelee.is_some() {
             return Some("Votre demande est renouvelée pour un an.");
+        }
+        if self.coordonnees.is_some() {
+            return Some("Vos coordonnées sont enregistrées : les avis vous seront adressés ainsi.");
         }
         self.depose.is_some().then_some("La pièce a été déposée.")
     }

@@ -190,3 +190,41 @@ async fn agents_mark_a_version_the_applicant_sees_it_and_nothing_is_deleted() {
     let db = std::fs::read(app.dir.path().join("vault.db")).unwrap();
     assert!(!db.windows(12).any(|w| w == b"flou-it-8c2e"), "the reason is stored in clear");
 }
+
+#[tokio::test]
+async fn the_applicant_keeps_their_contact_details_on_their_page() {
+    let app = TestApp::builder().build().await;
+    let (nu, token) = app.register_signed_in().await;
+    let cookie = format!("__Host-dnu_session={token}");
+    let get =
+        || axum::http::Request::get("/mon-dossier").header("cookie", &cookie).body(axum::body::Body::empty()).unwrap();
+    let page = String::from_utf8_lossy(app.send(get()).await.body.as_ref().unwrap()).into_owned();
+    assert!(page.contains("Mes coordonnées"), "{page}");
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let post = |body: String| {
+        axum::http::Request::post("/mon-dossier/coordonnees")
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    // Post asked for without an address: refused, said in French by the form.
+    let bad = app.send(post(format!("csrf={csrf}&email=&adresse=&courrier=oui"))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = String::from_utf8_lossy(bad.body.as_ref().unwrap()).into_owned();
+    assert!(text.contains("indiquez votre adresse postale"), "{text}");
+    let ok = app
+        .send(post(format!(
+            "csrf={csrf}&email=moi.page%40exemple.fr&adresse=Mme+Martin%0D%0A59140+Dunkerque&courrier=oui"
+        )))
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{:?}", ok.body);
+    let d = app.get(&format!("/api/v1/dossiers/{nu}"), &app.guichet_token).await.json();
+    assert_eq!(
+        d["contact"],
+        json!({"email": "moi.page@exemple.fr", "postal_address": ["Mme Martin", "59140 Dunkerque"], "online": true, "wants_post": true})
+    );
+    let page = String::from_utf8_lossy(app.send(get()).await.body.as_ref().unwrap()).into_owned();
+    assert!(page.contains("value=\"moi.page@exemple.fr\"") && page.contains("checked"), "the form shows them again");
+}
