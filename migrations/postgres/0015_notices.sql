@@ -20,7 +20,7 @@ CREATE TABLE notices (
     id               TEXT PRIMARY KEY,
     dossier_id       TEXT NOT NULL REFERENCES dossiers (id),
     organisation_id  TEXT NOT NULL REFERENCES organisations (id),   -- the registering guichet (its letter queue)
-    kind             TEXT NOT NULL CHECK (kind IN ('renewal', 'radiation')),
+    kind             TEXT NOT NULL CHECK (kind IN ('renewal', 'radiation', 'warning')),
     period           TEXT NOT NULL,          -- ISO date: the valid_until the notice is about
     channel          TEXT NOT NULL CHECK (channel IN ('email', 'post')),
     issued_on        TEXT NOT NULL,          -- ISO date: the pass's day

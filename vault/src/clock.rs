@@ -52,6 +52,12 @@ pub fn one_month_after(d: Date) -> Date {
     Date::from_calendar_date(year, month, d.day().min(last)).unwrap_or(d)
 }
 
+/// The same day one year later (29 February → 1 March): a demand's
+/// validity (CCH R.441-2-7) and the year before a purge (décret 2017-917).
+pub fn one_year_after(d: Date) -> Date {
+    d.replace_year(d.year() + 1).or_else(|_| Date::from_calendar_date(d.year() + 1, time::Month::March, 1)).unwrap_or(d)
+}
+
 pub fn iso_date(d: Date) -> String {
     d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
 }

@@ -69,6 +69,8 @@ pub enum Because {
     Expiring,
     /// A radiation, decided now, that the notices announce.
     Radiated { on: Date, reason: RadiationReason },
+    /// A (c)/(d) warning, already recorded: the dossier must be active.
+    Warned { on: Date, reason: RadiationReason },
 }
 
 const COLUMNS: &str = "id, dossier_id, organisation_id, kind, period, channel, issued_on, sealed, attempts, \
@@ -112,6 +114,21 @@ impl Db {
         // committed meanwhile is seen (SQLite has one writer); a dossier
         // not returned changed meanwhile and gets nothing.
         let mut passed: HashSet<Uuid> = HashSet::new();
+        let warned: Vec<&Issue> = batch.iter().filter(|i| matches!(i.because, Because::Warned { .. })).collect();
+        if !warned.is_empty() {
+            let sql = format!(
+                "UPDATE dossiers SET valid_until = valid_until WHERE status = 'active' AND shredded_at IS NULL \
+                 AND id IN ({}) RETURNING id",
+                super::placeholders(1, warned.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for i in &warned {
+                q = q.bind(i.dossier.to_string());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                passed.insert(uuid_col(&row, "id")?);
+            }
+        }
         let expiring: Vec<&Issue> = batch.iter().filter(|i| matches!(i.because, Because::Expiring)).collect();
         if !expiring.is_empty() {
             let sql = format!(

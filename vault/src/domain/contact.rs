@@ -57,6 +57,9 @@ pub enum NoticeKind {
     Renewal,
     /// The demand was radiated (and why).
     Radiation,
+    /// R.441-2-8 (c) or (d): the demand will be radiated a month after this
+    /// letter, sent by a means that proves delivery.
+    Warning,
 }
 
 impl NoticeKind {
@@ -64,6 +67,7 @@ impl NoticeKind {
         match self {
             Self::Renewal => "renewal",
             Self::Radiation => "radiation",
+            Self::Warning => "warning",
         }
     }
 
@@ -71,7 +75,8 @@ impl NoticeKind {
         match s {
             "renewal" => Ok(Self::Renewal),
             "radiation" => Ok(Self::Radiation),
-            other => Err(ParseError::new(format!("{other:?} is not a notice kind (renewal, radiation)"))),
+            "warning" => Ok(Self::Warning),
+            other => Err(ParseError::new(format!("{other:?} is not a notice kind (renewal, radiation, warning)"))),
         }
     }
 }

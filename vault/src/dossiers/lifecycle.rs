@@ -145,6 +145,9 @@ pub async fn warn_radiation(
         .pending_warning(dossier, reason)
         .await?
         .ok_or_else(|| Error::Integrity("a warning vanished after it was recorded".into()))?;
+    // The letter that proves delivery goes to the guichet's queue (issued
+    // again on a repeated call, never doubled).
+    crate::notices::warn(vault, opened.dossier(), reason, warned).await?;
     let view = WarningView {
         reason: reason.as_str(),
         warned_on: crate::clock::iso_date(warned),

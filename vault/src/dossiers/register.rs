@@ -36,9 +36,9 @@ pub struct RegisterInput {
     pub contact: Option<ContactFields>,
 }
 
-/// A demand is valid one year from its deposit (CCH R.441-2-8).
+/// A demand is valid one year from its deposit (CCH R.441-2-7).
 pub(crate) fn one_year_after(d: Date) -> Date {
-    d.replace_year(d.year() + 1).or_else(|_| Date::from_calendar_date(d.year() + 1, time::Month::March, 1)).unwrap_or(d)
+    crate::clock::one_year_after(d)
 }
 
 /// The applicant's credentials: the code is only ever shown here, once.

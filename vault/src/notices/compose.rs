@@ -44,7 +44,8 @@ pub struct Facts<'a> {
     pub kind: NoticeKind,
     /// The validity the notice is about.
     pub valid_until: Date,
-    /// For a radiation: when and why, and when the data will be erased.
+    /// For a radiation: when, why, and when the data will be erased; for a
+    /// warning: when it was given, why, and the first day of the radiation.
     pub radiated: Option<(Date, RadiationReason, Date)>,
     pub pieces: &'a [PieceToUpdate],
     /// The applicant's page (`VAULT_PUBLIC_URL/mon-dossier`), when known.
@@ -101,6 +102,39 @@ pub fn message(f: &Facts<'_>, contact: &Contact, to: Option<String>) -> Message 
                 ),
             ],
         ),
+        (NoticeKind::Warning, warned) => {
+            let (_, reason, possible) = warned.unwrap_or((f.as_of, RadiationReason::SansReponse, f.as_of));
+            let why = match reason {
+                RadiationReason::Irrecevabilite => {
+                    "la commission d'attribution a déclaré votre demande irrecevable".to_owned()
+                }
+                _ => "vous n'avez pas répondu au courrier qui vous a été adressé à votre dernière adresse connue"
+                    .to_owned(),
+            };
+            (
+                format!("Votre demande de logement social n° {nu} : radiation envisagée"),
+                vec![
+                    Paragraph::Text("Madame, Monsieur,".into()),
+                    Paragraph::Text(format!(
+                        "Votre demande de logement social, numéro unique {nu}, pourra être radiée à compter du {} : \
+                         {why} (article R.441-2-8 du code de la construction et de l'habitation).",
+                        french_date(possible)
+                    )),
+                    Paragraph::Text(match reason {
+                        RadiationReason::Irrecevabilite => "Vous pouvez présenter vos observations à votre guichet \
+                             d'enregistrement avant cette date."
+                            .to_owned(),
+                        _ => "Pour que votre demande soit maintenue, répondez avant cette date : connectez-vous à \
+                             votre espace, déposez une pièce ou renouvelez votre demande, ou adressez-vous à votre \
+                             guichet d'enregistrement."
+                            .to_owned(),
+                    }),
+                    Paragraph::Text(
+                        "Ce courrier vous est adressé par lettre recommandée avec accusé de réception.".into(),
+                    ),
+                ],
+            )
+        }
         (NoticeKind::Radiation, radiated) => {
             let (on, reason, purge) =
                 radiated.unwrap_or((f.valid_until, RadiationReason::NonRenouvellement, f.valid_until));
@@ -232,5 +266,25 @@ mod tests {
         assert!(text.contains("https://dnu.exemple.fr/mon-dossier"));
         let html = m.html();
         assert!(html.contains("lang=\"fr\"") && html.contains("<li>Avis d"), "{html}");
+    }
+
+    #[test]
+    fn a_warning_names_the_day_the_radiation_becomes_possible_and_how_to_answer() {
+        let nu = NumeroUnique::parse("1111023517879GDPUB").unwrap();
+        let f = Facts {
+            numero_unique: &nu,
+            kind: NoticeKind::Warning,
+            valid_until: date!(2027 - 12 - 03),
+            radiated: Some((date!(2027 - 01 - 31), RadiationReason::SansReponse, date!(2027 - 02 - 28))),
+            pieces: &[],
+            applicant_page: None,
+            guichet: "Mairie de Dunkerque",
+            as_of: date!(2027 - 01 - 31),
+        };
+        let m = message(&f, &Contact::default(), None);
+        let text = m.text();
+        assert!(m.subject.contains("radiation envisagée") && m.subject.contains("1111023517879GDPUB"));
+        assert!(text.contains("à compter du 28 février 2027") && text.contains("répondez avant cette date"), "{text}");
+        assert!(text.contains("recommandée avec accusé de réception"));
     }
 }

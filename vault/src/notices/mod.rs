@@ -74,7 +74,7 @@ pub async fn issue(
     let contacts = vault.db().contacts_of(&ids).await?;
     let mut pieces = match kind {
         NoticeKind::Renewal => pieces_to_update(vault.db().pieces_of_many(&ids).await?, dossiers),
-        NoticeKind::Radiation => HashMap::new(),
+        NoticeKind::Radiation | NoticeKind::Warning => HashMap::new(),
     };
     let mut guichets: HashMap<Uuid, String> = HashMap::new();
     let applicant_page = applicant_page(vault);
@@ -98,7 +98,10 @@ pub async fn issue(
         }
         let decision = because(dossier);
         let radiated = match decision {
-            Because::Radiated { on, reason } => Some((on, reason, crate::dossiers::purge_on(on))),
+            // The purge date as `dossiers::purge_on` says it (a year later), from
+            // the clock: the lifecycle feature issues warning letters through here.
+            Because::Radiated { on, reason } => Some((on, reason, crate::clock::one_year_after(on))),
+            Because::Warned { on, reason } => Some((on, reason, crate::clock::one_month_after(on))),
             Because::Expiring => None,
         };
         let piece_list = pieces.remove(&dossier.id).unwrap_or_default();
@@ -113,7 +116,14 @@ pub async fn issue(
             as_of,
         };
         let mut notices = Vec::new();
-        for channel in contact.channels() {
+        // A warning goes by post, which proves delivery (and by e-mail too
+        // when known, so the applicant can answer at once).
+        let channels = match decision {
+            Because::Warned { .. } if contact.email.is_some() => vec![Channel::Email, Channel::Post],
+            Because::Warned { .. } => vec![Channel::Post],
+            _ => contact.channels(),
+        };
+        for channel in channels {
             let to = match channel {
                 Channel::Email => contact.email.as_ref().map(|e| e.as_str().to_owned()),
                 Channel::Post => None,
@@ -121,11 +131,25 @@ pub async fn issue(
             let message = compose::message(&facts, &contact, to);
             let id = Uuid::new_v4();
             let sealed = crate::sealed::records::seal_as(&dk, id, &message)?.sealed;
-            notices.push(NewNotice { id, kind, period: dossier.valid_until, channel, sealed });
+            // A warning's notices are about the warning's day; the others
+            // about the validity they concern.
+            let period = match decision {
+                Because::Warned { on, .. } => on,
+                _ => dossier.valid_until,
+            };
+            notices.push(NewNotice { id, kind, period, channel, sealed });
         }
         batch.push(Issue { dossier: dossier.id, organisation: dossier.registered_by, because: decision, notices });
     }
     vault.db().issue_notices(&batch, as_of, SYSTEM).await
+}
+
+/// The letter (and e-mail) of a (c)/(d) warning given `on`; issued again,
+/// nothing is doubled.
+pub async fn warn(vault: &Vault, dossier: &Dossier, reason: RadiationReason, on: Date) -> Result<Option<usize>, Error> {
+    let done = issue(vault, std::slice::from_ref(dossier), NoticeKind::Warning, on, |_| Because::Warned { on, reason })
+        .await?;
+    Ok(done.into_iter().next().flatten())
 }
 
 /// Radiates each of `dossiers` for its reason as of `as_of`, with its notices.

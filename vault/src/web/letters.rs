@@ -30,7 +30,7 @@ pub async fn section(vault: &Vault, session: &Session) -> Result<Markup, Error> 
                 } }
                 tbody {
                     @for l in &queue {
-                        @let kind = if l.kind == "renewal" { "renouvellement" } else { "radiation" };
+                        @let kind = match l.kind { "renewal" => "renouvellement", "warning" => "avertissement (en recommandé avec accusé de réception)", _ => "radiation" };
                         tr {
                             td { a href=(format!("/dossiers/{}", l.numero_unique)) { (l.numero_unique) } }
                             td { (kind) }

@@ -139,6 +139,25 @@ async fn the_pass_radiates_for_no_answer_a_month_after_the_warning_not_before() 
             )
             .await;
         assert_eq!(w.status, StatusCode::CREATED, "{:?}", w.body);
+        // The letter that proves delivery waits in the guichet's queue, once
+        // however often the warning is given.
+        let again = app
+            .post_json(
+                &format!("/api/v1/dossiers/{nu}/radiation-warnings"),
+                &app.guichet_token,
+                json!({"reason": "sans_reponse"}),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::OK);
+        let queue = app.get("/api/v1/letters", &app.guichet_token).await.json();
+        let letters = queue["letters"].as_array().unwrap();
+        assert_eq!(letters.len(), 1, "{queue}");
+        assert_eq!(
+            (letters[0]["kind"].as_str(), letters[0]["numero_unique"].as_str()),
+            (Some("warning"), Some(nu.as_str()))
+        );
+        let pdf = app.get(letters[0]["pdf"].as_str().unwrap(), &app.guichet_token).await;
+        assert!(pdf.body.as_ref().unwrap().starts_with(b"%PDF"));
         let possible = time::Date::parse(
             w.json()["radiation_possible_on"].as_str().unwrap(),
             time::macros::format_description!("[year]-[month]-[day]"),
