@@ -82,4 +82,31 @@ impl Db {
             })
             .collect()
     }
+
+    /// The pieces of these dossiers whose current version stands marked
+    /// (a newer version replaced any marked one): (dossier, piece, kind,
+    /// the latest mark), one row per piece.
+    pub async fn marked_current_pieces(
+        &self,
+        dossiers: &[Uuid],
+    ) -> Result<Vec<(Uuid, Uuid, crate::domain::PieceKind, VersionMark)>, Error> {
+        let rows = self
+            .fetch_for_ids(
+                "SELECT p.dossier_id, p.id AS piece_id, p.kind, m.mark, m.created_at FROM version_marks m \
+                 JOIN piece_versions v ON v.id = m.version_id JOIN pieces p ON p.id = v.piece_id \
+                 WHERE m.dossier_id IN ({ids}) \
+                 AND v.number = (SELECT MAX(v2.number) FROM piece_versions v2 WHERE v2.piece_id = v.piece_id) \
+                 ORDER BY m.created_at, m.id",
+                dossiers,
+            )
+            .await?;
+        let mut latest: std::collections::BTreeMap<(Uuid, Uuid), (crate::domain::PieceKind, VersionMark)> =
+            std::collections::BTreeMap::new();
+        for r in &rows {
+            let kind = parsed(r, "kind", crate::domain::PieceKind::parse)?;
+            let mark = parsed(r, "mark", VersionMark::parse)?;
+            latest.insert((uuid_col(r, "dossier_id")?, uuid_col(r, "piece_id")?), (kind, mark));
+        }
+        Ok(latest.into_iter().map(|((d, p), (k, m))| (d, p, k, m)).collect())
+    }
 }

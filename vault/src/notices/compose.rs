@@ -34,7 +34,10 @@ pub enum Paragraph {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PieceToUpdate {
     pub label: String,
-    pub until: Date,
+    /// Lapses (or lapsed) on this day.
+    pub until: Option<Date>,
+    /// An agent marked it (inexploitable, hors périmètre, obsolète).
+    pub mark: Option<&'static str>,
 }
 
 /// What a notice is about.
@@ -167,13 +170,13 @@ pub fn message(f: &Facts<'_>, contact: &Contact, to: Option<String>) -> Message 
             paragraphs.push(Paragraph::List(
                 f.pieces
                     .iter()
-                    .map(|p| {
-                        let when = french_date(p.until);
-                        if p.until < f.as_of {
-                            format!("{} (expirée le {when})", p.label)
-                        } else {
-                            format!("{} (expire le {when})", p.label)
+                    .map(|p| match (p.mark, p.until) {
+                        (Some(mark), _) => format!("{} (signalée {mark} : déposez-en une nouvelle)", p.label),
+                        (None, Some(until)) if until < f.as_of => {
+                            format!("{} (expirée le {})", p.label, french_date(until))
                         }
+                        (None, Some(until)) => format!("{} (expire le {})", p.label, french_date(until)),
+                        (None, None) => p.label.clone(),
                     })
                     .collect(),
             ));
@@ -248,7 +251,10 @@ mod tests {
     #[test]
     fn a_renewal_notice_names_the_number_the_date_and_the_pieces() {
         let nu = NumeroUnique::parse("1111023517879GDPUB").unwrap();
-        let pieces = [PieceToUpdate { label: "Avis d'imposition N-1".into(), until: date!(2027 - 12 - 31) }];
+        let pieces = [
+            PieceToUpdate { label: "Avis d'imposition N-1".into(), until: Some(date!(2027 - 12 - 31)), mark: None },
+            PieceToUpdate { label: "Pièce d'identité".into(), until: None, mark: Some("inexploitable (illisible)") },
+        ];
         let f = Facts {
             numero_unique: &nu,
             kind: NoticeKind::Renewal,
@@ -264,6 +270,10 @@ mod tests {
         let text = m.text();
         assert!(text.contains("Avis d'imposition N-1 (expire le 31 décembre 2027)"), "{text}");
         assert!(text.contains("https://dnu.exemple.fr/mon-dossier"));
+        assert!(
+            text.contains("Pièce d'identité (signalée inexploitable (illisible) : déposez-en une nouvelle)"),
+            "{text}"
+        );
         let html = m.html();
         assert!(html.contains("lang=\"fr\"") && html.contains("<li>Avis d"), "{html}");
     }

@@ -37,19 +37,40 @@ pub fn applicant_page(vault: &Vault) -> Option<String> {
     vault.config().signin.public_url.as_ref().map(|u| format!("{}/mon-dossier", u.trim_end_matches('/')))
 }
 
-/// The pieces that lapse by each dossier's validity: their kind's label
-/// and date, soonest first.
-fn pieces_to_update(pieces: Vec<crate::db::pieces::Piece>, dossiers: &[Dossier]) -> HashMap<Uuid, Vec<PieceToUpdate>> {
+/// The pieces to update in each dossier: those that lapse by its validity
+/// (their kind's label and date) and those whose current version an agent
+/// marked; marked first, then soonest first.
+fn pieces_to_update(
+    pieces: Vec<crate::db::pieces::Piece>,
+    marked: Vec<(Uuid, Uuid, crate::domain::PieceKind, crate::domain::VersionMark)>,
+    dossiers: &[Dossier],
+) -> HashMap<Uuid, Vec<PieceToUpdate>> {
+    let label = |k: crate::domain::PieceKind| k.entry().map_or_else(|| k.as_str().to_owned(), |e| e.label.clone());
     let until: HashMap<Uuid, Date> = dossiers.iter().map(|d| (d.id, d.valid_until)).collect();
     let mut out: HashMap<Uuid, Vec<PieceToUpdate>> = HashMap::new();
+    let mut listed = std::collections::HashSet::new();
+    for (dossier, piece, kind, mark) in marked {
+        listed.insert(piece);
+        out.entry(dossier).or_default().push(PieceToUpdate {
+            label: label(kind),
+            until: None,
+            mark: Some(mark.label()),
+        });
+    }
     for p in pieces {
         let Some(by) = until.get(&p.dossier_id) else { continue };
         let Some(date) = p.valid_until.filter(|u| u <= by) else { continue };
-        let label = p.kind.entry().map_or_else(|| p.kind.as_str().to_owned(), |e| e.label.clone());
-        out.entry(p.dossier_id).or_default().push(PieceToUpdate { label, until: date });
+        if listed.contains(&p.id) {
+            continue;
+        }
+        out.entry(p.dossier_id).or_default().push(PieceToUpdate {
+            label: label(p.kind),
+            until: Some(date),
+            mark: None,
+        });
     }
     for list in out.values_mut() {
-        list.sort_by(|a, b| (a.until, &a.label).cmp(&(b.until, &b.label)));
+        list.sort_by(|a, b| (a.mark.is_none(), a.until, &a.label).cmp(&(b.mark.is_none(), b.until, &b.label)));
     }
     out
 }
@@ -73,7 +94,11 @@ pub async fn issue(
     let keys = vault.db().wrapped_keys(&ids).await?;
     let contacts = vault.db().contacts_of(&ids).await?;
     let mut pieces = match kind {
-        NoticeKind::Renewal => pieces_to_update(vault.db().pieces_of_many(&ids).await?, dossiers),
+        NoticeKind::Renewal => pieces_to_update(
+            vault.db().pieces_of_many(&ids).await?,
+            vault.db().marked_current_pieces(&ids).await?,
+            dossiers,
+        ),
         NoticeKind::Radiation | NoticeKind::Warning => HashMap::new(),
     };
     let mut guichets: HashMap<Uuid, String> = HashMap::new();

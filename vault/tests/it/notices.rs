@@ -247,3 +247,31 @@ async fn the_applicant_keeps_their_contact_details_on_their_page() {
     let page = String::from_utf8_lossy(app.send(get()).await.body.as_ref().unwrap()).into_owned();
     assert!(page.contains("value=\"moi.page@exemple.fr\"") && page.contains("checked"), "the form shows them again");
 }
+
+#[tokio::test]
+async fn the_renewal_notice_asks_again_for_a_marked_piece() {
+    let app = TestApp::builder().build().await;
+    let today = vault::clock::today();
+    let r = app
+        .post_json(
+            "/api/v1/dossiers",
+            &app.guichet_token,
+            json!({"communes": ["59183"], "deposited_on": iso(today - time::Duration::days(345)),
+                   "contact": {"email": "marque.it@exemple.fr", "online": true}}),
+        )
+        .await;
+    let nu = r.json()["numero_unique"].as_str().unwrap().to_owned();
+    let piece = app.upload_ok(&nu, &crate::common::doc_of(2000, 9)).await;
+    let url = format!("/api/v1/dossiers/{nu}/pieces/{piece}/versions/1/mark");
+    let m = app.post_json(&url, &app.guichet_token, json!({"mark": "inexploitable", "reason": "flou"})).await;
+    assert_eq!(m.status, StatusCode::CREATED);
+    let done = vault::jobs::lifecycle::run_pass(&app.vault, today, false).await.unwrap();
+    assert_eq!(done.messages, 1);
+    let id = app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+    let notice = app.vault.db().notices_of(id).await.unwrap().remove(0);
+    let dk = app.vault.dossier_key(id).await.unwrap();
+    let record = vault::db::contacts::SealedRecord { id: notice.id, sealed: notice.sealed };
+    let message: vault::notices::compose::Message = vault::sealed::records::open(&dk, &record).unwrap();
+    let text = message.text();
+    assert!(text.contains("signalée inexploitable"), "{text}");
+}
