@@ -114,38 +114,30 @@ impl Db {
         // committed meanwhile is seen (SQLite has one writer); a dossier
         // not returned changed meanwhile and gets nothing.
         let mut passed: HashSet<Uuid> = HashSet::new();
-        let warned: Vec<&Issue> = batch.iter().filter(|i| matches!(i.because, Because::Warned { .. })).collect();
-        if !warned.is_empty() {
-            let sql = format!(
-                "UPDATE dossiers SET valid_until = valid_until WHERE status = 'active' AND shredded_at IS NULL \
-                 AND id IN ({}) RETURNING id",
-                super::placeholders(1, warned.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for i in &warned {
-                q = q.bind(i.dossier.to_string());
-            }
-            for row in q.fetch_all(&mut *tx).await? {
-                passed.insert(uuid_col(&row, "id")?);
-            }
-        }
-        let expiring: Vec<&Issue> = batch.iter().filter(|i| matches!(i.because, Because::Expiring)).collect();
-        if !expiring.is_empty() {
+        // Notices that keep the demand as it is: a warning needs it active,
+        // a renewal notice also valid until the notices' period (renewed
+        // since the pass looked, its notice is for another validity).
+        let kept: HashMap<Uuid, Option<Date>> = batch
+            .iter()
+            .filter_map(|i| match i.because {
+                Because::Expiring => Some((i.dossier, Some(i.notices.first().map_or(issued_on, |n| n.period)))),
+                Because::Warned { .. } => Some((i.dossier, None)),
+                Because::Radiated { .. } => None,
+            })
+            .collect();
+        if !kept.is_empty() {
             let sql = format!(
                 "UPDATE dossiers SET valid_until = valid_until WHERE status = 'active' AND shredded_at IS NULL \
                  AND id IN ({}) RETURNING id, valid_until",
-                super::placeholders(1, expiring.len())
+                super::placeholders(1, kept.len())
             );
             let mut q = sqlx::query(&sql);
-            for i in &expiring {
-                q = q.bind(i.dossier.to_string());
+            for id in kept.keys() {
+                q = q.bind(id.to_string());
             }
-            let periods: HashMap<Uuid, Date> =
-                expiring.iter().map(|i| (i.dossier, i.notices.first().map_or(issued_on, |n| n.period))).collect();
             for row in q.fetch_all(&mut *tx).await? {
                 let (id, valid_until) = (uuid_col(&row, "id")?, parsed(&row, "valid_until", date_from_sql)?);
-                // Renewed since the pass looked: its notice is for another validity.
-                if periods.get(&id) == Some(&valid_until) {
+                if kept.get(&id).is_some_and(|period| period.is_none_or(|p| p == valid_until)) {
                     passed.insert(id);
                 }
             }

@@ -161,7 +161,7 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
     let id = Uuid::new_v4();
     let dk = DossierKey::generate(id)?;
     let key = dk.wrap(&vault.keys())?;
-    let contact = contact.map(|c| crate::sealed::records::seal_contact(&dk, &c)).transpose()?;
+    let sealed_contact = contact.as_ref().map(|c| crate::sealed::records::seal_contact(&dk, c)).transpose()?;
     let credentials = Credentials::issue().await?;
     let dossier = vault
         .db()
@@ -176,13 +176,13 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
             communes,
             key,
             applicant: Some((credentials.identifier.clone(), credentials.code_hash.clone())),
-            contact,
+            contact: sealed_contact,
         })
         .await?;
     tracing::info!(dossier.id = %dossier.id, agent.id = %agent.agent.id, "dossier registered");
     Ok(Registered {
         dossier: DossierView {
-            contact: input.contact.as_ref().map(|c| Contact::parse(c).map(|c| c.fields())).transpose()?,
+            contact: contact.map(|c| c.fields()),
             ..DossierView::new(&dossier, &agent.organisation, Vec::new())
         },
         applicant: credentials.shown(),

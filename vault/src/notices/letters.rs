@@ -99,8 +99,9 @@ pub async fn queue(vault: &Vault, principal: &Principal, all: bool) -> Result<Le
     Ok(LetterQueue { letters })
 }
 
-/// The letter as a PDF, traced as a read of the dossier.
-pub async fn letter_pdf(vault: &Vault, principal: &Principal, id: &str) -> Result<(String, Vec<u8>), Error> {
+/// The letter as a PDF download, traced as a read of the dossier (the API
+/// and the pages answer the same).
+pub async fn letter_pdf(vault: &Vault, principal: &Principal, id: &str) -> Result<Response, Error> {
     let (notice, opened) = open_letter(vault, principal, id, Action::DossierRead).await?;
     let dk = opened.key().await?;
     let message: Message =
@@ -109,7 +110,8 @@ pub async fn letter_pdf(vault: &Vault, principal: &Principal, id: &str) -> Resul
     let pages = layout(&message, guichet, notice.issued_on);
     let pdf = intake::compose::text_pdf(&pages).map_err(|e| Error::internal("composing a letter", e.to_string()))?;
     opened.record_daily().await?;
-    Ok((format!("courrier-{}-{}.pdf", opened.dossier().numero_unique, notice.kind.as_str()), pdf))
+    let name = format!("courrier-{}-{}.pdf", opened.dossier().numero_unique, notice.kind.as_str());
+    Ok(crate::reply::content(Body::from(pdf), "application/pdf", &format!("attachment; filename=\"{name}\""), false))
 }
 
 /// Marks a letter posted (once; again is a no-op).
@@ -194,8 +196,7 @@ pub async fn list(
 }
 
 pub async fn pdf(State(vault): State<Vault>, principal: Principal, Path(id): Path<String>) -> Result<Response, Error> {
-    let (name, bytes) = letter_pdf(&vault, &principal, &id).await?;
-    Ok(crate::reply::content(Body::from(bytes), "application/pdf", &format!("attachment; filename=\"{name}\""), false))
+    letter_pdf(&vault, &principal, &id).await
 }
 
 #[derive(Debug, Serialize)]

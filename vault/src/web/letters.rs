@@ -4,12 +4,10 @@
 
 use axum::{
     Form,
-    body::Body,
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
 };
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::{AgentSession, Session};
 use crate::{app::Vault, error::Error, notices::letters};
@@ -55,22 +53,16 @@ pub async fn pdf(
     AgentSession(session): AgentSession,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let (name, bytes) = letters::letter_pdf(&vault, &session.principal, &id).await?;
-    Ok(crate::reply::content(Body::from(bytes), "application/pdf", &format!("attachment; filename=\"{name}\""), false))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PostedForm {
-    csrf: String,
+    letters::letter_pdf(&vault, &session.principal, &id).await
 }
 
 pub async fn posted(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
     Path(id): Path<String>,
-    Form(form): Form<PostedForm>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Result<Response, Error> {
-    session.check_csrf(&form.csrf)?;
+    session.check_csrf(form.csrf())?;
     letters::mark_posted(&vault, &session.principal, &id).await?;
     Ok(Redirect::to("/dossiers").into_response())
 }
