@@ -408,6 +408,9 @@ async fn a_killed_pass_two_replicas_and_a_mail_server_down_send_each_notice_once
         }
         assert!(!s.log().contains("@exemple.fr"), "a log holds an e-mail address");
     }
+    // A replica stopped while sending finished the e-mail in flight and
+    // left the others unclaimed: none waits out a dead sender's lease.
+    assert_eq!(psql(&db, "SELECT count(*) FROM notices WHERE claimed_until IS NOT NULL"), "0");
 
     // It comes back: the waiting e-mails leave, each once.
     let smtp = Smtp::start(mail_dir.path(), smtp_port);

@@ -41,16 +41,23 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let app = router(self.vault.clone());
         let checkpoints = tokio::spawn(periodic_checkpoints(self.vault.clone()));
-        // Aborted at shutdown like the checkpoints: a pass cut short rolls
-        // back its open transaction and resumes on the next start.
-        let daily = tokio::spawn(crate::jobs::lifecycle::daily(self.vault.clone()));
+        // Told to stop at shutdown: a pass cut short rolls back its open
+        // transaction and resumes on the next start; an e-mail being sent
+        // finishes, so no claim outlives the process.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let daily = tokio::spawn(crate::jobs::lifecycle::daily(self.vault.clone(), stopped));
         // The connection's address reaches the handlers that count per
         // client (auth::ClientAddr).
         axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         checkpoints.abort();
-        daily.abort();
+        let _ = stop.send(true);
+        let daily_abort = daily.abort_handle();
+        // The mailer's own timeout (20 s) bounds the message in flight.
+        if tokio::time::timeout(DAILY_GRACE, daily).await.is_err() {
+            daily_abort.abort();
+        }
         // The last events of this process are signed before it goes.
         if let Err(e) = crate::audit::write_checkpoint(&self.vault).await {
             tracing::error!(error = %e, "audit checkpoint at shutdown failed");
@@ -71,6 +78,8 @@ impl Application {
 
 /// How often a running server signs the audit chain head.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long shutdown waits for the daily loop to put down its work.
+const DAILY_GRACE: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// Signs the chain head now and then every [`CHECKPOINT_EVERY`]. Success
 /// (a checkpoint written, or the head already covered, possibly by another

@@ -285,13 +285,14 @@ impl Db {
             .collect()
     }
 
-    /// Claims up to `limit` e-mails due for an attempt (with `now_all`,
-    /// also those backing off), each for `lease_ms`: another sender, on
-    /// this replica or another, skips them meanwhile.
-    pub async fn claim_emails(&self, limit: i64, lease_ms: i64, now_all: bool) -> Result<Vec<Notice>, Error> {
+    /// Up to `limit` e-mails due now (`now_all`: backing-off ones too)
+    /// that no live sender holds. Listing takes nothing: each is claimed
+    /// by [`Db::claim_email`] just before it is sent, so a sender stopped
+    /// between two messages holds none.
+    pub async fn emails_due(&self, limit: i64, now_all: bool) -> Result<Vec<Uuid>, Error> {
         let now = now_ms();
         let due_by = if now_all { i64::MAX } else { now };
-        let candidates = sqlx::query(
+        let rows = sqlx::query(
             "SELECT id FROM notices WHERE channel = 'email' AND sent_at IS NULL AND gave_up_at IS NULL \
              AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $2) \
              ORDER BY next_attempt_at, id LIMIT $3",
@@ -301,23 +302,24 @@ impl Db {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        let mut claimed = Vec::new();
-        for c in candidates {
-            let id: String = c.try_get("id")?;
-            let row = sqlx::query(&format!(
-                "UPDATE notices SET claimed_until = $2 WHERE id = $1 AND sent_at IS NULL AND gave_up_at IS NULL \
-                 AND (claimed_until IS NULL OR claimed_until < $3) RETURNING {COLUMNS}"
-            ))
-            .bind(&id)
-            .bind(now + lease_ms)
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await?;
-            if let Some(r) = row {
-                claimed.push(from_row(&r)?);
-            }
-        }
-        Ok(claimed)
+        rows.iter().map(|r| uuid_col(r, "id")).collect()
+    }
+
+    /// Takes one e-mail for `lease_ms` unless it left or another sender
+    /// holds it meanwhile; a sender killed while sending leaves its claim
+    /// to lapse.
+    pub async fn claim_email(&self, id: Uuid, lease_ms: i64) -> Result<Option<Notice>, Error> {
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "UPDATE notices SET claimed_until = $2 WHERE id = $1 AND sent_at IS NULL AND gave_up_at IS NULL \
+             AND (claimed_until IS NULL OR claimed_until < $3) RETURNING {COLUMNS}"
+        ))
+        .bind(id.to_string())
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
     }
 
     /// The e-mail left: never sent again.

@@ -184,19 +184,29 @@ const LEASE_MS: i64 = 30 * 60 * 1000;
 /// `serve`'s daily loop: each minute, the e-mails due; once the local time
 /// of the pass has come, the day's pass unless finished (by this replica
 /// or another), taken with the day's lease. A vault that was down at that
-/// time runs the pass when it comes back the same day.
-pub async fn daily(vault: Vault) {
+/// time runs the pass when it comes back the same day. It returns when
+/// `stop` turns true: a pass under way is dropped (its open transaction
+/// rolls back; the next start resumes it), an e-mail in flight finishes.
+pub async fn daily(vault: Vault, stop: tokio::sync::watch::Receiver<bool>) {
     let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4());
+    let stopping = || *stop.borrow();
+    let mut changed = stop.clone();
     loop {
-        if vault.config().notices.daily
-            && let Err(e) = daily_tick(&vault, &owner).await
-        {
-            tracing::error!(error = %e, "the daily pass failed; it is tried again in a minute");
+        if vault.config().notices.daily {
+            tokio::select! {
+                r = daily_tick(&vault, &owner) => if let Err(e) = r {
+                    tracing::error!(error = %e, "the daily pass failed; it is tried again in a minute");
+                },
+                _ = changed.wait_for(|s| *s) => return,
+            }
         }
-        if let Err(e) = deliver(&vault, false).await {
+        if let Err(e) = deliver(&vault, false, stopping).await {
             tracing::error!(error = %e, "delivering the outbox failed; it is tried again in a minute");
         }
-        tokio::time::sleep(TICK).await;
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            _ = changed.wait_for(|s| *s) => return,
+        }
     }
 }
 

@@ -42,8 +42,10 @@ fn backoff(attempts: i64) -> i64 {
 }
 
 /// Sends the e-mails due. `now_all`: also those backing off (a run by
-/// hand, whose operator wants them out now).
-pub async fn deliver(vault: &Vault, now_all: bool) -> Result<DeliveryReport, Error> {
+/// hand, whose operator wants them out now). `stopping` is asked between
+/// two messages: a server shutting down finishes the one in flight and
+/// leaves the rest unclaimed, for another replica or its next start.
+pub async fn deliver(vault: &Vault, now_all: bool, stopping: impl Fn() -> bool) -> Result<DeliveryReport, Error> {
     let mut report = DeliveryReport::default();
     let Some(mailer) = vault.mailer() else {
         report.waiting = vault.db().outbox_counts().await?.0;
@@ -51,13 +53,19 @@ pub async fn deliver(vault: &Vault, now_all: bool) -> Result<DeliveryReport, Err
         return Ok(report);
     };
     let mut seen = std::collections::HashSet::new();
-    loop {
-        let batch = vault.db().claim_emails(BATCH, CLAIM_MS, now_all).await?;
-        let fresh: Vec<_> = batch.into_iter().filter(|n| seen.insert(n.id)).collect();
+    'batches: loop {
+        let due = vault.db().emails_due(BATCH, now_all).await?;
+        let fresh: Vec<_> = due.into_iter().filter(|id| seen.insert(*id)).collect();
         if fresh.is_empty() {
             break;
         }
-        for notice in fresh {
+        for id in fresh {
+            if stopping() {
+                break 'batches;
+            }
+            let Some(notice) = vault.db().claim_email(id, CLAIM_MS).await? else {
+                continue;
+            };
             let dk = vault.dossier_key(notice.dossier).await?;
             let message: Message =
                 crate::sealed::records::open(&dk, &SealedRecord { id: notice.id, sealed: notice.sealed.clone() })?;

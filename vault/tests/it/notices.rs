@@ -97,7 +97,7 @@ async fn the_pass_issues_notices_fills_the_relance_list_and_the_letter_queue() {
         let again = vault::jobs::lifecycle::run_pass(&app.vault, today, false).await.unwrap();
         assert_eq!(again.messages, 0);
         // No SMTP here: the e-mail waits in the outbox.
-        let out = vault::notices::deliver(&app.vault, true).await.unwrap();
+        let out = vault::notices::deliver(&app.vault, true, || false).await.unwrap();
         assert_eq!((out.sent, out.waiting), (0, 1));
 
         let list = app.get("/api/v1/dossiers?due=renewal", &app.guichet_token).await.json();
