@@ -210,6 +210,18 @@ fn dossiers() -> Routes {
                 const { &[req("reason", Ty::Text, "one of the six reasons of CCH R.441-2-8: attribution, renonciation, sans_reponse, irrecevabilite, non_renouvellement, fusion")] },
             ),
         )
+        .post(
+            "/api/v1/dossiers/{nu}/merges",
+            dossiers::merge::merge,
+            Doc::new(
+                "mergeDossiers",
+                "Merge another number of the same applicant into this one (R.441-2-8 (f)): its pieces and history \
+                 move here, the older deposit date is kept, the other number is radiated for fusion",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(Consumes::Json, const { &[req("absorb", Ty::Text, "the numéro unique merged into this one")] }),
+        )
 }
 
 fn letters() -> Routes {

@@ -217,12 +217,16 @@ impl Db {
         Ok(ChainHead { seq: r.try_get("seq")?, hash: r.try_get("hash")?, chain_start: r.try_get("chain_start")? })
     }
 
-    /// Every event of a dossier, in order (its access trace).
+    /// Every event of a dossier, in order (its access trace), with those
+    /// of the numbers merged into it (R.441-2-8 (f): one history).
     pub async fn audit_of_dossier(&self, dossier: Uuid) -> Result<Vec<StoredEvent>, Error> {
-        let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE dossier_id = $1 ORDER BY seq"))
-            .bind(dossier.to_string())
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE dossier_id = $1 \
+             OR dossier_id IN (SELECT absorbed_id FROM dossier_merges WHERE kept_id = $1) ORDER BY seq"
+        ))
+        .bind(dossier.to_string())
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(stored).collect()
     }
 

@@ -42,6 +42,7 @@ migrations![
     "0015_notices.sql",
     "0016_version_marks.sql",
     "0017_digests.sql",
+    "0018_merges.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

@@ -15,6 +15,7 @@ pub mod keys;
 mod lifecycle;
 mod maintenance;
 pub mod marks;
+pub mod merges;
 mod migrations;
 pub mod notices;
 pub mod objects;

@@ -38,6 +38,9 @@ pub enum Recorded {
     LetterPosted,
     /// An agent marked a version inexploitable, hors périmètre or obsolète.
     VersionMarked,
+    /// Another number was merged into this dossier (R.441-2-8 (f); the
+    /// absorbed one's radiation is recorded under `dossier.radiate`).
+    Merged,
     /// A person signed in through an identity provider (ProConnect,
     /// FranceConnect), or was refused and why.
     SignIn(SignIn),
@@ -128,6 +131,7 @@ impl Recorded {
             Self::NoticeIssued => "dossier.notice",
             Self::LetterPosted => "dossier.letter_posted",
             Self::VersionMarked => "piece.mark",
+            Self::Merged => "dossier.merge",
             Self::SignIn(s) => s.as_str(),
         }
     }
@@ -148,6 +152,7 @@ impl Recorded {
                 Self::NoticeIssued,
                 Self::LetterPosted,
                 Self::VersionMarked,
+                Self::Merged,
             ])
             .chain(SignIn::ALL.map(Self::SignIn))
             .find(|r| r.as_str() == s)

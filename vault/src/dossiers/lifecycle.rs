@@ -2,9 +2,9 @@
 //! `POST …/radiate`: the lifecycle of a demand. Renewal (CCH R.441-2-7);
 //! radiation only for the six reasons of R.441-2-8, (c) no answer and (d)
 //! irrecevabilité only a month after the applicant was warned, (e) only
-//! once the demand has lapsed, (f) only by merging numbers (not done by
-//! this vault yet). The policy set decides who may; a radiated dossier is
-//! kept, read-only, until its purge date one year later (décret 2017-917).
+//! once the demand has lapsed, (f) only by merging numbers (`merge`).
+//! The policy set decides who may; a radiated dossier is kept, read-only,
+//! until its purge date one year later (décret 2017-917).
 
 use axum::{
     Json,
@@ -30,7 +30,7 @@ pub struct RadiateInput {
 }
 
 /// 409 unless the dossier can still change.
-fn still_active(d: &Dossier) -> Result<(), Error> {
+pub(super) fn still_active(d: &Dossier) -> Result<(), Error> {
     if d.shredded {
         return Err(Error::Conflict("this dossier has been erased".into()));
     }
@@ -70,7 +70,8 @@ pub async fn radiate_dossier(
     match reason {
         RadiationReason::Fusion => {
             return Err(Error::Invalid(
-                "reason: fusion (f) radiates a number by merging it into another, which this vault does not do yet"
+                "reason: fusion (f) radiates a number by merging it into another: \
+                 POST /api/v1/dossiers/{kept}/merges with {\"absorb\": this number}"
                     .into(),
             ));
         }

@@ -1,13 +1,15 @@
 //! Dossiers: registration, consultation, the worklist and the lifecycle
-//! (renewal, radiation).
+//! (renewal, radiation, merging numbers).
 
 pub mod contact;
 pub mod lifecycle;
+pub mod merge;
 pub mod register;
 pub mod show;
 pub mod worklist;
 
 pub use lifecycle::{RadiationReason, radiate_dossier, renew_dossier, warn, warn_radiation};
+pub use merge::{MergeView, merge_dossiers};
 pub(crate) use register::{Credentials, one_year_after};
 pub use register::{RegisterInput, Registered, ShownCredentials, register_dossier};
 pub use show::{DossierView, OrgRef, show_dossier};

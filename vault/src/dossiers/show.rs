@@ -43,6 +43,9 @@ pub struct DossierView {
     pub radiation_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purge_on: Option<String>,
+    /// Radiated for `fusion`: the number it was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
     pub registered_by: OrgRef,
     /// How the applicant is reached, when given (personal data: only in
     /// answers to those who may read the dossier, never in logs).
@@ -64,6 +67,7 @@ impl DossierView {
             purge_on: d.radiated.as_ref().map(|(on, _)| crate::clock::iso_date(super::purge_on(*on))),
             registered_by: registered_by.into(),
             contact: None,
+            merged_into: None,
             pieces,
         }
     }
@@ -101,5 +105,11 @@ pub(super) async fn view(opened: &Opened<'_>, dossier: &Dossier) -> Result<Dossi
         }
         _ => None,
     };
-    Ok(DossierView { contact, ..DossierView::new(dossier, &registered_by, pieces) })
+    let merged_into = match &dossier.radiated {
+        Some((_, reason)) if reason == crate::domain::RadiationReason::Fusion.as_str() => {
+            opened.vault().db().merged_into(dossier.id).await?.map(|nu| nu.to_string())
+        }
+        _ => None,
+    };
+    Ok(DossierView { contact, merged_into, ..DossierView::new(dossier, &registered_by, pieces) })
 }

@@ -55,6 +55,11 @@ pub struct Binding {
 }
 
 impl Binding {
+    /// The version's objects: original, then rendition and thumbnail.
+    pub fn objects(&self) -> impl Iterator<Item = Uuid> {
+        [Some(self.original), self.rendition, self.thumbnail].into_iter().flatten()
+    }
+
     /// What the row says.
     pub fn of(v: &Version) -> Self {
         Self {

@@ -14,6 +14,7 @@ mod idp;
 mod jail;
 mod keys;
 mod lifecycle;
+mod merges;
 mod migrations;
 mod notices;
 mod operations;
