@@ -7,6 +7,7 @@
 
 use e2e::{BOUNDARY, Server, demo, files_under, found_in_files, run, smtp::Smtp};
 use serde_json::{Value, json};
+use std::io::Write;
 use time::{Date, Duration};
 
 fn date(s: &str) -> Date {
@@ -364,7 +365,24 @@ async fn a_killed_pass_two_replicas_and_a_mail_server_down_send_each_notice_once
     }
     assert!(server.terminate().success());
 
-    // A pass killed half-way through its notices.
+    // A pass killed half-way through its notices: another session holds
+    // one demand's row, so the batch that holds it waits on its guard
+    // while the batches beside it commit; once the count stops moving the
+    // pass is killed, mid-way whatever the machine's speed.
+    let mut holder = std::process::Command::new("psql")
+        .args([db.as_str(), "-q", "-v", "ON_ERROR_STOP=1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut hold = holder.stdin.take().unwrap();
+    writeln!(hold, "BEGIN; SELECT 1 FROM dossiers WHERE numero_unique = '{}' FOR UPDATE;", numbers[DUE / 2]).unwrap();
+    hold.flush().unwrap();
+    let holding =
+        format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND state = 'idle in transaction'");
+    while psql(&admin, &holding) != "1" {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let mut child = e2e::command(dir.path(), &quiet)
         .args(["lifecycle", "run"])
         .stdin(std::process::Stdio::null())
@@ -373,15 +391,22 @@ async fn a_killed_pass_two_replicas_and_a_mail_server_down_send_each_notice_once
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let (mut last, mut since) = (0usize, std::time::Instant::now());
     let killed_at = loop {
         let n: usize = psql(&db, "SELECT count(*) FROM notices").parse().unwrap();
-        if n >= 1 || std::time::Instant::now() > deadline {
+        if n != last {
+            (last, since) = (n, std::time::Instant::now());
+        }
+        if (n > 0 && since.elapsed() > std::time::Duration::from_secs(2)) || std::time::Instant::now() > deadline {
             child.kill().unwrap();
             child.wait().unwrap();
             break psql(&db, "SELECT count(*) FROM notices").parse::<usize>().unwrap();
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     };
+    writeln!(hold, "ROLLBACK;").unwrap();
+    drop(hold);
+    assert!(holder.wait().unwrap().success());
     eprintln!("the pass was killed with {killed_at} of {DUE} notices written");
     assert!(killed_at > 0 && killed_at < DUE, "the pass was not killed half-way ({killed_at} notices of {DUE})");
 

@@ -109,8 +109,8 @@ impl Db {
         by: Actor,
     ) -> Result<Vec<Option<usize>>, Error> {
         let mut tx = self.write_tx().await?;
-        // The guards, a statement per kind of decision (and reason): their
-        // UPDATEs lock the rows on PostgreSQL, so a renewal or radiation
+        // The guards, a statement per kind of decision (and reason): they
+        // lock the rows on PostgreSQL, so a renewal or radiation
         // committed meanwhile is seen (SQLite has one writer); a dossier
         // not returned changed meanwhile and gets nothing.
         let mut passed: HashSet<Uuid> = HashSet::new();
@@ -126,9 +126,16 @@ impl Db {
             })
             .collect();
         if !kept.is_empty() {
+            // A row lock, not a write: an UPDATE would write a new version
+            // of each row (and, on full pages, of each index entry). SQLite's
+            // transaction already holds the one write lock.
+            let lock = match self.backend() {
+                super::Backend::Postgres => " FOR UPDATE",
+                super::Backend::Sqlite => "",
+            };
             let sql = format!(
-                "UPDATE dossiers SET valid_until = valid_until WHERE status = 'active' AND shredded_at IS NULL \
-                 AND id IN ({}) RETURNING id, valid_until",
+                "SELECT id, valid_until FROM dossiers WHERE status = 'active' AND shredded_at IS NULL \
+                 AND id IN ({}){lock}",
                 super::placeholders(1, kept.len())
             );
             let mut q = sqlx::query(&sql);

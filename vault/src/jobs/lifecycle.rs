@@ -22,6 +22,7 @@
 
 use std::time::Duration;
 
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
@@ -66,6 +67,17 @@ const PROGRESS_EVERY: usize = 1000;
 /// demand, while the journal's head (which every traced request takes)
 /// stays locked only for a batch's few milliseconds.
 const BATCH: usize = 100;
+/// Batches under way at once: one composing and sealing its notices in
+/// this process while the other's reads and transaction run in the
+/// database, so neither side waits for the other (each batch stands on its
+/// own: a kill between them loses nothing, as above).
+const IN_FLIGHT: usize = 4;
+
+/// One batch's decisions (see [`crate::notices::issue`]). Boxed and
+/// collected before streaming: a stream over a borrowing iterator of
+/// futures is otherwise not provably `Send` for `serve`'s spawned loop
+/// (rust-lang/rust#102211).
+type Batch<'a> = futures_util::future::BoxFuture<'a, Result<Vec<Option<usize>>, Error>>;
 
 /// Runs the pass as of `as_of`; with `dry_run`, only counts.
 pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassReport, Error> {
@@ -76,18 +88,29 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
     let due = vault.db().due_for_notice(as_of + time::Duration::days(lead)).await?;
     tracing::info!(as_of = %r.as_of, due = due.len(), "lifecycle pass: renewal notices");
     let ids: Vec<Uuid> = due.iter().map(|(id, _, _)| *id).collect();
-    for (k, chunk) in ids.chunks(BATCH).enumerate() {
-        if dry_run {
-            r.renewal_notices += chunk.len();
-            continue;
+    if dry_run {
+        r.renewal_notices = ids.len();
+    } else {
+        let batches: Vec<Batch<'_>> = ids
+            .chunks(BATCH)
+            .map(|chunk| {
+                async move {
+                    let dossiers = vault.db().dossier_rows(chunk).await?;
+                    crate::notices::issue(vault, &dossiers, NoticeKind::Renewal, as_of, |_| Because::Expiring).await
+                }
+                .boxed()
+            })
+            .collect();
+        let mut done = futures_util::stream::iter(batches).buffered(IN_FLIGHT);
+        let mut k = 0;
+        while let Some(batch) = done.next().await {
+            for added in batch?.into_iter().flatten() {
+                r.renewal_notices += 1;
+                r.messages += added;
+            }
+            k += 1;
+            progress("renewal notices", k * BATCH, ids.len());
         }
-        let dossiers = vault.db().dossier_rows(chunk).await?;
-        let done = crate::notices::issue(vault, &dossiers, NoticeKind::Renewal, as_of, |_| Because::Expiring).await?;
-        for added in done.into_iter().flatten() {
-            r.renewal_notices += 1;
-            r.messages += added;
-        }
-        progress("renewal notices", (k + 1) * BATCH, ids.len());
     }
 
     r.step_ms[0] = started.elapsed().as_millis();
@@ -146,25 +169,36 @@ async fn radiate_all(
     if dry_run {
         return Ok(due.len());
     }
-    let mut radiated = 0;
-    for (k, chunk) in due.chunks(BATCH).enumerate() {
-        let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
-        let reasons: std::collections::HashMap<Uuid, RadiationReason> = chunk.iter().copied().collect();
-        let dossiers: Vec<_> = vault
-            .db()
-            .dossier_rows(&ids)
-            .await?
-            .into_iter()
-            .map(|d| {
-                let reason = reasons.get(&d.id).copied().unwrap_or(RadiationReason::NonRenouvellement);
-                (d, reason)
-            })
-            .collect();
-        for added in crate::notices::radiate(vault, &dossiers, as_of).await?.into_iter().flatten() {
+    let batches: Vec<Batch<'_>> = due
+        .chunks(BATCH)
+        .map(|chunk| {
+            async move {
+                let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
+                let reasons: std::collections::HashMap<Uuid, RadiationReason> = chunk.iter().copied().collect();
+                let dossiers: Vec<_> = vault
+                    .db()
+                    .dossier_rows(&ids)
+                    .await?
+                    .into_iter()
+                    .map(|d| {
+                        let reason = reasons.get(&d.id).copied().unwrap_or(RadiationReason::NonRenouvellement);
+                        (d, reason)
+                    })
+                    .collect();
+                crate::notices::radiate(vault, &dossiers, as_of).await
+            }
+            .boxed()
+        })
+        .collect();
+    let mut done = futures_util::stream::iter(batches).buffered(IN_FLIGHT);
+    let (mut radiated, mut k) = (0, 0);
+    while let Some(batch) = done.next().await {
+        for added in batch?.into_iter().flatten() {
             radiated += 1;
             *messages += added;
         }
-        progress("radiations", (k + 1) * BATCH, due.len());
+        k += 1;
+        progress("radiations", k * BATCH, due.len());
     }
     Ok(radiated)
 }

@@ -8,6 +8,7 @@
 //! and the radiation reason. Interrupted, a run resumes where it stopped:
 //! a dossier is due until its tombstone is written.
 
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
@@ -29,6 +30,13 @@ pub struct PurgeReport {
 
 /// Dossiers purged per transaction.
 const BATCH: usize = 100;
+/// Batches under way at once (as the daily pass's, `lifecycle::IN_FLIGHT`):
+/// each stands alone, so a kill between them loses nothing.
+const IN_FLIGHT: usize = 4;
+
+/// One batch: the dossiers due, their objects, how many were purged.
+/// Boxed and collected first, as the daily pass's batches (`Send`).
+type Batch<'a> = futures_util::future::BoxFuture<'a, Result<(Vec<Uuid>, usize, usize), Error>>;
 
 /// Purges what is due `as_of`; with `dry_run`, only says what would go.
 pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeReport, Error> {
@@ -37,24 +45,37 @@ pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeRep
     // anniversary is checked here.
     let candidates = vault.db().due_for_purge(as_of - time::Duration::days(365)).await?;
     let mut report = PurgeReport { as_of: crate::clock::iso_date(as_of), ..PurgeReport::default() };
-    for chunk in candidates.chunks(BATCH) {
-        let due: Vec<Uuid> = vault
-            .db()
-            .dossier_rows(chunk)
-            .await?
-            .into_iter()
-            .filter(|d| d.radiated.as_ref().is_some_and(|(on, _)| crate::dossiers::purge_on(*on) <= as_of))
-            .map(|d| d.id)
-            .collect();
+    let batches: Vec<Batch<'_>> = candidates
+        .chunks(BATCH)
+        .map(|chunk| {
+            async move {
+                let due: Vec<Uuid> = vault
+                    .db()
+                    .dossier_rows(chunk)
+                    .await?
+                    .into_iter()
+                    .filter(|d| d.radiated.as_ref().is_some_and(|(on, _)| crate::dossiers::purge_on(*on) <= as_of))
+                    .map(|d| d.id)
+                    .collect();
+                if dry_run || due.is_empty() {
+                    return Ok((due, 0, 0));
+                }
+                // The keys first: from then on nothing of these dossiers can
+                // be read, whatever happens to the rest.
+                let objects = vault.shred_dossiers(&due).await?;
+                let purged = vault.db().purge_metadata(&due, as_of).await?.len();
+                Ok((due, objects, purged))
+            }
+            .boxed()
+        })
+        .collect();
+    let mut done = futures_util::stream::iter(batches).buffered(IN_FLIGHT);
+    while let Some(batch) = done.next().await {
+        let (due, objects, purged) = batch?;
         report.due += due.len();
         report.dossiers.extend(&due);
-        if dry_run || due.is_empty() {
-            continue;
-        }
-        // The keys first: from then on nothing of these dossiers can be
-        // read, whatever happens to the rest.
-        report.objects += vault.shred_dossiers(&due).await?;
-        report.purged += vault.db().purge_metadata(&due, as_of).await?.len();
+        report.objects += objects;
+        report.purged += purged;
     }
     if report.purged > 0 {
         vault.db().settle_erasure().await?;
