@@ -14,8 +14,9 @@
 //!    (the pages mark them from `valid_until`, computed where shown).
 //!
 //! Decisions are written with their notices in transactions of a hundred
-//! (one commit per batch), each checking its dossier is still as the pass
-//! saw it; notices are unique per dossier, kind, validity and channel. So a pass killed half-way and run again
+//! (one commit per batch, four batches under way), each checking its
+//! dossier is still as the pass saw it; notices are unique per dossier,
+//! kind, validity and channel. So a pass killed half-way and run again
 //! completes without doubling anything, and two replicas running it at
 //! once issue each notice once. `serve` runs it once a day ([`daily`]),
 //! one replica per day holding the day's lease.

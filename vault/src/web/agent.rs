@@ -327,6 +327,13 @@ async fn show_page(
         h1 { "Dossier " (view.numero_unique) }
         p { "Enregistré par " (view.registered_by.name) " le " (view.deposited_on) " — valable jusqu'au " (view.valid_until)
             " — communes : " (view.communes.join(", ")) }
+        @if let (Some(on), Some(reason)) = (&view.radiated_on, &view.radiation_reason) {
+            p { strong { "Demande radiée le " (on) } " (motif : " (reason.replace('_', " ")) ")"
+                @if let Some(kept) = &view.merged_into {
+                    " — réunie à la demande " a href=(format!("/dossiers/{kept}")) { (kept) } ", qui en garde les pièces et l'historique"
+                }
+                "." }
+        }
         @if let Some(f) = flash { p.ok role="status" { (f) } }
         p { a href=(format!("/dossiers/{}/dossier.pdf", view.numero_unique)) { "Télécharger le dossier complet (PDF filigrané)" } }
         h2 { "Pièces" }

@@ -77,6 +77,19 @@ async fn a_merge_moves_pieces_marks_and_history_and_keeps_the_oldest_deposit() {
         assert_eq!(a["pieces"].as_array().unwrap().len(), 0, "{a}");
         let r = app.post_json(&url, &app.guichet_token, json!({"absorb": absorbed})).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "merged twice");
+        // The guichet's page of the absorbed number says where it went.
+        let cookie = crate::web::agent_cookie(&app).await;
+        let page = app
+            .send(
+                axum::http::Request::get(format!("/dossiers/{absorbed}"))
+                    .header("cookie", cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = String::from_utf8(page.body.unwrap().to_vec()).unwrap();
+        assert!(html.contains(&format!("réunie à la demande <a href=\"/dossiers/{kept}\">{kept}</a>")), "{html}");
 
         // One history: the absorbed number's uploads in the kept trace.
         let id_of = |nu: &str| {

@@ -93,7 +93,7 @@ async fn sign_in(app: &TestApp, uri: &str, form: String) -> String {
 }
 
 /// Signs the guichet agent in to the pages; returns the `Cookie` header.
-async fn agent_cookie(app: &TestApp) -> String {
+pub(crate) async fn agent_cookie(app: &TestApp) -> String {
     let set_cookie = sign_in(app, "/agent/connexion", format!("token={}", app.guichet_token)).await;
     set_cookie.split(';').next().unwrap().to_owned()
 }
