@@ -2,7 +2,8 @@
 //! the absorbed dossier is radiated for `fusion`, its pieces, versions and
 //! marks move to the kept dossier with what was re-sealed under the kept
 //! key, the kept dossier takes the older deposit date, and the link that
-//! joins the two histories is written. The re-sealed objects are stored
+//! joins the two histories is written; the absorbed demand's notices not
+//! yet sent are withdrawn. The re-sealed objects are stored
 //! before; the absorbed ones are removed after (orphans for `gc` if not).
 
 use time::Date;
@@ -154,6 +155,16 @@ impl Db {
              OR v.rendition_object_id = objects.id OR v.thumbnail_object_id = objects.id)",
         )
         .bind(&absorbed)
+        .execute(&mut *tx)
+        .await?;
+        // What was still to be sent about the absorbed demand (a renewal
+        // notice, a warning) no longer holds: withdrawn, kept for the record.
+        sqlx::query(
+            "UPDATE notices SET gave_up_at = $2, last_error = 'withdrawn: the demand was merged into another', \
+             claimed_until = NULL WHERE dossier_id = $1 AND sent_at IS NULL AND gave_up_at IS NULL",
+        )
+        .bind(&absorbed)
+        .bind(now_ms())
         .execute(&mut *tx)
         .await?;
         // The communes wished in either demand.

@@ -372,10 +372,10 @@ impl Db {
         rows.iter().map(from_row).collect()
     }
 
-    /// The letters of an organisation's queue: those not posted yet, or
-    /// all of them, oldest first.
+    /// The letters of an organisation's queue: those not posted yet (nor
+    /// withdrawn), or all of them, oldest first.
     pub async fn letters_of(&self, organisation: Uuid, unposted_only: bool) -> Result<Vec<Notice>, Error> {
-        let unposted = if unposted_only { "AND sent_at IS NULL" } else { "" };
+        let unposted = if unposted_only { "AND sent_at IS NULL AND gave_up_at IS NULL" } else { "" };
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM notices WHERE organisation_id = $1 AND channel = 'post' {unposted} \
              ORDER BY created_at, id"

@@ -23,7 +23,9 @@ async fn a_merge_moves_pieces_marks_and_history_and_keeps_the_oldest_deposit() {
             }
         };
         let kept = register(json!({"communes": ["59183"]})).await;
-        let absorbed = register(json!({"communes": ["59183"], "deposited_on": older})).await;
+        let absorbed = register(json!({"communes": ["59183"], "deposited_on": older,
+                                       "contact": {"email": "fusion-it@exemple.fr", "online": true}}))
+        .await;
         let (same, only_absorbed) = (doc_of(3000, 31), doc_of(3500, 32));
         app.upload_ok(&kept, &same).await;
         app.upload_ok(&absorbed, &same).await;
@@ -40,6 +42,22 @@ async fn a_merge_moves_pieces_marks_and_history_and_keeps_the_oldest_deposit() {
         let r =
             app.post_json(&mark, &app.guichet_token, json!({"mark": "obsolete", "reason": "ancienne adresse"})).await;
         assert!(r.status.is_success(), "{:?}", r.body);
+
+        // A renewal notice about the absorbed demand waits in the outbox.
+        let nu = vault::domain::NumeroUnique::parse(&absorbed).unwrap();
+        let row = app.vault.db().dossier_by_nu(&nu).await.unwrap().unwrap();
+        let issued = vault::notices::issue(
+            &app.vault,
+            std::slice::from_ref(&row),
+            vault::domain::NoticeKind::Renewal,
+            today,
+            |_| vault::db::notices::Because::Expiring,
+        )
+        .await
+        .unwrap();
+        assert_eq!(issued, vec![Some(1)]);
+        let waiting = || async { vault::notices::deliver(&app.vault, true, || false).await.unwrap().waiting };
+        assert_eq!(waiting().await, 1);
 
         // Bad requests change nothing.
         let url = format!("/api/v1/dossiers/{kept}/merges");
@@ -75,6 +93,7 @@ async fn a_merge_moves_pieces_marks_and_history_and_keeps_the_oldest_deposit() {
         assert_eq!((a["status"].as_str(), a["radiation_reason"].as_str()), (Some("radiated"), Some("fusion")));
         assert_eq!(a["merged_into"], kept.as_str());
         assert_eq!(a["pieces"].as_array().unwrap().len(), 0, "{a}");
+        assert_eq!(waiting().await, 0, "the absorbed demand's renewal notice is withdrawn");
         let r = app.post_json(&url, &app.guichet_token, json!({"absorb": absorbed})).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "merged twice");
         // The guichet's page of the absorbed number says where it went.
