@@ -261,7 +261,7 @@ impl Db {
             return Ok(0);
         }
         let mut tx = self.write_tx().await?;
-        let events: Vec<AuditEvent> = fresh.iter().map(|d| event.clone().on(*d)).collect();
+        let events: Vec<AuditEvent> = fresh.iter().map(|d| (*event).on(*d)).collect();
         Self::record_many_in(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(fresh.len())

@@ -113,13 +113,13 @@ pub async fn issue(
             Some(record) => crate::sealed::records::open_contact(&dk, record)?,
             None => Contact::default(),
         };
-        if !guichets.contains_key(&dossier.registered_by) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = guichets.entry(dossier.registered_by) {
             let org = vault
                 .db()
                 .organisation(dossier.registered_by)
                 .await?
                 .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
-            guichets.insert(dossier.registered_by, org.name);
+            slot.insert(org.name);
         }
         let decision = because(dossier);
         let radiated = match decision {

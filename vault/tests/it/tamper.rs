@@ -155,16 +155,24 @@ async fn rows_are_sealed_and_bound_to_their_objects() {
     assert_eq!(report.corrupt.len(), 2, "{report:?}");
     swap_originals(&app, &piece_a, &piece_b).await;
     assert_eq!(app.original(&nu, &piece_a).await.body.unwrap(), a, "swapped back, it reads again");
-    exec(&app, "UPDATE piece_versions SET object_id = rendition_object_id WHERE piece_id = $1", &[piece_a.clone()])
-        .await;
+    exec(
+        &app,
+        "UPDATE piece_versions SET object_id = rendition_object_id WHERE piece_id = $1",
+        std::slice::from_ref(&piece_a),
+    )
+    .await;
     assert!(integrity_status(&app.original(&nu, &piece_a).await), "rendition served as the original");
     let export = app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.guichet_token).await;
     assert!(integrity_status(&export), "export of an altered dossier: {}", export.status);
 
     // A clear name left by an older vault is sealed by `keys reseal`, and
     // shredding clears any that is left.
-    exec(&app, "UPDATE pieces SET member_sealed = NULL, member = 'Paul Martin' WHERE id = $1", &[piece_b.clone()])
-        .await;
+    exec(
+        &app,
+        "UPDATE pieces SET member_sealed = NULL, member = 'Paul Martin' WHERE id = $1",
+        std::slice::from_ref(&piece_b),
+    )
+    .await;
     let shown = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece_b}"), &app.guichet_token).await;
     assert_eq!(shown.json()["member"], "Paul Martin");
     // And version metadata sealed before it named its objects is bound.
@@ -193,8 +201,12 @@ async fn rows_are_sealed_and_bound_to_their_objects() {
     assert_eq!(clear, None);
     let shown = app.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece_b}"), &app.guichet_token).await;
     assert_eq!(shown.json()["member"], "Paul Martin", "sealed by reseal, still readable");
-    exec(&app, "UPDATE pieces SET member_sealed = NULL, member = 'Paul Martin' WHERE id = $1", &[piece_b.clone()])
-        .await;
+    exec(
+        &app,
+        "UPDATE pieces SET member_sealed = NULL, member = 'Paul Martin' WHERE id = $1",
+        std::slice::from_ref(&piece_b),
+    )
+    .await;
     assert!(app.vault.db().shred_dossier_key(d.id).await.unwrap());
     let left: Vec<Option<String>> = sqlx::query_scalar("SELECT member FROM pieces WHERE dossier_id = $1")
         .bind(d.id.to_string())
