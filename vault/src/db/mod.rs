@@ -107,6 +107,17 @@ impl Db {
         self.backend
     }
 
+    /// How many batch transactions a job (the daily pass, the purge) keeps
+    /// under way at once: PostgreSQL writes them side by side while the
+    /// vault prepares the next; SQLite has one writer, so more would only
+    /// hold connections of its small pool waiting, away from requests.
+    pub fn batch_writers(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -14,7 +14,7 @@
 //!    (the pages mark them from `valid_until`, computed where shown).
 //!
 //! Decisions are written with their notices in transactions of a hundred
-//! (one commit per batch, four batches under way), each checking its
+//! (one commit per batch, several under way on PostgreSQL), each checking its
 //! dossier is still as the pass saw it; notices are unique per dossier,
 //! kind, validity and channel. So a pass killed half-way and run again
 //! completes without doubling anything, and two replicas running it at
@@ -68,13 +68,9 @@ const PROGRESS_EVERY: usize = 1000;
 /// demand, while the journal's head (which every traced request takes)
 /// stays locked only for a batch's few milliseconds.
 const BATCH: usize = 100;
-/// Batches under way at once: one composing and sealing its notices in
-/// this process while the other's reads and transaction run in the
-/// database, so neither side waits for the other (each batch stands on its
-/// own: a kill between them loses nothing, as above).
-const IN_FLIGHT: usize = 4;
 
-/// One batch's decisions (see [`crate::notices::issue`]). Boxed and
+/// One batch's decisions (see [`crate::notices::issue`]), under way with
+/// others on PostgreSQL ([`crate::db::Db::batch_writers`]). Boxed and
 /// collected before streaming: a stream over a borrowing iterator of
 /// futures is otherwise not provably `Send` for `serve`'s spawned loop
 /// (rust-lang/rust#102211).
@@ -102,7 +98,7 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
                 .boxed()
             })
             .collect();
-        let mut done = futures_util::stream::iter(batches).buffered(IN_FLIGHT);
+        let mut done = futures_util::stream::iter(batches).buffered(vault.db().batch_writers());
         let mut k = 0;
         while let Some(batch) = done.next().await {
             for added in batch?.into_iter().flatten() {
@@ -191,7 +187,7 @@ async fn radiate_all(
             .boxed()
         })
         .collect();
-    let mut done = futures_util::stream::iter(batches).buffered(IN_FLIGHT);
+    let mut done = futures_util::stream::iter(batches).buffered(vault.db().batch_writers());
     let (mut radiated, mut k) = (0, 0);
     while let Some(batch) = done.next().await {
         for added in batch?.into_iter().flatten() {

@@ -30,12 +30,10 @@ pub struct PurgeReport {
 
 /// Dossiers purged per transaction.
 const BATCH: usize = 100;
-/// Batches under way at once (as the daily pass's, `lifecycle::IN_FLIGHT`):
-/// each stands alone, so a kill between them loses nothing.
-const IN_FLIGHT: usize = 4;
 
 /// One batch: the dossiers due, their objects, how many were purged.
-/// Boxed and collected first, as the daily pass's batches (`Send`).
+/// Under way together as the daily pass's
+/// ([`crate::db::Db::batch_writers`]), boxed and collected first (`Send`).
 type Batch<'a> = futures_util::future::BoxFuture<'a, Result<(Vec<Uuid>, usize, usize), Error>>;
 
 /// Purges what is due `as_of`; with `dry_run`, only says what would go.
@@ -69,7 +67,7 @@ pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeRep
             .boxed()
         })
         .collect();
-    let mut done = futures_util::stream::iter(batches).buffered(IN_FLIGHT);
+    let mut done = futures_util::stream::iter(batches).buffered(vault.db().batch_writers());
     while let Some(batch) = done.next().await {
         let (due, objects, purged) = batch?;
         report.due += due.len();
