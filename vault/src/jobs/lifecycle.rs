@@ -13,8 +13,8 @@
 //! 5. A count of the pieces that have expired or expire within the lead
 //!    (the pages mark them from `valid_until`, computed where shown).
 //!
-//! Decisions are written with their notices in transactions of a hundred
-//! (one commit per batch, several under way on PostgreSQL), each checking its
+//! Decisions are written with their notices in transactions of 250 (one
+//! commit per batch, several under way on PostgreSQL), each checking its
 //! dossier is still as the pass saw it; notices are unique per dossier,
 //! kind, validity and channel. So a pass killed half-way and run again
 //! completes without doubling anything, and two replicas running it at
@@ -66,8 +66,9 @@ pub struct PassReport {
 const PROGRESS_EVERY: usize = 1000;
 /// Decisions written per transaction: one commit per batch rather than per
 /// demand, while the journal's head (which every traced request takes)
-/// stays locked only for a batch's few milliseconds.
-const BATCH: usize = 100;
+/// stays locked only for a batch's few milliseconds. 250: of 100, 250 and
+/// 500, the fastest pass in `benches/lifecycle.rs` (2026-12-03).
+const BATCH: usize = 250;
 
 /// One batch's decisions (see [`crate::notices::issue`]), under way with
 /// others on PostgreSQL ([`crate::db::Db::batch_writers`]). Boxed and
