@@ -13,7 +13,7 @@
 //! discarded, or collected by `gc`). Bytes the kept dossier already holds
 //! are stored once: such a version is not copied.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::{
     Json,
@@ -34,6 +34,7 @@ use crate::{
     db::{
         contacts::SealedRecord,
         merges::{CopiedObject, Merge, MovedVersion},
+        pieces::Version,
     },
     error::Error,
     pieces::{Binding, SealedMeta, member_of, seal_member},
@@ -151,26 +152,31 @@ async fn plan_moves(
     let mut held: HashSet<Vec<u8>> =
         vault.db().versions_of_dossier(plan.kept).await?.into_iter().map(|v| v.fingerprint).collect();
     let mut moved = HashSet::new();
+    // Every version of the absorbed dossier in one read, then piece by piece.
+    let mut versions: HashMap<Uuid, Vec<Version>> = HashMap::new();
+    for v in vault.db().versions_of_dossier(plan.absorbed).await? {
+        versions.entry(v.piece_id).or_default().push(v);
+    }
     for piece in vault.db().pieces_of(plan.absorbed).await? {
         let member = member_of(adk, &piece)?.map(|name| seal_member(kdk, piece.id, &name)).transpose()?;
         let mut any = false;
-        for v in vault.db().versions_of(piece.id).await? {
+        for v in versions.remove(&piece.id).unwrap_or_default() {
             let mut meta = SealedMeta::open(adk, &v)?;
             let sha256: [u8; 32] = hex::decode(&meta.sha256)
                 .ok()
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| Error::Integrity("a version's sealed digest is malformed".into()))?;
             let fingerprint = kdk.fingerprint(&sha256).to_vec();
+            // Moved or already held, its objects here are replaced.
+            old.extend(Binding::of(&v).objects());
             if !held.insert(fingerprint.clone()) {
                 plan.dropped.push(v.id);
-                old.extend(Binding::of(&v).objects());
                 continue;
             }
             let original = copy(vault, adk, kdk, v.object_id, copies).await?;
             if original.sha256 != sha256 {
                 return Err(Error::Integrity(format!("version {} does not hash to its sealed digest", v.id)));
             }
-            old.push(v.object_id);
             plan.objects.push(CopiedObject {
                 id: original.key.object(),
                 role: "original",
@@ -182,7 +188,6 @@ async fn plan_moves(
                     derived.iter_mut().zip([("rendition", d.rendition.object_id), ("thumbnail", d.thumbnail.object_id)])
                 {
                     let c = copy(vault, adk, kdk, object, copies).await?;
-                    old.push(object);
                     plan.objects.push(CopiedObject { id: c.key.object(), role, stored_len: c.stored_len });
                     *slot = Some(c.key.object());
                 }

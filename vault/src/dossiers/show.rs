@@ -106,7 +106,9 @@ pub(super) async fn view(opened: &Opened<'_>, dossier: &Dossier) -> Result<Dossi
         _ => None,
     };
     let merged_into = match &dossier.radiated {
-        Some((_, reason)) if reason == crate::domain::RadiationReason::Fusion.as_str() => {
+        Some((_, reason))
+            if crate::domain::RadiationReason::parse(reason) == Ok(crate::domain::RadiationReason::Fusion) =>
+        {
             opened.vault().db().merged_into(dossier.id).await?.map(|nu| nu.to_string())
         }
         _ => None,

@@ -28,7 +28,11 @@ use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
 
-use super::purge::{PurgeReport, purge};
+use super::{
+    Batch,
+    purge::{PurgeReport, purge},
+    under_way,
+};
 use crate::{
     app::Vault,
     db::notices::Because,
@@ -70,12 +74,8 @@ const PROGRESS_EVERY: usize = 1000;
 /// 500, the fastest pass in `benches/lifecycle.rs` (2026-12-03).
 const BATCH: usize = 250;
 
-/// One batch's decisions (see [`crate::notices::issue`]), under way with
-/// others on PostgreSQL ([`crate::db::Db::batch_writers`]). Boxed and
-/// collected before streaming: a stream over a borrowing iterator of
-/// futures is otherwise not provably `Send` for `serve`'s spawned loop
-/// (rust-lang/rust#102211).
-type Batch<'a> = futures_util::future::BoxFuture<'a, Result<Vec<Option<usize>>, Error>>;
+/// One batch's decisions (see [`crate::notices::issue`]).
+type Decisions<'a> = Batch<'a, Vec<Option<usize>>>;
 
 /// Runs the pass as of `as_of`; with `dry_run`, only counts.
 pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassReport, Error> {
@@ -89,7 +89,7 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
     if dry_run {
         r.renewal_notices = ids.len();
     } else {
-        let batches: Vec<Batch<'_>> = ids
+        let batches: Vec<Decisions<'_>> = ids
             .chunks(BATCH)
             .map(|chunk| {
                 async move {
@@ -99,7 +99,7 @@ pub async fn run_pass(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PassR
                 .boxed()
             })
             .collect();
-        let mut done = futures_util::stream::iter(batches).buffered(vault.db().batch_writers());
+        let mut done = under_way(vault, batches);
         let mut k = 0;
         while let Some(batch) = done.next().await {
             for added in batch?.into_iter().flatten() {
@@ -167,7 +167,7 @@ async fn radiate_all(
     if dry_run {
         return Ok(due.len());
     }
-    let batches: Vec<Batch<'_>> = due
+    let batches: Vec<Decisions<'_>> = due
         .chunks(BATCH)
         .map(|chunk| {
             async move {
@@ -188,7 +188,7 @@ async fn radiate_all(
             .boxed()
         })
         .collect();
-    let mut done = futures_util::stream::iter(batches).buffered(vault.db().batch_writers());
+    let mut done = under_way(vault, batches);
     let (mut radiated, mut k) = (0, 0);
     while let Some(batch) = done.next().await {
         for added in batch?.into_iter().flatten() {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
 
+use super::{Batch, under_way};
 use crate::{app::Vault, error::Error};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -32,11 +33,6 @@ pub struct PurgeReport {
 /// `benches/lifecycle.rs`).
 const BATCH: usize = 250;
 
-/// One batch: the dossiers due, their objects, how many were purged.
-/// Under way together as the daily pass's
-/// ([`crate::db::Db::batch_writers`]), boxed and collected first (`Send`).
-type Batch<'a> = futures_util::future::BoxFuture<'a, Result<(Vec<Uuid>, usize, usize), Error>>;
-
 /// Purges what is due `as_of`; with `dry_run`, only says what would go.
 pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeReport, Error> {
     // One year after radiation, as `purge_on` shows it: the query takes
@@ -44,7 +40,8 @@ pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeRep
     // anniversary is checked here.
     let candidates = vault.db().due_for_purge(as_of - time::Duration::days(365)).await?;
     let mut report = PurgeReport { as_of: crate::clock::iso_date(as_of), ..PurgeReport::default() };
-    let batches: Vec<Batch<'_>> = candidates
+    // Each: the dossiers due, their objects, how many were purged.
+    let batches: Vec<Batch<'_, (Vec<Uuid>, usize, usize)>> = candidates
         .chunks(BATCH)
         .map(|chunk| {
             async move {
@@ -68,7 +65,7 @@ pub async fn purge(vault: &Vault, as_of: Date, dry_run: bool) -> Result<PurgeRep
             .boxed()
         })
         .collect();
-    let mut done = futures_util::stream::iter(batches).buffered(vault.db().batch_writers());
+    let mut done = under_way(vault, batches);
     while let Some(batch) = done.next().await {
         let (due, objects, purged) = batch?;
         report.due += due.len();
