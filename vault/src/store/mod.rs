@@ -8,6 +8,7 @@
 
 pub(crate) mod key;
 mod local;
+mod read_ahead;
 mod s3;
 
 use std::time::SystemTime;
@@ -123,8 +124,8 @@ pub enum ObjectWriter {
 }
 
 impl ObjectWriter {
-    /// Appends bytes. The local backend writes them from a writer thread
-    /// while the caller goes on (one write in flight at a time).
+    /// Appends bytes. The local backend writes them from writer threads
+    /// while the caller goes on (a few writes in flight at once).
     pub async fn write(&mut self, data: Vec<u8>) -> Result<(), Error> {
         match self {
             Self::Local(w) => w.write(data).await,
