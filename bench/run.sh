@@ -102,18 +102,32 @@ echo "== SIGKILL during a second ${size_mib} MiB upload"
 # piece must read back whole, nothing may point at a missing object, and
 # what the kill left (a temporary file, perhaps an unregistered object)
 # goes with `gc`.
-curl -sS -o /dev/null -H "Authorization: Bearer $token" \
-  -F kind=autre -F "file=@$dir/big.bin;type=application/octet-stream" \
-  "http://$addr/api/v1/dossiers/$nu/pieces" 2>/dev/null &
+# Another document (the same one twice would be refused as a duplicate),
+# into a dossier registered now (each holds at most its quota).
+nu2=$(curl -sS -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"communes": ["59183"]}' "http://$addr/api/v1/dossiers" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["numero_unique"])')
+python3 - "$dir/big.bin" "$dir/big2.bin" <<'PY'
+import shutil, sys
+shutil.copyfile(sys.argv[1], sys.argv[2])
+with open(sys.argv[2], "r+b") as f:
+    f.seek(4096)
+    f.write(b"another document")
+PY
+curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
+  -F kind=autre -F "file=@$dir/big2.bin;type=application/octet-stream" \
+  "http://$addr/api/v1/dossiers/$nu2/pieces" > "$dir/second.code" 2>/dev/null &
 upload=$!
+written=0
 for _ in $(seq 1 600); do
-  written=$(du -sm "$dir/data/objects/tmp" 2>/dev/null | cut -f1)
-  [ "${written:-0}" -ge $((size_mib / 4)) ] && break
-  sleep 0.05
+  written=$(find "$dir/data/objects/tmp" -name '*.part' -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print int(s / 1048576)}')
+  [ "$written" -ge $((size_mib / 4)) ] && break
+  sleep 0.02
 done
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 wait "$upload" 2>/dev/null || true
-echo "killed with ${written:-0} MiB of the upload written"
+echo "second upload's answer: $(cat "$dir/second.code") (not 201: cut by the kill, never acknowledged)"
+echo "killed with ${written} MiB of the upload written"
 "$bin" serve 2> "$dir/serve2.log" &
 pid=$!
 for _ in $(seq 1 100); do grep -q 'listen=' "$dir/serve2.log" && break; sleep 0.1; done
