@@ -3,11 +3,11 @@
 
 use std::io;
 
-/// Downloads read ahead: a blocking thread reads the object in blocks of
+/// Downloads read ahead: the object is read in blocks of
 /// [`READ_BLOCK`] into a channel [`READ_AHEAD`] blocks deep, so decryption
 /// and the client's socket never wait on the device (and the device never
 /// waits on them). Memory: at most `READ_AHEAD + 2` blocks (6 MiB) per
-/// object being read. The thread stops when the reader is dropped.
+/// object being read. Reading stops when the reader is dropped.
 const READ_BLOCK: usize = 1 << 20;
 const READ_AHEAD: usize = 4;
 
@@ -19,33 +19,33 @@ pub(super) struct ReadAhead {
 }
 
 impl ReadAhead {
-    pub(super) fn start(mut file: std::fs::File) -> Self {
+    /// Starts reading `file` ahead. A task sends the blocks; each read runs
+    /// on a blocking thread only while it reads, so a slow client holds a
+    /// few buffers but no thread (a thread per download would let a few
+    /// hundred slow readers take the whole blocking pool).
+    pub(super) fn start(file: std::fs::File) -> Self {
         let (tx, blocks) = tokio::sync::mpsc::channel(READ_AHEAD);
-        tokio::task::spawn_blocking(move || {
-            use std::io::Read;
+        tokio::spawn(async move {
+            let mut file = file;
             loop {
-                let mut block = bytes::BytesMut::zeroed(READ_BLOCK);
-                let mut filled = 0;
-                let read = loop {
-                    match file.read(&mut block[filled..]) {
-                        Ok(0) => break Ok(()),
-                        Ok(n) => {
-                            filled += n;
-                            if filled == READ_BLOCK {
-                                break Ok(());
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
+                let (back, read) = match tokio::task::spawn_blocking(move || {
+                    let read = read_block(&mut file);
+                    (file, read)
+                })
+                .await
+                {
+                    Ok(done) => done,
+                    Err(e) => {
+                        let _ = tx.send(Err(io::Error::other(e))).await;
+                        return;
                     }
                 };
-                block.truncate(filled);
+                file = back;
                 // The end of the object, or an error: the last item.
-                let last = filled < READ_BLOCK || read.is_err();
-                let item = read.map(|()| block.freeze());
-                let empty = item.as_ref().is_ok_and(bytes::Bytes::is_empty);
-                // A dropped reader (the client went away) stops the thread.
-                let gone = !empty && tx.blocking_send(item).is_err();
+                let last = read.as_ref().map_or(true, |b| b.len() < READ_BLOCK);
+                let empty = read.as_ref().is_ok_and(bytes::Bytes::is_empty);
+                // A dropped reader (the client went away) stops the task.
+                let gone = !empty && tx.send(read).await.is_err();
                 if last || gone {
                     return;
                 }
@@ -53,6 +53,23 @@ impl ReadAhead {
         });
         Self { blocks, cur: bytes::Bytes::new(), done: false }
     }
+}
+
+/// Reads up to [`READ_BLOCK`] bytes; fewer only at the end of the file.
+fn read_block(file: &mut std::fs::File) -> io::Result<bytes::Bytes> {
+    use std::io::Read;
+    let mut block = bytes::BytesMut::zeroed(READ_BLOCK);
+    let mut filled = 0;
+    while filled < READ_BLOCK {
+        match file.read(&mut block[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    block.truncate(filled);
+    Ok(block.freeze())
 }
 
 impl tokio::io::AsyncRead for ReadAhead {
