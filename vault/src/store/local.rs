@@ -244,30 +244,12 @@ fn create(path: &Path) -> io::Result<(std::fs::File, bool)> {
     opts.open(path).map(|f| (f, false))
 }
 
-/// Writes `buf` at `offset`. Buffered (no direct I/O on this file system),
-/// the kernel is asked to start writing those pages back now, so the final
-/// fsync finds little left and dirty pages do not pile up.
+/// Writes `buf` at `offset`; the final fsync makes it durable.
 fn write_at(file: &std::fs::File, mut buf: AlignedBuf, offset: u64, direct: bool) -> io::Result<AlignedBuf> {
     use std::os::unix::fs::FileExt;
     file.write_all_at(buf.padded(direct), offset)?;
-    #[cfg(target_os = "linux")]
-    if !direct {
-        use std::os::fd::AsRawFd;
-        // Advisory: a failure here changes nothing (the fsync still comes).
-        let _ = sync_range(file.as_raw_fd(), offset, buf.len);
-    }
     buf.len = 0;
     Ok(buf)
-}
-
-#[cfg(target_os = "linux")]
-fn sync_range(fd: i32, offset: u64, len: usize) -> i32 {
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else { return -1 };
-    // SAFETY: sync_file_range takes no pointers; `fd` is an open descriptor.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::sync_file_range(fd, offset, len, libc::SYNC_FILE_RANGE_WRITE)
-    }
 }
 
 impl LocalWriter {
