@@ -14,6 +14,7 @@ use std::{
 
 use serde_json::Value;
 
+pub mod a11y;
 pub mod cluster;
 pub mod oidc;
 pub mod smtp;

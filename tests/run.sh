@@ -6,7 +6,8 @@
 # not write (prometheus-client, openapi-spec-validator, the aws CLI), the
 # SMTP server the notices are delivered to (aiosmtpd) and
 # Garage (built once with cargo, kept in cargo's bin directory), the
-# OpenID Provider the sign-in tests run (npm ci in tests/oidc), starts
+# OpenID Provider the sign-in tests run (npm ci in tests/oidc), the pages'
+# design system and axe-core (npm ci in web), starts
 # PostgreSQL if it is down so the store tests also run there, then runs
 # `cargo test --workspace` (arguments are passed on).
 set -euo pipefail
@@ -39,6 +40,12 @@ fi
 # tests/oidc/package-lock.json (a few seconds; always, so the installed
 # tree is the locked one).
 npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+# The pages' design system (DSFR, embedded into the binary by
+# vault/build.rs) and axe-core, which the page tests run in Chromium:
+# pinned by web/package-lock.json; no package's install script runs.
+npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
+# axe's report of this run only (the page tests append to it).
+rm -f target/page-tests/axe.txt
 node --version
 garage --version 2>/dev/null | sed -n 1p || true
 qpdf --version | sed -n 1p

@@ -66,6 +66,11 @@ impl Browser {
         b
     }
 
+    /// A POST to this session's `path` (the accessibility checks' scripts).
+    pub(crate) async fn send(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {

@@ -1,6 +1,8 @@
 //! Page tests in a real headless Chromium (WebDriver), over the real binary:
-//! one full journey per face. Screenshots are kept under
-//! `target/page-tests/` as test artefacts.
+//! one full journey per face, partly by keyboard alone, with axe-core
+//! (WCAG 2.1 A/AA) run on every page visited and each face looked at on a
+//! 360 px phone and a 1280 px screen. Screenshots are kept under
+//! `target/page-tests/` as test artefacts, with axe's report (`axe.txt`).
 
 use e2e::{Api, Server, demo, webdriver::Browser};
 
@@ -42,29 +44,52 @@ async fn applicant_journey_sign_in_upload_trace_and_data() {
     let b = Browser::start().await;
     b.goto(&server.url("/")).await;
     assert_eq!(b.title().await, "Connexion — DNU Vault");
-    // Keyboard first: the skip link is the first thing Tab reaches.
+    b.assert_accessible("demandeur, déconnecté").await;
+    // Keyboard only: the skip link is the first thing Tab reaches, then
+    // the fields; Enter sends the form.
     assert_eq!(b.tab(1).await, "Aller au contenu");
     // A wrong code is refused, the message tied to the fields.
-    b.type_into("#identifier", &identifier).await;
-    b.type_into("#code", "MAUVAISCODE").await;
-    b.click("button[type=submit]").await;
+    b.tab_to("#identifier").await;
+    b.keys(&identifier).await;
+    b.tab_to("#code").await;
+    b.keys("MAUVAISCODE").await;
+    b.enter().await;
     b.wait_path("/connexion").await;
     assert!(b.text("#erreur-connexion").await.contains("incorrect"));
     assert_eq!(b.attribute("#code", "aria-describedby").await.as_deref(), Some("erreur-connexion"));
+    assert_eq!(b.attribute("#erreur-connexion", "role").await.as_deref(), Some("alert"));
+    b.assert_accessible("demandeur, code erroné").await;
     b.screenshot("applicant-1-wrong-code").await;
 
-    b.type_into("#code", &code).await;
-    b.click("button[type=submit]").await;
+    b.tab_to("#code").await;
+    b.keys(&code).await;
+    b.enter().await;
     b.wait_path("/mon-dossier").await;
     assert_eq!(b.text("h1").await, "Mon dossier de demande de logement social");
     assert!(b.text("main").await.contains(&nu));
+    b.assert_accessible("demandeur, connecté").await;
+    let reached = b.keyboard_walk().await;
+    assert!(reached >= 10, "{reached} links, buttons and fields");
+
+    // A file that is not a document: refused by the file field, announced.
+    let bad = dir.path().join("note.txt");
+    std::fs::write(&bad, "pas un document").unwrap();
+    b.choose_file("#file", &bad).await;
+    b.click("form[enctype] button[type=submit]").await;
+    b.wait_path("/mon-dossier/pieces").await;
+    assert!(b.text("#erreur-fichier").await.contains("n'est pas un document accepté"));
+    assert_eq!(b.attribute("#file", "aria-describedby").await.as_deref(), Some("erreur-fichier"));
+    b.assert_accessible("demandeur, dépôt refusé").await;
 
     // Upload a piece through the form (no JavaScript involved).
     b.choose_file("#file", &file).await;
     b.click("form[enctype] button[type=submit]").await;
     b.wait_path("/mon-dossier?depose=1").await;
     assert_eq!(b.text("[role=status]").await, "La pièce a été déposée.");
-    assert_eq!(b.count("table:first-of-type tbody tr").await, 1);
+    assert_eq!(b.count("#pieces tbody tr").await, 1);
+    // Its link says which piece it opens.
+    assert_eq!(b.text("#pieces a").await.replace('\n', " "), "Voir la pièce « Pièce d'identité ou titre de séjour »");
+    b.assert_accessible("demandeur, pièce déposée").await;
     b.screenshot("applicant-2-uploaded").await;
 
     // A bailleur of the territory reads it: the applicant sees who, when, why.
@@ -75,10 +100,15 @@ async fn applicant_journey_sign_in_upload_trace_and_data() {
     let r = api.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/rendition")).await.unwrap();
     assert_eq!(r.status(), 200);
     b.goto(&server.url("/mon-dossier")).await;
-    let trace = b.text("main table:last-of-type").await;
+    let trace = b.text("#historique").await;
     let org = d["organisations"][1]["name"].as_str().unwrap();
     assert!(trace.contains(org) && trace.contains("a consulté une pièce"), "{trace}");
     b.screenshot("applicant-3-trace").await;
+    phone_and_desktop(&b, "applicant").await;
+    b.goto(&server.url("/accessibilite")).await;
+    assert_eq!(b.text("h1").await, "Accessibilité : partiellement conforme");
+    b.assert_accessible("déclaration d'accessibilité").await;
+    b.goto(&server.url("/mon-dossier")).await;
 
     // The download link serves the ZIP to this session: the piece as
     // deposited, byte for byte.
@@ -118,35 +148,60 @@ async fn guichet_journey_register_upload_for_the_applicant_and_provenance() {
     let b = Browser::start().await;
     b.goto(&server.url("/agent")).await;
     assert_eq!(b.title().await, "Connexion agent — DNU Vault");
+    b.assert_accessible("agent, déconnecté").await;
     b.type_into("#token", "dnuv_pas-un-vrai-jeton").await;
     b.click("button[type=submit]").await;
     b.wait_path("/agent/connexion").await;
     assert!(b.text("#erreur-jeton").await.contains("Jeton inconnu"));
-    b.type_into("#token", guichet).await;
-    b.click("button[type=submit]").await;
+    b.assert_accessible("agent, jeton refusé").await;
+    // Keyboard only, from here to the registered demand.
+    b.tab_to("#token").await;
+    b.keys(guichet).await;
+    b.enter().await;
     b.wait_path("/dossiers").await;
     assert!(b.text("h1").await.contains(guichet_name));
+    b.assert_accessible("guichet, liste").await;
+    let reached = b.keyboard_walk().await;
+    assert!(reached >= 8, "{reached} links, buttons and fields");
+
+    // A registration with a malformed commune is refused in French, the
+    // message tied to the field.
+    b.type_into("#communes", "Dunkerque").await;
+    b.click("form[action='/dossiers'][method=post] button").await;
+    let refusal = b.text("#erreur-enregistrement").await;
+    assert!(refusal.contains("code INSEE"), "{refusal}");
+    assert_eq!(b.attribute("#communes", "aria-describedby").await.as_deref(), Some("erreur-enregistrement"));
+    b.assert_accessible("guichet, enregistrement refusé").await;
 
     // Register a demand on its territory: the applicant's credentials are shown once.
-    b.type_into("#communes", commune).await;
-    b.click("form[action='/dossiers'][method=post] button").await;
+    b.goto(&server.url("/dossiers")).await;
+    b.tab_to("#communes").await;
+    b.keys(commune).await;
+    b.tab_to("form[action='/dossiers'][method=post] button").await;
+    b.enter().await;
     let status = b.text("[role=status]").await;
     assert!(status.contains("Demande enregistrée"), "{status}");
     let identifier = b.text("#identifiant").await;
     assert!(identifier.starts_with("DNU-"), "{identifier}");
+    b.assert_accessible("guichet, demande enregistrée").await;
     b.screenshot("guichet-1-registered").await;
     b.click("[role=status] a").await;
     let nu = b.text("h1").await.trim_start_matches("Dossier ").to_owned();
     b.wait_path(&format!("/dossiers/{nu}")).await;
+    b.assert_accessible("guichet, dossier").await;
+    let reached = b.keyboard_walk().await;
+    assert!(reached >= 8, "{reached} links, buttons and fields");
 
     // Upload on the applicant's behalf; the provenance names the guichet.
     b.choose_file("#file", &file).await;
     b.click("form[enctype] button[type=submit]").await;
     b.wait_path(&format!("/dossiers/{nu}?depose=1")).await;
     assert_eq!(b.text("[role=status]").await, "La pièce a été déposée.");
-    let pieces = b.text("main table").await;
+    let pieces = b.text("#pieces").await;
     assert!(pieces.contains(&format!("déposée par {guichet_name}")), "{pieces}");
+    b.assert_accessible("guichet, pièce déposée").await;
     b.screenshot("guichet-2-provenance").await;
+    phone_and_desktop(&b, "guichet").await;
 
     // A separator sheet for the papers that will be scanned.
     assert!(b.count("select#sheet-kind option").await > 5);
@@ -159,6 +214,10 @@ async fn guichet_journey_register_upload_for_the_applicant_and_provenance() {
     b.type_into("#nu", &nu.to_lowercase()).await;
     b.click("form[role=search] button").await;
     b.wait_path(&format!("/dossiers/{nu}")).await;
+    // A malformed number is refused beside the search field.
+    b.goto(&server.url("/dossiers?nu=pas-un-numero")).await;
+    assert!(b.text("[role=alert]").await.contains("Numéro unique invalide"));
+    b.assert_accessible("guichet, recherche en erreur").await;
     b.quit().await;
 }
 
@@ -179,13 +238,19 @@ async fn bailleur_journey_worklist_dossier_and_complete_pdf() {
     b.click("button[type=submit]").await;
     b.wait_path("/dossiers").await;
     // The worklist of its territory holds the dossier; a page shows it.
-    let list = b.text("main table").await;
+    let list = b.text("#dossiers").await;
     assert!(list.contains(&nu), "{list}");
+    b.assert_accessible("bailleur, liste").await;
     b.screenshot("bailleur-1-worklist").await;
-    b.click(&format!("a[href='/dossiers/{nu}']")).await;
+    b.tab_to(&format!("a[href='/dossiers/{nu}']")).await;
+    b.enter().await;
     b.wait_path(&format!("/dossiers/{nu}")).await;
-    assert!(b.text("main table").await.contains("Pièce d'identité"));
+    assert!(b.text("#pieces").await.contains("Pièce d'identité"));
+    b.assert_accessible("bailleur, dossier").await;
+    let reached = b.keyboard_walk().await;
+    assert!(reached >= 8, "{reached} links, buttons and fields");
     b.screenshot("bailleur-2-dossier").await;
+    phone_and_desktop(&b, "bailleur").await;
 
     // The complete PDF, fetched as this browser's session would.
     let href = b.attribute("a[href$='dossier.pdf']", "href").await.unwrap();
@@ -209,5 +274,42 @@ async fn bailleur_journey_worklist_dossier_and_complete_pdf() {
     assert!(!b.text("main").await.contains(&nu));
     b.goto(&server.url(&format!("/dossiers/{nu}"))).await;
     assert_eq!(b.title().await, "Dossier inaccessible — DNU Vault");
+    b.assert_accessible("bailleur, dossier hors de portée").await;
+    b.quit().await;
+}
+
+/// The current page at 360×800 (a phone) and 1280×800: no horizontal
+/// scroll on the phone; screenshots of both.
+async fn phone_and_desktop(b: &Browser, face: &str) {
+    b.viewport(360, 800).await;
+    let overflow = b.horizontal_overflow().await;
+    if overflow > 0 {
+        let wide = b
+            .execute(
+                "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 361)
+                   .filter(e => !e.closest('.fr-table__container') || getComputedStyle(e).position !== 'static')
+                   .slice(0, 8).map(e => e.tagName + '.' + e.className + ' right=' + Math.round(e.getBoundingClientRect().right));",
+            )
+            .await;
+        panic!("{face}: the page is {overflow} px wider than a 360 px phone; too wide: {wide}");
+    }
+    b.assert_accessible(&format!("{face}, téléphone 360 px")).await;
+    b.screenshot(&format!("{face}-360")).await;
+    b.viewport(1280, 800).await;
+    b.screenshot(&format!("{face}-1280")).await;
+}
+
+/// The check can fail: an input without a label, added to a page that
+/// passes, is reported by axe.
+#[tokio::test]
+async fn axe_reports_a_deliberate_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let b = Browser::start().await;
+    b.goto(&server.url("/")).await;
+    assert!(b.axe().await.violations.is_empty());
+    b.execute("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=\"text\">');").await;
+    let report = b.axe().await;
+    assert!(report.violations.iter().any(|v| v.starts_with("label ")), "{:?}", report.violations);
     b.quit().await;
 }

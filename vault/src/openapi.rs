@@ -16,6 +16,8 @@ fn path_parameter(name: &str) -> (String, Value) {
         }
         "piece" => ("The piece's id", json!({"type": "string", "format": "uuid"})),
         "id" => ("The grant's id", json!({"type": "string", "format": "uuid"})),
+        "version" => ("The digest of this build's page assets", json!({"type": "string", "pattern": "^[0-9a-f]{16}$"})),
+        "file" => ("An asset's name (stylesheet, icon, font)", json!({"type": "string"})),
         _ => ("A path parameter", json!({"type": "string"})),
     };
     (text.to_owned(), schema)
@@ -31,6 +33,7 @@ fn media(p: Produces) -> Option<(&'static str, Value)> {
         Produces::Html => ("text/html", json!({"type": "string"})),
         Produces::Text => ("text/plain", json!({"type": "string"})),
         Produces::Original => ("application/octet-stream", binary),
+        Produces::Asset => ("*/*", binary),
         Produces::Redirect => return None,
     })
 }

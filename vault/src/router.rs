@@ -350,6 +350,21 @@ fn pages() -> Routes {
     use Auth::{Cookie, None as Open, OptionalCookie};
     use Produces::{Html, Original, Pdf, Redirect, Zip};
     Routes::new("pages")
+        .get(
+            "/static/{version}/{file}",
+            web::assets::serve,
+            Doc::new(
+                "pageAsset",
+                "A stylesheet, icon or font of the pages (the DSFR, embedded)",
+                Open,
+                Produces::Asset,
+            ),
+        )
+        .get(
+            "/accessibilite",
+            web::about::accessibility,
+            Doc::new("pageAccessibility", "The accessibility statement (RGAA)", OptionalCookie, Html),
+        )
         .get("/", web::applicant::home, Doc::new("pageApplicantHome", "Applicant sign-in page", OptionalCookie, Html))
         .post(
             "/connexion",

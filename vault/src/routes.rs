@@ -42,6 +42,8 @@ pub enum Produces {
     Text,
     /// An original as uploaded (its own media type).
     Original,
+    /// A file of the pages' look: stylesheet, icon or font (its own media type).
+    Asset,
     /// A redirection after a form (303 See Other).
     Redirect,
 }

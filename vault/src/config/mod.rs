@@ -122,9 +122,41 @@ pub struct Config {
     /// Whether the last `X-Forwarded-For` entry (appended by a trusted
     /// proxy) is the client's address; otherwise the connection's.
     pub trust_forwarded_for: bool,
+    /// Who the pages say runs the service.
+    pub operator: Operator,
     pub intake: IntakeConfig,
     pub signin: SignInConfig,
     pub notices: NoticeConfig,
+}
+
+/// Who runs the service, as the pages name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub name: String,
+    /// A State body: the pages carry the State's brand block and fonts,
+    /// which the State reserves to its own services.
+    pub state: bool,
+}
+
+impl Default for Operator {
+    fn default() -> Self {
+        Self { name: "Fichier partagé de la demande de logement social".into(), state: false }
+    }
+}
+
+impl Operator {
+    fn new(name: Option<String>, state: bool) -> Result<Self, Error> {
+        let name = match name.map(|n| n.trim().to_owned()) {
+            None => Self::default().name,
+            Some(n) if n.is_empty() || n.chars().count() > 120 || n.chars().any(char::is_control) => {
+                return Err(Error::Config(
+                    "VAULT_OPERATOR_NAME: give the operator's name, 1 to 120 characters on one line".into(),
+                ));
+            }
+            Some(n) => n,
+        };
+        Ok(Self { name, state })
+    }
 }
 
 /// What one dossier may hold. A dossier is a few dozen pieces of a few
@@ -317,6 +349,7 @@ impl Config {
             json_logs,
             trust_request_id: s.trust_request_id.unwrap_or(false),
             trust_forwarded_for: s.trust_forwarded_for.unwrap_or(false),
+            operator: Operator::new(s.operator_name, s.operator_state.unwrap_or(false))?,
         })
     }
 
@@ -344,6 +377,7 @@ impl Config {
             json_logs: false,
             trust_request_id: false,
             trust_forwarded_for: false,
+            operator: Operator::default(),
             intake: IntakeConfig::defaults(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("dnu-vault"))),
             signin: SignInConfig::default(),
             // Tests run the pass by hand (`jobs::lifecycle`), never at a time of day.

@@ -159,6 +159,16 @@ pub struct Settings {
     #[serde(alias = "vault_trust_forwarded_for")]
     pub trust_forwarded_for: Option<bool>,
 
+    /// Who runs this vault, as the pages' header and footer name it (e.g. "GIP Fichier partagé du Nord") [default: "Fichier partagé de la demande de logement social"].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_OPERATOR_NAME", global = true, value_name = "NAME")]
+    #[serde(alias = "vault_operator_name")]
+    pub operator_name: Option<String>,
+
+    /// The operator is a State body (a préfecture, a State service): the pages then carry the State's brand block ("République française", Marianne). Others must not [default: false].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_OPERATOR_STATE", global = true, value_name = "BOOL")]
+    #[serde(alias = "vault_operator_state")]
+    pub operator_state: Option<bool>,
+
     /// Log format: `text` or `json` [default: text].
     #[arg(help_heading = heading::GLOBAL, long, env = "VAULT_LOG_FORMAT", global = true, value_name = "FORMAT")]
     #[serde(alias = "vault_log_format")]
@@ -318,6 +328,8 @@ impl Settings {
             intake_max_pages,
             trust_request_id,
             trust_forwarded_for,
+            operator_name,
+            operator_state,
             log_format,
             public_url,
             proconnect_issuer,

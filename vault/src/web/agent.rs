@@ -19,7 +19,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{
-    AgentSession, Deposited, MaybeSession, Session, message_fr, page, session_cookie_for, shown_at_form, upload_form,
+    AgentSession, Deposited, MaybeSession, Session, fr, message_fr, page, session_cookie_for, shown_at_form,
+    upload_form,
 };
 use crate::{
     app::Vault,
@@ -47,16 +48,19 @@ fn sign_in_page(vault: &Vault, error: Option<&str>) -> Markup {
         @if signin.agent_token_signin {
             @if signin.proconnect.is_some() { h2 { "Ou avec un jeton d'accès" } }
             p { "Connectez-vous avec le jeton d'accès remis par le gestionnaire du fichier partagé." }
-            @if let Some(e) = error { p.erreur id="erreur-jeton" role="alert" { (e) } }
-            form method="post" action="/agent/connexion" {
-                label for="token" { "Jeton d'accès" }
-                input id="token" name="token" type="password" required autocomplete="off"
-                    aria-describedby=[error.map(|_| "erreur-jeton")];
-                button type="submit" { "Se connecter" }
+            @if let Some(e) = error { (super::alert_error(Some("erreur-jeton"), e)) }
+            form.dnu-form method="post" action="/agent/connexion" {
+                div.fr-input-group.fr-input-group--error[error.is_some()] {
+                    label.fr-label for="token" { "Jeton d'accès" span.fr-hint-text { "Il commence par dnuv_." } }
+                    input.fr-input.fr-input--error[error.is_some()] id="token" name="token" type="password" required
+                        autocomplete="off" aria-describedby=[error.map(|_| "erreur-jeton")]
+                        aria-invalid=[error.map(|_| "true")];
+                }
+                button.fr-btn type="submit" { "Se connecter" }
             }
         }
         @if signin.proconnect.is_none() && !signin.agent_token_signin {
-            p.erreur role="alert" { "Aucun moyen de connexion n'est ouvert sur ce service. Prévenez le gestionnaire du fichier partagé." }
+            (super::alert_error(None, "Aucun moyen de connexion n'est ouvert sur ce service. Prévenez le gestionnaire du fichier partagé."))
         }
     }
 }
@@ -65,7 +69,7 @@ pub async fn home(State(vault): State<Vault>, MaybeSession(session): MaybeSessio
     if agent(session).is_some() {
         return Redirect::to("/dossiers").into_response();
     }
-    page("Connexion agent", None, sign_in_page(&vault, None)).into_response()
+    page(&vault, "Connexion agent", None, sign_in_page(&vault, None)).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,11 +83,15 @@ pub async fn sign_in(
     Form(form): Form<TokenForm>,
 ) -> Result<Response, Error> {
     if !super::from_own_pages(&headers) {
-        return Ok(super::foreign_form());
+        return Ok(super::foreign_form(&vault));
     }
     if !vault.config().signin.agent_token_signin {
-        let main = html! { h1 { "Connexion par jeton fermée" } p role="alert" { "Sur ce service, les agents se connectent avec ProConnect." } p { a href="/agent" { "Revenir à la page de connexion" } } };
-        return Ok((StatusCode::FORBIDDEN, page("Connexion par jeton fermée", None, main)).into_response());
+        let main = html! {
+            h1 { "Connexion par jeton fermée" }
+            (super::alert_error(None, "Sur ce service, les agents se connectent avec ProConnect."))
+            p { a.fr-link href="/agent" { "Revenir à la page de connexion" } }
+        };
+        return Ok((StatusCode::FORBIDDEN, page(&vault, "Connexion par jeton fermée", None, main)).into_response());
     }
     let token = form.token.trim();
     match Principal::from_token(&vault, token, Carrier::SignInForm, None).await {
@@ -99,7 +107,12 @@ pub async fn sign_in(
         }
         Ok(Principal::Applicant { .. }) | Err(Error::Unauthenticated(_)) => Ok((
             StatusCode::UNAUTHORIZED,
-            page("Connexion impossible", None, sign_in_page(&vault, Some("Jeton inconnu, révoqué ou désactivé."))),
+            page(
+                &vault,
+                "Connexion impossible",
+                None,
+                sign_in_page(&vault, Some("Jeton inconnu, révoqué ou désactivé.")),
+            ),
         )
             .into_response()),
         Err(e) => Err(e),
@@ -120,8 +133,12 @@ pub async fn list(
         // Only a well-formed number goes into the address it redirects to.
         return Ok(match crate::domain::NumeroUnique::parse(&nu.to_ascii_uppercase()) {
             Ok(nu) => Redirect::to(&format!("/dossiers/{nu}")).into_response(),
-            Err(e) => {
-                let notice = html! { p.erreur role="alert" { "Numéro unique invalide : " (e.to_string()) } };
+            Err(_) => {
+                let notice = super::alert_error(
+                    Some("erreur-nu"),
+                    "Numéro unique invalide : il compte 18 caractères, par exemple 059122600000001AB.",
+                );
+                let notice = Notice { markup: notice, register_error: false };
                 (StatusCode::UNPROCESSABLE_ENTITY, list_page(&vault, &session, Some(notice)).await?).into_response()
             }
         });
@@ -129,11 +146,19 @@ pub async fn list(
     Ok(list_page(&vault, &session, None).await?.into_response())
 }
 
+/// What the list page shows above its sections: a notice, and whether it
+/// is the registration form's error (tied to its fields).
+struct Notice {
+    markup: Markup,
+    register_error: bool,
+}
+
 async fn list_page(
     vault: &Vault,
     session: &Session,
-    notice: Option<Markup>,
+    notice: Option<Notice>,
 ) -> Result<axum::response::Html<String>, Error> {
+    let register_error = notice.as_ref().is_some_and(|n| n.register_error);
     let items = worklist_of(vault, &session.principal, WorklistQuery { limit: Some(200), ..WorklistQuery::default() })
         .await?
         .items;
@@ -150,23 +175,36 @@ async fn list_page(
     };
     let main = html! {
         h1 { "Dossiers — " (a.organisation.name) }
-        @if let Some(n) = notice { (n) }
-        form method="get" action="/dossiers" role="search" {
-            label for="nu" { "Rechercher un dossier par numéro unique" }
-            input id="nu" name="nu" type="text" maxlength="18" autocomplete="off";
-            button type="submit" { "Ouvrir" }
+        @if let Some(n) = notice { (n.markup) }
+        form.dnu-form method="get" action="/dossiers" role="search" {
+            div.fr-input-group {
+                label.fr-label for="nu" { "Rechercher un dossier par numéro unique" span.fr-hint-text { "18 caractères, par exemple 059122600000001AB" } }
+                input.fr-input id="nu" name="nu" type="text" maxlength="18" autocomplete="off";
+            }
+            button.fr-btn.fr-btn--secondary type="submit" { "Ouvrir le dossier" }
         }
         @if a.organisation.registering {
             h2 { "Enregistrer une demande" }
-            form method="post" action="/dossiers" {
+            form.dnu-form method="post" action="/dossiers" {
                 input type="hidden" name="csrf" value=(session.csrf());
-                label for="communes" { "Communes souhaitées (codes INSEE, séparés par des virgules)" }
-                input id="communes" name="communes" type="text" required;
-                label for="email" { "Adresse électronique du demandeur (facultative)" }
-                input id="email" name="email" type="email" autocomplete="off";
-                label for="adresse" { "Adresse postale du demandeur, une ligne par ligne d'adresse (nom, voie, code postal et commune)" }
-                textarea id="adresse" name="adresse" rows="4" {}
-                button type="submit" { "Enregistrer" }
+                div.fr-input-group {
+                    label.fr-label for="communes" { "Communes souhaitées" span.fr-hint-text { "Codes INSEE, séparés par des virgules" } }
+                    input.fr-input id="communes" name="communes" type="text" required
+                        aria-describedby=[register_error.then_some("erreur-enregistrement")]
+                        aria-invalid=[register_error.then_some("true")];
+                }
+                div.fr-input-group {
+                    label.fr-label for="email" { "Adresse électronique du demandeur (facultative)" }
+                    input.fr-input id="email" name="email" type="email" autocomplete="off";
+                }
+                div.fr-input-group {
+                    label.fr-label for="adresse" {
+                        "Adresse postale du demandeur"
+                        span.fr-hint-text { "Une ligne par ligne d'adresse : nom, voie, code postal et commune." }
+                    }
+                    textarea.fr-input id="adresse" name="adresse" rows="4" {}
+                }
+                button.fr-btn type="submit" { "Enregistrer la demande" }
             }
         }
         @if let Some(due) = &due {
@@ -174,49 +212,46 @@ async fn list_page(
             @if due.is_empty() {
                 p { "Aucune demande enregistrée par votre organisme n'arrive à échéance d'ici 31 jours." }
             } @else {
-                table {
-                    caption { "Demandes enregistrées par votre organisme, à relancer avant leur radiation" }
-                    thead { tr { th scope="col" { "Numéro unique" } th scope="col" { "Valable jusqu'au" } th scope="col" { "Avis de renouvellement" } } }
-                    tbody {
-                        @for d in due {
-                            tr {
-                                td { a href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
-                                td { (d.valid_until) }
-                                td {
-                                    @match &d.notice {
-                                        Some(n) => {
-                                            "envoyé le " (n.issued_on) " ("
-                                            (n.channels.iter().map(|c| if *c == "email" { "courriel" } else { "courrier" }).collect::<Vec<_>>().join(", "))
-                                            ")"
-                                        }
-                                        None => "pas encore émis",
+                (super::table("a-renouveler", "Demandes enregistrées par votre organisme, à relancer avant leur radiation",
+                    &["Numéro unique", "Valable jusqu'au", "Avis de renouvellement"], html! {
+                    @for d in due {
+                        tr {
+                            td { a.fr-link href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
+                            td { (fr::date_str(&d.valid_until)) }
+                            td {
+                                @match &d.notice {
+                                    Some(n) => {
+                                        "envoyé le " (fr::date_str(&n.issued_on)) " ("
+                                        (n.channels.iter().map(|c| if *c == "email" { "courriel" } else { "courrier" }).collect::<Vec<_>>().join(", "))
+                                        ")"
                                     }
+                                    None => "pas encore émis",
                                 }
                             }
                         }
                     }
-                }
+                }))
             }
         }
         @if let Some(l) = letters { (l) }
         h2 { "Dossiers de votre territoire (" (items.len()) ")" }
-        table {
-            caption { "Dossiers que votre organisme peut consulter" }
-            thead { tr { th scope="col" { "Numéro unique" } th scope="col" { "Communes" } th scope="col" { "Déposée le" } th scope="col" { "Valable jusqu'au" } th scope="col" { "État" } } }
-            tbody {
-                @for d in &items {
-                    tr {
-                        td { a href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
-                        td { (d.communes.join(", ")) }
-                        td { (d.deposited_on) }
-                        td { (d.valid_until) }
-                        td { @if d.status == "active" { "active" } @else { "radiée" } }
+        (super::table("dossiers", "Dossiers que votre organisme peut consulter",
+            &["Numéro unique", "Communes", "Déposée le", "Valable jusqu'au", "État"], html! {
+            @for d in &items {
+                tr {
+                    td { a.fr-link href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
+                    td { (d.communes.join(", ")) }
+                    td { (fr::date_str(&d.deposited_on)) }
+                    td { (fr::date_str(&d.valid_until)) }
+                    td {
+                        @if d.status == "active" { p.fr-badge.fr-badge--sm.fr-badge--info { "active" } }
+                        @else { p.fr-badge.fr-badge--sm { "radiée" } }
                     }
                 }
             }
-        }
+        }))
     };
-    Ok(page("Dossiers", Some(session), main))
+    Ok(page(vault, "Dossiers", Some(session), main))
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,17 +285,23 @@ pub async fn register(
         Ok(r) => {
             let nu = r.dossier.numero_unique.clone();
             let notice = html! {
-                div role="status" {
-                    p.ok { "Demande enregistrée : " a href=(format!("/dossiers/{nu}")) { (nu) } }
+                div.fr-alert.fr-alert--success role="status" {
+                    h2.fr-alert__title { "Demande enregistrée : " a href=(format!("/dossiers/{nu}")) { (nu) } }
                     p { "À reporter sur l'attestation du demandeur (affiché une seule fois) : identifiant "
-                        strong #identifiant { (r.applicant.identifier) } ", code personnel " strong #code-personnel { (r.applicant.code) } }
+                        strong.dnu-key #identifiant { (r.applicant.identifier) } ", code personnel "
+                        strong.dnu-key #code-personnel { (r.applicant.code) } }
                 }
             };
+            let notice = Notice { markup: notice, register_error: false };
             Ok((StatusCode::CREATED, list_page(&vault, &session, Some(notice)).await?).into_response())
         }
         Err(e @ (Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
             let status = e.status();
-            let notice = html! { p.erreur role="alert" { "Enregistrement impossible : " (e.to_string()) } };
+            let notice = super::alert_error(
+                Some("erreur-enregistrement"),
+                &format!("Enregistrement impossible : {}", fr::refusal(&e)),
+            );
+            let notice = Notice { markup: notice, register_error: true };
             Ok((status, list_page(&vault, &session, Some(notice)).await?).into_response())
         }
         Err(e) => Err(e),
@@ -291,24 +332,28 @@ async fn show_page(
                 Err(_) => None,
             };
             let main = html! {
+                (breadcrumb(nu))
                 h1 { "Dossier " (nu) }
-                p role="alert" {
-                    "Ce dossier a été effacé"
-                    @if let Some(on) = on { " le " (crate::clock::iso_date(on)) }
-                    ", un an après sa radiation, comme la loi le prévoit (décret n° 2017-917). Il n'en reste que le numéro et les dates."
+                div.fr-alert.fr-alert--info role="alert" {
+                    p {
+                        "Ce dossier a été effacé"
+                        @if let Some(on) = on { " le " (fr::date(on)) }
+                        ", un an après sa radiation, comme la loi le prévoit (décret n° 2017-917). Il n'en reste que le numéro et les dates."
+                    }
                 }
-                p { a href="/dossiers" { "Retour aux dossiers" } }
+                p { a.fr-link href="/dossiers" { "Retour aux dossiers" } }
             };
-            return Ok((StatusCode::GONE, page("Dossier effacé", Some(session), main)).into_response());
+            return Ok((StatusCode::GONE, page(vault, "Dossier effacé", Some(session), main)).into_response());
         }
         Err(e @ (Error::NotFound(_) | Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
             let status = e.status();
             let main = html! {
+                (breadcrumb(nu))
                 h1 { "Dossier " (nu) }
-                p.erreur role="alert" { (e.to_string()) }
-                p { a href="/dossiers" { "Retour aux dossiers" } }
+                (super::alert_error(None, &fr::sentence(&e)))
+                p { a.fr-link href="/dossiers" { "Retour aux dossiers" } }
             };
-            return Ok((status, page("Dossier inaccessible", Some(session), main)).into_response());
+            return Ok((status, page(vault, "Dossier inaccessible", Some(session), main)).into_response());
         }
         Err(e) => return Err(e),
     };
@@ -323,74 +368,79 @@ async fn show_page(
             orgs.insert(o, org.name);
         }
     }
+    let zone = vault.config().notices.zone;
+    let nu = &view.numero_unique;
     let main = html! {
-        h1 { "Dossier " (view.numero_unique) }
-        p { "Enregistré par " (view.registered_by.name) " le " (view.deposited_on) " — valable jusqu'au " (view.valid_until)
+        (breadcrumb(nu))
+        h1 { "Dossier " (nu) }
+        p { "Enregistré par " (view.registered_by.name) " le " (fr::date_str(&view.deposited_on)) " — valable jusqu'au " (fr::date_str(&view.valid_until))
             " — communes : " (view.communes.join(", ")) }
         @if let (Some(on), Some(reason)) = (&view.radiated_on, &view.radiation_reason) {
-            p { strong { "Demande radiée le " (on) } " (motif : " (reason.replace('_', " ")) ")"
-                @if let Some(kept) = &view.merged_into {
-                    " — réunie à la demande " a href=(format!("/dossiers/{kept}")) { (kept) } ", qui en garde les pièces et l'historique"
-                }
-                "." }
+            div.fr-alert.fr-alert--info {
+                p { strong { "Demande radiée le " (fr::date_str(on)) } " (motif : " (reason.replace('_', " ")) ")"
+                    @if let Some(kept) = &view.merged_into {
+                        " — réunie à la demande " a href=(format!("/dossiers/{kept}")) { (kept) } ", qui en garde les pièces et l'historique"
+                    }
+                    "." }
+            }
         }
-        @if let Some(f) = flash { p.ok role="status" { (f) } }
-        p { a href=(format!("/dossiers/{}/dossier.pdf", view.numero_unique)) { "Télécharger le dossier complet (PDF filigrané)" } }
+        @if let Some(f) = flash { (super::alert_success(f)) }
+        p { a.fr-link href=(format!("/dossiers/{nu}/dossier.pdf")) { "Télécharger le dossier complet " (nu) " (PDF filigrané)" } }
         h2 { "Pièces" }
-        table {
-            caption { "Pièces du dossier et leur provenance" }
-            thead { tr { th scope="col" { "Pièce" } th scope="col" { "Validité" } th scope="col" { "Pages" } th scope="col" { "Provenance" } th scope="col" { "Ouvrir" } } }
-            tbody {
-                @for p in &view.pieces {
-                    tr {
-                        td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
-                        td {
-                            (super::validity_words(p))
-                            @if let Some(m) = p.current.as_ref().and_then(|v| v.mark.as_ref()) {
-                                br; strong { "signalée " (m.label) } " : " (m.reason)
-                            }
+        (super::table("pieces", "Pièces du dossier et leur provenance", &["Pièce", "Validité", "Pages", "Provenance", "Ouvrir"], html! {
+            @for p in &view.pieces {
+                @let name = label(&p.kind);
+                tr {
+                    td { (name) @if let Some(m) = &p.member { " (" (m) ")" } }
+                    td {
+                        (super::validity_words(p))
+                        @if let Some(m) = p.current.as_ref().and_then(|v| v.mark.as_ref()) {
+                            br; strong { "signalée " (m.label) } " : " (m.reason)
                         }
-                        td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
-                        td {
-                            @if let Some(v) = &p.current {
-                                @let by = v.uploaded_by_organisation.and_then(|o| orgs.get(&o));
-                                @if let Some(scan) = &v.scan {
-                                    "numérisée par " (by.map_or("?", |n| n.as_str()))
-                                    " le " (when(scan.scanned_at)) " sur le poste " (scan.host)
-                                    " (" (scan.images_sha256.len()) " image(s) de scan, empreintes conservées)"
-                                } @else {
-                                    "déposée par "
-                                    @match by {
-                                        Some(name) => { (name) }
-                                        None => { "le demandeur" }
-                                    }
-                                    " le " (when(v.uploaded_at))
+                    }
+                    td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
+                    td {
+                        @if let Some(v) = &p.current {
+                            @let by = v.uploaded_by_organisation.and_then(|o| orgs.get(&o));
+                            @if let Some(scan) = &v.scan {
+                                "numérisée par " (by.map_or("?", |n| n.as_str()))
+                                " le " (fr::moment(zone, scan.scanned_at)) " sur le poste " (scan.host)
+                                " (" (scan.images_sha256.len()) " image(s) de scan, empreintes conservées)"
+                            } @else {
+                                "déposée par "
+                                @match by {
+                                    Some(name) => { (name) }
+                                    None => { "le demandeur" }
                                 }
+                                " le " (fr::moment(zone, v.uploaded_at))
                             }
                         }
-                        td {
-                            @let base = format!("/dossiers/{}/pieces/{}", view.numero_unique, p.id);
-                            a href=(format!("{base}/rendu")) { "Rendu" span.sr { " : " (label(&p.kind)) } }
-                            " · "
-                            a href=(format!("{base}/original")) { "Original" span.sr { " : " (label(&p.kind)) } }
+                    }
+                    td {
+                        @let base = format!("/dossiers/{nu}/pieces/{}", p.id);
+                        ul.dnu-actions {
+                            li { a.fr-link href=(format!("{base}/rendu")) { "Rendu" span.fr-sr-only { " de la pièce « " (name) " »" } } }
+                            li { a.fr-link href=(format!("{base}/original")) { "Original" span.fr-sr-only { " de la pièce « " (name) " »" } } }
                         }
                     }
                 }
             }
-        }
+        }))
         h2 { "Imprimer une feuille de séparation" }
-        form method="get" action=(format!("/dossiers/{}/feuille.pdf", view.numero_unique)) {
-            label for="sheet-kind" { "Type des pièces qui suivront la feuille" }
-            select id="sheet-kind" name="kind" required {
-                @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
+        form.dnu-form method="get" action=(format!("/dossiers/{nu}/feuille.pdf")) {
+            div.fr-select-group {
+                label.fr-label for="sheet-kind" { "Type des pièces qui suivront la feuille" }
+                select.fr-select id="sheet-kind" name="kind" required {
+                    @for k in &catalogue.kinds { option value=(k.code) { (k.label) } }
+                }
             }
-            button type="submit" { "Imprimer la feuille" }
+            button.fr-btn.fr-btn--secondary type="submit" { "Imprimer la feuille de séparation" }
         }
         h2 { "Déposer une pièce pour le demandeur" }
-        (upload_form(&format!("/dossiers/{}/pieces", view.numero_unique), session, catalogue, upload_error))
-        p { a href="/dossiers" { "Retour aux dossiers" } }
+        (upload_form(&format!("/dossiers/{nu}/pieces"), session, catalogue, upload_error))
+        p { a.fr-link href="/dossiers" { "Retour aux dossiers" } }
     };
-    Ok(page(&format!("Dossier {}", view.numero_unique), Some(session), main).into_response())
+    Ok(page(vault, &format!("Dossier {nu}"), Some(session), main).into_response())
 }
 
 pub async fn upload(
@@ -435,9 +485,16 @@ pub async fn export(
     crate::export::export_pdf(&vault, &session.principal, &nu).await
 }
 
-/// A Unix-millisecond time as `YYYY-MM-DD HH:MM:SS` (UTC).
-fn when(ms: i64) -> String {
-    crate::clock::rfc3339(ms / 1000).replace('T', " ").trim_end_matches('Z').to_owned()
+/// Where a dossier's page sits: under the list of dossiers.
+fn breadcrumb(nu: &str) -> Markup {
+    html! {
+        nav.fr-breadcrumb aria-label="Vous êtes ici :" {
+            ol.fr-breadcrumb__list {
+                li { a.fr-breadcrumb__link href="/dossiers" { "Dossiers" } }
+                li { a.fr-breadcrumb__link aria-current="page" { "Dossier " (nu) } }
+            }
+        }
+    }
 }
 
 /// A piece's sanitised rendition, as the API serves it.

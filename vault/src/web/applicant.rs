@@ -13,7 +13,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    ApplicantSession, Deposited, MaybeSession, Session, message_fr, page, session_cookie, shown_at_form, upload_form,
+    ApplicantSession, Deposited, MaybeSession, Session, fr, message_fr, page, session_cookie, shown_at_form,
+    upload_form,
 };
 use crate::{
     access::{self, Opened},
@@ -58,6 +59,7 @@ pub async fn home(
     }
     let expired = q.session.as_deref() == Some("expiree");
     page(
+        &vault,
         "Connexion",
         None,
         sign_in_page(&vault, expired.then_some("Votre session a expiré : connectez-vous à nouveau."), ""),
@@ -72,7 +74,7 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, Error> {
     if !super::from_own_pages(&headers) {
-        return Ok(super::foreign_form());
+        return Ok(super::foreign_form(&vault));
     }
     match crate::applicants::open_session(&vault, source, &form.identifier, &form.code).await {
         Ok(s) => {
@@ -83,6 +85,7 @@ pub async fn sign_in(
         Err(Error::Unauthenticated(_)) => Ok((
             StatusCode::UNAUTHORIZED,
             page(
+                &vault,
                 "Connexion impossible",
                 None,
                 sign_in_page(&vault, Some("Identifiant ou code incorrect."), form.identifier.trim()),
@@ -99,6 +102,7 @@ pub async fn sign_in(
             let mut resp = (
                 StatusCode::TOO_MANY_REQUESTS,
                 page(
+                    &vault,
                     "Connexion impossible pour le moment",
                     None,
                     sign_in_page(&vault, Some(&message), form.identifier.trim()),
@@ -210,49 +214,49 @@ async fn render_dossier(
         Principal::Applicant { id, .. } => vault.db().franceconnect_linked_at(*id).await?,
         Principal::Agent(_) => None,
     };
+    let zone = vault.config().notices.zone;
     let main = html! {
         h1 { "Mon dossier de demande de logement social" }
-        p { "Numéro unique : " strong { (dossier.numero_unique) } " — demande valable jusqu'au " (crate::clock::iso_date(dossier.valid_until)) }
-        @if let Some(f) = flash { p.ok role="status" { (f) } }
+        p { "Numéro unique : " strong { (dossier.numero_unique) } " — demande valable jusqu'au " (fr::date(dossier.valid_until)) }
+        @if let Some(f) = flash { (super::alert_success(f)) }
         @if dossier.status == crate::domain::DossierStatus::Active
             && dossier.valid_until <= crate::clock::today() + time::Duration::days(crate::dossiers::RENEWAL_NOTICE_DAYS)
         {
             h2 { "Renouveler ma demande" }
-            p { "Votre demande arrive à échéance le " (crate::clock::iso_date(dossier.valid_until))
+            p { "Votre demande arrive à échéance le " (fr::date(dossier.valid_until))
                 ". Sans renouvellement à cette date, elle sera radiée. Renouvelez-la pour un an :" }
             form method="post" action="/mon-dossier/renouveler" {
                 input type="hidden" name="csrf" value=(session.csrf());
-                button type="submit" { "Renouveler ma demande" }
+                button.fr-btn type="submit" { "Renouveler ma demande pour un an" }
             }
         }
         h2 { "Mes pièces" }
         @if pieces.is_empty() {
             p { "Aucune pièce n'a encore été déposée." }
         } @else {
-            table {
-                caption { "Pièces du dossier" }
-                thead { tr { th scope="col" { "Pièce" } th scope="col" { "Déposée le" } th scope="col" { "Validité" } th scope="col" { "Pages" } th scope="col" { "Voir" } } }
-                tbody {
-                    @for p in &pieces {
-                        tr {
-                            td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
-                            td { (p.current.as_ref().map(|v| crate::clock::rfc3339(v.uploaded_at / 1000)[..10].to_owned()).unwrap_or_default()) }
-                            td {
-                                (super::validity_words(p))
-                                @if let Some(m) = p.current.as_ref().and_then(|v| v.mark.as_ref()) {
-                                    p.erreur { "Pièce signalée " (m.label) " : " (m.reason) ". Merci de déposer une nouvelle pièce." }
-                                }
+            (super::table("pieces", "Pièces du dossier", &["Pièce", "Déposée le", "Validité", "Pages", "Consulter"], html! {
+                @for p in &pieces {
+                    @let name = label(&p.kind);
+                    tr {
+                        td { (name) @if let Some(m) = &p.member { " (" (m) ")" } }
+                        td { (p.current.as_ref().map(|v| fr::moment(zone, v.uploaded_at)).unwrap_or_default()) }
+                        td {
+                            (super::validity_words(p))
+                            @if let Some(m) = p.current.as_ref().and_then(|v| v.mark.as_ref()) {
+                                p.fr-message.fr-message--error { "Pièce signalée " (m.label) " : " (m.reason) ". Merci de déposer une nouvelle pièce." }
                             }
-                            td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
-                            td {
-                                @if p.current.as_ref().is_some_and(|v| v.rendition) {
-                                    a href=(format!("/mon-dossier/pieces/{}/rendu", p.id)) { "Voir " span.sr { (label(&p.kind)) } }
+                        }
+                        td { (p.current.as_ref().and_then(|v| v.pages).map(|n| n.to_string()).unwrap_or_default()) }
+                        td {
+                            @if p.current.as_ref().is_some_and(|v| v.rendition) {
+                                a.fr-link href=(format!("/mon-dossier/pieces/{}/rendu", p.id)) {
+                                    "Voir" span.fr-sr-only { " la pièce « " (name) " »" }
                                 }
                             }
                         }
                     }
                 }
-            }
+            }))
         }
         h2 { "Déposer une pièce" }
         (upload_form("/mon-dossier/pieces", session, catalogue, upload_error))
@@ -260,62 +264,69 @@ async fn render_dossier(
         p { "Les avis sur votre demande (renouvellement, radiation) vous sont adressés par courriel, "
             "et aussi par courrier si vous le demandez." }
         @if dossier.status == crate::domain::DossierStatus::Active {
-            form method="post" action="/mon-dossier/coordonnees" {
+            @let error = shown.contact_error;
+            form.dnu-form method="post" action="/mon-dossier/coordonnees" {
                 input type="hidden" name="csrf" value=(session.csrf());
-                @if let Some(e) = shown.contact_error { p.erreur id="erreur-coordonnees" role="alert" { (e) } }
-                label for="email" { "Adresse électronique" }
-                input id="email" name="email" type="email" autocomplete="email"
-                    value=(contact.email.as_ref().map(|e| e.as_str()).unwrap_or_default())
-                    aria-describedby=[shown.contact_error.map(|_| "erreur-coordonnees")];
-                label for="adresse" { "Adresse postale, une ligne par ligne d'adresse (nom, voie, code postal et commune)" }
-                textarea id="adresse" name="adresse" rows="4" autocomplete="street-address" { (contact.postal_address.join("\n")) }
-                input id="courrier" name="courrier" type="checkbox" value="oui" checked[contact.wants_post];
-                label for="courrier" { "Je souhaite recevoir aussi les avis par courrier" }
-                button type="submit" { "Enregistrer mes coordonnées" }
+                @if let Some(e) = error { (super::alert_error(Some("erreur-coordonnees"), e)) }
+                div.fr-input-group {
+                    label.fr-label for="email" { "Adresse électronique" span.fr-hint-text { "Par exemple prenom.nom@exemple.fr" } }
+                    input.fr-input id="email" name="email" type="email" autocomplete="email"
+                        value=(contact.email.as_ref().map(|e| e.as_str()).unwrap_or_default())
+                        aria-describedby=[error.map(|_| "erreur-coordonnees")];
+                }
+                div.fr-input-group {
+                    label.fr-label for="adresse" {
+                        "Adresse postale"
+                        span.fr-hint-text { "Une ligne par ligne d'adresse : nom, voie, code postal et commune." }
+                    }
+                    textarea.fr-input id="adresse" name="adresse" rows="4" autocomplete="street-address"
+                        aria-describedby=[error.map(|_| "erreur-coordonnees")] { (contact.postal_address.join("\n")) }
+                }
+                div.fr-checkbox-group {
+                    input id="courrier" name="courrier" type="checkbox" value="oui" checked[contact.wants_post];
+                    label.fr-label for="courrier" { "Je souhaite recevoir aussi les avis par courrier" }
+                }
+                button.fr-btn type="submit" { "Enregistrer mes coordonnées" }
             }
         }
         h2 { "Qui a consulté mon dossier" }
-        table {
-            caption { "Historique des accès, du plus ancien au plus récent" }
-            thead { tr { th scope="col" { "Date" } th scope="col" { "Qui" } th scope="col" { "Quoi" } th scope="col" { "Motif" } } }
-            tbody {
-                @for e in &trace {
-                    tr {
-                        td { (e.at.replace('T', " ").trim_end_matches('Z')) }
-                        td {
-                            @match &e.organisation {
-                                Some(o) => { (o.name) @if let Some(a) = &e.agent { " (agent " (a) ")" } }
-                                None => { "vous" }
-                            }
+        (super::table("historique", "Historique des accès, du plus ancien au plus récent", &["Date", "Qui", "Quoi", "Motif"], html! {
+            @for e in &trace {
+                tr {
+                    td { (fr::moment_str(zone, &e.at)) }
+                    td {
+                        @match &e.organisation {
+                            Some(o) => { (o.name) @if let Some(a) = &e.agent { " (agent " (a) ")" } }
+                            None => { "vous" }
                         }
-                        td {
-                            (action_fr(&e.action))
-                            @if let Some(g) = &e.grantee { " : " (g.name) }
-                            @if e.outcome != "ok" { " — refusé" }
-                        }
-                        td { (e.purpose.clone().unwrap_or_default()) }
                     }
+                    td {
+                        (action_fr(&e.action))
+                        @if let Some(g) = &e.grantee { " : " (g.name) }
+                        @if e.outcome != "ok" { " — refusé" }
+                    }
+                    td { (e.purpose.clone().unwrap_or_default()) }
                 }
             }
-        }
+        }))
         @if vault.config().signin.franceconnect.is_some() {
             h2 { "FranceConnect" }
             @match franceconnect_since {
                 Some(since) => {
-                    p { "Votre identité FranceConnect est liée à ce dossier depuis le " (crate::clock::rfc3339(since / 1000)[..10].to_owned())
+                    p { "Votre identité FranceConnect est liée à ce dossier depuis le " (fr::date_str(&crate::clock::rfc3339(since / 1000)))
                         " : vous pouvez vous connecter avec FranceConnect, sans identifiant ni code." }
                     form method="post" action="/mon-dossier/franceconnect/retirer" {
                         input type="hidden" name="csrf" value=(session.csrf());
-                        button type="submit" { "Retirer la liaison FranceConnect" }
+                        button.fr-btn.fr-btn--secondary type="submit" { "Retirer la liaison FranceConnect" }
                     }
                 }
                 None => { p { "Aucune identité FranceConnect n'est liée à ce dossier. À votre prochaine connexion avec FranceConnect, l'identifiant et le code de votre attestation vous seront demandés une fois." } }
             }
         }
         h2 { "Mes données" }
-        p { a href="/mon-dossier/donnees.zip" { "Télécharger toutes mes données (ZIP : pièces telles que déposées, liste, historique)" } }
+        p { a.fr-link href="/mon-dossier/donnees.zip" { "Télécharger toutes mes données (ZIP : pièces telles que déposées, liste, historique)" } }
     };
-    Ok(page("Mon dossier", Some(session), main))
+    Ok(page(vault, "Mon dossier", Some(session), main))
 }
 
 pub async fn upload(

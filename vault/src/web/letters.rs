@@ -20,30 +20,24 @@ pub async fn section(vault: &Vault, session: &Session) -> Result<Markup, Error> 
         @if queue.is_empty() {
             p { "Aucun courrier n'attend d'être posté." }
         } @else {
-            table {
-                caption { "Avis aux demandeurs qui reçoivent leurs avis par la poste : imprimez, postez, puis marquez comme posté" }
-                thead { tr {
-                    th scope="col" { "Numéro unique" } th scope="col" { "Avis" } th scope="col" { "Émis le" }
-                    th scope="col" { "Courrier" } th scope="col" { "Envoi" }
-                } }
-                tbody {
-                    @for l in &queue {
-                        @let kind = match l.kind { "renewal" => "renouvellement", "warning" => "avertissement (en recommandé avec accusé de réception)", _ => "radiation" };
-                        tr {
-                            td { a href=(format!("/dossiers/{}", l.numero_unique)) { (l.numero_unique) } }
-                            td { (kind) }
-                            td { (l.issued_on) }
-                            td { a href=(format!("/courriers/{}", l.id)) { "Télécharger le courrier de " (kind) " de la demande " (l.numero_unique) " (PDF)" } }
-                            td {
-                                form method="post" action=(format!("/courriers/{}/poste", l.id)) {
-                                    input type="hidden" name="csrf" value=(session.csrf());
-                                    button type="submit" { "Marquer le courrier de la demande " (l.numero_unique) " comme posté" }
-                                }
+            (super::table("courriers", "Avis aux demandeurs qui reçoivent leurs avis par la poste : imprimez, postez, puis marquez comme posté",
+                &["Numéro unique", "Avis", "Émis le", "Courrier", "Envoi"], html! {
+                @for l in &queue {
+                    @let kind = match l.kind { "renewal" => "renouvellement", "warning" => "avertissement (en recommandé avec accusé de réception)", _ => "radiation" };
+                    tr {
+                        td { a.fr-link href=(format!("/dossiers/{}", l.numero_unique)) { (l.numero_unique) } }
+                        td { (kind) }
+                        td { (super::fr::date_str(&l.issued_on)) }
+                        td { a.fr-link href=(format!("/courriers/{}", l.id)) { "Télécharger le courrier de " (kind) " de la demande " (l.numero_unique) " (PDF)" } }
+                        td {
+                            form method="post" action=(format!("/courriers/{}/poste", l.id)) {
+                                input type="hidden" name="csrf" value=(session.csrf());
+                                button.fr-btn.fr-btn--sm.fr-btn--secondary type="submit" { "Marquer le courrier de la demande " (l.numero_unique) " comme posté" }
                             }
                         }
                     }
                 }
-            }
+            }))
         }
     })
 }

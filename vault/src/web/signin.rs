@@ -41,11 +41,20 @@ pub fn provider_button(kind: ProviderKind) -> Markup {
     };
     let what = format!("Qu'est-ce que {} ?", kind.label());
     html! {
-        div class=(name) {
+        div class=(format!("fr-connect-group {name}")) {
             form method="get" action=(kind.start_path()) {
-                button type="submit" class=(format!("{name}-button")) { "S'identifier avec " (kind.label()) }
+                @match kind {
+                    ProviderKind::FranceConnect => {
+                        button.fr-connect.franceconnect-button type="submit" {
+                            span.fr-connect__login { "S'identifier avec" } " " span.fr-connect__brand { "FranceConnect" }
+                        }
+                    }
+                    ProviderKind::ProConnect => {
+                        button.fr-btn.proconnect-button type="submit" { "S'identifier avec ProConnect" }
+                    }
+                }
             }
-            p { a href=(about) target="_blank" rel="noopener" title=(format!("{what} - nouvelle fenêtre")) { (what) } }
+            p { a.fr-link href=(about) target="_blank" rel="noopener" title=(format!("{what} - nouvelle fenêtre")) { (what) } }
         }
     }
 }
@@ -60,7 +69,7 @@ pub fn to_provider(started: &Started) -> Response {
 async fn start(vault: &Vault, kind: ProviderKind) -> Response {
     match signin::start(vault, kind).await {
         Ok(started) => to_provider(&started),
-        Err(r) => refusal_page(kind, r),
+        Err(r) => refusal_page(vault, kind, r),
     }
 }
 
@@ -84,7 +93,7 @@ pub async fn proconnect_return(
             resp.headers_mut().insert(header::SET_COOKIE, session_cookie_for(&s.token, signin::agent::SESSION_S));
             resp
         }
-        Err(r) => refusal_page(ProviderKind::ProConnect, r),
+        Err(r) => refusal_page(&vault, ProviderKind::ProConnect, r),
     };
     resp.headers_mut().append(header::SET_COOKIE, attempt_cookie("", 0));
     resp
@@ -94,9 +103,9 @@ pub async fn proconnect_return(
 const ASK: &str = "le gestionnaire du fichier partagé de votre territoire";
 
 /// The page that says why a sign-in ended without a session.
-fn refusal_page(kind: ProviderKind, refusal: Refusal) -> Response {
+fn refusal_page(vault: &Vault, kind: ProviderKind, refusal: Refusal) -> Response {
     let provider = kind.label();
-    let retry = html! { p { a href=(if kind == ProviderKind::ProConnect { "/agent" } else { "/" }) { "Revenir à la page de connexion" } } };
+    let retry = html! { p { a.fr-link href=(if kind == ProviderKind::ProConnect { "/agent" } else { "/" }) { "Revenir à la page de connexion" } } };
     let (status, title, body): (StatusCode, &str, Markup) = match refusal {
         Refusal::Internal(e) => return e.into_response(),
         Refusal::NotConfigured(_) => (
@@ -165,8 +174,8 @@ fn refusal_page(kind: ProviderKind, refusal: Refusal) -> Response {
             html! { p { "Votre accès à ce service a été désactivé. Pour le retrouver, adressez-vous à " (ASK) "." } },
         ),
     };
-    let main = html! { h1 { (title) } div role="alert" { (body) } (retry) };
-    (status, page(title, None, main)).into_response()
+    let main = html! { h1 { (title) } div.fr-alert.fr-alert--error role="alert" { (body) } (retry) };
+    (status, page(vault, title, None, main)).into_response()
 }
 
 /// The provider's redirect after its logout: the local session had ended
@@ -177,14 +186,14 @@ async fn logged_out(vault: Vault, kind: ProviderKind, headers: HeaderMap, state:
     let back = if kind == ProviderKind::ProConnect { "/agent" } else { "/" };
     let main = html! {
         h1 { "Vous êtes déconnecté" }
-        p role="status" { "Votre session sur ce service est terminée." }
+        (super::alert_success("Votre session sur ce service est terminée."))
         @match checked {
             Ok(true) => { p { "Vous êtes aussi déconnecté de " (kind.label()) "." } }
             _ => { p { "La réponse de " (kind.label()) " n'a pas pu être vérifiée : fermez votre navigateur si l'ordinateur est partagé." } }
         }
-        p { a href=(back) { "Revenir à la page de connexion" } }
+        p { a.fr-link href=(back) { "Revenir à la page de connexion" } }
     };
-    let mut resp = page("Déconnexion", None, main).into_response();
+    let mut resp = page(&vault, "Déconnexion", None, main).into_response();
     resp.headers_mut().append(header::SET_COOKIE, attempt_cookie("", 0));
     resp
 }
@@ -236,7 +245,7 @@ pub async fn franceconnect_return(
             resp.headers_mut().insert(header::SET_COOKIE, pending_cookie(&handle, signin::applicant::PENDING_S));
             resp
         }
-        Err(r) => refusal_page(ProviderKind::FranceConnect, r),
+        Err(r) => refusal_page(&vault, ProviderKind::FranceConnect, r),
     };
     resp.headers_mut().append(header::SET_COOKIE, attempt_cookie("", 0));
     resp
@@ -253,11 +262,11 @@ fn link_page(error: Option<&str>, identifier: &str) -> Markup {
     }
 }
 
-pub async fn link_form(headers: HeaderMap) -> Response {
+pub async fn link_form(State(vault): State<Vault>, headers: HeaderMap) -> Response {
     if pending_handle(&headers).is_none() {
         return Redirect::to("/").into_response();
     }
-    page("Première connexion avec FranceConnect", None, link_page(None, "")).into_response()
+    page(&vault, "Première connexion avec FranceConnect", None, link_page(None, "")).into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -273,18 +282,29 @@ pub async fn link(
     axum::Form(form): axum::Form<LinkForm>,
 ) -> Response {
     if !super::from_own_pages(&headers) {
-        return super::foreign_form();
+        return super::foreign_form(&vault);
     }
     let handle = pending_handle(&headers);
     let outcome = signin::applicant::link(&vault, source, handle.as_deref(), &form.identifier, &form.code).await;
     let again = |status: StatusCode, message: &str| {
-        (status, page("Première connexion avec FranceConnect", None, link_page(Some(message), form.identifier.trim())))
+        (
+            status,
+            page(
+                &vault,
+                "Première connexion avec FranceConnect",
+                None,
+                link_page(Some(message), form.identifier.trim()),
+            ),
+        )
             .into_response()
     };
     let ended = |status: StatusCode, title: &str, body: Markup| {
-        let main =
-            html! { h1 { (title) } div role="alert" { (body) } p { a href="/" { "Revenir à la page de connexion" } } };
-        let mut resp = (status, page(title, None, main)).into_response();
+        let main = html! {
+            h1 { (title) }
+            div.fr-alert.fr-alert--error role="alert" { (body) }
+            p { a.fr-link href="/" { "Revenir à la page de connexion" } }
+        };
+        let mut resp = (status, page(&vault, title, None, main)).into_response();
         resp.headers_mut().append(header::SET_COOKIE, pending_cookie("", 0));
         resp
     };

@@ -224,7 +224,7 @@ async fn purge_erases_a_dossier_a_year_after_its_radiation() {
             .await;
         assert_eq!(shown.status, StatusCode::GONE);
         let text = String::from_utf8_lossy(shown.body.as_ref().unwrap()).into_owned();
-        assert!(text.contains(&format!("effacé le {}", vault::clock::iso_date(on))), "{text}");
+        assert!(text.contains(&format!("effacé le {}", vault::web::fr::date(on))), "{text}");
         // The applicant's credentials went with it.
         let creds = json!({"identifier": identifier, "code": "ANYTHING22"});
         assert_eq!(app.post_json("/api/v1/session", "", creds).await.status, StatusCode::UNAUTHORIZED);

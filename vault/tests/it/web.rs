@@ -140,8 +140,10 @@ async fn the_dossier_search_redirects_only_to_a_well_formed_number() {
 
 /// Every page carries the headers a shared guichet browser needs; before,
 /// pages carried none (a page could be framed, cached, and leak its URL).
+/// The look is the DSFR's, from the vault itself: one stylesheet of its
+/// own, no inline style or script, no other site.
 #[tokio::test]
-async fn pages_are_not_cached_framed_or_leaked_and_run_only_their_own_style() {
+async fn pages_are_not_cached_framed_or_leaked_and_use_only_the_vaults_own_stylesheet() {
     let app = TestApp::builder().build().await;
     let r = app.get("/", "").await;
     assert_eq!(r.status, StatusCode::OK);
@@ -151,17 +153,47 @@ async fn pages_are_not_cached_framed_or_leaked_and_run_only_their_own_style() {
     assert_eq!(h("x-content-type-options"), "nosniff");
     let csp = h("content-security-policy");
     assert!(csp.contains("frame-ancestors 'none'") && csp.starts_with("default-src 'none'"), "{csp}");
-    // The inline style is allowed by its hash, and nothing else inline.
+    assert!(
+        csp.contains("style-src 'self';") && !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+        "{csp}"
+    );
     let body = String::from_utf8(r.body.unwrap().to_vec()).unwrap();
-    let style = body.split("<style>").nth(1).and_then(|s| s.split("</style>").next()).unwrap();
-    use base64::Engine;
-    let hash = base64::engine::general_purpose::STANDARD.encode(vault::crypto::sha256(style.as_bytes()));
-    assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
-    assert!(!csp.contains("unsafe-inline"));
+    assert!(!body.contains("<style") && !body.contains(" style=") && !body.contains("<script"), "{body}");
+    assert!(body.contains("class=\"fr-header\"") && body.contains("class=\"fr-footer\""), "{body}");
+    // Not a State body by default: no "République française" brand, no Marianne.
+    assert!(!body.contains("fr-logo") && !body.contains("marianne.css"), "{body}");
+    // The stylesheet is the vault's, cached a year under its digest, gzipped when asked.
+    let href = body.split("<link rel=\"stylesheet\" href=\"").nth(1).and_then(|s| s.split('"').next()).unwrap();
+    assert!(href.starts_with("/static/") && href.ends_with("/dsfr.css"), "{href}");
+    let css = app.get(href, "").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+    assert_eq!(css.headers["cache-control"], "public, max-age=31536000, immutable");
+    let css_text = String::from_utf8(css.body.unwrap().to_vec()).unwrap();
+    assert!(css_text.contains(".fr-btn{") && css_text.contains(".dnu-header-actions"));
+    let gz = app.send(Request::get(href).header("accept-encoding", "gzip, br").body(Body::empty()).unwrap()).await;
+    assert_eq!(gz.headers["content-encoding"], "gzip");
+    assert!(gz.body.unwrap().len() * 4 < css_text.len(), "gzip makes it at least four times smaller");
+    // Another build's address is not this build's file.
+    let stale = app.get("/static/0000000000000000/dsfr.css", "").await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND);
     // No HSTS on plain HTTP; the API's JSON is left as it was.
     assert!(r.headers.get("strict-transport-security").is_none());
     let api = app.get("/api/v1/catalogue", "").await;
     assert!(api.headers.get("content-security-policy").is_none());
+}
+
+/// A State operator's pages carry the State's brand block and fonts; its
+/// name is in the header either way.
+#[tokio::test]
+async fn the_states_brand_only_for_a_state_operator() {
+    let app = TestApp::builder()
+        .tune(|c| c.operator = vault::config::Operator { name: "Préfecture du Nord".into(), state: true })
+        .build()
+        .await;
+    let body = String::from_utf8(app.get("/", "").await.body.unwrap().to_vec()).unwrap();
+    assert!(body.contains("<p class=\"fr-logo\">République<br>française</p>"), "{body}");
+    assert!(body.contains("/marianne.css") && body.contains("Préfecture du Nord"), "{body}");
 }
 
 /// A page session opens no other session and is no bearer token: posted to
