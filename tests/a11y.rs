@@ -104,8 +104,9 @@ impl Browser {
     pub async fn keyboard_walk(&self) -> usize {
         let expected = self
             .execute(
-                "const sel = 'a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex=\"-1\"])';
-                 const els = [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length > 0 && !e.disabled);
+                "const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex=\"-1\"])';
+                 const els = [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length > 0 && !e.disabled
+                   && (e.tagName === 'SUMMARY' || !e.closest('details:not([open])')));
                  els.forEach((e, i) => e.dataset.kb = String(i));
                  return els.map(e => (e.innerText || e.value || e.id || e.name || e.tagName).trim().slice(0, 60));",
             )
@@ -118,7 +119,8 @@ impl Browser {
             let v = self
                 .execute(
                     "const a = document.activeElement;
-                     if (!a || a === document.body || a.dataset.kb === undefined) return null;
+                     if (!a || a === document.body) return null;
+                     if (a.dataset.kb === undefined) return { i: -1, shown: true, what: a.outerHTML.slice(0, 80) };
                      const ring = e => { const s = getComputedStyle(e);
                        return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'; };
                      const lab = a.labels && a.labels[0];
@@ -130,7 +132,9 @@ impl Browser {
             if v.is_null() {
                 break;
             }
-            let i = v["i"].as_u64().unwrap() as usize;
+            let Some(i) = v["i"].as_u64().map(|i| i as usize) else {
+                panic!("Tab reaches {}, which the walk did not expect", v["what"]);
+            };
             assert!(v["shown"].as_bool().unwrap(), "no visible focus on {:?}", expected[i]);
             reached[i] = true;
         }

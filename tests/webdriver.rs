@@ -54,7 +54,7 @@ impl Browser {
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--window-size=1280,1600", format!("--user-data-dir={}", profile.path().display())]
+                         "--window-size=1280,1600", "--lang=fr-FR", format!("--user-data-dir={}", profile.path().display())]
             }
         }}});
         let r: Value = http.post(format!("{root}/session")).json(&caps).send().await.unwrap().json().await.unwrap();

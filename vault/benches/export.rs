@@ -76,8 +76,15 @@ fn main() {
     let mut size = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let pdf =
-            compose("0591126000001DKMAI", "Bailleur du Nord (SIREN 590000014)", "25/11/2026", mark, &pieces).unwrap();
+        let pdf = compose(
+            "0591126000001DKMAI",
+            "Bailleur du Nord (SIREN 590000014)",
+            "25/11/2026",
+            "Complétude : dossier complet",
+            mark,
+            &pieces,
+        )
+        .unwrap();
         ours.push(t.elapsed());
         size = pdf.len();
         let t = Instant::now();

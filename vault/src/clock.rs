@@ -63,6 +63,11 @@ pub fn iso_date(d: Date) -> String {
 }
 
 /// Reads a `YYYY-MM-DD` date.
+/// A date as French readers write it: `01/12/2026`.
+pub fn fr_date(d: Date) -> String {
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}
+
 pub fn parse_iso_date(s: &str) -> Result<Date, time::error::Parse> {
     Date::parse(s, format_description!("[year]-[month]-[day]"))
 }

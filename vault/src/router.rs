@@ -137,6 +137,7 @@ fn dossiers() -> Routes {
                             req("communes", Ty::TextList, "INSEE codes of the communes the applicant wishes"),
                             opt("deposited_on", Ty::Date, "deposit date; today when absent"),
                             opt("contact", Ty::Object, "how the applicant is reached: email, postal_address (lines), online (registered online), wants_post (asked for post); the notices' channels follow from it"),
+                            opt("expected", Ty::TextList, "catalogue codes of the pieces the applicant's situation calls for, beyond identity"),
                         ]
                     },
                 )
@@ -149,6 +150,7 @@ fn dossiers() -> Routes {
                 ("commune", "INSEE code of a commune the dossier asks for"),
                 ("status", "active or radiated"),
                 ("due", "renewal: the registering organisation's active demands lapsing within 31 days (the relance list)"),
+                ("completeness", "complete or incomplete: whether every piece the situation calls for is present and counts, today"),
                 ("limit", "items per page (at most 500)"),
                 ("after", "the `next` cursor of the previous page"),
             ]),
@@ -177,6 +179,20 @@ fn dossiers() -> Routes {
                         opt("wants_post", Ty::Bool, "asked to receive post too"),
                     ]
                 },
+            ),
+        )
+        .put(
+            "/api/v1/dossiers/{nu}/expected",
+            dossiers::completeness::put,
+            Doc::new(
+                "putExpectedPieces",
+                "Declare the pieces the applicant's situation calls for (the applicant, the registering guichet); answers the completeness",
+                Auth::Bearer,
+                Produces::Json,
+            )
+            .body(
+                Consumes::Json,
+                const { &[req("kinds", Ty::TextList, "catalogue codes; the identity piece is always called for")] },
             ),
         )
         .post(
@@ -393,6 +409,18 @@ fn pages() -> Routes {
                 .success(303),
         )
         .post(
+            "/mon-dossier/situation",
+            web::applicant::situation,
+            Doc::new(
+                "pageApplicantSituation",
+                "The applicant declares the pieces their situation calls for",
+                Cookie,
+                Redirect,
+            )
+            .consumes(Consumes::Form)
+            .success(303),
+        )
+        .post(
             "/mon-dossier/coordonnees",
             web::applicant::contact,
             Doc::new("pageApplicantContact", "The applicant changes their contact details", Cookie, Redirect)
@@ -572,6 +600,18 @@ fn pages() -> Routes {
             "/dossiers/{nu}/dossier.pdf",
             web::agent::export,
             Doc::new("pageExport", "The complete watermarked dossier PDF", Cookie, Pdf),
+        )
+        .post(
+            "/dossiers/{nu}/situation",
+            web::agent::situation,
+            Doc::new(
+                "pageAgentSituation",
+                "The guichet declares the pieces the applicant's situation calls for",
+                Cookie,
+                Redirect,
+            )
+            .consumes(Consumes::Form)
+            .success(303),
         )
         .get(
             "/dossiers/{nu}/feuille.pdf",

@@ -57,6 +57,8 @@ pub struct NewDossier {
     pub applicant: Option<(String, String)>,
     /// The applicant's contact details, sealed under the dossier's key.
     pub contact: Option<super::contacts::SealedRecord>,
+    /// The pieces the applicant's situation calls for, beyond identity.
+    pub expected: Vec<crate::domain::PieceKind>,
 }
 
 fn from_row(row: &AnyRow) -> Result<Dossier, Error> {
@@ -94,6 +96,9 @@ pub struct PageFilter<'a> {
     /// The relance list: active demands of this registering organisation
     /// valid until this day at the latest.
     pub renewal_due: Option<(Uuid, Date)>,
+    /// Complete (`true`) or incomplete dossiers on that day, the kind
+    /// every dossier needs given (`expected::complete_predicate`).
+    pub complete: Option<(bool, crate::domain::PieceKind, Date)>,
 }
 
 /// Which dossiers the policy set's permits can reach for the caller (a
@@ -209,6 +214,7 @@ impl Db {
         if let Some(contact) = &new.contact {
             Self::insert_contact(&mut tx, new.id, contact).await?;
         }
+        Self::insert_expected_kinds(&mut tx, new.id, &new.expected).await?;
         Self::record_in(
             &mut tx,
             &AuditEvent::new(
@@ -294,6 +300,11 @@ impl Db {
         if let Some((org, by)) = filter.renewal_due {
             let (o, b) = (mark(&mut binds, org.to_string()), mark(&mut binds, date_to_sql(by)));
             base.push_str(&format!(" AND d.status = 'active' AND d.registered_by = {o} AND d.valid_until <= {b}"));
+        }
+        if let Some((complete, required, today)) = filter.complete {
+            let (r, t) = (mark(&mut binds, required.as_str().to_owned()), mark(&mut binds, date_to_sql(today)));
+            let not = if complete { "" } else { "NOT " };
+            base.push_str(&format!(" AND {not}{}", super::expected::complete_predicate("d.id", &r, &t)));
         }
         // One branch per reach, each walking the numéro unique index with
         // its own LIMIT, then merged: an OR of EXISTS makes PostgreSQL hash

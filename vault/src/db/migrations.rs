@@ -43,6 +43,7 @@ migrations![
     "0016_version_marks.sql",
     "0017_digests.sql",
     "0018_merges.sql",
+    "0019_expected_kinds.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

@@ -10,6 +10,7 @@ pub mod applicants;
 pub mod audit;
 pub mod contacts;
 pub mod dossiers;
+pub mod expected;
 pub mod grants;
 pub mod keys;
 mod lifecycle;

@@ -71,6 +71,7 @@ impl Db {
             format!("DELETE FROM radiation_warnings WHERE dossier_id IN ({list})"),
             format!("DELETE FROM dossier_communes WHERE dossier_id IN ({list})"),
             format!("DELETE FROM dossier_contacts WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM dossier_expected_kinds WHERE dossier_id IN ({list})"),
             format!("DELETE FROM notices WHERE dossier_id IN ({list})"),
         ] {
             let mut q = sqlx::query(&sql);

@@ -31,6 +31,8 @@ pub enum Recorded {
     Purged,
     /// The applicant's contact details were changed.
     ContactChanged,
+    /// The pieces the applicant's situation calls for were declared again.
+    ExpectedChanged,
     /// A notice was issued to the applicant (renewal, radiation): by the
     /// daily pass, into the outbox.
     NoticeIssued,
@@ -128,6 +130,7 @@ impl Recorded {
             Self::RadiationWarned => "dossier.radiation_warning",
             Self::Purged => "dossier.purge",
             Self::ContactChanged => "dossier.contact",
+            Self::ExpectedChanged => "dossier.expected",
             Self::NoticeIssued => "dossier.notice",
             Self::LetterPosted => "dossier.letter_posted",
             Self::VersionMarked => "piece.mark",
@@ -149,6 +152,7 @@ impl Recorded {
                 Self::RadiationWarned,
                 Self::Purged,
                 Self::ContactChanged,
+                Self::ExpectedChanged,
                 Self::NoticeIssued,
                 Self::LetterPosted,
                 Self::VersionMarked,
@@ -215,6 +219,7 @@ mod tests {
             Recorded::RadiationWarned,
             Recorded::Purged,
             Recorded::ContactChanged,
+            Recorded::ExpectedChanged,
             Recorded::NoticeIssued,
             Recorded::LetterPosted,
             Recorded::VersionMarked,

@@ -3,6 +3,7 @@
 //! travel inward.
 
 pub mod catalogue;
+pub mod completeness;
 mod contact;
 mod email;
 pub mod journal;
@@ -15,6 +16,7 @@ mod status;
 mod territory;
 mod validity;
 
+pub use completeness::Completeness;
 pub use contact::{Channel, Contact, ContactFields, NoticeKind};
 pub use email::EmailAddress;
 pub use numero_unique::NumeroUnique;

@@ -28,6 +28,19 @@ impl PieceKind {
         self.0
     }
 
+    /// The one kind required at registration (the identity piece, CCH
+    /// R.441-2-3); `None` only if the catalogue is broken, which the vault
+    /// refuses to open with.
+    pub fn required() -> Option<Self> {
+        let c = catalogue::shipped().ok()?;
+        c.kinds.iter().find(|k| k.required_at_registration).map(|k| Self(k.code.as_str()))
+    }
+
+    /// The catalogue's label ("Pièce d'identité ou titre de séjour").
+    pub fn label(self) -> &'static str {
+        self.entry().map_or(self.0, |k| k.label.as_str())
+    }
+
     /// The catalogue entry (label, validity rule).
     pub fn entry(self) -> Option<&'static KindEntry> {
         catalogue::shipped().ok()?.kind(self.0)
@@ -52,5 +65,11 @@ mod tests {
         let refused = PieceKind::parse("carte_vitale").unwrap_err().0;
         assert!(refused.contains("ne peut pas être demandée") && refused.contains("arrêté"), "{refused}");
         assert!(PieceKind::parse("passeport").unwrap_err().0.contains("expected one of"));
+    }
+}
+
+impl serde::Serialize for PieceKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
     }
 }

@@ -32,12 +32,12 @@ impl PieceValidity {
 
     /// In French, with the date.
     pub fn words(valid_until: Option<Date>, today: Date) -> String {
-        let iso = valid_until.map(crate::clock::iso_date).unwrap_or_default();
+        let on = valid_until.map(crate::clock::fr_date).unwrap_or_default();
         match Self::of(valid_until, today) {
             Self::Unknown => "sans date".into(),
-            Self::Expired => format!("expirée depuis le {iso}"),
-            Self::Expiring => format!("expire bientôt, le {iso}"),
-            Self::Valid => format!("valable jusqu'au {iso}"),
+            Self::Expired => format!("expirée depuis le {on}"),
+            Self::Expiring => format!("expire bientôt, le {on}"),
+            Self::Valid => format!("valable jusqu'au {on}"),
         }
     }
 }
@@ -94,6 +94,6 @@ mod tests {
         assert_eq!(PieceValidity::of(Some(today), today), PieceValidity::Expiring);
         assert_eq!(PieceValidity::of(Some(date!(2027 - 02 - 10)), today), PieceValidity::Expiring);
         assert_eq!(PieceValidity::of(Some(date!(2027 - 02 - 11)), today), PieceValidity::Valid);
-        assert_eq!(PieceValidity::words(Some(date!(2027 - 01 - 09)), today), "expirée depuis le 2027-01-09");
+        assert_eq!(PieceValidity::words(Some(date!(2027 - 01 - 09)), today), "expirée depuis le 09/01/2027");
     }
 }

@@ -1,6 +1,7 @@
 //! Dossiers: registration, consultation, the worklist and the lifecycle
 //! (renewal, radiation, merging numbers).
 
+pub mod completeness;
 pub mod contact;
 pub mod lifecycle;
 pub mod merge;
@@ -8,6 +9,7 @@ pub mod register;
 pub mod show;
 pub mod worklist;
 
+pub use completeness::{completeness_of, put_expected};
 pub use lifecycle::{RadiationReason, radiate_dossier, renew_dossier, warn, warn_radiation};
 pub use merge::{MergeView, merge_dossiers};
 pub(crate) use register::{Credentials, one_year_after};

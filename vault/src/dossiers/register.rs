@@ -34,6 +34,10 @@ pub struct RegisterInput {
     /// online, asked for post): the notices' channels follow from it.
     #[serde(default)]
     pub contact: Option<ContactFields>,
+    /// Catalogue codes of the pieces the applicant's situation calls for,
+    /// beyond the identity piece every dossier needs.
+    #[serde(default)]
+    pub expected: Vec<String>,
 }
 
 /// A demand is valid one year from its deposit (CCH R.441-2-7).
@@ -104,6 +108,7 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
     let contact = input.contact.as_ref().map(Contact::parse).transpose()?;
+    let expected = super::completeness::parse_kinds(&input.expected)?;
     // The decision needs the communes: a guichet registers on its territory.
     access::may_register(vault, principal, &communes).await?;
     let agent = principal.as_agent()?;
@@ -177,13 +182,14 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
             key,
             applicant: Some((credentials.identifier.clone(), credentials.code_hash.clone())),
             contact: sealed_contact,
+            expected: expected.clone(),
         })
         .await?;
     tracing::info!(dossier.id = %dossier.id, agent.id = %agent.agent.id, "dossier registered");
     Ok(Registered {
         dossier: DossierView {
             contact: contact.map(|c| c.fields()),
-            ..DossierView::new(&dossier, &agent.organisation, Vec::new())
+            ..DossierView::new(&dossier, &agent.organisation, Vec::new(), super::completeness::assess_new(&expected)?)
         },
         applicant: credentials.shown(),
     })

@@ -51,11 +51,19 @@ pub struct DossierView {
     /// answers to those who may read the dossier, never in logs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactFields>,
+    /// Whether every piece the applicant's situation calls for is present
+    /// and still counts, today, and where each stands.
+    pub completeness: crate::domain::Completeness,
     pub pieces: Vec<PieceSummary>,
 }
 
 impl DossierView {
-    pub fn new(d: &Dossier, registered_by: &Organisation, pieces: Vec<PieceSummary>) -> Self {
+    pub fn new(
+        d: &Dossier,
+        registered_by: &Organisation,
+        pieces: Vec<PieceSummary>,
+        completeness: crate::domain::Completeness,
+    ) -> Self {
         Self {
             numero_unique: d.numero_unique.to_string(),
             status: if d.shredded { "erased".into() } else { d.status.to_string() },
@@ -68,6 +76,7 @@ impl DossierView {
             registered_by: registered_by.into(),
             contact: None,
             merged_into: None,
+            completeness,
             pieces,
         }
     }
@@ -99,6 +108,7 @@ pub(super) async fn view(opened: &Opened<'_>, dossier: &Dossier) -> Result<Dossi
         .await?
         .ok_or_else(|| Error::Integrity("dossier without its registering organisation".into()))?;
     let pieces = crate::pieces::summaries(opened).await?;
+    let completeness = super::completeness::completeness_of(opened, &pieces).await?;
     let contact = match opened.vault().db().contact_of(dossier.id).await? {
         Some(record) if !dossier.shredded => {
             Some(crate::sealed::records::open_contact(&opened.key().await?, &record)?.fields())
@@ -113,5 +123,5 @@ pub(super) async fn view(opened: &Opened<'_>, dossier: &Dossier) -> Result<Dossi
         }
         _ => None,
     };
-    Ok(DossierView { contact, merged_into, ..DossierView::new(dossier, &registered_by, pieces) })
+    Ok(DossierView { contact, merged_into, ..DossierView::new(dossier, &registered_by, pieces, completeness) })
 }

@@ -1,5 +1,6 @@
-//! `GET /api/v1/dossiers?commune=…&status=…&limit=…&after=…`: the dossiers
-//! the caller may read, in numéro unique order, a page at a time.
+//! `GET /api/v1/dossiers?commune=…&status=…&completeness=…&limit=…&after=…`:
+//! the dossiers the caller may read, in numéro unique order, a page at a
+//! time, each with its completeness.
 //!
 //! Each candidate goes through the same decision as `GET /dossiers/{nu}`
 //! (`auth::decide_prepared`, with the caller's entities built and grants
@@ -23,7 +24,9 @@ use crate::{
         audit::AuditEvent,
         dossiers::{PageFilter, Reach},
     },
-    domain::{CommuneCode, DossierStatus, NumeroUnique, TerritoryCode, journal::Recorded},
+    domain::{
+        CommuneCode, DossierStatus, NumeroUnique, PieceKind, TerritoryCode, completeness::Status, journal::Recorded,
+    },
     error::Error,
 };
 
@@ -44,6 +47,8 @@ pub struct WorklistQuery {
     /// `renewal`: the registering organisation's active demands that lapse
     /// within 31 days (or have lapsed), to chase before they are radiated.
     pub due: Option<String>,
+    /// `complete` or `incomplete` (`domain::completeness`), today.
+    pub completeness: Option<String>,
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
@@ -56,6 +61,9 @@ pub struct WorklistItem {
     pub communes: Vec<String>,
     pub deposited_on: String,
     pub valid_until: String,
+    /// Whether every piece the applicant's situation calls for is present
+    /// and still counts, today (`GET /dossiers/{nu}` lists them).
+    pub completeness: Status,
     /// On the relance list: the renewal notice for this validity, once
     /// the daily pass issued it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,7 +139,11 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
         },
         Some(other) => return Err(Error::Invalid(format!("due: {other:?} is not a list; expected renewal"))),
     };
-    let filter = PageFilter { commune: commune.as_ref(), status, renewal_due };
+    let today = crate::clock::today();
+    let required = PieceKind::required().ok_or_else(|| Error::Config("the catalogue has no required kind".into()))?;
+    let complete = optional("completeness", q.completeness.as_deref(), Status::parse)?
+        .map(|s| (s == Status::Complete, required, today));
+    let filter = PageFilter { commune: commune.as_ref(), status, renewal_due, complete };
     let prepared = Prepared::new(vault, principal);
     let mut items = Vec::new();
     let mut shown = Vec::new();
@@ -165,18 +177,39 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
                     communes: d.communes.iter().map(ToString::to_string).collect(),
                     deposited_on: crate::clock::iso_date(d.deposited_on),
                     valid_until: crate::clock::iso_date(d.valid_until),
+                    // Set for the whole page below, in one query.
+                    completeness: Status::Incomplete,
                     notice,
                 });
                 if items.len() == limit {
                     // More may follow: the cursor resumes after this one.
-                    return Ok((Worklist { items, next: cursor.map(|c| c.to_string()) }, shown));
+                    let next = cursor.map(|c| c.to_string());
+                    return with_completeness(vault, items, shown, next, required, today).await;
                 }
             }
         }
         if exhausted {
-            return Ok((Worklist { items, next: None }, shown));
+            return with_completeness(vault, items, shown, None, required, today).await;
         }
     }
+}
+
+/// The page, each item with its completeness (one query for the page).
+async fn with_completeness(
+    vault: &Vault,
+    mut items: Vec<WorklistItem>,
+    shown: Vec<Uuid>,
+    next: Option<String>,
+    required: PieceKind,
+    today: time::Date,
+) -> Result<(Worklist, Vec<Uuid>), Error> {
+    let complete = vault.db().complete_among(&shown, required, today).await?;
+    for (item, id) in items.iter_mut().zip(&shown) {
+        if complete.contains(id) {
+            item.completeness = Status::Complete;
+        }
+    }
+    Ok((Worklist { items, next }, shown))
 }
 
 /// The renewal notice of the dossier's current validity, if issued.

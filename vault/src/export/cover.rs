@@ -23,6 +23,8 @@ pub struct Cover<'a> {
     pub numero_unique: &'a str,
     pub recipient: &'a str,
     pub date: &'a str,
+    /// "Complétude : dossier complet", or what is missing.
+    pub completeness: &'a str,
     pub pieces: &'a [ExportPiece],
     /// First page of each piece (1-based), `None` for one with no rendition.
     pub first_pages: &'a [Option<usize>],
@@ -30,6 +32,17 @@ pub struct Cover<'a> {
 
 fn line(x: f32, y: f32, size: f32, bold: bool, text: impl Into<String>) -> TextLine {
     TextLine { x, y, size, bold, text: text.into() }
+}
+
+/// `text` cut to `max` characters, an ellipsis marking the cut (one line
+/// of the cover).
+fn fit(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// How many cover pages a dossier of `pieces` pieces needs.
@@ -56,6 +69,7 @@ pub fn layout(c: &Cover<'_>) -> Vec<Vec<TextLine>> {
                 false,
                 format!("Usage exclusif : instruction de la demande {} (CCH R.441-2-6)", c.numero_unique),
             ),
+            line(56.0, 700.0, 10.0, true, fit(c.completeness, 100)),
             line(56.0, 684.0, 12.0, true, format!("Pièces ({}) — page {} de {pages}", c.pieces.len(), n + 1)),
         ];
         let mut y = 662.0;

@@ -58,6 +58,7 @@ pub fn compose(
     numero_unique: &str,
     recipient: &str,
     date: &str,
+    completeness: &str,
     watermark: &str,
     pieces: &[ExportPiece],
 ) -> Result<Vec<u8>, Error> {
@@ -70,7 +71,7 @@ pub fn compose(
             next += p.pages;
         }
     }
-    let cover = Cover { numero_unique, recipient, date, pieces, first_pages: &first_pages };
+    let cover = Cover { numero_unique, recipient, date, completeness, pieces, first_pages: &first_pages };
     let marks = Marks { text: watermark, made: Mutex::new(HashMap::new()) };
     let mut pages = Vec::with_capacity(next);
     let mut bookmarks = vec![Bookmark { title: "Page de garde".into(), page: 0 }];
@@ -157,6 +158,23 @@ pub async fn export(
 
 /// The complete dossier as one PDF, watermarked for the caller, traced
 /// before it is sent.
+/// The cover's completeness line: the status and what is missing or stale.
+fn completeness_words(c: &crate::domain::Completeness) -> String {
+    use crate::domain::completeness::PieceState;
+    let mut out = format!("Complétude : dossier {}", c.status.words());
+    for (state, words) in [
+        (PieceState::Missing, "manquante(s)"),
+        (PieceState::Expired, "expirée(s)"),
+        (PieceState::Flagged, "à remplacer"),
+    ] {
+        let kinds: Vec<&str> = c.expected.iter().filter(|e| e.state == state).map(|e| e.kind.label()).collect();
+        if !kinds.is_empty() {
+            out.push_str(&format!(" — {words} : {}", kinds.join(", ")));
+        }
+    }
+    out
+}
+
 pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Result<Response, Error> {
     let opened = access::open(vault, principal, nu, Action::DossierExport).await?;
     let dossier = opened.dossier();
@@ -209,9 +227,12 @@ pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Resul
     let watermark = format!("{recipient} — {date} — usage exclusif : instruction de la demande {nu}");
     let numero = dossier.numero_unique.to_string();
     let started = std::time::Instant::now();
-    let pdf = tokio::task::spawn_blocking(move || compose(&numero, &recipient, &date, &watermark, &pieces))
-        .await
-        .map_err(|e| Error::internal("export task", e))??;
+    let summaries = crate::pieces::summaries(&opened).await?;
+    let completeness = completeness_words(&crate::dossiers::completeness_of(&opened, &summaries).await?);
+    let pdf =
+        tokio::task::spawn_blocking(move || compose(&numero, &recipient, &date, &completeness, &watermark, &pieces))
+            .await
+            .map_err(|e| Error::internal("export task", e))??;
     tracing::info!(dossier.id = %dossier.id, size_bytes = pdf.len(), elapsed_ms = started.elapsed().as_millis() as u64, "dossier exported");
     // Traced before the first byte is sent.
     opened.record(Action::DossierExport, None).await?;
@@ -221,4 +242,38 @@ pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Resul
         &format!("attachment; filename=\"dossier-{}.pdf\"", dossier.numero_unique),
         false,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        PieceKind,
+        completeness::{Held, assess},
+    };
+
+    #[test]
+    fn the_cover_says_whether_the_dossier_is_complete_and_what_is_missing() {
+        let kind = |k| PieceKind::parse(k).unwrap();
+        let today = crate::clock::today();
+        let expected = [kind("identite"), kind("avis_imposition_n2"), kind("ressources")];
+        let held =
+            [Held { kind: kind("identite"), valid_until: Some(today - time::Duration::days(1)), flagged: false }];
+        let words = completeness_words(&assess(&expected, &held, today));
+        assert_eq!(
+            words,
+            "Complétude : dossier incomplet — manquante(s) : Avis d'impôt sur le revenu de l'année N-2, \
+             Ressources mensuelles — expirée(s) : Pièce d'identité ou titre de séjour"
+        );
+        let cover = Cover {
+            numero_unique: "0591126000001DKMAI",
+            recipient: "Bailleur",
+            date: "03/12/2026",
+            completeness: &words,
+            pieces: &[],
+            first_pages: &[],
+        };
+        let page = &cover::layout(&cover)[0];
+        assert!(page.iter().any(|l| l.text.starts_with("Complétude : dossier incomplet") && l.text.ends_with('…')));
+    }
 }

@@ -16,7 +16,7 @@ use crate::{
         dossiers::{NewDossier, NumberSource},
         orgs::{NewOrganisation, Organisation},
     },
-    domain::{CommuneCode, GuichetCode, OrgKind, Siren, TerritoryCode},
+    domain::{CommuneCode, GuichetCode, OrgKind, PieceKind, Siren, TerritoryCode},
     dossiers::{Credentials, one_year_after},
     error::Error,
 };
@@ -164,6 +164,9 @@ pub async fn seed(vault: &Vault) -> Result<DemoReport, Error> {
             key: DossierKey::generate(id)?.wrap(&vault.keys())?,
             applicant: Some((credentials.identifier.clone(), credentials.code_hash.clone())),
             contact: None,
+            // A situation that calls for a tax notice and pay slips, so
+            // the checklists have something to show.
+            expected: vec![PieceKind::parse("avis_imposition_n2")?, PieceKind::parse("ressources")?],
         })
         .await?;
     report.dossiers.push(DemoDossier {

@@ -19,13 +19,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{
-    AgentSession, Deposited, MaybeSession, Session, fr, message_fr, page, session_cookie_for, shown_at_form,
-    upload_form,
+    AgentSession, Deposited, MaybeSession, Session, completeness, fr, message_fr, page, session_cookie_for,
+    shown_at_form, upload_form,
 };
 use crate::{
     app::Vault,
     auth::{Carrier, Principal, TokenKind},
-    domain::{ContactFields, PieceKind},
+    domain::{ContactFields, PieceKind, completeness::Status},
     dossiers::{RegisterInput, WorklistQuery, register_dossier, show_dossier, worklist_of},
     error::Error,
 };
@@ -122,6 +122,8 @@ pub async fn sign_in(
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     nu: Option<String>,
+    /// `complet` or `incomplet`: the list's completeness filter.
+    completude: Option<String>,
 }
 
 pub async fn list(
@@ -139,11 +141,17 @@ pub async fn list(
                     "Numéro unique invalide : il compte 18 caractères, par exemple 059122600000001AB.",
                 );
                 let notice = Notice { markup: notice, register_error: false };
-                (StatusCode::UNPROCESSABLE_ENTITY, list_page(&vault, &session, Some(notice)).await?).into_response()
+                (StatusCode::UNPROCESSABLE_ENTITY, list_page(&vault, &session, Some(notice), None).await?)
+                    .into_response()
             }
         });
     }
-    Ok(list_page(&vault, &session, None).await?.into_response())
+    let filter = match q.completude.as_deref() {
+        Some("complet") => Some(Status::Complete),
+        Some("incomplet") => Some(Status::Incomplete),
+        _ => None,
+    };
+    Ok(list_page(&vault, &session, None, filter).await?.into_response())
 }
 
 /// What the list page shows above its sections: a notice, and whether it
@@ -157,11 +165,16 @@ async fn list_page(
     vault: &Vault,
     session: &Session,
     notice: Option<Notice>,
+    completeness: Option<Status>,
 ) -> Result<axum::response::Html<String>, Error> {
     let register_error = notice.as_ref().is_some_and(|n| n.register_error);
-    let items = worklist_of(vault, &session.principal, WorklistQuery { limit: Some(200), ..WorklistQuery::default() })
-        .await?
-        .items;
+    let q = WorklistQuery {
+        limit: Some(200),
+        completeness: completeness.map(|c| c.as_str().to_owned()),
+        ..WorklistQuery::default()
+    };
+    let items = worklist_of(vault, &session.principal, q).await?.items;
+    let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let Principal::Agent(a) = &session.principal else { return Err(Error::Forbidden("agents only".into())) };
     // The relance list, for the organisations that register demands.
     let (due, letters) = if a.organisation.registering {
@@ -204,6 +217,7 @@ async fn list_page(
                     }
                     textarea.fr-input id="adresse" name="adresse" rows="4" {}
                 }
+                (completeness::kinds_fieldset(catalogue, &[]))
                 button.fr-btn type="submit" { "Enregistrer la demande" }
             }
         }
@@ -235,8 +249,19 @@ async fn list_page(
         }
         @if let Some(l) = letters { (l) }
         h2 { "Dossiers de votre territoire (" (items.len()) ")" }
+        form.dnu-form method="get" action="/dossiers" {
+            div.fr-select-group {
+                label.fr-label for="completude" { "Afficher les dossiers" }
+                select.fr-select id="completude" name="completude" {
+                    option value="" selected[completeness.is_none()] { "complets et incomplets" }
+                    option value="complet" selected[completeness == Some(Status::Complete)] { "complets seulement" }
+                    option value="incomplet" selected[completeness == Some(Status::Incomplete)] { "incomplets seulement" }
+                }
+            }
+            button.fr-btn.fr-btn--secondary.fr-btn--sm type="submit" { "Filtrer la liste" }
+        }
         (super::table("dossiers", "Dossiers que votre organisme peut consulter",
-            &["Numéro unique", "Communes", "Déposée le", "Valable jusqu'au", "État"], html! {
+            &["Numéro unique", "Communes", "Déposée le", "Valable jusqu'au", "État", "Complétude"], html! {
             @for d in &items {
                 tr {
                     td { a.fr-link href=(format!("/dossiers/{}", d.numero_unique)) { (d.numero_unique) } }
@@ -247,6 +272,7 @@ async fn list_page(
                         @if d.status == "active" { p.fr-badge.fr-badge--sm.fr-badge--info { "active" } }
                         @else { p.fr-badge.fr-badge--sm { "radiée" } }
                     }
+                    td { (completeness::badge(d.completeness)) }
                 }
             }
         }))
@@ -254,33 +280,35 @@ async fn list_page(
     Ok(page(vault, "Dossiers", Some(session), main))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RegisterForm {
-    csrf: String,
-    communes: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    adresse: String,
+/// The registration form's fields (its checkboxes come as `attendue_<code>`,
+/// hence pairs rather than a struct).
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
 
 pub async fn register(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
-    Form(form): Form<RegisterForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
-    session.check_csrf(&form.csrf)?;
-    let communes =
-        form.communes.split([',', ' ']).map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+    session.check_csrf(field(&fields, "csrf"))?;
+    let communes = field(&fields, "communes")
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (email, adresse) = (field(&fields, "email").trim(), field(&fields, "adresse"));
     // Registered at the counter: not online, so the notices go by post
     // (and by e-mail too when given, CCH R.441-2-7).
-    let contact = (!form.email.trim().is_empty() || !form.adresse.trim().is_empty()).then(|| ContactFields {
-        email: Some(form.email.trim().to_owned()).filter(|e| !e.is_empty()),
-        postal_address: form.adresse.lines().map(str::to_owned).collect(),
+    let contact = (!email.is_empty() || !adresse.trim().is_empty()).then(|| ContactFields {
+        email: Some(email.to_owned()).filter(|e| !e.is_empty()),
+        postal_address: adresse.lines().map(str::to_owned).collect(),
         online: false,
         wants_post: false,
     });
-    let input = RegisterInput { communes, contact, ..RegisterInput::default() };
+    let expected = completeness::ticked(&fields);
+    let input = RegisterInput { communes, contact, expected, ..RegisterInput::default() };
     match register_dossier(&vault, &session.principal, input).await {
         Ok(r) => {
             let nu = r.dossier.numero_unique.clone();
@@ -293,7 +321,7 @@ pub async fn register(
                 }
             };
             let notice = Notice { markup: notice, register_error: false };
-            Ok((StatusCode::CREATED, list_page(&vault, &session, Some(notice)).await?).into_response())
+            Ok((StatusCode::CREATED, list_page(&vault, &session, Some(notice), None).await?).into_response())
         }
         Err(e @ (Error::Invalid(_) | Error::Forbidden(_) | Error::Refused { .. })) => {
             let status = e.status();
@@ -302,7 +330,7 @@ pub async fn register(
                 &format!("Enregistrement impossible : {}", fr::refusal(&e)),
             );
             let notice = Notice { markup: notice, register_error: true };
-            Ok((status, list_page(&vault, &session, Some(notice)).await?).into_response())
+            Ok((status, list_page(&vault, &session, Some(notice), None).await?).into_response())
         }
         Err(e) => Err(e),
     }
@@ -370,6 +398,7 @@ async fn show_page(
     }
     let zone = vault.config().notices.zone;
     let nu = &view.numero_unique;
+    let registering = matches!(&session.principal, Principal::Agent(a) if a.organisation.registering);
     let main = html! {
         (breadcrumb(nu))
         h1 { "Dossier " (nu) }
@@ -386,6 +415,16 @@ async fn show_page(
         }
         @if let Some(f) = flash { (super::alert_success(f)) }
         p { a.fr-link href=(format!("/dossiers/{nu}/dossier.pdf")) { "Télécharger le dossier complet " (nu) " (PDF filigrané)" } }
+        h2 { "Complétude" }
+        (completeness::checklist(&view.completeness, false))
+        @if registering && view.status == "active" {
+            details {
+                summary { "Modifier la liste des pièces que la situation demande" }
+                @let declared: Vec<PieceKind> = view.completeness.expected.iter().skip(1).map(|e| e.kind).collect();
+                (completeness::situation_form(&format!("/dossiers/{nu}/situation"), &session.csrf(), catalogue, &declared,
+                    "Enregistrer la liste des pièces attendues"))
+            }
+        }
         h2 { "Pièces" }
         (super::table("pieces", "Pièces du dossier et leur provenance", &["Pièce", "Validité", "Pages", "Provenance", "Ouvrir"], html! {
             @for p in &view.pieces {
@@ -483,6 +522,18 @@ pub async fn export(
     Path(nu): Path<String>,
 ) -> Result<Response, Error> {
     crate::export::export_pdf(&vault, &session.principal, &nu).await
+}
+
+/// The guichet declares what the applicant's situation calls for.
+pub async fn situation(
+    State(vault): State<Vault>,
+    AgentSession(session): AgentSession,
+    Path(nu): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Error> {
+    session.check_csrf(field(&fields, "csrf"))?;
+    crate::dossiers::put_expected(&vault, &session.principal, &nu, &completeness::ticked(&fields)).await?;
+    Ok(Redirect::to(&format!("/dossiers/{nu}?situation=1")).into_response())
 }
 
 /// Where a dossier's page sits: under the list of dossiers.

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    ApplicantSession, Deposited, MaybeSession, Session, fr, message_fr, page, session_cookie, shown_at_form,
-    upload_form,
+    ApplicantSession, Deposited, MaybeSession, Session, completeness, fr, message_fr, page, session_cookie,
+    shown_at_form, upload_form,
 };
 use crate::{
     access::{self, Opened},
@@ -163,6 +163,7 @@ fn action_fr(action: &str) -> &str {
         Some(Recorded::RadiationWarned) => "vous a averti d'une radiation possible dans un mois",
         Some(Recorded::Purged) => "a effacé le dossier, un an après sa radiation",
         Some(Recorded::ContactChanged) => "a modifié vos coordonnées",
+        Some(Recorded::ExpectedChanged) => "a modifié la liste des pièces que votre situation demande",
         Some(Recorded::NoticeIssued) => "vous a adressé un avis (renouvellement ou radiation)",
         Some(Recorded::LetterPosted) => "a posté un courrier à votre adresse",
         Some(Recorded::VersionMarked) => "a signalé un problème sur une pièce (voir « Mes pièces »)",
@@ -203,6 +204,7 @@ async fn render_dossier(
     let opened = own(vault, session, Action::DossierRead).await?;
     let dossier = opened.dossier();
     let pieces = crate::pieces::summaries(&opened).await?;
+    let completeness = crate::dossiers::completeness_of(&opened, &pieces).await?;
     let trace = crate::audit::events_of(&opened.and(Action::AuditRead).await?).await?;
     let catalogue = crate::domain::catalogue::shipped().map_err(|e| Error::Config(e.to_owned()))?;
     let label = |kind: &str| catalogue.kind(kind).map_or_else(|| kind.to_owned(), |k| k.label.clone());
@@ -228,6 +230,16 @@ async fn render_dossier(
             form method="post" action="/mon-dossier/renouveler" {
                 input type="hidden" name="csrf" value=(session.csrf());
                 button.fr-btn type="submit" { "Renouveler ma demande pour un an" }
+            }
+        }
+        h2 { "Ma demande est-elle complète ?" }
+        (completeness::checklist(&completeness, true))
+        @if dossier.status == crate::domain::DossierStatus::Active {
+            details {
+                summary { "Ma situation a changé : modifier la liste des pièces à fournir" }
+                @let declared: Vec<crate::domain::PieceKind> = completeness.expected.iter().skip(1).map(|e| e.kind).collect();
+                (completeness::situation_form("/mon-dossier/situation", &session.csrf(), catalogue, &declared,
+                    "Enregistrer la liste des pièces à fournir"))
             }
         }
         h2 { "Mes pièces" }
@@ -413,6 +425,20 @@ pub async fn contact(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The applicant declares what their situation calls for (the checklist
+/// follows), as their guichet can.
+pub async fn situation(
+    State(vault): State<Vault>,
+    ApplicantSession(session): ApplicantSession,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Error> {
+    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+    session.check_csrf(csrf)?;
+    let nu = own_nu(&vault, &session).await?;
+    crate::dossiers::put_expected(&vault, &session.principal, &nu, &completeness::ticked(&fields)).await?;
+    Ok(Redirect::to("/mon-dossier?situation=1").into_response())
 }
 
 /// The field errors of `Contact::parse`, in French.

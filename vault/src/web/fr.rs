@@ -58,7 +58,7 @@ pub fn sentence(e: &Error) -> String {
 
 /// `2026-12-01` → `01/12/2026`.
 pub fn date(d: Date) -> String {
-    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+    crate::clock::fr_date(d)
 }
 
 /// An ISO date (or the date part of an RFC 3339 time) in French; anything

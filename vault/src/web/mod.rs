@@ -13,6 +13,7 @@ pub mod about;
 pub mod agent;
 pub mod applicant;
 pub mod assets;
+pub mod completeness;
 pub mod fr;
 pub mod letters;
 pub mod signin;
@@ -515,12 +516,17 @@ pub struct Deposited {
     renouvelee: Option<String>,
     /// `?coordonnees=1`: the applicant changed their contact details.
     coordonnees: Option<String>,
+    /// `?situation=1`: the pieces the situation calls for were declared.
+    situation: Option<String>,
 }
 
 impl Deposited {
     pub fn flash(&self) -> Option<&'static str> {
         if self.renouvelee.is_some() {
             return Some("Votre demande est renouvelée pour un an.");
+        }
+        if self.situation.is_some() {
+            return Some("La liste des pièces que la situation demande est enregistrée.");
         }
         if self.coordonnees.is_some() {
             return Some("Vos coordonnées sont enregistrées : les avis vous seront adressés ainsi.");
