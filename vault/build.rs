@@ -10,10 +10,17 @@
 //! operator is a State body. Every asset is addressed under a digest of the
 //! whole set, so browsers may keep it for a year.
 //!
-//! Where the DSFR comes from: `DNU_VAULT_DSFR_DIST` (a `dist/` directory,
-//! for builds without npm), else `web/node_modules`, installed here with
+//! The official geographic code comes the same way (npm's
+//! `@etalab/decoupage-administratif`, same lockfile): the current communes
+//! (name, département, postcodes) and the EPCI with their members, cut down
+//! to two tab-separated tables (1.5 MB instead of 12.6 MB of JSON) that
+//! `domain::geo` reads.
+//!
+//! Where they come from: `DNU_VAULT_DSFR_DIST` and `DNU_VAULT_GEO_DATA`
+//! (the DSFR's `dist/` and the geographic code's `data/` directories, for
+//! builds without npm), else `web/node_modules`, installed here with
 //! `npm ci --ignore-scripts` (the lockfile's exact tree, no install
-//! scripts) when it is absent.
+//! scripts) when something is absent.
 
 use std::{
     collections::BTreeMap,
@@ -53,12 +60,20 @@ fn main() {
     let web = manifest.join("../web");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-env-changed=DNU_VAULT_DSFR_DIST");
+    println!("cargo:rerun-if-env-changed=DNU_VAULT_GEO_DATA");
     println!("cargo:rerun-if-changed={}", web.join("package-lock.json").display());
     println!("cargo:rerun-if-changed={}", web.join("vault.css").display());
-    let dist = match std::env::var_os("DNU_VAULT_DSFR_DIST") {
-        Some(d) => PathBuf::from(d),
-        None => installed(&web),
+    let (dist, geo) = match (std::env::var_os("DNU_VAULT_DSFR_DIST"), std::env::var_os("DNU_VAULT_GEO_DATA")) {
+        (Some(d), Some(g)) => (PathBuf::from(d), PathBuf::from(g)),
+        (d, g) => {
+            let modules = installed(&web);
+            (
+                d.map_or_else(|| modules.join("@gouvfr/dsfr/dist"), PathBuf::from),
+                g.map_or_else(|| modules.join("@etalab/decoupage-administratif/data"), PathBuf::from),
+            )
+        }
     };
+    geography(&geo, &out);
     if !dist.join("core/core.main.min.css").is_file() {
         panic!("no DSFR at {}: set DNU_VAULT_DSFR_DIST to @gouvfr/dsfr's dist/ directory", dist.display());
     }
@@ -125,10 +140,13 @@ fn main() {
     std::fs::write(out.join("assets.rs"), table).expect("OUT_DIR is writable");
 }
 
-/// `web/node_modules/@gouvfr/dsfr/dist`, installed from the lockfile if absent.
+/// `web/node_modules`, installed from the lockfile if what the build
+/// takes from it is absent.
 fn installed(web: &Path) -> PathBuf {
-    let dist = web.join("node_modules/@gouvfr/dsfr/dist");
-    if !dist.join("core/core.main.min.css").is_file() {
+    let modules = web.join("node_modules");
+    let complete = modules.join("@gouvfr/dsfr/dist/core/core.main.min.css").is_file()
+        && modules.join("@etalab/decoupage-administratif/data/communes.json").is_file();
+    if !complete {
         // The DSFR's own install script only prints advice; skipped, as
         // every package's is (nothing runs at install but npm itself).
         let status = Command::new("npm")
@@ -139,11 +157,59 @@ fn installed(web: &Path) -> PathBuf {
             Ok(s) if s.success() => {}
             Ok(s) => panic!("`npm ci` in {} failed ({s}): the pages need the DSFR", web.display()),
             Err(e) => panic!(
-                "npm is needed once to install the DSFR ({e}); or set DNU_VAULT_DSFR_DIST to @gouvfr/dsfr's dist/"
+                "npm is needed once to install the DSFR and the geographic code ({e}); or set DNU_VAULT_DSFR_DIST \
+                 and DNU_VAULT_GEO_DATA to their dist/ and data/ directories"
             ),
         }
     }
-    dist
+    modules
+}
+
+/// `communes.tsv` (code, name, département, postcodes, EPCI SIREN) of the
+/// current communes and the municipal arrondissements of Paris, Lyon and
+/// Marseille, and `epci.tsv` (SIREN, name, member commune codes).
+fn geography(data: &Path, out: &Path) {
+    use serde_json::Value;
+    let read = |name: &str| -> Vec<Value> {
+        let path = data.join(name);
+        println!("cargo:rerun-if-changed={}", path.display());
+        serde_json::from_str(&read_text(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().replace(['\t', '\n'], " ");
+    let epcis = read("epci.json");
+    let mut epci_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut epci_tsv = String::new();
+    for e in &epcis {
+        let members: Vec<String> = e["membres"].as_array().into_iter().flatten().map(|m| text(m, "code")).collect();
+        for m in &members {
+            epci_of.insert(m.clone(), text(e, "code"));
+        }
+        writeln!(epci_tsv, "{}\t{}\t{}", text(e, "code"), text(e, "nom"), members.join(",")).ok();
+    }
+    let mut communes_tsv = String::new();
+    let mut kept = 0;
+    for c in read("communes.json") {
+        let kind = c["type"].as_str().unwrap_or_default();
+        if kind != "commune-actuelle" && kind != "arrondissement-municipal" {
+            continue;
+        }
+        let code = text(&c, "code");
+        let postcodes: Vec<&str> =
+            c["codesPostaux"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let epci = epci_of.get(&code).cloned().unwrap_or_default();
+        writeln!(
+            communes_tsv,
+            "{code}\t{}\t{}\t{}\t{epci}",
+            text(&c, "nom"),
+            text(&c, "departement"),
+            postcodes.join(",")
+        )
+        .ok();
+        kept += 1;
+    }
+    assert!(kept > 30_000 && epcis.len() > 1_000, "the geographic code looks truncated ({kept} communes)");
+    std::fs::write(out.join("communes.tsv"), communes_tsv).expect("OUT_DIR is writable");
+    std::fs::write(out.join("epci.tsv"), epci_tsv).expect("OUT_DIR is writable");
 }
 
 fn read_text(path: &Path) -> String {

@@ -185,23 +185,28 @@ async fn guichet_journey_register_upload_for_the_applicant_and_provenance() {
     let reached = b.keyboard_walk().await;
     assert!(reached >= 8, "{reached} links, buttons and fields");
 
-    // A registration with a malformed commune is refused in French, the
+    // Communes no one knows are refused in French, by what was typed, the
     // message tied to the field.
-    b.type_into("#communes", "Dunkerque").await;
+    b.type_into("#communes", "Dunkerk, 99999").await;
     b.click("form[action='/dossiers'][method=post] button").await;
     let refusal = b.text("#erreur-enregistrement").await;
-    assert!(refusal.contains("code INSEE"), "{refusal}");
+    assert!(refusal.contains("« Dunkerk » n'est ni le nom ni le code d'une commune actuelle"), "{refusal}");
+    assert!(refusal.contains("« 99999 »"), "{refusal}");
     assert_eq!(b.attribute("#communes", "aria-describedby").await.as_deref(), Some("erreur-enregistrement"));
     b.assert_accessible("guichet, enregistrement refusé").await;
 
     // Register a demand on its territory: the applicant's credentials are shown once.
     b.goto(&server.url("/dossiers")).await;
+    // Picked by name, as agents know communes (the commune of the demo
+    // guichet's territory: Dunkerque, 59183).
+    assert_eq!(commune, "59183");
     b.tab_to("#communes").await;
-    b.keys(commune).await;
+    b.keys("Dunkerque").await;
     b.tab_to("form[action='/dossiers'][method=post] button").await;
     b.enter().await;
     let status = b.text("[role=status]").await;
     assert!(status.contains("Demande enregistrée"), "{status}");
+    assert_eq!(b.text("#communes-enregistrees").await, "Communes souhaitées : Dunkerque (59183)");
     let identifier = b.text("#identifiant").await;
     assert!(identifier.starts_with("DNU-"), "{identifier}");
     b.assert_accessible("guichet, demande enregistrée").await;

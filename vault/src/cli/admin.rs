@@ -39,7 +39,7 @@ pub enum OrgCommand {
         /// 5-character guichet code, ending the numéros uniques it issues.
         #[arg(long)]
         guichet_code: Option<String>,
-        /// Territory: département codes (59, 2A, 974) and/or INSEE commune codes, comma-separated.
+        /// Territory, comma-separated: département codes (59, 2A, 974), INSEE codes of current communes, and/or the SIREN of an EPCI (245900428, the Communauté urbaine de Dunkerque), which stands for its member communes.
         #[arg(long, value_delimiter = ',')]
         territory: Vec<String>,
     },
@@ -114,7 +114,15 @@ pub async fn run(vault: Vault, cmd: AdminCommand) -> anyhow::Result<()> {
                 kind: kind.parse::<OrgKind>()?,
                 registering,
                 guichet_code: guichet_code.as_deref().map(GuichetCode::parse).transpose()?,
-                territory: territory.iter().map(|t| TerritoryCode::parse(t)).collect::<Result<_, _>>()?,
+                // A département, a current commune, or an EPCI's SIREN,
+                // which stands for its member communes.
+                territory: territory
+                    .iter()
+                    .map(|t| crate::domain::geo::territory(t))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             };
             if new.name.is_empty() {
                 bail!("--name must not be empty");

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod completeness;
 mod contact;
 mod email;
+pub mod geo;
 pub mod journal;
 mod numero_unique;
 mod org;

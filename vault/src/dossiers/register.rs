@@ -107,6 +107,13 @@ pub async fn register_dossier(vault: &Vault, principal: &Principal, input: Regis
         .map(|c| CommuneCode::parse(c))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Invalid(format!("communes: {e}")))?;
+    // A code of the right shape may still name no commune, or one merged
+    // away: demands name current communes (the official geographic code).
+    if let Some(gone) = communes.iter().find(|c| !crate::domain::geo::is_current(c)) {
+        return Err(Error::Invalid(format!(
+            "communes: {gone} is not a current commune of the code officiel géographique"
+        )));
+    }
     let contact = input.contact.as_ref().map(Contact::parse).transpose()?;
     let expected = super::completeness::parse_kinds(&input.expected)?;
     // The decision needs the communes: a guichet registers on its territory.

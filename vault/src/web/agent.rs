@@ -25,7 +25,11 @@ use super::{
 use crate::{
     app::Vault,
     auth::{Carrier, Principal, TokenKind},
-    domain::{ContactFields, PieceKind, completeness::Status},
+    domain::{
+        ContactFields, PieceKind,
+        completeness::Status,
+        geo::{self, Found},
+    },
     dossiers::{RegisterInput, WorklistQuery, register_dossier, show_dossier, worklist_of},
     error::Error,
 };
@@ -201,10 +205,20 @@ async fn list_page(
             form.dnu-form method="post" action="/dossiers" {
                 input type="hidden" name="csrf" value=(session.csrf());
                 div.fr-input-group {
-                    label.fr-label for="communes" { "Communes souhaitées" span.fr-hint-text { "Codes INSEE, séparés par des virgules" } }
-                    input.fr-input id="communes" name="communes" type="text" required
+                    label.fr-label for="communes" {
+                        "Communes souhaitées"
+                        span.fr-hint-text { "Noms ou codes INSEE, séparés par des virgules (par exemple : Dunkerque, Coudekerque-Branche)." }
+                    }
+                    input.fr-input id="communes" name="communes" type="text" required autocomplete="off" list="communes-connues"
                         aria-describedby=[register_error.then_some("erreur-enregistrement")]
                         aria-invalid=[register_error.then_some("true")];
+                    // The browser completes the communes of the guichet's
+                    // territory by name, without JavaScript.
+                    datalist id="communes-connues" {
+                        @for c in geo::communes_within(&a.organisation.territory) {
+                            option value=(c.name) label=(format!("{} — {}", c.code, c.postcodes.join(", "))) {}
+                        }
+                    }
                 }
                 div.fr-input-group {
                     label.fr-label for="email" { "Adresse électronique du demandeur (facultative)" }
@@ -280,6 +294,31 @@ async fn list_page(
     Ok(page(vault, "Dossiers", Some(session), main))
 }
 
+/// The communes an agent typed (names, INSEE codes, or postcodes that are
+/// no INSEE code), as INSEE codes; and, in French, what could not be read.
+fn communes_typed(typed: &str) -> (Vec<String>, Vec<String>) {
+    let (mut codes, mut unknown) = (Vec::new(), Vec::new());
+    for item in typed.split([',', ';', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+        match geo::find(item) {
+            Found::One(c) => codes.push(c.code.to_owned()),
+            Found::Several(v) => {
+                let some: Vec<String> = v
+                    .iter()
+                    .take(6)
+                    .map(|c| format!("{} ({}, code INSEE {})", c.name, c.departement, c.code))
+                    .collect();
+                unknown.push(format!(
+                    "« {item} » désigne plusieurs communes ({}{}) : donnez son code INSEE",
+                    some.join(", "),
+                    if v.len() > 6 { ", …" } else { "" }
+                ));
+            }
+            Found::Nothing => unknown.push(format!("« {item} » n'est ni le nom ni le code d'une commune actuelle")),
+        }
+    }
+    (codes, unknown)
+}
+
 /// The registration form's fields (its checkboxes come as `attendue_<code>`,
 /// hence pairs rather than a struct).
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -292,12 +331,17 @@ pub async fn register(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     session.check_csrf(field(&fields, "csrf"))?;
-    let communes = field(&fields, "communes")
-        .split([',', ' '])
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let (communes, unknown) = communes_typed(field(&fields, "communes"));
+    if !unknown.is_empty() {
+        let notice = super::alert_error(
+            Some("erreur-enregistrement"),
+            &format!("Enregistrement impossible : {}", unknown.join(" ; ")),
+        );
+        let notice = Notice { markup: notice, register_error: true };
+        return Ok(
+            (StatusCode::UNPROCESSABLE_ENTITY, list_page(&vault, &session, Some(notice), None).await?).into_response()
+        );
+    }
     let (email, adresse) = (field(&fields, "email").trim(), field(&fields, "adresse"));
     // Registered at the counter: not online, so the notices go by post
     // (and by e-mail too when given, CCH R.441-2-7).
@@ -312,9 +356,16 @@ pub async fn register(
     match register_dossier(&vault, &session.principal, input).await {
         Ok(r) => {
             let nu = r.dossier.numero_unique.clone();
+            let names: Vec<String> = r
+                .dossier
+                .communes
+                .iter()
+                .map(|c| geo::commune(c).map_or_else(|| c.clone(), |g| format!("{} ({c})", g.name)))
+                .collect();
             let notice = html! {
                 div.fr-alert.fr-alert--success role="status" {
                     h2.fr-alert__title { "Demande enregistrée : " a href=(format!("/dossiers/{nu}")) { (nu) } }
+                    p #communes-enregistrees { "Communes souhaitées : " (names.join(", ")) }
                     p { "À reporter sur l'attestation du demandeur (affiché une seule fois) : identifiant "
                         strong.dnu-key #identifiant { (r.applicant.identifier) } ", code personnel "
                         strong.dnu-key #code-personnel { (r.applicant.code) } }

@@ -6,6 +6,7 @@ mod applicants;
 mod audit;
 mod backup;
 mod common;
+mod communes;
 mod completeness;
 mod errors;
 mod export;
