@@ -15,7 +15,11 @@ async fn a_demand_names_current_communes_and_an_epci_reaches_its_members() {
         add_org_agent(&app.vault, "213500010", OrgKind::Guichet, true, Some("NORPA"), &["59", "62"]).await;
     let r = app.post_json("/api/v1/dossiers", &guichet, json!({"communes": ["99999"]})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    assert!(r.json()["error"]["message"].as_str().unwrap().contains("99999 is not a current commune"), "{:?}", r.json());
+    assert!(
+        r.json()["error"]["message"].as_str().unwrap().contains("99999 is not a current commune"),
+        "{:?}",
+        r.json()
+    );
 
     let register = |commune: &'static str| {
         let (app, guichet) = (&app, guichet.clone());
