@@ -617,3 +617,23 @@ pub async fn original(
 ) -> Result<Response, Error> {
     crate::pieces::open_content(&vault, &session.principal, &nu, &piece, None, crate::pieces::Content::Original).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn communes_are_typed_by_name_or_code_and_refused_in_french() {
+        let (codes, unknown) = communes_typed("Dunkerque, coudekerque branche ; 62193,80000");
+        assert_eq!(codes, ["59183", "59155", "62193", "80021"]);
+        assert!(unknown.is_empty());
+        let (codes, unknown) = communes_typed("Dunkerk, Sainte-Marie, 99999");
+        assert!(codes.is_empty());
+        assert_eq!(unknown[0], "« Dunkerk » n'est ni le nom ni le code d'une commune actuelle");
+        assert!(
+            unknown[1].starts_with("« Sainte-Marie » désigne plusieurs communes (")
+                && unknown[1].ends_with("donnez son code INSEE")
+        );
+        assert!(unknown[2].starts_with("« 99999 »"));
+    }
+}
