@@ -91,6 +91,14 @@ impl Browser {
         .await;
     }
 
+    /// Slows the browser's uploads to `bytes_per_s` (a phone on a slow line).
+    pub async fn throttle_uploads(&self, bytes_per_s: u32) {
+        self.cdp("Network.enable", json!({})).await;
+        let conditions =
+            json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_s});
+        self.cdp("Network.emulateNetworkConditions", conditions).await;
+    }
+
     /// How far the page is wider than its viewport (0: no horizontal scroll).
     pub async fn horizontal_overflow(&self) -> i64 {
         let v =

@@ -4,7 +4,8 @@
 //!
 //! Only what the pages use is taken: the core and the components listed in
 //! [`COMPONENTS`] (405 KB of CSS, 53 KB gzipped, against 728 KB for the
-//! whole DSFR), our own additions (`web/vault.css`), the icons and fonts
+//! whole DSFR), our own additions (`web/vault.css`, and `web/upload.js`,
+//! the pages' one script: an upload's progress), the icons and fonts
 //! those stylesheets name. The `@font-face` rules (Marianne, Spectral: the
 //! State's brand) go to a stylesheet of their own, linked only when the
 //! operator is a State body. Every asset is addressed under a digest of the
@@ -63,6 +64,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=DNU_VAULT_GEO_DATA");
     println!("cargo:rerun-if-changed={}", web.join("package-lock.json").display());
     println!("cargo:rerun-if-changed={}", web.join("vault.css").display());
+    println!("cargo:rerun-if-changed={}", web.join("upload.js").display());
     let (dist, geo) = match (std::env::var_os("DNU_VAULT_DSFR_DIST"), std::env::var_os("DNU_VAULT_GEO_DATA")) {
         (Some(d), Some(g)) => (PathBuf::from(d), PathBuf::from(g)),
         (d, g) => {
@@ -94,10 +96,13 @@ fn main() {
         main.push('\n');
     }
     main.push_str(&read_text(&web.join("vault.css")));
+    // Our one script: an upload's progress (the pages work without it).
+    let script = read_text(&web.join("upload.js"));
 
     let mut digest = DefaultHasher::new();
     digest.write(main.as_bytes());
     digest.write(fonts.as_bytes());
+    digest.write(script.as_bytes());
     for (path, bytes) in &files {
         digest.write(path.as_bytes());
         digest.write(bytes);
@@ -117,7 +122,7 @@ fn main() {
         let flat = name;
         std::fs::write(dir.join(flat), bytes).expect("OUT_DIR is writable");
         // Text compresses (CSS 405 KB to 53 KB); fonts are compressed already.
-        let gz = if name.ends_with(".css") || name.ends_with(".svg") {
+        let gz = if name.ends_with(".css") || name.ends_with(".svg") || name.ends_with(".js") {
             let gz_name = format!("{flat}.gz");
             std::fs::write(dir.join(&gz_name), gzip(bytes)).expect("OUT_DIR is writable");
             format!("Some(include_bytes!(concat!(env!(\"OUT_DIR\"), \"/dsfr/{gz_name}\")))")
@@ -133,6 +138,7 @@ fn main() {
     };
     emit("dsfr.css", main.as_bytes());
     emit("marianne.css", fonts.as_bytes());
+    emit("upload.js", script.as_bytes());
     for (path, bytes) in &files {
         emit(path, bytes);
     }
@@ -290,6 +296,7 @@ fn normalise(path: &str) -> String {
 fn media_type(name: &str) -> &'static str {
     match name.rsplit('.').next() {
         Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("woff2") => "font/woff2",
         _ => "application/octet-stream",

@@ -82,8 +82,10 @@ async fn applicant_journey_sign_in_upload_trace_and_data() {
     std::fs::write(&bad, "pas un document").unwrap();
     b.choose_file("#file", &bad).await;
     b.click("form[enctype] button[type=submit]").await;
-    b.wait_path("/mon-dossier/pieces").await;
+    // The upload went through the page's script (its progress shown): the
+    // refusal replaces the page's content, focus on the field.
     assert!(b.text("#erreur-fichier").await.contains("n'est pas un document accepté"));
+    assert_eq!(b.execute("return document.activeElement.id").await, "file");
     assert_eq!(b.attribute("#file", "aria-describedby").await.as_deref(), Some("erreur-fichier"));
     b.assert_accessible("demandeur, dépôt refusé").await;
 
@@ -334,6 +336,50 @@ async fn phone_and_desktop(b: &Browser, face: &str) {
     b.screenshot(&format!("{face}-360")).await;
     b.viewport(1280, 800).await;
     b.screenshot(&format!("{face}-1280")).await;
+}
+
+/// An upload shows its progress where JavaScript runs: on a line of
+/// 100 KB/s (Chromium's network emulation), the bar moves before the page
+/// that says the piece was deposited.
+#[tokio::test]
+async fn an_upload_shows_its_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo(dir.path(), &[]);
+    let server = Server::start(dir.path(), &[]);
+    let file = dir.path().join("scan.pdf");
+    std::fs::write(&file, intake::sample::padded_pdf(600_000, 7)).unwrap();
+    let b = Browser::start().await;
+    b.goto(&server.url("/")).await;
+    b.type_into("#identifier", d["dossiers"][0]["applicant"]["identifier"].as_str().unwrap()).await;
+    b.type_into("#code", d["dossiers"][0]["applicant"]["code"].as_str().unwrap()).await;
+    b.click("button[type=submit]").await;
+    b.wait_path("/mon-dossier").await;
+    b.throttle_uploads(100_000).await;
+    b.choose_file("#file", &file).await;
+    b.click("form[enctype] button[type=submit]").await;
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let v = b
+            .execute(
+                "const p = document.querySelector('form progress');
+                 return p && p.closest('[hidden]') === null ? p.value : null;",
+            )
+            .await;
+        if let Some(value) = v.as_f64() {
+            seen.push(value);
+            if value > 0.0 && value < 100.0 {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let said =
+        b.execute("const p = document.querySelector('.dnu-progress [role=status]'); return p && p.textContent;").await;
+    assert!(seen.iter().any(|v| *v > 0.0 && *v < 100.0), "the bar moved: {seen:?} ({said})");
+    b.assert_accessible("demandeur, envoi en cours").await;
+    b.wait_path("/mon-dossier?depose=1").await;
+    assert_eq!(b.text("[role=status]").await, "La pièce a été déposée.");
+    b.quit().await;
 }
 
 /// The check can fail: an input without a label, added to a page that

@@ -27,6 +27,12 @@ pub fn stylesheet() -> String {
     format!("/static/{VERSION}/dsfr.css")
 }
 
+/// The address of the pages' one script (an upload's progress; the pages
+/// work without it).
+pub fn script() -> String {
+    format!("/static/{VERSION}/upload.js")
+}
+
 /// The address of the State's fonts (Marianne, Spectral): linked only when
 /// the operator is a State body.
 pub fn state_fonts() -> String {

@@ -42,7 +42,7 @@ pub const COOKIE: &str = "__Host-dnu_session";
 /// Headers on every HTML page. Guichet browsers are shared: nothing is
 /// cached; pages cannot be framed (clickjacking), leak their URL (which
 /// names a dossier) to another site, or use anything but the vault's own
-/// stylesheet and fonts (no inline style, no script; some DSFR icons are
+/// stylesheet, fonts and script (nothing inline; some DSFR icons are
 /// `data:` images). HSTS only when the proxy in front says the request
 /// came over HTTPS and the operator trusts it (`VAULT_TRUST_FORWARDED_FOR`).
 pub async fn security_headers(
@@ -66,8 +66,8 @@ pub async fn security_headers(
         .map(|p| format!(" {}", origin(&p.issuer)))
         .collect();
     let csp = HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; \
-         form-action 'self'{providers}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; font-src 'self'; \
+         img-src 'self' data:; form-action 'self'{providers}; frame-ancestors 'none'; base-uri 'none'"
     ))
     .unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     let h = res.headers_mut();
@@ -107,6 +107,7 @@ pub fn page(vault: &Vault, title: &str, signed_in: Option<&Session>, main: Marku
                 title { (title) " — DNU Vault" }
                 link rel="stylesheet" href=(assets::stylesheet());
                 @if operator.state { link rel="stylesheet" href=(assets::state_fonts()); }
+                script src=(assets::script()) defer {}
             }
             body {
                 div.fr-skiplinks {
@@ -449,7 +450,7 @@ pub fn upload_form(
     error: Option<&str>,
 ) -> Markup {
     html! {
-        form.dnu-form method="post" action=(action) enctype="multipart/form-data" {
+        form.dnu-form method="post" action=(action) enctype="multipart/form-data" data-progress {
             input type="hidden" name="csrf" value=(session.csrf());
             div.fr-select-group {
                 label.fr-label for="kind" { "Type de pièce" }
