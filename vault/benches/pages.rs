@@ -113,11 +113,15 @@ fn main() {
             .iter()
             .map(|w| vault::web::assets::find(&format!("fonts-Marianne-{w}.woff2")).map_or(0, |a| a.body.len()))
             .sum();
+        let js = vault::web::assets::find("upload.js").unwrap();
         println!(
-            "per page: CSS {} KB ({} KB gzipped, the one stylesheet, cached a year), JavaScript 0 KB; \
-             a State operator adds {} KB of @font-face and {} KB of Marianne (regular, medium, bold woff2)",
+            "per page: CSS {} KB ({} KB gzipped, the one stylesheet), JavaScript {:.1} KB ({:.1} KB gzipped, \
+             the upload's progress), both cached a year; a State operator adds {} KB of @font-face and {} KB \
+             of Marianne (regular, medium, bold woff2)",
             css.body.len() / 1000,
             css.gzip.map_or(0, <[u8]>::len) / 1000,
+            js.body.len() as f64 / 1000.0,
+            js.gzip.map_or(0, <[u8]>::len) as f64 / 1000.0,
             fonts.body.len() / 1000,
             woff2 / 1000,
         );
