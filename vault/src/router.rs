@@ -571,24 +571,24 @@ fn pages() -> Routes {
         )
         .get(
             "/dossiers/{nu}",
-            web::agent::show,
+            web::dossier::show,
             Doc::new("pageDossier", "A dossier with the provenance of its pieces", Cookie, Html),
         )
         .upload(
             "/dossiers/{nu}/pieces",
-            web::agent::upload,
+            web::dossier::upload,
             Doc::new("pageAgentUpload", "Upload a piece on the applicant's behalf", Cookie, Redirect)
                 .consumes(Consumes::Multipart)
                 .success(303),
         )
         .get(
             "/dossiers/{nu}/pieces/{piece}/rendu",
-            web::agent::rendition,
+            web::dossier::rendition,
             Doc::new("pageAgentRendition", "A piece's sanitised PDF, for a signed-in agent", Cookie, Pdf),
         )
         .get(
             "/dossiers/{nu}/pieces/{piece}/original",
-            web::agent::original,
+            web::dossier::original,
             Doc::new(
                 "pageAgentOriginal",
                 "A piece's original bytes, for a signed-in agent (policy may ask for a second factor)",
@@ -598,12 +598,12 @@ fn pages() -> Routes {
         )
         .get(
             "/dossiers/{nu}/dossier.pdf",
-            web::agent::export,
+            web::dossier::export,
             Doc::new("pageExport", "The complete watermarked dossier PDF", Cookie, Pdf),
         )
         .post(
             "/dossiers/{nu}/situation",
-            web::agent::situation,
+            web::dossier::situation,
             Doc::new(
                 "pageAgentSituation",
                 "The guichet declares the pieces the applicant's situation calls for",
@@ -615,7 +615,7 @@ fn pages() -> Routes {
         )
         .get(
             "/dossiers/{nu}/feuille.pdf",
-            web::agent::sheet,
+            web::dossier::sheet,
             Doc::new("pageSheet", "A separator sheet for a piece kind", Cookie, Pdf)
                 .query(&[("kind", "the piece kind")]),
         )

@@ -53,6 +53,12 @@ impl fmt::Display for PieceKind {
     }
 }
 
+impl serde::Serialize for PieceKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,11 +71,5 @@ mod tests {
         let refused = PieceKind::parse("carte_vitale").unwrap_err().0;
         assert!(refused.contains("ne peut pas être demandée") && refused.contains("arrêté"), "{refused}");
         assert!(PieceKind::parse("passeport").unwrap_err().0.contains("expected one of"));
-    }
-}
-
-impl serde::Serialize for PieceKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
     }
 }

@@ -14,6 +14,7 @@ pub mod agent;
 pub mod applicant;
 pub mod assets;
 pub mod completeness;
+pub mod dossier;
 pub mod fr;
 pub mod letters;
 pub mod signin;

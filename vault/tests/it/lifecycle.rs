@@ -144,7 +144,9 @@ async fn radiation_follows_the_six_reasons_and_their_month() {
 async fn purge_erases_a_dossier_a_year_after_its_radiation() {
     for db in databases() {
         let app = TestApp::builder().db(db).build().await;
-        let r = app.post_json("/api/v1/dossiers", &app.guichet_token, json!({"communes": ["59183"]})).await;
+        // With a declared situation: its rows go with the dossier too.
+        let body = json!({"communes": ["59183"], "expected": ["ressources", "avis_imposition_n2"]});
+        let r = app.post_json("/api/v1/dossiers", &app.guichet_token, body).await;
         let nu = r.json()["numero_unique"].as_str().unwrap().to_owned();
         let identifier = r.json()["applicant"]["identifier"].as_str().unwrap().to_owned();
         let marker = "MARQUEUR-PURGE-7731";
@@ -176,6 +178,7 @@ async fn purge_erases_a_dossier_a_year_after_its_radiation() {
                 .count()
         };
         assert!(objects_of(&app.vault.store().list().await.unwrap(), id) >= 2, "original and rendition");
+        assert_eq!(app.vault.db().expected_kinds_of(id).await.unwrap().len(), 2);
 
         // Not before its day; a dry run erases nothing.
         let today = vault::clock::today();
@@ -191,6 +194,7 @@ async fn purge_erases_a_dossier_a_year_after_its_radiation() {
         assert!(done.objects >= 2);
         let listed = app.vault.store().list().await.unwrap();
         assert_eq!(objects_of(&listed, id), 0, "no object of the purged dossier is left");
+        assert!(app.vault.db().expected_kinds_of(id).await.unwrap().is_empty(), "nor its declared situation");
         let other = app
             .vault
             .db()
