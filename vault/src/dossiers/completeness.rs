@@ -38,7 +38,8 @@ async fn expected_kinds(vault: &Vault, dossier: uuid::Uuid) -> Result<Vec<PieceK
     Ok(kinds)
 }
 
-fn required() -> Result<PieceKind, Error> {
+/// The kind every dossier needs (the identity piece).
+pub(super) fn required() -> Result<PieceKind, Error> {
     PieceKind::required().ok_or_else(|| Error::Config("the catalogue has no required kind".into()))
 }
 

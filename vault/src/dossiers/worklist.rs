@@ -140,7 +140,7 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
         Some(other) => return Err(Error::Invalid(format!("due: {other:?} is not a list; expected renewal"))),
     };
     let today = crate::clock::today();
-    let required = PieceKind::required().ok_or_else(|| Error::Config("the catalogue has no required kind".into()))?;
+    let required = super::completeness::required()?;
     let complete = optional("completeness", q.completeness.as_deref(), Status::parse)?
         .map(|s| (s == Status::Complete, required, today));
     let filter = PageFilter { commune: commune.as_ref(), status, renewal_due, complete };
