@@ -150,13 +150,15 @@ impl Browser {
 
     /// A file input takes a path.
     pub async fn choose_file(&self, css: &str, path: &Path) {
+        self.choose_files(css, &[path]).await;
+    }
+
+    /// Several files in a `multiple` file field, in this order (WebDriver
+    /// takes their paths one a line).
+    pub async fn choose_files(&self, css: &str, paths: &[&Path]) {
         let e = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{e}/value"),
-            Some(json!({"text": path.display().to_string()})),
-        )
-        .await;
+        let text: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        self.call(reqwest::Method::POST, &format!("/element/{e}/value"), Some(json!({"text": text.join("\n")}))).await;
     }
 
     pub async fn click(&self, css: &str) {

@@ -60,6 +60,7 @@
             (field || alert).focus();
           }
           here.querySelectorAll("form[data-progress]").forEach(enhance);
+          here.querySelectorAll("form[data-progress]").forEach(pages);
         } else {
           window.location.reload();
         }
@@ -71,5 +72,84 @@
       xhr.send(new FormData(form));
     });
   }
+  // Several photos of one document: listed as pages, each movable and
+  // turnable with named buttons; the file field is reordered to match and
+  // the typed turns field (the no-JavaScript way) is filled and hidden.
+  function pages(form) {
+    var input = form.querySelector("input[type=file][multiple]");
+    var block = form.querySelector("[data-turns]");
+    var turns = block && block.querySelector("input");
+    if (!input || !turns || !window.DataTransfer) return;
+    block.hidden = true;
+    var list = document.createElement("ol");
+    list.className = "dnu-pages";
+    var said = document.createElement("p");
+    said.className = "fr-hint-text";
+    said.setAttribute("role", "status");
+    input.parentNode.appendChild(list);
+    input.parentNode.appendChild(said);
+    var items = [];
+    function button(text, label, act, disabled) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "fr-btn fr-btn--sm fr-btn--tertiary";
+      b.textContent = text;
+      b.setAttribute("aria-label", label);
+      b.disabled = disabled;
+      b.addEventListener("click", act);
+      return b;
+    }
+    function sync(focus, message) {
+      var dt = new DataTransfer();
+      items.forEach(function (it) { dt.items.add(it.file); });
+      input.files = dt.files;
+      var any = items.some(function (it) { return it.turns !== 0; });
+      turns.value = any ? items.map(function (it) { return it.turns * 90; }).join(",") : "";
+      render(focus);
+      if (message) said.textContent = message;
+    }
+    function move(i, by) {
+      var it = items.splice(i, 1)[0];
+      items.splice(i + by, 0, it);
+      sync([i + by, by < 0 ? 0 : 1], it.file.name + " est maintenant la page " + (i + by + 1) + ".");
+    }
+    function render(focus) {
+      list.innerHTML = "";
+      if (items.length === 0) return;
+      items.forEach(function (it, i) {
+        var li = document.createElement("li");
+        var name = document.createElement("span");
+        var page = "page " + (i + 1) + " (" + it.file.name + ")";
+        name.textContent = it.file.name + (it.turns ? " — pivotée de " + it.turns * 90 + "°" : "");
+        li.appendChild(name);
+        var group = document.createElement("span");
+        group.className = "dnu-page-actions";
+        group.appendChild(button("Monter", "Monter la " + page, function () { move(i, -1); }, i === 0));
+        group.appendChild(button("Descendre", "Descendre la " + page, function () { move(i, 1); },
+          i === items.length - 1));
+        group.appendChild(button("Pivoter", "Pivoter la " + page + " d'un quart de tour à droite", function () {
+          it.turns = (it.turns + 1) % 4;
+          sync([i, 2], it.file.name + " pivotée de " + it.turns * 90 + "°.");
+        }, false));
+        li.appendChild(group);
+        list.appendChild(li);
+      });
+      if (focus) {
+        var buttons = list.children[focus[0]].querySelectorAll("button");
+        var target = buttons[focus[1]];
+        if (target.disabled) target = buttons[2];
+        target.focus();
+      }
+    }
+    input.addEventListener("change", function () {
+      items = Array.prototype.map.call(input.files, function (f) { return { file: f, turns: 0 }; });
+      turns.value = "";
+      render(null);
+      said.textContent = items.length > 1
+        ? items.length + " photos : elles formeront une seule pièce, dans l'ordre de la liste."
+        : "";
+    });
+  }
   document.querySelectorAll("form[data-progress]").forEach(enhance);
+  document.querySelectorAll("form[data-progress]").forEach(pages);
 })();

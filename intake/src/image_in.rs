@@ -26,23 +26,6 @@ fn broken(what: &str, e: impl std::fmt::Display) -> Refusal {
     Refusal::unusable(RefusalCode::BrokenImage, format!("the {what} image cannot be read ({e}); send the file again"))
 }
 
-fn check_size(w: u32, h: u32, limits: &Limits) -> Result<(), Refusal> {
-    if w == 0 || h == 0 {
-        return Err(Refusal::unusable(RefusalCode::BrokenImage, "the image has no pixels"));
-    }
-    if w > limits.max_side || h > limits.max_side || u64::from(w) * u64::from(h) > limits.max_pixels {
-        return Err(Refusal::unusable(
-            RefusalCode::TooLarge,
-            format!(
-                "the image is {w}×{h} pixels; at most {} pixels per side and {} megapixels are accepted",
-                limits.max_side,
-                limits.max_pixels / 1_000_000
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Every page, downscaled to rendition size.
 pub(crate) fn decode(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
     pages(format, bytes, limits, MAX_RENDITION_SIDE)
@@ -60,6 +43,7 @@ fn pages(format: Format, bytes: &[u8], limits: &Limits, max_side: u32) -> Result
         Format::Tiff => tiff_pages(bytes, limits, max_side),
         Format::Jpeg => single(ImageFormat::Jpeg, "JPEG", bytes, limits).map(|p| vec![fit(p, max_side)]),
         Format::Png => single(ImageFormat::Png, "PNG", bytes, limits).map(|p| vec![fit(p, max_side)]),
+        Format::Heif => crate::heif_in::decode(bytes, limits).map(|p| vec![fit(p, max_side)]),
         Format::Pdf => Err(Refusal::Unsupported("not an image".into())),
     }
 }
@@ -132,7 +116,7 @@ fn single(format: ImageFormat, name: &str, bytes: &[u8], limits: &Limits) -> Res
     if format == ImageFormat::Jpeg
         && let Some((w, h)) = jpeg_frame_size(bytes)
     {
-        check_size(w, h, limits)?;
+        limits.check_size(w, h)?;
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut l = image::Limits::default();
@@ -148,7 +132,7 @@ fn single(format: ImageFormat, name: &str, bytes: &[u8], limits: &Limits) -> Res
         e => broken(name, e),
     })?;
     let (w, h) = decoder.dimensions();
-    check_size(w, h, limits)?;
+    limits.check_size(w, h)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| broken(name, e))?;
     img.apply_orientation(orientation);
@@ -191,7 +175,7 @@ pub(crate) fn too_many_pages(limits: &Limits) -> Refusal {
 
 fn tiff_page(dec: &mut TiffDecoder<Cursor<&[u8]>>, limits: &Limits) -> Result<PageImage, Refusal> {
     let (w, h) = dec.dimensions().map_err(|e| broken("TIFF", e))?;
-    check_size(w, h, limits)?;
+    limits.check_size(w, h)?;
     let color = dec.colortype().map_err(|e| broken("TIFF", e))?;
     // A scanner's resolution, so the page prints at its true size.
     let per_cm = dec.get_tag_u32(Tag::ResolutionUnit).ok() == Some(3);

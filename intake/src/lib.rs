@@ -13,6 +13,7 @@
 //! earlier revisions can survive a rebuild from rasterised pages.
 
 pub mod compose;
+mod heif_in;
 mod image_in;
 pub mod own;
 mod pdf_in;
@@ -20,6 +21,7 @@ mod pdf_out;
 pub mod sample;
 pub mod sheet;
 
+pub use heif_in::load as load_heif;
 pub use pdf_out::{EncodedPage, Encoding, PageImage, build_pdf, build_pdf_from};
 
 /// What the intake accepts, found by magic bytes and then a parse.
@@ -29,10 +31,12 @@ pub enum Format {
     Jpeg,
     Png,
     Tiff,
+    /// HEIC/HEIF phone photos (decoded by libheif where installed).
+    Heif,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Self::Pdf, Self::Jpeg, Self::Png, Self::Tiff];
+    pub const ALL: [Format; 5] = [Self::Pdf, Self::Jpeg, Self::Png, Self::Tiff, Self::Heif];
 
     /// The format whose media type this is, if it is one of ours: how the
     /// server reads a worker's answer without taking its word for a type.
@@ -46,6 +50,18 @@ impl Format {
             Self::Jpeg => "image/jpeg",
             Self::Png => "image/png",
             Self::Tiff => "image/tiff",
+            Self::Heif => "image/heic",
+        }
+    }
+
+    /// The usual file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Tiff => "tif",
+            Self::Heif => "heic",
         }
     }
 }
@@ -60,6 +76,26 @@ pub struct Limits {
     pub max_side: u32,
     /// Bytes the image decoder may allocate for one image.
     pub max_alloc: u64,
+}
+
+impl Limits {
+    /// Refuses an image whose size, read from its header, is past the limits.
+    pub(crate) fn check_size(&self, w: u32, h: u32) -> Result<(), Refusal> {
+        if w == 0 || h == 0 {
+            return Err(Refusal::unusable(RefusalCode::BrokenImage, "the image has no pixels"));
+        }
+        if w > self.max_side || h > self.max_side || u64::from(w) * u64::from(h) > self.max_pixels {
+            return Err(Refusal::unusable(
+                RefusalCode::TooLarge,
+                format!(
+                    "the image is {w}×{h} pixels; at most {} pixels per side and {} megapixels are accepted",
+                    self.max_side,
+                    self.max_pixels / 1_000_000
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Limits {
@@ -184,15 +220,14 @@ pub fn detect(bytes: &[u8]) -> Result<Format, Refusal> {
         Ok(Format::Tiff)
     } else if bytes.len() >= 12
         && &bytes[4..8] == b"ftyp"
-        && matches!(&bytes[8..12], b"heic" | b"heix" | b"hevc" | b"mif1" | b"msf1" | b"heif")
+        && matches!(
+            &bytes[8..12],
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"heif"
+        )
     {
-        Err(Refusal::Unsupported(
-            "HEIC/HEIF photos are not accepted: set the phone to take photos as JPEG (\"most compatible\"), \
-             or send a PDF, JPEG, PNG or TIFF"
-                .into(),
-        ))
+        Ok(Format::Heif)
     } else {
-        Err(Refusal::Unsupported("this file is not a PDF, JPEG, PNG or TIFF document: send one of those".into()))
+        Err(Refusal::Unsupported("this file is not a PDF, JPEG, PNG, TIFF or HEIC document: send one of those".into()))
     }
 }
 
@@ -209,10 +244,80 @@ pub fn decode_scan(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refu
 /// Parses, rasterises and rebuilds one upload.
 pub fn process(bytes: &[u8], limits: &Limits) -> Result<Intake, Refusal> {
     let format = detect(bytes)?;
-    let pages = match format {
-        Format::Pdf => pdf_in::rasterise(bytes, limits)?,
-        Format::Jpeg | Format::Png | Format::Tiff => image_in::decode(format, bytes, limits)?,
+    let pages = pages_of(format, bytes, limits)?;
+    rebuild(format, pages)
+}
+
+fn pages_of(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
+    match format {
+        Format::Pdf => pdf_in::rasterise(bytes, limits),
+        Format::Jpeg | Format::Png | Format::Tiff | Format::Heif => image_in::decode(format, bytes, limits),
+    }
+}
+
+/// Most files one upload may bring as the pages of one document.
+pub const MAX_FILES: usize = 20;
+
+/// Quarter turns clockwise that the uploader asked for one file's pages
+/// (a photo taken sideways that its phone did not mark as such).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Turns(u8);
+
+impl Turns {
+    /// From degrees clockwise: 0, 90, 180 or 270.
+    pub fn from_degrees(degrees: u16) -> Option<Self> {
+        matches!(degrees, 0 | 90 | 180 | 270).then(|| Self((degrees / 90) as u8))
+    }
+
+    /// From a count of quarter turns, any number (taken modulo 4).
+    pub fn quarters(n: u8) -> Self {
+        Self(n % 4)
+    }
+
+    pub fn count(self) -> u8 {
+        self.0
+    }
+}
+
+/// Several files that are the pages of one document (photos taken page by
+/// page), in the order given, each file's pages turned as asked: one
+/// rendition. The format answered is the first file's. A refusal names the
+/// file it is about ("file 2 of 3").
+pub fn process_several(files: &[(&[u8], Turns)], limits: &Limits) -> Result<Intake, Refusal> {
+    if files.len() > MAX_FILES {
+        return Err(Refusal::unusable(
+            RefusalCode::TooManyPages,
+            format!("at most {MAX_FILES} files may be sent as the pages of one document"),
+        ));
+    }
+    let which = |i: usize, e: Refusal| {
+        let n = files.len();
+        match e {
+            Refusal::Unsupported(m) => Refusal::Unsupported(format!("file {} of {n}: {m}", i + 1)),
+            Refusal::Unusable { code, message } => {
+                Refusal::Unusable { code, message: format!("file {} of {n}: {message}", i + 1) }
+            }
+        }
     };
+    let mut first = None;
+    let mut pages: Vec<PageImage> = Vec::new();
+    for (i, (bytes, turns)) in files.iter().enumerate() {
+        let format = detect(bytes).map_err(|e| which(i, e))?;
+        let left = Limits { max_pages: limits.max_pages.saturating_sub(pages.len()), ..*limits };
+        if left.max_pages == 0 {
+            return Err(image_in::too_many_pages(limits));
+        }
+        let these = pages_of(format, bytes, &left).map_err(|e| which(i, e))?;
+        pages.extend(these.into_iter().map(|p| p.turned(*turns)));
+        first.get_or_insert(format);
+    }
+    let Some(format) = first else {
+        return Err(Refusal::unusable(RefusalCode::NoPages, "the upload has no file"));
+    };
+    rebuild(format, pages)
+}
+
+fn rebuild(format: Format, pages: Vec<PageImage>) -> Result<Intake, Refusal> {
     let Some(first) = pages.first() else {
         return Err(Refusal::unusable(RefusalCode::NoPages, "the document has no page that can be shown"));
     };

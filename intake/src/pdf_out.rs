@@ -35,6 +35,27 @@ impl PageImage {
         }
     }
 
+    /// The page turned clockwise by `turns` quarter turns.
+    pub fn turned(self, turns: crate::Turns) -> Self {
+        use image::imageops::{rotate90, rotate180, rotate270};
+        fn turn<P: image::Pixel + 'static>(
+            img: image::ImageBuffer<P, Vec<P::Subpixel>>,
+            n: u8,
+        ) -> image::ImageBuffer<P, Vec<P::Subpixel>> {
+            match n {
+                1 => rotate90(&img),
+                2 => rotate180(&img),
+                3 => rotate270(&img),
+                _ => img,
+            }
+        }
+        let n = turns.count();
+        match self {
+            Self::Gray { pixels, dpi } => Self::Gray { pixels: turn(pixels, n), dpi },
+            Self::Rgb { pixels, dpi } => Self::Rgb { pixels: turn(pixels, n), dpi },
+        }
+    }
+
     /// A grey page when every pixel is grey (scans of text), which makes
     /// smaller JPEGs.
     pub fn from_rgb(pixels: RgbImage, dpi: f32) -> Self {

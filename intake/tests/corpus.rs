@@ -232,9 +232,10 @@ fn unusual_images_are_accepted_and_re_encoded() {
     let i = accepted(&png_of(&image::DynamicImage::ImageRgb16(deep)));
     assert_eq!(i.format, Format::Png);
     assert_clean(&i.rendition, 1);
-    // HEIC is named in the refusal.
+    // A HEIC header over nothing: named in the refusal, whether or not
+    // this machine has libheif (without it, the refusal says so).
     let (code, msg) = refused(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic");
-    assert_eq!(code, "unsupported");
+    assert!(code == "broken_image" || code == "unsupported", "{code}");
     assert!(msg.contains("HEIC") && msg.contains("JPEG"), "{msg}");
     let (code, _) = refused(b"GIF89a....");
     assert_eq!(code, "unsupported");
@@ -283,4 +284,35 @@ fn multi_page_tiff_keeps_every_page_and_its_resolution() {
     let mb = doc.get_object(first).unwrap().as_dict().unwrap().get(b"MediaBox").unwrap().as_array().unwrap().clone();
     let width = mb[2].as_float().unwrap();
     assert!((width - 144.0).abs() < 0.5, "{width}");
+}
+
+/// A HEIC photo (made by `heif-enc` from a 600×800 JPEG with a black
+/// square in its top left corner and GPS coordinates in its EXIF; see
+/// `fixtures/README.md`) becomes a clean one-page rendition, upright, with
+/// no trace of its EXIF. Needs libheif (Debian `libheif1`, installed by
+/// `.ci/run`).
+#[test]
+fn a_heic_photo_becomes_a_clean_upright_page_without_its_gps() {
+    assert!(intake::load_heif(), "libheif1 is installed (.ci/run)");
+    let doc = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/page.heic")).unwrap();
+    assert!(count(&doc, b"Exif") >= 1, "the fixture carries EXIF");
+    let i = accepted(&doc);
+    assert_eq!((i.format, i.pages), (Format::Heif, 1));
+    assert_clean(&i.rendition, 1);
+    for hay in [&i.rendition, &i.thumbnail] {
+        assert_eq!(count(hay, b"Exif"), 0);
+    }
+    let t = image::load_from_memory(&i.thumbnail).unwrap().to_luma8();
+    let (tw, th) = (t.width(), t.height());
+    assert!(th > tw, "portrait, as photographed: {tw}×{th}");
+    let dark = |x: u32, y: u32| t.get_pixel(x, y).0[0] < 60;
+    assert!(dark(3, 3), "the black square stays at the top left");
+    assert!(!dark(tw - 3, th - 3) && !dark(tw - 3, 3), "and nowhere else");
+
+    // The same header over the bytes of a JPEG: not a HEIC, refused as one.
+    let mut fake = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+    fake.extend_from_slice(&jpeg_rgb(&photo(64, 64)));
+    let (code, msg) = refused(&fake);
+    assert_eq!(code, "broken_image", "{msg}");
+    assert!(msg.contains("HEIC"), "{msg}");
 }

@@ -396,3 +396,92 @@ async fn axe_reports_a_deliberate_violation() {
     assert!(report.violations.iter().any(|v| v.starts_with("label ")), "{:?}", report.violations);
     b.quit().await;
 }
+
+/// A document photographed page by page, from the applicant's page: three
+/// photos chosen at once (a HEIC among them), listed as pages, put in
+/// order and one turned with the list's buttons, become one piece of three
+/// upright pages in that order. A HEIC that is not one is refused in
+/// French, tied to the field.
+#[tokio::test]
+async fn photos_of_a_document_become_one_piece_in_the_order_chosen() {
+    use intake::sample::{jpeg_rgb, jpeg_with_exif_rotation_and_gps, photo};
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo(dir.path(), &[]);
+    let server = Server::start(dir.path(), &[]);
+    let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
+    // Chosen in the wrong order: the sideways photo first, then the HEIC,
+    // which the applicant moves up to be page 1. Widths tell pages apart.
+    let sideways = dir.path().join("IMG_0002.jpg");
+    std::fs::write(&sideways, jpeg_rgb(&image::imageops::rotate270(&photo(300, 400)))).unwrap();
+    let heic = dir.path().join("IMG_0001.HEIC");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../intake/tests/fixtures/page.heic"), &heic).unwrap();
+    let exif = dir.path().join("IMG_0003.jpg");
+    std::fs::write(&exif, jpeg_with_exif_rotation_and_gps(&image::imageops::rotate270(&photo(450, 600)))).unwrap();
+
+    let b = Browser::start().await;
+    b.goto(&server.url("/")).await;
+    b.type_into("#identifier", d["dossiers"][0]["applicant"]["identifier"].as_str().unwrap()).await;
+    b.type_into("#code", d["dossiers"][0]["applicant"]["code"].as_str().unwrap()).await;
+    b.click("button[type=submit]").await;
+    b.wait_path("/mon-dossier").await;
+    b.choose_files("#file", &[&sideways, &heic, &exif]).await;
+    assert_eq!(b.count(".dnu-pages li").await, 3);
+    assert_eq!(b.execute("return document.querySelector('[data-turns]').hidden").await, true);
+    // Keyboard: the button names the page it moves.
+    b.tab_to("button[aria-label='Monter la page 2 (IMG_0001.HEIC)']").await;
+    b.enter().await;
+    assert!(b.text(".dnu-pages li:first-child").await.contains("IMG_0001.HEIC"));
+    assert!(b.text("form [role=status]").await.contains("est maintenant la page 1"));
+    b.click("button[aria-label^='Pivoter la page 2 (IMG_0002.jpg)']").await;
+    assert!(b.text(".dnu-pages li:nth-child(2)").await.contains("pivotée de 90°"));
+    b.assert_accessible("demandeur, photos d'un document").await;
+    b.viewport(360, 800).await;
+    assert_eq!(b.horizontal_overflow().await, 0, "the list of photos fits a phone");
+    b.screenshot("applicant-photos-360").await;
+    b.viewport(1280, 800).await;
+    b.click("form[enctype] button[type=submit]").await;
+    b.wait_path("/mon-dossier?depose=1").await;
+
+    // One piece of three pages, upright, in the order chosen.
+    let guichet = d["agents"][0]["token"].as_str().unwrap();
+    let api = Api::new(&server, guichet);
+    let show: serde_json::Value = api.get(&format!("/api/v1/dossiers/{nu}")).await.unwrap().json().await.unwrap();
+    let pieces = show["pieces"].as_array().unwrap();
+    assert_eq!(pieces.len(), 1, "{show}");
+    let piece = pieces[0]["id"].as_str().unwrap();
+    let r = api.get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/rendition")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let pdf = dir.path().join("rendition.pdf");
+    std::fs::write(&pdf, r.bytes().await.unwrap()).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "30", "-gray", "-png"])
+        .arg(&pdf)
+        .arg(dir.path().join("p"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut widths = Vec::new();
+    for n in 1..=3 {
+        let page = image::open(dir.path().join(format!("p-{n}.png"))).unwrap().to_luma8();
+        let (w, h) = page.dimensions();
+        assert!(h > w && page.get_pixel(2, 2).0[0] < 70, "page {n} upright: {w}×{h}");
+        assert!(page.get_pixel(w - 3, h - 3).0[0] >= 70, "page {n}: one dark corner only");
+        widths.push(w);
+    }
+    assert!(
+        widths[0] > widths[2] && widths[2] > widths[1],
+        "HEIC, then the turned photo, then the EXIF one: {widths:?}"
+    );
+
+    // A "HEIC" that is not one: refused in French, the field says why.
+    let fake = dir.path().join("IMG_0004.HEIC");
+    let mut bytes = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+    bytes.extend_from_slice(&jpeg_rgb(&photo(64, 64)));
+    std::fs::write(&fake, bytes).unwrap();
+    b.choose_file("#file", &fake).await;
+    b.click("form[enctype] button[type=submit]").await;
+    let said = b.text("#erreur-fichier").await;
+    assert!(said.contains("ne peut pas être lue") && said.contains("HEIC"), "{said}");
+    b.assert_accessible("demandeur, photo HEIC refusée").await;
+    b.quit().await;
+}

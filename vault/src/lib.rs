@@ -17,6 +17,7 @@ pub mod domain; //       parsed types: numéro unique, kinds, catalogue, journal
 pub mod error; //        the one error type and its HTTP shape
 pub mod gate; //         bounded costly work, per-source attempt budgets
 pub mod reply; //        answers carrying document content
+pub mod zip; //          ZIP archives written as a stream
 
 // Floor 1, infrastructure: what the vault stands on.
 pub mod db; //           all SQL, one file per entity

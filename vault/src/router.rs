@@ -284,7 +284,17 @@ fn pieces() -> Routes {
                     opt("member", Ty::Text, "the household member the piece concerns"),
                     opt("valid_until", Ty::Date, "end of validity, when the catalogue does not derive it"),
                     opt("scan", Ty::JsonText, "scan provenance {host, scanned_at, images_sha256} (agents only)"),
-                    req("file", Ty::File, "the document: PDF, JPEG, PNG or TIFF"),
+                    req(
+                        "file",
+                        Ty::File,
+                        "the document: PDF, JPEG, PNG, TIFF or HEIC; repeated (up to 20) for the photos of one \
+                         document's pages, in order: one piece, one rendition, the files kept together as a ZIP",
+                    ),
+                    opt(
+                        "rotate",
+                        Ty::Text,
+                        "degrees clockwise to turn each file's pages, in order: 0, 90, 180 or 270, comma-separated",
+                    ),
                 ] },
             )
             .headers(&[(

@@ -88,66 +88,10 @@ pub fn jpeg_header_only(w: u16, h: u16) -> Vec<u8> {
     out
 }
 
-/// A `w`×`h` photo-like RGB image: a gradient with a dark square in the
-/// top-left corner (to check orientation).
-pub fn photo(w: u32, h: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(w, h, |x, y| {
-        if x < w / 4 && y < h / 4 {
-            image::Rgb([10, 10, 10])
-        } else {
-            image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 180])
-        }
-    })
-}
+pub use intake::sample::{jpeg_rgb, jpeg_with_exif_rotation_and_gps, photo};
 
 pub fn png_of(img: &image::DynamicImage) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
-}
-
-pub fn jpeg_rgb(img: &image::RgbImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, 85)
-        .encode(img.as_raw(), img.width() as u16, img.height() as u16, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    out
-}
-
-/// The same JPEG with an EXIF block: orientation 6 (rotate 90° clockwise
-/// to display) and a GPS position.
-pub fn jpeg_with_exif_rotation_and_gps(img: &image::RgbImage) -> Vec<u8> {
-    let jpeg = jpeg_rgb(img);
-    // TIFF, big-endian: IFD0 with Orientation and a GPS IFD pointer; the
-    // GPS IFD with latitude reference and latitude.
-    let mut t = b"MM\0\x2a\0\0\0\x08".to_vec();
-    let entry = |t: &mut Vec<u8>, tag: u16, ty: u16, count: u32, value: [u8; 4]| {
-        t.extend_from_slice(&tag.to_be_bytes());
-        t.extend_from_slice(&ty.to_be_bytes());
-        t.extend_from_slice(&count.to_be_bytes());
-        t.extend_from_slice(&value);
-    };
-    t.extend_from_slice(&2u16.to_be_bytes());
-    entry(&mut t, 0x0112, 3, 1, [0, 6, 0, 0]);
-    let gps_at = 8 + 2 + 2 * 12 + 4;
-    entry(&mut t, 0x8825, 4, 1, (gps_at as u32).to_be_bytes());
-    t.extend_from_slice(&0u32.to_be_bytes());
-    // GPS IFD: LatitudeRef "N", Latitude 3 rationals (50°57'0").
-    let rationals_at = gps_at + 2 + 2 * 12 + 4;
-    t.extend_from_slice(&2u16.to_be_bytes());
-    entry(&mut t, 0x0001, 2, 2, [b'N', 0, 0, 0]);
-    entry(&mut t, 0x0002, 5, 3, (rationals_at as u32).to_be_bytes());
-    t.extend_from_slice(&0u32.to_be_bytes());
-    for (n, d) in [(50u32, 1u32), (57, 1), (0, 1)] {
-        t.extend_from_slice(&n.to_be_bytes());
-        t.extend_from_slice(&d.to_be_bytes());
-    }
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&t);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::zip::ZipWriter;
+use crate::zip::ZipWriter;
 use crate::{
     access,
     app::Vault,
@@ -62,12 +62,10 @@ struct ManifestVersion {
 }
 
 fn extension(media_type: &str) -> &'static str {
-    match media_type {
-        "application/pdf" => "pdf",
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/tiff" => "tif",
-        _ => "bin",
+    match intake::Format::from_media_type(media_type) {
+        Some(f) => f.extension(),
+        None if media_type == crate::sealed::BUNDLE_MEDIA_TYPE => "zip",
+        None => "bin",
     }
 }
 

@@ -10,7 +10,6 @@
 pub mod applicant_data;
 mod cover;
 pub mod dossier_pdf;
-mod zip;
 
 pub use applicant_data::export_zip;
 pub use cover::ExportPiece;

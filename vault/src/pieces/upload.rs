@@ -2,11 +2,14 @@
 //!
 //! Fields: `kind` (catalogue kind), optional `member`, `valid_until`
 //! (`YYYY-MM-DD`), `piece` (id of an existing piece to add a version to),
-//! `scan` (JSON provenance from `scanner-ingest`, agents only) and exactly
-//! one `file`; header `Idempotency-Key` makes a retried upload file at most
-//! one version. Text fields may come before or after the file;
-//! the file is streamed to the store (and to the intake worker, which types
-//! it by content and rebuilds it) as it arrives, never buffered whole.
+//! `scan` (JSON provenance from `scanner-ingest`, agents only), and one
+//! `file`, or several `file`s that are the pages of one document (photos
+//! taken page by page, in the order sent) with an optional `rotate`
+//! (degrees clockwise per file: `0,90,0`); header `Idempotency-Key` makes a
+//! retried upload file at most one version. Text fields may come before or
+//! after the files; each file is streamed to the store (and to the intake
+//! worker, which types it by content and rebuilds it) as it arrives, never
+//! buffered whole.
 
 use axum::{
     Json,
@@ -30,7 +33,7 @@ use crate::{
     db::pieces::{Committed, PieceTarget},
     domain::PieceKind,
     error::Error,
-    sealed::{self, Accepted},
+    sealed,
 };
 
 /// Longest accepted text field.
@@ -38,8 +41,8 @@ const MAX_TEXT_FIELD: usize = 256;
 /// Longest accepted `scan` field (JSON provenance with one hash a page).
 const MAX_SCAN_FIELD: usize = 96 * 1024;
 /// Most fields in one upload form (a body of endless small fields must not
-/// keep a connection busy forever).
-const MAX_FIELDS: usize = 16;
+/// keep a connection busy forever): the text fields and the files.
+const MAX_FIELDS: usize = 16 + intake::MAX_FILES;
 
 #[derive(Debug, Serialize)]
 pub struct PieceRef {
@@ -64,7 +67,11 @@ struct Form {
     member: Option<String>,
     valid_until: Option<time::Date>,
     piece: Option<Uuid>,
-    file: Option<(Accepted, Option<String>, Option<String>)>,
+    /// The files staged so far, with each one's name and declared type.
+    upload: Option<sealed::Upload>,
+    filenames: Vec<String>,
+    declared: Vec<Option<String>>,
+    turns: Vec<intake::Turns>,
     scan: Option<ScanProvenance>,
     /// Whether the form's `csrf` field matched (web pages only).
     csrf_ok: bool,
@@ -124,15 +131,17 @@ pub async fn store_upload(
     let target = match result {
         Ok(t) => t,
         Err(e) => {
-            if let Some((accepted, _, _)) = &form.file {
-                accepted.discard(&vault).await;
+            if let Some(upload) = form.upload.take() {
+                upload.discard(&vault).await;
             }
             return Err(e);
         }
     };
-    let Some((accepted, filename, declared_type)) = form.file.take() else {
+    let Some(upload) = form.upload.take() else {
         return Err(Error::BadRequest("the form has no `file` field".into()));
     };
+    let accepted = upload.finish(&vault, &dk, &form.turns).await?;
+    let (filename, declared_type) = names(form.filenames, form.declared);
     // An applicant's own upload has neither agent nor organisation.
     let by = Uploader { actor: principal.actor(Action::PieceUpload), idempotency_key, scan: form.scan.take() };
     let committed = commit(&vault, &dk, &accepted, &target, filename, declared_type, by).await?;
@@ -200,7 +209,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
 
 /// Which piece the upload goes to, from the text fields.
 fn target(form: &Form, dk: &crate::crypto::DossierKey) -> Result<PieceTarget, Error> {
-    if form.file.is_none() {
+    if form.upload.is_none() {
         return Err(Error::BadRequest("the form has no `file` field".into()));
     }
     match (form.piece, form.kind) {
@@ -242,15 +251,15 @@ async fn read_form(
                 if csrf.is_some() && !form.csrf_ok {
                     return Err(Error::Forbidden("the form has expired: reload the page and send it again".into()));
                 }
-                if form.file.is_some() {
-                    return Err(Error::BadRequest("send one `file` per upload".into()));
-                }
                 // Kept as metadata only (sealed), never used as a path.
                 let filename = field.file_name().map(|f| f.chars().take(255).collect::<String>());
                 let declared = field.content_type().map(str::to_owned);
-                let accepted = sealed::stage_upload(vault, dk, field, limit).await?;
-                form.file = Some((accepted, filename, declared));
+                let upload = form.upload.get_or_insert_with(|| sealed::Upload::new(vault, limit));
+                upload.add_file(vault, dk, field).await?;
+                form.filenames.push(filename.unwrap_or_default());
+                form.declared.push(declared);
             }
+            "rotate" => form.turns = parse_turns(&text(field).await?)?,
             "kind" => {
                 form.kind =
                     Some(PieceKind::parse(&text(field).await?).map_err(|e| Error::Invalid(format!("kind: {e}")))?)
@@ -283,6 +292,31 @@ async fn read_form(
         }
     }
     Ok(())
+}
+
+/// `rotate`: degrees clockwise for each file, in order (`0,90,0`).
+fn parse_turns(s: &str) -> Result<Vec<intake::Turns>, Error> {
+    if s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|d| d.trim().parse::<u16>().ok().and_then(intake::Turns::from_degrees))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            Error::Invalid(format!("rotate: {s:?}: expected 0, 90, 180 or 270 for each file, separated by commas"))
+        })
+}
+
+/// The name and declared type kept for an upload: the file's own, or for
+/// several files their names together and no single type.
+fn names(filenames: Vec<String>, declared: Vec<Option<String>>) -> (Option<String>, Option<String>) {
+    match (filenames.as_slice(), declared.as_slice()) {
+        ([name], [declared]) => ((!name.is_empty()).then(|| name.clone()), declared.clone()),
+        _ => {
+            let joined = filenames.iter().filter(|n| !n.is_empty()).cloned().collect::<Vec<_>>().join(" + ");
+            ((!joined.is_empty()).then(|| joined.chars().take(255).collect()), None)
+        }
+    }
 }
 
 /// Reads a short text field, refusing anything longer than a label.

@@ -7,6 +7,7 @@
 //! answers 422; a worker that cannot confine itself is a refusal too, never
 //! a reason to parse unconfined.
 
+pub mod frames;
 pub mod worker;
 
 use std::{path::PathBuf, process::Stdio, sync::Arc, time::Duration};
@@ -70,26 +71,44 @@ pub struct Rendered {
     pub thumbnail: Vec<u8>,
 }
 
-/// A worker being fed an upload as it arrives ([`Sandbox::start`]).
-/// Dropping the job before [`Job::finish`] kills the worker.
+/// A worker being fed an upload as it arrives ([`Sandbox::start`]): one
+/// file, or the several files of one document ([`frames`]). Dropping the
+/// job before [`Job::finish`] kills the worker.
 #[derive(Debug)]
 pub struct Job {
     tx: Option<mpsc::Sender<Bytes>>,
+    framer: frames::Framer,
     done: tokio::task::JoinHandle<Result<Rendered, Error>>,
 }
 
 impl Job {
-    /// Hands the worker the next part of the upload.
-    pub async fn feed(&self, part: Bytes) {
+    async fn send(&self, frames: Vec<Bytes>) {
         if let Some(tx) = &self.tx {
-            // The job's task only stops reading once its worker is gone;
-            // the outcome then comes from `finish`.
-            let _ = tx.send(part).await;
+            for f in frames {
+                // The job's task only stops reading once its worker is
+                // gone; the outcome then comes from `finish`.
+                let _ = tx.send(f).await;
+            }
         }
     }
 
-    /// Ends the input and waits for the worker's verdict.
-    pub async fn finish(mut self) -> Result<Rendered, Error> {
+    /// The next file of the upload begins.
+    pub async fn begin_file(&mut self) {
+        let frames = self.framer.begin_file();
+        self.send(frames).await;
+    }
+
+    /// Hands the worker the next part of the current file.
+    pub async fn feed(&mut self, part: &[u8]) {
+        let frames = self.framer.data(part);
+        self.send(frames).await;
+    }
+
+    /// Ends the input with the turns asked for each file (none: upright),
+    /// and waits for the worker's verdict.
+    pub async fn finish(mut self, turns: &[intake::Turns]) -> Result<Rendered, Error> {
+        let frames = if turns.is_empty() { self.framer.flush() } else { self.framer.turns(turns) };
+        self.send(frames).await;
         drop(self.tx.take());
         (&mut self.done).await.map_err(|e| Error::internal("intake task", e))?
     }
@@ -127,19 +146,20 @@ impl Sandbox {
 
     /// Runs one worker over a whole document held in memory.
     pub async fn render(&self, input: Bytes) -> Result<Rendered, Error> {
-        let job = self.start(input.len() as u64);
-        job.feed(input).await;
-        job.finish().await
+        let mut job = self.start(input.len() as u64);
+        job.begin_file().await;
+        job.feed(&input).await;
+        job.finish(&[]).await
     }
 
-    /// Starts a worker for an upload of at most `max_input` bytes, to be fed
+    /// Starts a worker for an upload of at most `max_input` bytes of files, to be fed
     /// with [`Job::feed`] as the upload streams in (the server never holds
     /// the whole document).
     pub fn start(&self, max_input: u64) -> Job {
         let (tx, rx) = mpsc::channel::<Bytes>(16);
         let this = self.clone();
-        let done = tokio::spawn(async move { this.run(rx, max_input).await });
-        Job { tx: Some(tx), done }
+        let done = tokio::spawn(async move { this.run(rx, frames::max_input(max_input)).await });
+        Job { tx: Some(tx), framer: frames::Framer::default(), done }
     }
 
     async fn run(&self, mut rx: mpsc::Receiver<Bytes>, max_input: u64) -> Result<Rendered, Error> {

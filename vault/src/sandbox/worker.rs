@@ -24,6 +24,9 @@ use super::{Answer, WorkerArgs};
 const CONFINEMENT_FAILED: u8 = 3;
 
 pub fn main(args: &WorkerArgs) -> ExitCode {
+    // Loading a shared library opens files and maps code: only possible
+    // before the jail closes. Without libheif, HEIC photos are refused.
+    intake::load_heif();
     if let Err(e) = confine(args) {
         eprintln!("intake worker: cannot confine itself: {e}");
         return ExitCode::from(CONFINEMENT_FAILED);
@@ -41,7 +44,19 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
             message: "the document is larger than allowed".into(),
         })
     } else {
-        intake::process(&input, &limits)
+        match super::frames::decode(&input) {
+            // One file: as it is (its own turns aside, a photo is upright
+            // by its EXIF or container).
+            Ok(files) if files.len() == 1 && files[0].1.count() == 0 => intake::process(&files[0].0, &limits),
+            Ok(files) => {
+                let files: Vec<(&[u8], intake::Turns)> = files.iter().map(|(b, t)| (b.as_slice(), *t)).collect();
+                intake::process_several(&files, &limits)
+            }
+            Err(e) => {
+                eprintln!("intake worker: garbled input: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     };
     let (header, blobs) = match result {
         Ok(done) => {
@@ -78,7 +93,7 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
 /// one (Landlock, user namespaces) still leaves the others:
 ///
 /// 1. resource limits: memory, CPU time, no file growth, few descriptors,
-///    no new processes, no core dumps;
+///    no core dumps;
 /// 2. not dumpable: no same-uid process may attach to it or read its memory;
 /// 3. new user, network, IPC and mount namespaces where the kernel allows
 ///    (no network interface but a dead loopback);
@@ -86,9 +101,9 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
 ///    TCP bind and connect refused, signals and abstract sockets scoped to
 ///    the worker itself;
 /// 5. an **allowlist** seccomp filter ([`allowed_syscalls`]): reading stdin,
-///    writing stdout and stderr, memory management and ending; anything
-///    else kills the process (SIGSYS), which the server reports as a jail
-///    violation.
+///    writing stdout and stderr, memory management, threads and ending;
+///    anything else, a new process included, kills the process (SIGSYS),
+///    which the server reports as a jail violation.
 ///
 /// Public so that the jail test (`vault/tests/it/jail.rs`) shuts a probe in
 /// exactly as the worker is shut in.
@@ -98,12 +113,14 @@ pub fn confine(args: &WorkerArgs) -> Result<(), String> {
     };
     limit(Resource::As, args.memory_mib << 20, "address space")?;
     limit(Resource::Cpu, args.cpu_seconds, "CPU time")?;
-    // It never needs to create a file, nor more than a few descriptors, nor
-    // a process (RLIMIT_NPROC does not bind root; seccomp does).
+    // It never needs to create a file, nor more than a few descriptors.
+    // RLIMIT_NPROC is left as it is: it counts every thread of the user,
+    // the server's included, so no value of it lets the worker start the
+    // one thread the HEVC decoder needs while forbidding a process; and it
+    // never bound root. Seccomp refuses new processes, for every user.
     limit(Resource::Fsize, 0, "file size")?;
     limit(Resource::Nofile, 16, "open files")?;
     limit(Resource::Core, 0, "core dumps")?;
-    limit(Resource::Nproc, 0, "processes")?;
     set_dumpable_behavior(DumpableBehavior::NotDumpable).map_err(|e| format!("not dumpable: {e}"))?;
     // Best effort: refused where user namespaces are switched off (some
     // container runtimes); Landlock and seccomp below still hold.
@@ -123,6 +140,17 @@ pub fn confine(args: &WorkerArgs) -> Result<(), String> {
     } else {
         return Err("no seccomp support for this architecture".into());
     };
+    // `clone3` passes its flags in memory, which a filter cannot read: it
+    // answers ENOSYS, so that the C library falls back to `clone`, whose
+    // flags the allowlist checks. Installed first; where both filters
+    // speak, the kernel takes the stricter answer.
+    let no_clone3 = SeccompFilter::new(
+        [(libc::SYS_clone3, Vec::new())].into_iter().collect(),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        arch,
+    )
+    .map_err(|e| format!("seccomp filter: {e}"))?;
     let filter = SeccompFilter::new(
         allowed_syscalls(std::process::id())?,
         SeccompAction::KillProcess,
@@ -130,8 +158,10 @@ pub fn confine(args: &WorkerArgs) -> Result<(), String> {
         arch,
     )
     .map_err(|e| format!("seccomp filter: {e}"))?;
-    let program = BpfProgram::try_from(filter).map_err(|e| format!("seccomp program: {e}"))?;
-    seccompiler::apply_filter(&program).map_err(|e| format!("seccomp: {e}"))?;
+    for f in [no_clone3, filter] {
+        let program = BpfProgram::try_from(f).map_err(|e| format!("seccomp program: {e}"))?;
+        seccompiler::apply_filter(&program).map_err(|e| format!("seccomp: {e}"))?;
+    }
     Ok(())
 }
 
@@ -160,9 +190,10 @@ fn landlock_everything() -> Result<(), String> {
 /// they matter. What the parsers need after confinement is memory and the
 /// three standard streams; what Rust's runtime needs is ending (normally,
 /// by panic, or by `abort` on a failed allocation, which raises SIGABRT on
-/// itself). No `open*`, no `clone`/`fork`/`exec*`, no sockets, no
-/// `io_uring_*`, no `process_vm_*`, no `ptrace`, no `kill`, no `mprotect`
-/// (nothing may become executable), no `unlink*`/`truncate`.
+/// itself), and threads (see below). No `open*`, no new process
+/// (`fork`, `clone` without CLONE_THREAD), no `exec*`, no sockets, no
+/// `io_uring_*`, no `process_vm_*`, no `ptrace`, no `kill`, nothing made
+/// executable (`mmap`/`mprotect` with PROT_EXEC), no `unlink*`/`truncate`.
 fn allowed_syscalls(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
     use seccompiler::{SeccompCmpArgLen::Dword, SeccompCmpArgLen::Qword, SeccompCmpOp, SeccompCondition as Cond};
     let err = |e: seccompiler::BackendError| format!("seccomp rule: {e}");
@@ -192,6 +223,19 @@ fn allowed_syscalls(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String>
     .into_iter()
     .map(|n| (n, Vec::new()))
     .collect();
+    // Threads, never processes: libheif's HEVC decoder (libde265) starts a
+    // worker thread. A thread lives in the same jail as the process (its
+    // seccomp filters, Landlock domain, namespaces, address-space and CPU
+    // limits), so it adds no reach; `clone` without CLONE_THREAD and
+    // CLONE_VM (a new process) still kills. `clone3` is let through here
+    // only to meet the ENOSYS of the filter installed before this one.
+    let thread = (libc::CLONE_THREAD | libc::CLONE_VM) as u64;
+    allowed.insert(libc::SYS_clone, vec![rule(vec![on(0, Qword, SeccompCmpOp::MaskedEq(thread), thread)?])?]);
+    allowed.insert(libc::SYS_clone3, Vec::new());
+    allowed.insert(libc::SYS_set_robust_list, Vec::new());
+    allowed.insert(libc::SYS_rseq, Vec::new());
+    // A new thread's stack guard page; nothing may become executable.
+    allowed.insert(libc::SYS_mprotect, vec![rule(vec![on(2, Qword, SeccompCmpOp::MaskedEq(prot_exec), 0)?])?]);
     allowed.insert(libc::SYS_read, vec![fd_is(0)?]);
     allowed.insert(libc::SYS_write, vec![fd_is(1)?, fd_is(2)?]);
     // Memory, never executable.

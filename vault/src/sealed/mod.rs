@@ -1,5 +1,5 @@
 //! Sealed objects: the only code that turns plaintext into stored
-//! ciphertext ([`stage_original`], [`stage_upload`]) and back
+//! ciphertext ([`stage_original`], [`Upload`]) and back
 //! ([`open_object`]), under a dossier key (DESIGN §5: per-object keys by
 //! HKDF, 64 KiB AES-256-GCM STREAM chunks, a header binding each object to
 //! its dossier and id). Features hand it a dossier key obtained through the
@@ -10,4 +10,4 @@ pub mod records;
 mod write;
 
 pub use read::{open_object, read_object};
-pub use write::{Accepted, Staged, stage_bytes, stage_original, stage_upload};
+pub use write::{Accepted, BUNDLE_MEDIA_TYPE, Staged, Upload, stage_bytes, stage_original};

@@ -5,7 +5,9 @@
 //! As an upload streams in it is also fed to a sandboxed intake worker
 //! (see [`crate::sandbox`]); only a document the worker accepts is kept,
 //! with its sanitised rendition and thumbnail sealed beside it under the
-//! same dossier key (so crypto-shredding covers them too).
+//! same dossier key (so crypto-shredding covers them too). A document may
+//! come as several files (photos of its pages): one worker reads them all,
+//! and the files are kept together as one ZIP ([`Upload`]).
 //!
 //! Durability order (what makes "nothing half-stored" true): the sealed
 //! object is written and its stored length checked first; only then may
@@ -66,40 +68,183 @@ impl Accepted {
     }
 }
 
-/// Streams an upload into the store while a sandboxed worker reads it;
-/// keeps it only if the worker accepts it, with its rendition and
-/// thumbnail. A refusal (415, 422) leaves nothing stored.
-pub async fn stage_upload<S, E>(vault: &Vault, dk: &DossierKey, body: S, limit: u64) -> Result<Accepted, Error>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    Error: From<E>,
-{
-    let job = vault.sandbox().start(limit);
-    // On an error here the job is dropped, and its worker killed.
-    let original = stage_original(vault, dk, body, limit, Some(&job)).await?;
-    let rendered = match job.finish().await {
-        Ok(r) => r,
-        Err(e) => {
-            original.discard(vault).await;
-            return Err(e);
+/// Media type of the original of a document sent as several files: the
+/// files as deposited, in a ZIP the vault wrote.
+pub const BUNDLE_MEDIA_TYPE: &str = "application/zip";
+
+/// An upload being staged: each of its files sealed into the store as it
+/// streams in, and fed to one sandboxed worker that reads them all as the
+/// pages of one document. Nothing is kept unless [`Upload::finish`]
+/// succeeds; after an error the caller calls [`Upload::discard`].
+#[derive(Debug)]
+pub struct Upload {
+    job: Job,
+    parts: Vec<Part>,
+    /// Bytes of files so far, and the most the upload may bring.
+    total: u64,
+    limit: u64,
+}
+
+#[derive(Debug)]
+struct Part {
+    staged: Staged,
+    /// The file's type by its first bytes, for its name in a bundle.
+    extension: &'static str,
+}
+
+impl Upload {
+    /// An upload whose files together bring at most `limit` bytes.
+    pub fn new(vault: &Vault, limit: u64) -> Self {
+        Self { job: vault.sandbox().start(limit), parts: Vec::new(), total: 0, limit }
+    }
+
+    pub fn files(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Stages the next file, streaming it to the store and to the worker.
+    pub async fn add_file<S, E>(&mut self, vault: &Vault, dk: &DossierKey, body: S) -> Result<(), Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        Error: From<E>,
+    {
+        if self.parts.len() == intake::MAX_FILES {
+            return Err(Error::BadRequest(format!(
+                "at most {} files may be sent as the pages of one document",
+                intake::MAX_FILES
+            )));
+        }
+        self.job.begin_file().await;
+        let mut head = Vec::new();
+        let body = body.inspect(|part| {
+            if let Ok(b) = part
+                && head.len() < HEAD
+            {
+                head.extend_from_slice(&b[..b.len().min(HEAD - head.len())]);
+            }
+        });
+        let left = self.limit - self.total;
+        let staged = stage_original(vault, dk, body, left, Some(&mut self.job)).await.map_err(|e| match e {
+            Error::TooLarge { .. } => Error::TooLarge { limit: self.limit },
+            e => e,
+        })?;
+        self.total += staged.size;
+        self.parts.push(Part { staged, extension: extension(&head) });
+        Ok(())
+    }
+
+    /// Ends the input with the turns asked for each file (empty: none) and
+    /// keeps the upload if the worker accepts it: its original (the one
+    /// file, or a ZIP of the files), rendition and thumbnail. A refusal
+    /// (415, 422) leaves nothing stored.
+    pub async fn finish(self, vault: &Vault, dk: &DossierKey, turns: &[intake::Turns]) -> Result<Accepted, Error> {
+        let Self { job, mut parts, .. } = self;
+        let discard = |parts: Vec<Part>| async move {
+            for p in parts {
+                p.staged.discard(vault).await;
+            }
+        };
+        if parts.is_empty() {
+            drop(job);
+            return Err(Error::BadRequest("the form has no `file` field".into()));
+        }
+        let turned = turns.iter().any(|t| t.count() != 0);
+        if turned && turns.len() != parts.len() {
+            let n = parts.len();
+            discard(parts).await;
+            return Err(Error::Invalid(format!("rotate: {} value(s) for {n} file(s)", turns.len())));
+        }
+        let rendered = match job.finish(if turned { turns } else { &[] }).await {
+            Ok(r) => r,
+            Err(e) => {
+                discard(parts).await;
+                return Err(e);
+            }
+        };
+        let (original, media_type) = if parts.len() == 1 {
+            (parts.remove(0).staged, rendered.media_type)
+        } else {
+            match bundle(vault, dk, &parts).await {
+                Ok(b) => {
+                    discard(parts).await;
+                    (b, BUNDLE_MEDIA_TYPE.to_owned())
+                }
+                Err(e) => {
+                    discard(parts).await;
+                    return Err(e);
+                }
+            }
+        };
+        let rendition = match stage_bytes(vault, dk, rendered.rendition).await {
+            Ok(s) => s,
+            Err(e) => {
+                original.discard(vault).await;
+                return Err(e);
+            }
+        };
+        let thumbnail = match stage_bytes(vault, dk, rendered.thumbnail).await {
+            Ok(s) => s,
+            Err(e) => {
+                original.discard(vault).await;
+                rendition.discard(vault).await;
+                return Err(e);
+            }
+        };
+        Ok(Accepted { original, media_type, pages: rendered.pages as u64, rendition, thumbnail })
+    }
+
+    /// Removes what was staged (the worker goes with the job).
+    pub async fn discard(self, vault: &Vault) {
+        for p in self.parts {
+            p.staged.discard(vault).await;
+        }
+    }
+}
+
+/// Bytes kept of each file's start, to name it in a bundle.
+const HEAD: usize = 1024;
+
+/// The extension of a file the worker accepted, by its first bytes.
+fn extension(head: &[u8]) -> &'static str {
+    intake::detect(head).map_or("bin", intake::Format::extension)
+}
+
+/// The original of a document sent as several files: one sealed ZIP of
+/// the files as deposited (`page-01.jpg`, `page-02.heic`…, in the order
+/// sent). Each file was sealed on its own as it arrived (the server cannot
+/// know a second file comes until the first has passed); they are read
+/// back and written once more here, a few megabytes of phone photos, so
+/// that a version keeps one original object like every other.
+async fn bundle(vault: &Vault, dk: &DossierKey, parts: &[Part]) -> Result<Staged, Error> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Error>>(4);
+    let produce = async move {
+        let mut zip = crate::zip::ZipWriter::new(time::OffsetDateTime::now_utc());
+        let result: Result<(), Error> = async {
+            for (i, p) in parts.iter().enumerate() {
+                let header = zip.start_entry(&format!("page-{:02}.{}", i + 1, p.extension))?;
+                tx.send(Ok(header)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
+                let mut plain = std::pin::pin!(super::open_object(vault, dk, p.staged.key.object()).await?);
+                while let Some(chunk) = plain.next().await {
+                    let chunk = chunk?;
+                    zip.data(&chunk);
+                    tx.send(Ok(chunk)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
+                }
+                let end = zip.end_entry()?;
+                tx.send(Ok(end)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
+            }
+            let tail = zip.finish()?;
+            tx.send(Ok(tail)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            // The writer aborts on this item (or is gone already).
+            let _ = tx.send(Err(e)).await;
         }
     };
-    let rendition = match stage_bytes(vault, dk, rendered.rendition).await {
-        Ok(s) => s,
-        Err(e) => {
-            original.discard(vault).await;
-            return Err(e);
-        }
-    };
-    let thumbnail = match stage_bytes(vault, dk, rendered.thumbnail).await {
-        Ok(s) => s,
-        Err(e) => {
-            original.discard(vault).await;
-            rendition.discard(vault).await;
-            return Err(e);
-        }
-    };
-    Ok(Accepted { original, media_type: rendered.media_type, pages: rendered.pages as u64, rendition, thumbnail })
+    let body = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }));
+    let ((), staged) = tokio::join!(produce, stage_original(vault, dk, body, u64::MAX, None));
+    staged
 }
 
 /// Seals bytes the vault made itself (a rendition, a thumbnail).
@@ -116,7 +261,7 @@ pub async fn stage_original<S, E>(
     dk: &DossierKey,
     body: S,
     limit: u64,
-    tap: Option<&Job>,
+    tap: Option<&mut Job>,
 ) -> Result<Staged, Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -155,7 +300,7 @@ async fn seal_into<S, E>(
     object: Uuid,
     mut body: S,
     limit: u64,
-    tap: Option<&Job>,
+    mut tap: Option<&mut Job>,
 ) -> Result<(u64, [u8; 32]), Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -181,8 +326,8 @@ where
         if size > limit {
             return Err(Error::TooLarge { limit });
         }
-        if let Some(job) = tap {
-            job.feed(chunk.clone()).await;
+        if let Some(job) = tap.as_deref_mut() {
+            job.feed(&chunk).await;
         }
         sealer.push(&chunk, &mut out)?;
         tx.send(chunk).await.map_err(|_| Error::internal("hashing", "the hashing thread stopped"))?;

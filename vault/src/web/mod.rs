@@ -398,12 +398,9 @@ pub fn shown_at_form(e: &Error) -> bool {
 /// answers the same refusals in English, with the same codes).
 pub fn message_fr(e: &Error) -> String {
     match e {
-        Error::UnsupportedMediaType(_) => {
-            "Ce fichier n'est pas un document accepté : envoyez un PDF, une photo JPEG ou \
-                                           PNG, ou un TIFF. Pour une photo d'iPhone (HEIC), réglez l'appareil sur « le \
-                                           plus compatible » (JPEG)."
-                .into()
-        }
+        Error::UnsupportedMediaType(_) => "Ce fichier n'est pas un document accepté : envoyez un PDF, une photo \
+                                           JPEG, HEIC ou PNG, ou un TIFF."
+            .into(),
         Error::TooLarge { limit } => {
             format!(
                 "Le fichier dépasse la taille acceptée ({} Mo) : envoyez-le en plusieurs pièces.",
@@ -425,7 +422,10 @@ pub fn message_fr(e: &Error) -> String {
                 "L'image ou la page est trop grande : envoyez-la à une résolution plus basse.".into()
             }
             RefusalCode::BrokenImage | RefusalCode::UnsupportedTiff => {
-                "L'image ne peut pas être lue : renvoyez le fichier.".into()
+                "Une image ne peut pas être lue : la photo est endommagée, ou le fichier n'est pas ce que son nom \
+                 annonce (une « photo HEIC » qui n'en est pas une, par exemple). Reprenez la photo, ou envoyez-la \
+                 en JPEG ou en PDF."
+                    .into()
             }
             RefusalCode::RenderFailed | RefusalCode::UnreadableDocument => {
                 "Le document n'a pas pu être lu en toute sécurité : vérifiez le fichier ou imprimez-le à nouveau \
@@ -443,7 +443,12 @@ pub fn message_fr(e: &Error) -> String {
     }
 }
 
-/// The form that uploads a piece to `action`, an error tied to its file field.
+/// What the file field offers to pick: the types intake reads.
+const ACCEPTED: &str = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.heic,.heif,\
+                        application/pdf,image/jpeg,image/png,image/tiff,image/heic,image/heif";
+
+/// The form that uploads a piece to `action`, an error tied to its file
+/// field: one file, or the photos of a document's pages, each turnable.
 pub fn upload_form(
     action: &str,
     session: &Session,
@@ -461,11 +466,14 @@ pub fn upload_form(
             }
             div.fr-upload-group.fr-input-group--error[error.is_some()] {
                 label.fr-label for="file" {
-                    "Fichier"
-                    span.fr-hint-text { "PDF, photo JPEG ou PNG, ou TIFF." }
+                    "Fichier ou photos"
+                    span.fr-hint-text {
+                        "PDF, photo JPEG, HEIC ou PNG, ou TIFF. Un document photographié page par page : "
+                        "choisissez toutes ses photos, elles forment une seule pièce."
+                    }
                 }
-                input.fr-upload id="file" name="file" type="file" required
-                    accept=".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
+                input.fr-upload id="file" name="file" type="file" required multiple
+                    accept=(ACCEPTED)
                     aria-describedby=[error.map(|_| "erreur-fichier")]
                     aria-invalid=[error.map(|_| "true")];
                 @if let Some(e) = error {
@@ -473,6 +481,19 @@ pub fn upload_form(
                         p.fr-message.fr-message--error id="erreur-fichier" role="alert" { (e) }
                     }
                 }
+            }
+            // Without JavaScript, turns are typed; with it, upload.js
+            // replaces this field by a list of the photos to order and turn.
+            div.fr-input-group data-turns {
+                label.fr-label for="rotate" {
+                    "Pivoter des photos (facultatif)"
+                    span.fr-hint-text {
+                        "Pour chaque photo, dans l'ordre : 0, 90, 180 ou 270 degrés dans le sens des aiguilles "
+                        "d'une montre, séparés par des virgules (par exemple 0,90,0)."
+                    }
+                }
+                input.fr-input id="rotate" name="rotate" type="text" inputmode="numeric" autocomplete="off"
+                    pattern=" *(0|90|180|270)( *, *(0|90|180|270))* *";
             }
             button.fr-btn type="submit" { "Déposer la pièce" }
         }

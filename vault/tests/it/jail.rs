@@ -88,10 +88,13 @@ const ATTACKS: &[&str] = &[
     "truncate_file",
     "unlink_file",
     "fork",
+    "fork_raw",
+    "thread_reads_key_file",
     "exec",
     "io_uring",
     "tcp_connect",
     "executable_memory",
+    "make_memory_executable",
 ];
 
 #[test]
@@ -150,6 +153,20 @@ fn attempt(name: &str, var: &dyn Fn(&str) -> String) -> ! {
         "truncate_file" => std::fs::OpenOptions::new().write(true).truncate(true).open(var("JAIL_KEY_FILE")).is_ok(),
         "unlink_file" => std::fs::remove_file(var("JAIL_KEY_FILE")).is_ok(),
         "fork" => Command::new("/bin/true").status().is_ok(),
+        // A process by the raw call, as a parser's exploit would make it
+        // (threads are allowed: libheif's HEVC decoder starts one).
+        "fork_raw" => {
+            let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
+            if pid == 0 {
+                unsafe { libc::_exit(ESCAPED) }
+            }
+            pid > 0
+        }
+        // A thread is in the same jail as the process that started it.
+        "thread_reads_key_file" => {
+            let key = var("JAIL_KEY_FILE");
+            std::thread::spawn(move || std::fs::read(key).is_ok()).join().unwrap_or(false)
+        }
         // Replaces this process: the shell's exit status says it ran.
         "exec" => {
             let _ = Command::new("/bin/sh").args(["-c", &format!("exit {ESCAPED}")]).exec();
@@ -175,6 +192,19 @@ fn attempt(name: &str, var: &dyn Fn(&str) -> String) -> ! {
                 )
             };
             p != libc::MAP_FAILED
+        }
+        "make_memory_executable" => {
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    4096,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            p != libc::MAP_FAILED && unsafe { libc::mprotect(p, 4096, libc::PROT_READ | libc::PROT_EXEC) } == 0
         }
         other => panic!("unknown probe {other}"),
     };

@@ -20,6 +20,7 @@ mod merges;
 mod migrations;
 mod notices;
 mod operations;
+mod photos;
 mod proconnect;
 mod roundtrip;
 mod safe_intake;

@@ -91,7 +91,7 @@ async fn refused_uploads_say_why_and_leave_nothing_stored() {
             "an executable",
             b"MZ\x90\0 not a document".to_vec(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "PDF, JPEG, PNG or TIFF",
+            "PDF, JPEG, PNG, TIFF or HEIC",
         ),
         (
             "random bytes",
@@ -99,7 +99,7 @@ async fn refused_uploads_say_why_and_leave_nothing_stored() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send one of those",
         ),
-        ("a HEIC phone photo", heic, StatusCode::UNSUPPORTED_MEDIA_TYPE, "JPEG"),
+        ("a HEIC header over noise", heic, StatusCode::UNPROCESSABLE_ENTITY, "HEIC"),
         ("a PDF with nothing after its header", b"%PDF-1.7\n%%EOF\n".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, ""),
         ("a 65535x65535 PNG header", png_bomb, StatusCode::UNPROCESSABLE_ENTITY, "too large"),
     ];

@@ -136,12 +136,15 @@ async fn a_decompression_bomb_stops_at_the_worker_memory_limit() {
     // charges the spawning process's memory to a vforked child until exec).
     let dir = tempfile::tempdir().unwrap();
     let (input, report) = (dir.path().join("bomb.pdf"), dir.path().join("peak"));
-    std::fs::write(&input, &doc).unwrap();
+    // What the server writes to a worker: the document, framed.
+    let mut framer = vault::sandbox::frames::Framer::default();
+    let framed: Vec<u8> = [framer.begin_file(), framer.data(&doc), framer.flush()].concat().concat();
+    std::fs::write(&input, &framed).unwrap();
     let status = Command::new("/usr/bin/time")
         .args(["-f", "%M", "-o"])
         .arg(&report)
         .arg(env!("CARGO_BIN_EXE_dnu-vault"))
-        .args(["intake-worker", &format!("--memory-mib={limit_mib}"), &format!("--max-input-bytes={}", doc.len())])
+        .args(["intake-worker", &format!("--memory-mib={limit_mib}"), &format!("--max-input-bytes={}", framed.len())])
         .stdin(std::fs::File::open(&input).unwrap())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -167,7 +170,7 @@ async fn a_worker_that_crashes_or_hangs_is_a_refusal_not_an_outage() {
     assert_eq!(sandbox().render(Bytes::from(hostile_pdf())).await.unwrap().pages, 1);
     // Not a document at all: 415 with what to send.
     match sandbox().render(Bytes::from_static(b"MZ\x90\0 not a document")).await {
-        Err(Error::UnsupportedMediaType(m)) => assert!(m.contains("PDF, JPEG, PNG or TIFF"), "{m}"),
+        Err(Error::UnsupportedMediaType(m)) => assert!(m.contains("PDF, JPEG, PNG, TIFF or HEIC"), "{m}"),
         other => panic!("{other:?}"),
     }
 }
@@ -177,11 +180,12 @@ async fn a_slow_upload_does_not_hold_the_only_worker_slot() {
     let one = Sandbox::new(&IntakeConfig { workers: 1, ..config() });
     let doc = hostile_pdf();
     // An upload still arriving (a slow connection)…
-    let slow = one.start(doc.len() as u64);
-    slow.feed(Bytes::copy_from_slice(&doc[..100])).await;
+    let mut slow = one.start(doc.len() as u64);
+    slow.begin_file().await;
+    slow.feed(&doc[..100]).await;
     // …does not keep a complete one from being read.
     let quick = tokio::time::timeout(Duration::from_secs(30), one.render(Bytes::from(doc.clone()))).await;
     assert_eq!(quick.expect("the slot was held by an upload still arriving").unwrap().pages, 1);
-    slow.feed(Bytes::copy_from_slice(&doc[100..])).await;
-    assert_eq!(slow.finish().await.unwrap().pages, 1);
+    slow.feed(&doc[100..]).await;
+    assert_eq!(slow.finish(&[]).await.unwrap().pages, 1);
 }
