@@ -120,7 +120,8 @@
         var li = document.createElement("li");
         var name = document.createElement("span");
         var page = "page " + (i + 1) + " (" + it.file.name + ")";
-        name.textContent = it.file.name + (it.turns ? " — pivotée de " + it.turns * 90 + "°" : "");
+        name.textContent = "Page " + (i + 1) + " : " + it.file.name +
+          (it.turns ? " — pivotée de " + it.turns * 90 + "°" : "");
         li.appendChild(name);
         var group = document.createElement("span");
         group.className = "dnu-page-actions";

@@ -437,6 +437,7 @@ async fn photos_of_a_document_become_one_piece_in_the_order_chosen() {
     b.assert_accessible("demandeur, photos d'un document").await;
     b.viewport(360, 800).await;
     assert_eq!(b.horizontal_overflow().await, 0, "the list of photos fits a phone");
+    b.execute("document.querySelector('.dnu-pages').scrollIntoView({block: 'center'})").await;
     b.screenshot("applicant-photos-360").await;
     b.viewport(1280, 800).await;
     b.click("form[enctype] button[type=submit]").await;
