@@ -338,6 +338,18 @@ async fn phone_and_desktop(b: &Browser, face: &str) {
     b.screenshot(&format!("{face}-1280")).await;
 }
 
+/// A browser on the first demo applicant's dossier page, signed in with
+/// the attestation.
+async fn applicant_signed_in(server: &Server, d: &serde_json::Value) -> Browser {
+    let b = Browser::start().await;
+    b.goto(&server.url("/")).await;
+    b.type_into("#identifier", d["dossiers"][0]["applicant"]["identifier"].as_str().unwrap()).await;
+    b.type_into("#code", d["dossiers"][0]["applicant"]["code"].as_str().unwrap()).await;
+    b.click("button[type=submit]").await;
+    b.wait_path("/mon-dossier").await;
+    b
+}
+
 /// An upload shows its progress where JavaScript runs: on a line of
 /// 100 KB/s (Chromium's network emulation), the bar moves before the page
 /// that says the piece was deposited.
@@ -348,12 +360,7 @@ async fn an_upload_shows_its_progress() {
     let server = Server::start(dir.path(), &[]);
     let file = dir.path().join("scan.pdf");
     std::fs::write(&file, intake::sample::padded_pdf(600_000, 7)).unwrap();
-    let b = Browser::start().await;
-    b.goto(&server.url("/")).await;
-    b.type_into("#identifier", d["dossiers"][0]["applicant"]["identifier"].as_str().unwrap()).await;
-    b.type_into("#code", d["dossiers"][0]["applicant"]["code"].as_str().unwrap()).await;
-    b.click("button[type=submit]").await;
-    b.wait_path("/mon-dossier").await;
+    let b = applicant_signed_in(&server, &d).await;
     b.throttle_uploads(100_000).await;
     b.choose_file("#file", &file).await;
     b.click("form[enctype] button[type=submit]").await;
@@ -418,12 +425,7 @@ async fn photos_of_a_document_become_one_piece_in_the_order_chosen() {
     let exif = dir.path().join("IMG_0003.jpg");
     std::fs::write(&exif, jpeg_with_exif_rotation_and_gps(&image::imageops::rotate270(&photo(450, 600)))).unwrap();
 
-    let b = Browser::start().await;
-    b.goto(&server.url("/")).await;
-    b.type_into("#identifier", d["dossiers"][0]["applicant"]["identifier"].as_str().unwrap()).await;
-    b.type_into("#code", d["dossiers"][0]["applicant"]["code"].as_str().unwrap()).await;
-    b.click("button[type=submit]").await;
-    b.wait_path("/mon-dossier").await;
+    let b = applicant_signed_in(&server, &d).await;
     b.choose_files("#file", &[&sideways, &heic, &exif]).await;
     assert_eq!(b.count(".dnu-pages li").await, 3);
     assert_eq!(b.execute("return document.querySelector('[data-turns]').hidden").await, true);

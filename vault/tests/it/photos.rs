@@ -163,22 +163,18 @@ async fn a_heic_that_is_not_one_is_refused_and_nothing_stays() {
     assert!(message.starts_with("file 2 of 2:") && message.contains("HEIC"), "{message}");
     assert!(app.vault.store().list().await.unwrap().is_empty(), "a refused upload left an object");
 
-    // Turns that do not match the files are refused before any is kept.
-    let r = app
-        .post_multipart(
-            &format!("/api/v1/dossiers/{nu}/pieces"),
-            &app.guichet_token,
-            body(&[("kind", "identite"), ("rotate", "90")], &[("a.jpg", &good), ("b.jpg", &good)]),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.json());
-    let r = app
-        .post_multipart(
-            &format!("/api/v1/dossiers/{nu}/pieces"),
-            &app.guichet_token,
-            body(&[("kind", "identite"), ("rotate", "45,0")], &[("a.jpg", &good), ("b.jpg", &good)]),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.json());
+    // Turns that do not match the files, or are not quarter turns, are
+    // refused before any file is kept.
+    for rotate in ["90", "45,0"] {
+        let r = app
+            .post_multipart(
+                &format!("/api/v1/dossiers/{nu}/pieces"),
+                &app.guichet_token,
+                body(&[("kind", "identite"), ("rotate", rotate)], &[("a.jpg", &good), ("b.jpg", &good)]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{rotate}: {:?}", r.json());
+        assert!(r.json()["error"]["message"].as_str().unwrap().starts_with("rotate:"), "{rotate}");
+    }
     assert!(app.vault.store().list().await.unwrap().is_empty());
 }
