@@ -53,22 +53,36 @@ const COLORSPACE_RGB: c_int = 1;
 const CHROMA_INTERLEAVED_RGB: c_int = 10;
 const CHANNEL_INTERLEAVED: c_int = 10;
 
+// The C signatures used (heif.h).
+type CtxFn = unsafe extern "C" fn(*mut Ctx);
+type NewCtxFn = unsafe extern "C" fn() -> *mut Ctx;
+type InitFn = unsafe extern "C" fn(*mut c_void) -> HeifError;
+type ThreadsFn = unsafe extern "C" fn(*mut Ctx, c_int);
+type ReadFn = unsafe extern "C" fn(*mut Ctx, *const c_void, usize, *const c_void) -> HeifError;
+type PrimaryFn = unsafe extern "C" fn(*mut Ctx, *mut *mut Handle) -> HeifError;
+type HandleSizeFn = unsafe extern "C" fn(*const Handle) -> c_int;
+type HandleFn = unsafe extern "C" fn(*const Handle);
+type DecodeFn = unsafe extern "C" fn(*const Handle, *mut *mut Image, c_int, c_int, *const c_void) -> HeifError;
+type ImageSizeFn = unsafe extern "C" fn(*const Image, c_int) -> c_int;
+type PlaneFn = unsafe extern "C" fn(*const Image, c_int, *mut c_int) -> *const u8;
+type ImageFn = unsafe extern "C" fn(*const Image);
+
 /// The functions used, resolved once from `libheif.so.1`.
 struct Api {
-    init: unsafe extern "C" fn(*mut c_void) -> HeifError,
-    context_alloc: unsafe extern "C" fn() -> *mut Ctx,
-    context_free: unsafe extern "C" fn(*mut Ctx),
-    set_max_threads: unsafe extern "C" fn(*mut Ctx, c_int),
-    read_from_memory: unsafe extern "C" fn(*mut Ctx, *const c_void, usize, *const c_void) -> HeifError,
-    primary_handle: unsafe extern "C" fn(*mut Ctx, *mut *mut Handle) -> HeifError,
-    handle_width: unsafe extern "C" fn(*const Handle) -> c_int,
-    handle_height: unsafe extern "C" fn(*const Handle) -> c_int,
-    handle_release: unsafe extern "C" fn(*const Handle),
-    decode: unsafe extern "C" fn(*const Handle, *mut *mut Image, c_int, c_int, *const c_void) -> HeifError,
-    image_width: unsafe extern "C" fn(*const Image, c_int) -> c_int,
-    image_height: unsafe extern "C" fn(*const Image, c_int) -> c_int,
-    plane: unsafe extern "C" fn(*const Image, c_int, *mut c_int) -> *const u8,
-    image_release: unsafe extern "C" fn(*const Image),
+    init: InitFn,
+    context_alloc: NewCtxFn,
+    context_free: CtxFn,
+    set_max_threads: ThreadsFn,
+    read_from_memory: ReadFn,
+    primary_handle: PrimaryFn,
+    handle_width: HandleSizeFn,
+    handle_height: HandleSizeFn,
+    handle_release: HandleFn,
+    decode: DecodeFn,
+    image_width: ImageSizeFn,
+    image_height: ImageSizeFn,
+    plane: PlaneFn,
+    image_release: ImageFn,
 }
 
 // SAFETY: `Api` holds only function pointers into a library that is never
@@ -94,7 +108,7 @@ fn open() -> Option<Api> {
         return None;
     }
     macro_rules! sym {
-        ($name:literal) => {{
+        ($name:literal as $ty:ty) => {{
             // SAFETY: the symbol is looked up by its C name in the library
             // just opened; its type is the one heif.h declares for it, as
             // written in `Api` (transmute between function pointer types of
@@ -103,24 +117,24 @@ fn open() -> Option<Api> {
             if p.is_null() {
                 return None;
             }
-            unsafe { std::mem::transmute::<*mut c_void, _>(p) }
+            unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
         }};
     }
     let api = Api {
-        init: sym!(c"heif_init"),
-        context_alloc: sym!(c"heif_context_alloc"),
-        context_free: sym!(c"heif_context_free"),
-        set_max_threads: sym!(c"heif_context_set_max_decoding_threads"),
-        read_from_memory: sym!(c"heif_context_read_from_memory_without_copy"),
-        primary_handle: sym!(c"heif_context_get_primary_image_handle"),
-        handle_width: sym!(c"heif_image_handle_get_width"),
-        handle_height: sym!(c"heif_image_handle_get_height"),
-        handle_release: sym!(c"heif_image_handle_release"),
-        decode: sym!(c"heif_decode_image"),
-        image_width: sym!(c"heif_image_get_width"),
-        image_height: sym!(c"heif_image_get_height"),
-        plane: sym!(c"heif_image_get_plane_readonly"),
-        image_release: sym!(c"heif_image_release"),
+        init: sym!(c"heif_init" as InitFn),
+        context_alloc: sym!(c"heif_context_alloc" as NewCtxFn),
+        context_free: sym!(c"heif_context_free" as CtxFn),
+        set_max_threads: sym!(c"heif_context_set_max_decoding_threads" as ThreadsFn),
+        read_from_memory: sym!(c"heif_context_read_from_memory_without_copy" as ReadFn),
+        primary_handle: sym!(c"heif_context_get_primary_image_handle" as PrimaryFn),
+        handle_width: sym!(c"heif_image_handle_get_width" as HandleSizeFn),
+        handle_height: sym!(c"heif_image_handle_get_height" as HandleSizeFn),
+        handle_release: sym!(c"heif_image_handle_release" as HandleFn),
+        decode: sym!(c"heif_decode_image" as DecodeFn),
+        image_width: sym!(c"heif_image_get_width" as ImageSizeFn),
+        image_height: sym!(c"heif_image_get_height" as ImageSizeFn),
+        plane: sym!(c"heif_image_get_plane_readonly" as PlaneFn),
+        image_release: sym!(c"heif_image_release" as ImageFn),
     };
     // SAFETY: heif_init with no parameters; it loads plugins, if the build
     // has any, which is why it runs here, before confinement.
