@@ -282,7 +282,8 @@ impl Turns {
 /// Several files that are the pages of one document (photos taken page by
 /// page), in the order given, each file's pages turned as asked: one
 /// rendition. The format answered is the first file's. A refusal names the
-/// file it is about ("file 2 of 3").
+/// file it is about ("file 2 of 3") when there are several; one file is
+/// read exactly as [`process`] reads it.
 pub fn process_several(files: &[(&[u8], Turns)], limits: &Limits) -> Result<Intake, Refusal> {
     if files.len() > MAX_FILES {
         return Err(Refusal::unusable(
@@ -293,6 +294,7 @@ pub fn process_several(files: &[(&[u8], Turns)], limits: &Limits) -> Result<Inta
     let which = |i: usize, e: Refusal| {
         let n = files.len();
         match e {
+            e if n == 1 => e,
             Refusal::Unsupported(m) => Refusal::Unsupported(format!("file {} of {n}: {m}", i + 1)),
             Refusal::Unusable { code, message } => {
                 Refusal::Unusable { code, message: format!("file {} of {n}: {message}", i + 1) }

@@ -1,7 +1,7 @@
 //! The worker side: `dnu-vault intake-worker`, re-executed by the server for
 //! each upload. It shuts itself in ([`confine`]) before it reads a single
 //! untrusted byte, then reads the upload from stdin, runs
-//! `intake::process`, and writes one answer to stdout (see
+//! `intake::process_several`, and writes one answer to stdout (see
 //! [`super::Answer`]). Inside, it can compute, read stdin, write stdout and
 //! stderr, and end; nothing else.
 
@@ -45,9 +45,6 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
         })
     } else {
         match super::frames::decode(&input) {
-            // One file: as it is (its own turns aside, a photo is upright
-            // by its EXIF or container).
-            Ok(files) if files.len() == 1 && files[0].1.count() == 0 => intake::process(&files[0].0, &limits),
             Ok(files) => {
                 let files: Vec<(&[u8], intake::Turns)> = files.iter().map(|(b, t)| (b.as_slice(), *t)).collect();
                 intake::process_several(&files, &limits)

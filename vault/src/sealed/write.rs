@@ -98,10 +98,6 @@ impl Upload {
         Self { job: vault.sandbox().start(limit), parts: Vec::new(), total: 0, limit }
     }
 
-    pub fn files(&self) -> usize {
-        self.parts.len()
-    }
-
     /// Stages the next file, streaming it to the store and to the worker.
     pub async fn add_file<S, E>(&mut self, vault: &Vault, dk: &DossierKey, body: S) -> Result<(), Error>
     where
@@ -138,59 +134,20 @@ impl Upload {
     /// file, or a ZIP of the files), rendition and thumbnail. A refusal
     /// (415, 422) leaves nothing stored.
     pub async fn finish(self, vault: &Vault, dk: &DossierKey, turns: &[intake::Turns]) -> Result<Accepted, Error> {
-        let Self { job, mut parts, .. } = self;
-        let discard = |parts: Vec<Part>| async move {
-            for p in parts {
-                p.staged.discard(vault).await;
-            }
+        let Self { job, parts, .. } = self;
+        // Everything staged, removed if the upload is not kept.
+        let mut staged: Vec<Staged> = parts.iter().map(|p| p.staged.clone()).collect();
+        let kept = keep(vault, dk, job, &parts, turns, &mut staged).await;
+        let removed = match &kept {
+            Err(_) => staged.as_slice(),
+            // The files now live in the bundle.
+            Ok(_) if parts.len() > 1 => &staged[..parts.len()],
+            Ok(_) => &[],
         };
-        if parts.is_empty() {
-            drop(job);
-            return Err(Error::BadRequest("the form has no `file` field".into()));
+        for s in removed {
+            s.discard(vault).await;
         }
-        let turned = turns.iter().any(|t| t.count() != 0);
-        if turned && turns.len() != parts.len() {
-            let n = parts.len();
-            discard(parts).await;
-            return Err(Error::Invalid(format!("rotate: {} value(s) for {n} file(s)", turns.len())));
-        }
-        let rendered = match job.finish(if turned { turns } else { &[] }).await {
-            Ok(r) => r,
-            Err(e) => {
-                discard(parts).await;
-                return Err(e);
-            }
-        };
-        let (original, media_type) = if parts.len() == 1 {
-            (parts.remove(0).staged, rendered.media_type)
-        } else {
-            match bundle(vault, dk, &parts).await {
-                Ok(b) => {
-                    discard(parts).await;
-                    (b, BUNDLE_MEDIA_TYPE.to_owned())
-                }
-                Err(e) => {
-                    discard(parts).await;
-                    return Err(e);
-                }
-            }
-        };
-        let rendition = match stage_bytes(vault, dk, rendered.rendition).await {
-            Ok(s) => s,
-            Err(e) => {
-                original.discard(vault).await;
-                return Err(e);
-            }
-        };
-        let thumbnail = match stage_bytes(vault, dk, rendered.thumbnail).await {
-            Ok(s) => s,
-            Err(e) => {
-                original.discard(vault).await;
-                rendition.discard(vault).await;
-                return Err(e);
-            }
-        };
-        Ok(Accepted { original, media_type, pages: rendered.pages as u64, rendition, thumbnail })
+        kept
     }
 
     /// Removes what was staged (the worker goes with the job).
@@ -199,6 +156,39 @@ impl Upload {
             p.staged.discard(vault).await;
         }
     }
+}
+
+/// What [`Upload::finish`] keeps, each new object added to `staged` as soon
+/// as it exists.
+async fn keep(
+    vault: &Vault,
+    dk: &DossierKey,
+    job: Job,
+    parts: &[Part],
+    turns: &[intake::Turns],
+    staged: &mut Vec<Staged>,
+) -> Result<Accepted, Error> {
+    if parts.is_empty() {
+        return Err(Error::BadRequest("the form has no `file` field".into()));
+    }
+    let turned = turns.iter().any(|t| t.count() != 0);
+    if turned && turns.len() != parts.len() {
+        return Err(Error::Invalid(format!("rotate: {} value(s) for {} file(s)", turns.len(), parts.len())));
+    }
+    let rendered = job.finish(if turned { turns } else { &[] }).await?;
+    let (original, media_type) = match parts {
+        [one] => (one.staged.clone(), rendered.media_type),
+        several => {
+            let zip = bundle(vault, dk, several).await?;
+            staged.push(zip.clone());
+            (zip, BUNDLE_MEDIA_TYPE.to_owned())
+        }
+    };
+    let rendition = stage_bytes(vault, dk, rendered.rendition).await?;
+    staged.push(rendition.clone());
+    let thumbnail = stage_bytes(vault, dk, rendered.thumbnail).await?;
+    staged.push(thumbnail.clone());
+    Ok(Accepted { original, media_type, pages: rendered.pages as u64, rendition, thumbnail })
 }
 
 /// Bytes kept of each file's start, to name it in a bundle.
@@ -218,23 +208,20 @@ fn extension(head: &[u8]) -> &'static str {
 async fn bundle(vault: &Vault, dk: &DossierKey, parts: &[Part]) -> Result<Staged, Error> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Error>>(4);
     let produce = async move {
+        let gone = |_| Error::internal("bundle", "the writer stopped");
         let mut zip = crate::zip::ZipWriter::new(time::OffsetDateTime::now_utc());
         let result: Result<(), Error> = async {
             for (i, p) in parts.iter().enumerate() {
-                let header = zip.start_entry(&format!("page-{:02}.{}", i + 1, p.extension))?;
-                tx.send(Ok(header)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
+                tx.send(Ok(zip.start_entry(&format!("page-{:02}.{}", i + 1, p.extension))?)).await.map_err(gone)?;
                 let mut plain = std::pin::pin!(super::open_object(vault, dk, p.staged.key.object()).await?);
                 while let Some(chunk) = plain.next().await {
                     let chunk = chunk?;
                     zip.data(&chunk);
-                    tx.send(Ok(chunk)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
+                    tx.send(Ok(chunk)).await.map_err(gone)?;
                 }
-                let end = zip.end_entry()?;
-                tx.send(Ok(end)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
+                tx.send(Ok(zip.end_entry()?)).await.map_err(gone)?;
             }
-            let tail = zip.finish()?;
-            tx.send(Ok(tail)).await.map_err(|_| Error::internal("bundle", "writer gone"))?;
-            Ok(())
+            tx.send(Ok(zip.finish()?)).await.map_err(gone)
         }
         .await;
         if let Err(e) = result {
