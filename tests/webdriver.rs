@@ -95,7 +95,9 @@ impl Browser {
     /// submission, whose navigation may still be under way).
     pub async fn wait_path(&self, path: &str) -> String {
         let mut url = String::new();
-        for _ in 0..50 {
+        // Up to 30 s: a throttled upload (`an_upload_shows_its_progress`,
+        // 600 KB at 100 KB/s) takes about 6 s before its page comes.
+        for _ in 0..300 {
             url = self.url().await;
             let p = url.splitn(4, '/').nth(3).map(|rest| format!("/{rest}")).unwrap_or_default();
             if p == path {
