@@ -17,6 +17,7 @@ use serde_json::Value;
 pub mod a11y;
 pub mod cluster;
 pub mod oidc;
+pub mod pg;
 pub mod smtp;
 pub mod webdriver;
 
@@ -131,6 +132,11 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether the process is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Everything the server logged so far.

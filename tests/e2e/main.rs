@@ -4,8 +4,11 @@
 mod cluster;
 mod crash;
 mod deploy;
+mod flood;
+mod full;
 mod lifecycle;
 mod logging;
+mod outage;
 mod pages;
 mod rewrap;
 mod s3;

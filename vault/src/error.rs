@@ -64,6 +64,14 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("object store: {0}")]
     Store(String),
+    /// The disk or volume that holds `what` has no space left: nothing was
+    /// kept, and the operators must free or add space.
+    #[error("{what} is full: {source}")]
+    StorageFull {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// A failure on our side that is neither the database nor the object
     /// store: an intake worker, a rendering task, a hashing thread, the
     /// password hasher. Says what failed and keeps why.
@@ -120,7 +128,7 @@ impl Error {
         match self {
             Self::Integrity(_) => Failure::Integrity,
             Self::Database(_) | Self::Migrate(_) => Failure::Database,
-            Self::Store(_) => Failure::ObjectStore,
+            Self::Store(_) | Self::StorageFull { .. } => Failure::ObjectStore,
             e if e.is_internal() => Failure::Internal,
             _ => Failure::Refusal,
         }
@@ -149,6 +157,9 @@ impl Error {
             Self::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             Self::Stalled(_) => (StatusCode::REQUEST_TIMEOUT, "stalled"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
+            Self::Database(e) if database_full(e) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            Self::Database(e) if database_unreachable(e) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Self::StorageFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             Self::Config(_)
             | Self::Database(_)
             | Self::Migrate(_)
@@ -174,6 +185,15 @@ impl IntoResponse for Error {
                 tracing::error!(error = %self, "integrity failure: stored data does not authenticate");
                 "stored data failed its integrity check; the operators have been alerted".to_owned()
             }
+            Self::Database(e) if code == "database_unavailable" => {
+                tracing::warn!(error = %e, "database unreachable: request refused with 503");
+                format!("the database cannot be reached; try again in {UNAVAILABLE_RETRY_S} seconds")
+            }
+            _ if code == "storage_full" => {
+                tracing::error!(error = %self, "storage full: request refused with 507");
+                "the store has no space left; nothing was kept; the operators have been alerted, try again later"
+                    .to_owned()
+            }
             e if status.is_server_error() => {
                 tracing::error!(error = %e, "request failed");
                 "internal error; the operators have been alerted".to_owned()
@@ -181,16 +201,63 @@ impl IntoResponse for Error {
             e => e.to_string(),
         };
         let mut resp = (status, Json(ErrorBody::new(code, message))).into_response();
-        if let Self::Throttled { retry_after_s } | Self::Busy { retry_after_s } = &self {
-            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s));
+        let retry_after_s = match &self {
+            Self::Throttled { retry_after_s } | Self::Busy { retry_after_s } => Some(*retry_after_s),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_S),
+            _ => None,
+        };
+        if let Some(s) = retry_after_s {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(s));
         }
         resp.extensions_mut().insert(failure);
         resp
     }
 }
 
+/// What a 503 tells the client to wait before trying again: a database
+/// that restarts is usually back within seconds.
+const UNAVAILABLE_RETRY_S: i64 = 5;
+
+/// Whether a database error means the database cannot be reached now
+/// (stopped, restarting, its connections cut, every connection waited for
+/// in vain), not that the request or the data is wrong: the request is
+/// refused with 503 and the client tries again.
+fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // PostgreSQL: class 08 (connection exception), 57P01–57P03 (the
+        // server is shutting down or starting), 53300 (too many
+        // connections). SQLite: 5 and its extended codes (SQLITE_BUSY:
+        // the write lock was not free within the busy timeout).
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08")
+                || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                || c.parse::<i32>().is_ok_and(|n| n & 0xff == 5)
+        }),
+        _ => false,
+    }
+}
+
+/// Whether the database refused to write for want of disk space
+/// (PostgreSQL 53100 `disk_full`; SQLite 13 `SQLITE_FULL`).
+fn database_full(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "53100" || c.parse::<i32>().is_ok_and(|n| n & 0xff == 13)))
+}
+
+/// Whether an i/o error means the disk is full (or the quota spent).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+}
+
 impl From<axum::extract::rejection::JsonRejection> for Error {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        if let Some(why @ (BodyRefusal::Stalled { .. } | BodyRefusal::TooSlow { .. })) = BodyRefusal::find(&r) {
+            return Self::Stalled(format!("{why}; send it again"));
+        }
         let text = r.body_text();
         match r.status() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(text),
@@ -217,6 +284,8 @@ pub enum BodyRefusal {
     NoBoundary { within: usize },
     #[error("the upload sent nothing for {idle_s} seconds")]
     Stalled { idle_s: u64 },
+    #[error("the upload was still arriving after {deadline_s} seconds")]
+    TooSlow { deadline_s: u64 },
 }
 
 impl BodyRefusal {
@@ -240,7 +309,9 @@ impl From<axum::extract::multipart::MultipartError> for Error {
             Some(r @ BodyRefusal::NoBoundary { .. }) => {
                 return Self::BadRequest(format!("malformed multipart body: {r}"));
             }
-            Some(r @ BodyRefusal::Stalled { .. }) => return Self::Stalled(format!("{r}; send it again")),
+            Some(r @ (BodyRefusal::Stalled { .. } | BodyRefusal::TooSlow { .. })) => {
+                return Self::Stalled(format!("{r}; send it again"));
+            }
             None => {}
         }
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

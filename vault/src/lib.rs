@@ -51,6 +51,7 @@ pub mod signin; //       sign-in through ProConnect and FranceConnect
 
 // Floor 5, faces: how people and programs reach the features.
 pub mod cli; //          the `dnu-vault` commands
+pub mod listener; //     accepting connections; request bodies watched
 pub mod openapi; //      the OpenAPI document of the route table
 pub mod request; //      the request span and id
 pub mod router; //       the route table: every URL, API and pages

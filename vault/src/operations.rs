@@ -17,8 +17,19 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// How long `/readyz` waits for each dependency: a load balancer asks
+/// every few seconds and must hear "no" quickly from a replica whose
+/// database is gone, not after the requests' own connection timeout.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
+
 pub async fn readyz(State(vault): State<Vault>) -> (StatusCode, Json<Value>) {
-    let (db, store) = tokio::join!(vault.db().check(), vault.store().check());
+    async fn within(what: &str, check: impl Future<Output = Result<(), Error>>) -> Result<(), Error> {
+        tokio::time::timeout(READY_WITHIN, check)
+            .await
+            .unwrap_or_else(|_| Err(Error::Unavailable(format!("{what} did not answer within {READY_WITHIN:?}"))))
+    }
+    let (db, store) =
+        tokio::join!(within("the database", vault.db().check()), within("the object store", vault.store().check()));
     let status = |r: &Result<(), Error>, what: &str| match r {
         Ok(()) => "ok",
         Err(e) => {

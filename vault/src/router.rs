@@ -67,6 +67,7 @@ pub fn router(vault: Vault) -> Router {
                 axum::Json(ErrorBody::new("method_not_allowed", "method not allowed on this route")),
             )
         })
+        .layer(axum::middleware::from_fn_with_state(vault.clone(), crate::listener::watch_body))
         .layer(axum::middleware::from_fn_with_state(vault.clone(), web::security_headers))
         .layer(axum::middleware::from_fn(crate::metrics::record_requests))
         .layer(requests)

@@ -46,11 +46,7 @@ impl Application {
         // finishes, so no claim outlives the process.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let daily = tokio::spawn(crate::jobs::lifecycle::daily(self.vault.clone(), stopped));
-        // The connection's address reaches the handlers that count per
-        // client (auth::ClientAddr).
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::listener::serve(self.listener, app, self.vault.config().connections.clone(), shutdown).await;
         checkpoints.abort();
         let _ = stop.send(true);
         let daily_abort = daily.abort_handle();

@@ -13,7 +13,8 @@ use crate::app::Vault;
 
 /// The client's address: the connection's, or the last `X-Forwarded-For`
 /// entry when the operator said a proxy appends it
-/// (`VAULT_TRUST_FORWARDED_FOR`). `None` when neither is known (a request
+/// (`VAULT_TRUST_FORWARDED_FOR`) and the connection comes from one
+/// (`VAULT_TRUSTED_PROXIES`). `None` when neither is known (a request
 /// built in-process, as the tests' router calls are).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<IpAddr>);
@@ -23,7 +24,7 @@ impl FromRequestParts<Vault> for ClientAddr {
 
     async fn from_request_parts(parts: &mut Parts, vault: &Vault) -> Result<Self, Self::Rejection> {
         let connection = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        if !vault.config().trust_forwarded_for {
+        if !vault.config().believes_forwarded(connection) {
             return Ok(Self(connection));
         }
         // The proxy appends the address it saw: the last entry is the one

@@ -15,10 +15,12 @@ use secrecy::SecretString;
 
 use crate::error::Error;
 
+mod net;
 mod notices;
 mod settings;
 mod signin;
 
+pub use net::{Connections, Proxies};
 pub use notices::{MIN_NOTICE_LEAD_DAYS, NoticeConfig, SmtpConfig, SmtpSecurity};
 pub use settings::Settings;
 pub(crate) use signin::checked_url;
@@ -90,12 +92,18 @@ impl S3Settings {
     }
 }
 
+/// How long a query waits for a database connection unless told otherwise
+/// (`VAULT_DATABASE_TIMEOUT_SECONDS`).
+pub const DEFAULT_DATABASE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: SecretString,
+    /// How long a query waits for a database connection.
+    pub database_timeout: Duration,
     /// True when the database is the embedded default (created on demand).
     pub embedded_database: bool,
     pub object_store: ObjectStoreConfig,
@@ -124,6 +132,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Who the pages say runs the service.
     pub operator: Operator,
+    /// What a connection may hold and take (slow and abusive clients).
+    pub connections: Connections,
     pub intake: IntakeConfig,
     pub signin: SignInConfig,
     pub notices: NoticeConfig,
@@ -209,6 +219,18 @@ fn read_secret_file(path: &Path, what: &str) -> Result<String, Error> {
     let s = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("cannot read {what} file {}: {e}", path.display())))?;
     Ok(s.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+impl Config {
+    /// Whether a request that came over a connection from `peer` may name
+    /// its client with `X-Forwarded-For` (and its scheme with
+    /// `X-Forwarded-Proto`): the operator said a proxy appends them, and
+    /// the connection comes from one of the trusted proxies. A request
+    /// built in-process (`None`: the tests' router calls) has no peer to
+    /// doubt.
+    pub fn believes_forwarded(&self, peer: Option<std::net::IpAddr>) -> bool {
+        self.trust_forwarded_for && peer.is_none_or(|ip| self.connections.trusted_proxies.contains(ip))
+    }
 }
 
 impl Config {
@@ -310,6 +332,19 @@ impl Config {
         if memory_mib < 64 {
             return Err(Error::Config("VAULT_INTAKE_MEMORY_MIB: at least 64 MiB are needed to read a document".into()));
         }
+        let d = Connections::default();
+        let secs = |v, name, default: Duration| positive(v, name, default.as_secs()).map(Duration::from_secs);
+        let connections = Connections {
+            header_timeout: secs(s.header_timeout_seconds, "VAULT_HEADER_TIMEOUT_SECONDS", d.header_timeout)?,
+            body_deadline: secs(s.upload_deadline_seconds, "VAULT_UPLOAD_DEADLINE_SECONDS", d.body_deadline)?,
+            max: positive(s.max_connections.map(|n| n as u64), "VAULT_MAX_CONNECTIONS", d.max as u64)? as usize,
+            per_client: positive(
+                s.max_connections_per_client.map(|n| n as u64),
+                "VAULT_MAX_CONNECTIONS_PER_CLIENT",
+                d.per_client as u64,
+            )? as usize,
+            trusted_proxies: s.trusted_proxies.as_deref().map(Proxies::parse).transpose()?.unwrap_or(d.trusted_proxies),
+        };
         let intake = IntakeConfig {
             memory_mib,
             cpu_seconds: positive(s.intake_cpu_seconds, "VAULT_INTAKE_CPU_SECONDS", defaults.cpu_seconds)?,
@@ -334,6 +369,11 @@ impl Config {
             listen,
             data_dir,
             database_url: SecretString::from(url),
+            database_timeout: Duration::from_secs(positive(
+                s.database_timeout_seconds,
+                "VAULT_DATABASE_TIMEOUT_SECONDS",
+                DEFAULT_DATABASE_TIMEOUT.as_secs(),
+            )?),
             embedded_database,
             object_store,
             master_key,
@@ -350,6 +390,7 @@ impl Config {
             trust_request_id: s.trust_request_id.unwrap_or(false),
             trust_forwarded_for: s.trust_forwarded_for.unwrap_or(false),
             operator: Operator::new(s.operator_name, s.operator_state.unwrap_or(false))?,
+            connections,
         })
     }
 
@@ -360,6 +401,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.to_owned(),
             embedded_database: database_url.is_none(),
+            database_timeout: DEFAULT_DATABASE_TIMEOUT,
             database_url: SecretString::from(
                 database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("vault.db").display())),
             ),
@@ -378,6 +420,7 @@ impl Config {
             trust_request_id: false,
             trust_forwarded_for: false,
             operator: Operator::default(),
+            connections: Connections::default(),
             intake: IntakeConfig::defaults(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("dnu-vault"))),
             signin: SignInConfig::default(),
             // Tests run the pass by hand (`jobs::lifecycle`), never at a time of day.

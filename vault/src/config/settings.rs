@@ -34,6 +34,11 @@ pub struct Settings {
     #[serde(alias = "vault_database_url")]
     pub database_url: Option<String>,
 
+    /// Seconds a request waits for a database connection before it is refused with 503 (the database is down or saturated) [default: 5].
+    #[arg(help_heading = heading::STORAGE, long, env = "VAULT_DATABASE_TIMEOUT_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_database_timeout_seconds")]
+    pub database_timeout_seconds: Option<u64>,
+
     /// File holding the database URL (for URLs with a password).
     #[arg(help_heading = heading::STORAGE, long, env = "VAULT_DATABASE_URL_FILE", global = true, value_name = "FILE")]
     #[serde(alias = "vault_database_url_file")]
@@ -99,10 +104,35 @@ pub struct Settings {
     #[serde(alias = "vault_max_upload_bytes")]
     pub max_upload_bytes: Option<u64>,
 
-    /// Seconds an upload's body may go without a byte before it is cut off (408) [default: 30].
+    /// Seconds a request body (an upload) may go without a byte before it is cut off (408) [default: 30].
     #[arg(help_heading = heading::SERVER, long, env = "VAULT_UPLOAD_IDLE_SECONDS", global = true, value_name = "SECONDS")]
     #[serde(alias = "vault_upload_idle_seconds")]
     pub upload_idle_seconds: Option<u64>,
+
+    /// Seconds a request body (an upload) may take in all, however steadily it trickles (408) [default: 900].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_UPLOAD_DEADLINE_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_upload_deadline_seconds")]
+    pub upload_deadline_seconds: Option<u64>,
+
+    /// Seconds a client has to send a request's line and headers; an idle kept-alive connection is closed after it too [default: 10].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_HEADER_TIMEOUT_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_header_timeout_seconds")]
+    pub header_timeout_seconds: Option<u64>,
+
+    /// Connections open at once, in all (more are answered 503 and closed) [default: 2048].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_CONNECTIONS", global = true, value_name = "N")]
+    #[serde(alias = "vault_max_connections")]
+    pub max_connections: Option<usize>,
+
+    /// Connections open at once from one address, trusted proxies excepted (more are answered 429 and closed) [default: 128].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_CONNECTIONS_PER_CLIENT", global = true, value_name = "N")]
+    #[serde(alias = "vault_max_connections_per_client")]
+    pub max_connections_per_client: Option<usize>,
+
+    /// Addresses or networks of the proxies in front (e.g. 10.0.0.5,172.30.59.0/24): only their X-Forwarded-For is believed, and the per-address connection limit spares them [default: 127.0.0.1,::1].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_TRUSTED_PROXIES", global = true, value_name = "LIST")]
+    #[serde(alias = "vault_trusted_proxies")]
+    pub trusted_proxies: Option<String>,
 
     /// Uploads in progress at once, whoever sends them (more answer 429) [default: 64].
     #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_UPLOADS", global = true, value_name = "N")]
@@ -154,7 +184,7 @@ pub struct Settings {
     #[serde(alias = "vault_trust_request_id")]
     pub trust_request_id: Option<bool>,
 
-    /// Take the client's address from the last X-Forwarded-For entry (only behind a proxy that appends it) for per-client limits such as sign-in attempts [default: false: the connection's address].
+    /// Take the client's address from the last X-Forwarded-For entry, on connections from VAULT_TRUSTED_PROXIES, for per-client limits such as sign-in attempts [default: false: the connection's address].
     #[arg(help_heading = heading::SERVER, long, env = "VAULT_TRUST_FORWARDED_FOR", global = true, value_name = "BOOL")]
     #[serde(alias = "vault_trust_forwarded_for")]
     pub trust_forwarded_for: Option<bool>,
@@ -304,6 +334,7 @@ impl Settings {
             data_dir,
             database_url,
             database_url_file,
+            database_timeout_seconds,
             object_store,
             s3_endpoint,
             s3_region,
@@ -317,6 +348,11 @@ impl Settings {
             sheet_key_file,
             max_upload_bytes,
             upload_idle_seconds,
+            upload_deadline_seconds,
+            header_timeout_seconds,
+            max_connections,
+            max_connections_per_client,
+            trusted_proxies,
             max_uploads,
             max_uploads_per_caller,
             nu_territory,

@@ -69,7 +69,9 @@ pub enum MigrationState {
 
 impl Db {
     /// Connects. `create` lets SQLite create the file (embedded default).
-    pub async fn connect(url: &SecretString, create: bool) -> Result<Self, Error> {
+    /// A query waits at most `timeout` for a connection: while the
+    /// database is down, requests fail after that long (503), never hang.
+    pub async fn connect(url: &SecretString, create: bool, timeout: std::time::Duration) -> Result<Self, Error> {
         sqlx::any::install_default_drivers();
         let mut url = url.expose_secret().to_owned();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
@@ -78,7 +80,7 @@ impl Db {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -222,7 +222,7 @@ pub async fn restore(config: &Config, dir: &Path, progress: impl Fn(usize, usize
     }
     // The database must be empty before anything is written.
     if want == "postgres" {
-        let db = crate::db::Db::connect(url, false).await?;
+        let db = crate::db::Db::connect(url, false, crate::config::DEFAULT_DATABASE_TIMEOUT).await?;
         let tables = db.public_tables().await.context("inspecting the target database")?;
         db.close().await;
         if tables > 0 {

@@ -76,6 +76,9 @@ pub struct Metrics {
     pub notices_sent: Counter,
     pub notices_deferred: Counter,
     pub notices_refused: Counter,
+    pub connections_refused: Counter,
+    /// Connections open now.
+    connections_open: AtomicI64,
     /// E-mails waiting in the outbox at the last delivery (this replica's view).
     outbox_waiting: AtomicI64,
     /// Unix seconds when the audit chain head was last known covered by a
@@ -138,6 +141,11 @@ impl Metrics {
         self.outbox_waiting.store(n, Ordering::Relaxed);
     }
 
+    /// Connections open now (the listener's count).
+    pub fn connections_open(&self, n: usize) {
+        self.connections_open.store(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
     pub fn checkpoint_ok(&self) {
         self.checkpoint_ok_at.store(unix_now(), Ordering::Relaxed);
     }
@@ -188,7 +196,7 @@ impl Metrics {
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_count{{{labels}}} {}", s.count);
         }
-        let counters: [(&str, &str, &Counter); 11] = [
+        let counters: [(&str, &str, &Counter); 12] = [
             ("dnu_vault_http_request_bytes_total", "Bytes of request bodies received.", &self.bytes_in),
             ("dnu_vault_http_response_bytes_total", "Bytes of response bodies sent.", &self.bytes_out),
             (
@@ -220,6 +228,11 @@ impl Metrics {
                 "E-mail notices the mail server refused for good (shown to the guichet).",
                 &self.notices_refused,
             ),
+            (
+                "dnu_vault_connections_refused_total",
+                "Connections refused on arrival: too many from one address (429) or in all (503).",
+                &self.connections_refused,
+            ),
         ];
         for (name, help, c) in counters {
             header(&mut out, name, "counter", help);
@@ -239,6 +252,8 @@ impl Metrics {
             "E-mail notices waiting in the outbox after this replica's last delivery (mail server down or refusing).",
         );
         let _ = writeln!(out, "dnu_vault_outbox_waiting {}", self.outbox_waiting.load(Ordering::Relaxed));
+        header(&mut out, "dnu_vault_connections_open", "gauge", "HTTP connections open now.");
+        let _ = writeln!(out, "dnu_vault_connections_open {}", self.connections_open.load(Ordering::Relaxed));
         out
     }
 }

@@ -20,7 +20,6 @@ use axum::{
     http::header,
 };
 use futures_util::{Stream, StreamExt};
-use std::future::Future;
 
 use crate::{
     app::Vault,
@@ -51,8 +50,10 @@ impl FromRequest<Vault> for UploadBody {
                     "expected a multipart/form-data body with a boundary: send the piece as multipart/form-data".into(),
                 )
             })?;
-        let (limit, idle) = (vault.config().max_upload_bytes, vault.config().upload_idle);
-        let req = req.map(|body| Body::from_stream(Guarded::new(body.into_data_stream(), &boundary, limit, idle)));
+        // Silence and slowness are watched for every body, uploads included
+        // (`listener::watch_body`).
+        let limit = vault.config().max_upload_bytes;
+        let req = req.map(|body| Body::from_stream(Guarded::new(body.into_data_stream(), &boundary, limit)));
         let multipart = Multipart::from_request(req, vault).await?;
         Ok(Self(multipart))
     }
@@ -60,9 +61,6 @@ impl FromRequest<Vault> for UploadBody {
 
 struct Guarded {
     inner: BodyDataStream,
-    /// Longest silence between two parts of the body.
-    idle: std::time::Duration,
-    silence: Pin<Box<tokio::time::Sleep>>,
     /// The upload limit, as told to the client.
     limit: u64,
     /// The limit plus room for the form: most bytes read.
@@ -76,11 +74,10 @@ struct Guarded {
 }
 
 impl Guarded {
-    fn new(inner: BodyDataStream, boundary: &str, limit: u64, idle: std::time::Duration) -> Self {
+    fn new(inner: BodyDataStream, boundary: &str, limit: u64) -> Self {
         let marker = [b"--", boundary.as_bytes()].concat();
         let cap = limit.saturating_add(MULTIPART_OVERHEAD);
-        let silence = Box::pin(tokio::time::sleep(idle));
-        Self { inner, idle, silence, limit, cap, seen: 0, marker, preamble: Some(Vec::new()), failed: false }
+        Self { inner, limit, cap, seen: 0, marker, preamble: Some(Vec::new()), failed: false }
     }
 
     fn check(&mut self, chunk: &[u8]) -> Result<(), BodyRefusal> {
@@ -110,11 +107,7 @@ impl Stream for Guarded {
         }
         match self.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(chunk))) => match self.check(&chunk) {
-                Ok(()) => {
-                    let next = tokio::time::Instant::now() + self.idle;
-                    self.silence.as_mut().reset(next);
-                    Poll::Ready(Some(Ok(chunk)))
-                }
+                Ok(()) => Poll::Ready(Some(Ok(chunk))),
                 Err(e) => {
                     self.failed = true;
                     Poll::Ready(Some(Err(Box::new(e))))
@@ -122,16 +115,7 @@ impl Stream for Guarded {
             },
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
             Poll::Ready(None) => Poll::Ready(None),
-            // A client that stops sending holds a connection and, once its
-            // file part began, an intake worker: not for longer than this.
-            Poll::Pending => match self.silence.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    self.failed = true;
-                    let idle_s = self.idle.as_secs();
-                    Poll::Ready(Some(Err(Box::new(BodyRefusal::Stalled { idle_s }))))
-                }
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -142,14 +126,13 @@ mod tests {
 
     /// A guard reading at most `cap` bytes.
     fn guard(cap: u64) -> Guarded {
-        let mut g = Guarded::new(Body::empty().into_data_stream(), "XyZ", cap, std::time::Duration::from_secs(30));
+        let mut g = Guarded::new(Body::empty().into_data_stream(), "XyZ", cap);
         g.cap = cap;
         g
     }
 
-    // Within a runtime: the guard arms its idle timer when built.
-    #[tokio::test]
-    async fn the_boundary_must_come_early() {
+    #[test]
+    fn the_boundary_must_come_early() {
         let mut g = guard(1 << 20);
         assert_eq!(g.check(b"--XyZ\r\nContent-Disposition: form-data"), Ok(()));
         assert_eq!(g.check(&[b'a'; 10_000]), Ok(()), "after the boundary, any content");
@@ -166,8 +149,8 @@ mod tests {
         assert_eq!(result, Err(BodyRefusal::NoBoundary { within: PREAMBLE_MAX }));
     }
 
-    #[tokio::test]
-    async fn the_whole_body_is_capped() {
+    #[test]
+    fn the_whole_body_is_capped() {
         let mut g = guard(100);
         assert_eq!(g.check(b"--XyZ"), Ok(()));
         assert_eq!(g.check(&[0; 95]), Ok(()));

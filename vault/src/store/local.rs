@@ -24,6 +24,9 @@ pub struct LocalStore {
 }
 
 fn store_err(op: &str, e: io::Error) -> Error {
+    if crate::error::is_disk_full(&e) {
+        return Error::StorageFull { what: "the local object store", source: e };
+    }
     Error::Store(format!("local store: {op}: {e}"))
 }
 
@@ -302,7 +305,19 @@ impl LocalWriter {
         Ok(())
     }
 
+    /// Makes the object durable under its name. On failure (a full disk,
+    /// say) the temporary file goes at once: a store that ran out of space
+    /// must not stay full of the attempts that found it so.
     pub(super) async fn finish(mut self) -> Result<u64, Error> {
+        let tmp = self.tmp.clone();
+        let done = self.publish().await;
+        if done.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        done
+    }
+
+    async fn publish(&mut self) -> Result<u64, Error> {
         if self.cur.len > 0 {
             self.flush_buf().await?;
         }

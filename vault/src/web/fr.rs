@@ -45,6 +45,14 @@ pub fn refusal(e: &Error) -> String {
         Error::Throttled { retry_after_s } | Error::Busy { retry_after_s } => {
             format!("le service est très sollicité : réessayez dans {retry_after_s} seconde(s).")
         }
+        e if e.status() == axum::http::StatusCode::INSUFFICIENT_STORAGE => {
+            "l'espace de stockage du service est plein : rien n'a été conservé. Les administrateurs sont \
+             prévenus ; réessayez plus tard."
+                .into()
+        }
+        e if e.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
+            "le service est momentanément indisponible : réessayez dans quelques secondes.".into()
+        }
         _ => "le service n'a pas pu traiter la demande : réessayez dans un instant.".into(),
     }
 }
