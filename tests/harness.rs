@@ -16,6 +16,7 @@ use serde_json::Value;
 
 pub mod a11y;
 pub mod cluster;
+pub mod logs;
 pub mod oidc;
 pub mod pg;
 pub mod smtp;
@@ -56,7 +57,7 @@ pub fn command(data: &Path, env: &[(&str, &str)]) -> Command {
             c.env_remove(k);
         }
     }
-    c.env("VAULT_DATA_DIR", data).env("VAULT_LISTEN", "127.0.0.1:0").env("RUST_LOG", "info").env("NO_COLOR", "1");
+    c.env("VAULT_DATA_DIR", data).env("VAULT_LISTEN", "127.0.0.1:0").env("RUST_LOG", logs::LEVEL).env("NO_COLOR", "1");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -65,14 +66,18 @@ pub fn command(data: &Path, env: &[(&str, &str)]) -> Command {
 
 /// Runs a command to completion.
 pub fn run(data: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    command(data, env).args(args).stdin(Stdio::null()).output().expect("run dnu-vault")
+    let out = command(data, env).args(args).stdin(Stdio::null()).output().expect("run dnu-vault");
+    logs::keep("command", &String::from_utf8_lossy(&out.stderr));
+    out
 }
 
 /// `dnu-vault demo --json`.
 pub fn demo(data: &Path, env: &[(&str, &str)]) -> Value {
     let out = run(data, env, &["demo", "--json"]);
     assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("demo JSON")
+    let v = serde_json::from_slice(&out.stdout).expect("demo JSON");
+    logs::watch_demo(data, &v);
+    v
 }
 
 /// A running `dnu-vault serve`.
@@ -161,6 +166,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        logs::keep("serve", &self.log());
     }
 }
 
@@ -172,8 +178,14 @@ pub fn signal(pid: u32, sig: &str) {
 
 /// A well-formed one-page PDF of exactly `len` bytes, nearly all of it
 /// incompressible and different for each seed (uploads must be documents).
+/// Its unread stream starts with [`logs::DOCUMENT_MARKER`] and the seed,
+/// which no log may ever show.
 pub fn doc_of(len: usize, seed: u64) -> Vec<u8> {
-    intake::sample::padded_pdf(len, seed)
+    let mut doc = intake::sample::padded_pdf(len, seed);
+    let marker = format!("{}{seed:016x}", logs::DOCUMENT_MARKER);
+    let at = find(&doc, b"stream\n").expect("the padded PDF's stream") + b"stream\n".len();
+    doc[at..at + marker.len()].copy_from_slice(marker.as_bytes());
+    doc
 }
 
 pub const BOUNDARY: &str = "e2eboundaryQ8xVnF4tL1";
@@ -196,6 +208,11 @@ pub fn multipart_content_type() -> String {
 /// Whether `needle` occurs anywhere in the files under `dir`.
 pub fn found_in_files(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     files_under(dir).into_iter().filter(|p| std::fs::read(p).is_ok_and(|bytes| contains(&bytes, needle))).collect()
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Whether `needle` occurs in `hay`.
@@ -257,6 +274,7 @@ impl Api {
         let r = self.register().await.expect("register");
         assert_eq!(r.status(), 201);
         let v: Value = r.json().await.expect("JSON");
+        logs::watch_json(&v);
         v["numero_unique"].as_str().expect("numero_unique").to_owned()
     }
 

@@ -9,7 +9,9 @@
 # OpenID Provider the sign-in tests run (npm ci in tests/oidc), the pages'
 # design system and axe-core (npm ci in web), starts
 # PostgreSQL if it is down so the store tests also run there, then runs
-# `cargo test --workspace` (arguments are passed on).
+# `cargo test --workspace` (arguments are passed on) and looks for secrets
+# and personal data in the logs the end-to-end tests kept
+# (tests/check_logs.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,8 +48,10 @@ npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 # vault/build.rs) and axe-core, which the page tests run in Chromium:
 # pinned by web/package-lock.json; no package's install script runs.
 npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
-# axe's report of this run only (the page tests append to it).
+# axe's report of this run only (the page tests append to it), and the
+# logs of this run only (the end-to-end tests keep them there).
 rm -f target/page-tests/axe.txt
+rm -rf target/test-logs
 node --version
 garage --version 2>/dev/null | sed -n 1p || true
 qpdf --version | sed -n 1p
@@ -79,4 +83,19 @@ else
 fi
 
 echo "== cargo test --workspace"
-exec cargo test --workspace "$@"
+set +e
+cargo test --workspace "$@"
+status=$?
+set -e
+
+# Every process the end-to-end tests ran logged at RUST_LOG=trace into
+# target/test-logs: none of the tokens, codes, numéros uniques, keys,
+# document markers or e-mail addresses they used may be in it.
+echo "== secrets and personal data in the tests' logs"
+if [ -f target/test-logs/values.tsv ]; then
+  python3 tests/check_logs.py target/test-logs || status=1
+elif [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
+  echo "no end-to-end test kept its logs (target/test-logs/values.tsv is missing)" >&2
+  status=1
+fi
+exit "$status"

@@ -32,6 +32,7 @@ impl Scanner {
             .arg(key)
             .env("SCANNER_TOKEN", token)
             .env("NO_COLOR", "1")
+            .env("RUST_LOG", e2e::logs::LEVEL)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(out)
@@ -51,6 +52,7 @@ impl Scanner {
 impl Drop for Scanner {
     fn drop(&mut self) {
         self.kill();
+        e2e::logs::keep("scanner", &self.log());
     }
 }
 
