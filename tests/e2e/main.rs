@@ -13,5 +13,6 @@ mod pages;
 mod rewrap;
 mod s3;
 mod scanner;
+mod scrub;
 mod signin;
 mod year;

@@ -45,10 +45,17 @@ impl Application {
         // transaction and resumes on the next start; an e-mail being sent
         // finishes, so no claim outlives the process.
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let scrubber = tokio::spawn(crate::jobs::scrub::background(
+            self.vault.clone(),
+            self.vault.config().scrub,
+            stopped.clone(),
+        ));
         let daily = tokio::spawn(crate::jobs::lifecycle::daily(self.vault.clone(), stopped));
         crate::listener::serve(self.listener, app, self.vault.config().connections.clone(), shutdown).await;
         checkpoints.abort();
         let _ = stop.send(true);
+        // A dossier being scrubbed is only read: nothing to finish.
+        scrubber.abort();
         let daily_abort = daily.abort_handle();
         // The mailer's own timeout (20 s) bounds the message in flight.
         if tokio::time::timeout(DAILY_GRACE, daily).await.is_err() {

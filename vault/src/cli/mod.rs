@@ -86,6 +86,17 @@ pub enum Command {
         #[arg(long)]
         deep: bool,
     },
+    /// Read back and verify every stored object the scrubber's current cycle has not reached yet, now.
+    ///
+    /// `serve` does the same in the background over VAULT_SCRUB_CYCLE_SECONDS (30 days); what fails is
+    /// recorded (audit event, metric) and listed by `check` with its dossier and piece.
+    Scrub {
+        #[command(flatten)]
+        settings: Settings,
+        /// Every dossier, from the first, whatever the cycle has done.
+        #[arg(long)]
+        all: bool,
+    },
     /// Back up the database (pg_dump, or a copy of SQLite) and every stored object (ciphertext) into DIR.
     ///
     /// DIR must be new or empty; manifest.json, written last, lists each object's length and SHA-256.
@@ -136,6 +147,7 @@ impl Command {
             | Self::Purge { settings, .. }
             | Self::Lifecycle { settings, .. }
             | Self::Check { settings, .. }
+            | Self::Scrub { settings, .. }
             | Self::Backup { settings, .. }
             | Self::Restore { settings, .. }
             | Self::Demo { settings, .. } => Some(settings),
@@ -378,8 +390,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for o in r.missing.iter().chain(&r.wrong_length).chain(&r.corrupt) {
                 println!("{o}");
             }
+            if !r.scrubbed_bad.is_empty() {
+                eprintln!(
+                    "{} objects failed the scrubber's verification (restore them from a backup):",
+                    r.scrubbed_bad.len()
+                );
+            }
+            for f in &r.scrubbed_bad {
+                println!(
+                    "scrub: dossier {} piece {} ({}) version {}: {} {}, found {}",
+                    f.numero_unique,
+                    f.piece,
+                    f.kind,
+                    f.version_number,
+                    f.part,
+                    f.problem,
+                    crate::clock::rfc3339(f.found_at_ms / 1000)
+                );
+            }
             if !r.is_clean() {
                 anyhow::bail!("the store does not match the registry");
+            }
+        }
+        Command::Scrub { all, .. } => {
+            let vault = open(config).await?;
+            let r = crate::jobs::scrub::pass(&vault, all, |r| eprintln!("scrubbed {} dossiers…", r.dossiers))
+                .await
+                .context("scrub failed")?;
+            eprintln!(
+                "scrubbed {} dossiers, {} objects ({} MiB): {} failed verification ({} new); `check` lists them",
+                r.dossiers,
+                r.objects,
+                r.bytes >> 20,
+                r.problems.len(),
+                r.new
+            );
+            if !r.problems.is_empty() {
+                anyhow::bail!("stored objects failed verification");
             }
         }
         Command::Backup { dir, keys_to, .. } => {

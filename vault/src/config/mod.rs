@@ -92,6 +92,21 @@ impl S3Settings {
     }
 }
 
+/// How fast `serve`'s scrubber re-reads the stored objects.
+#[derive(Debug, Clone, Copy)]
+pub struct ScrubPace {
+    /// One cycle over every object takes this long.
+    pub cycle: Duration,
+    /// Never read faster than this.
+    pub max_bytes_per_s: u64,
+}
+
+impl Default for ScrubPace {
+    fn default() -> Self {
+        Self { cycle: Duration::from_secs(30 * 86_400), max_bytes_per_s: 16 << 20 }
+    }
+}
+
 /// How long a query waits for a database connection unless told otherwise
 /// (`VAULT_DATABASE_TIMEOUT_SECONDS`).
 pub const DEFAULT_DATABASE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -134,6 +149,8 @@ pub struct Config {
     pub operator: Operator,
     /// What a connection may hold and take (slow and abusive clients).
     pub connections: Connections,
+    /// The background scrubber's pace.
+    pub scrub: ScrubPace,
     pub intake: IntakeConfig,
     pub signin: SignInConfig,
     pub notices: NoticeConfig,
@@ -345,6 +362,15 @@ impl Config {
             )? as usize,
             trusted_proxies: s.trusted_proxies.as_deref().map(Proxies::parse).transpose()?.unwrap_or(d.trusted_proxies),
         };
+        let ds = ScrubPace::default();
+        let scrub = ScrubPace {
+            cycle: secs(s.scrub_cycle_seconds, "VAULT_SCRUB_CYCLE_SECONDS", ds.cycle)?,
+            max_bytes_per_s: positive(
+                s.scrub_max_mib_per_second,
+                "VAULT_SCRUB_MAX_MIB_PER_SECOND",
+                ds.max_bytes_per_s >> 20,
+            )? << 20,
+        };
         let intake = IntakeConfig {
             memory_mib,
             cpu_seconds: positive(s.intake_cpu_seconds, "VAULT_INTAKE_CPU_SECONDS", defaults.cpu_seconds)?,
@@ -391,6 +417,7 @@ impl Config {
             trust_forwarded_for: s.trust_forwarded_for.unwrap_or(false),
             operator: Operator::new(s.operator_name, s.operator_state.unwrap_or(false))?,
             connections,
+            scrub,
         })
     }
 
@@ -421,6 +448,7 @@ impl Config {
             trust_forwarded_for: false,
             operator: Operator::default(),
             connections: Connections::default(),
+            scrub: ScrubPace::default(),
             intake: IntakeConfig::defaults(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("dnu-vault"))),
             signin: SignInConfig::default(),
             // Tests run the pass by hand (`jobs::lifecycle`), never at a time of day.

@@ -134,6 +134,16 @@ pub struct Settings {
     #[serde(alias = "vault_trusted_proxies")]
     pub trusted_proxies: Option<String>,
 
+    /// Seconds over which `serve`'s scrubber reads back and verifies every stored object once [default: 2592000 = 30 days].
+    #[arg(help_heading = heading::STORAGE, long, env = "VAULT_SCRUB_CYCLE_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_scrub_cycle_seconds")]
+    pub scrub_cycle_seconds: Option<u64>,
+
+    /// Fastest the scrubber reads, in MiB per second, whatever its cycle [default: 16].
+    #[arg(help_heading = heading::STORAGE, long, env = "VAULT_SCRUB_MAX_MIB_PER_SECOND", global = true, value_name = "MIB")]
+    #[serde(alias = "vault_scrub_max_mib_per_second")]
+    pub scrub_max_mib_per_second: Option<u64>,
+
     /// Uploads in progress at once, whoever sends them (more answer 429) [default: 64].
     #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_UPLOADS", global = true, value_name = "N")]
     #[serde(alias = "vault_max_uploads")]
@@ -353,6 +363,8 @@ impl Settings {
             max_connections,
             max_connections_per_client,
             trusted_proxies,
+            scrub_cycle_seconds,
+            scrub_max_mib_per_second,
             max_uploads,
             max_uploads_per_caller,
             nu_territory,

@@ -44,6 +44,7 @@ migrations![
     "0017_digests.sql",
     "0018_merges.sql",
     "0019_expected_kinds.sql",
+    "0020_scrub.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

@@ -23,6 +23,7 @@ pub mod objects;
 pub mod orgs;
 pub mod pieces;
 mod purge;
+pub mod scrub;
 pub mod signin;
 mod warnings;
 

@@ -73,6 +73,7 @@ impl Db {
             format!("DELETE FROM dossier_contacts WHERE dossier_id IN ({list})"),
             format!("DELETE FROM dossier_expected_kinds WHERE dossier_id IN ({list})"),
             format!("DELETE FROM notices WHERE dossier_id IN ({list})"),
+            format!("DELETE FROM scrub_findings WHERE dossier_id IN ({list})"),
         ] {
             let mut q = sqlx::query(&sql);
             for id in &marked {

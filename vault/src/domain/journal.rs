@@ -43,6 +43,9 @@ pub enum Recorded {
     /// Another number was merged into this dossier (R.441-2-8 (f); the
     /// absorbed one's radiation is recorded under `dossier.radiate`).
     Merged,
+    /// A stored object of a version failed re-verification (the scrubber:
+    /// missing, wrong length, or not authenticating).
+    IntegrityFailure,
     /// A person signed in through an identity provider (ProConnect,
     /// FranceConnect), or was refused and why.
     SignIn(SignIn),
@@ -135,6 +138,7 @@ impl Recorded {
             Self::LetterPosted => "dossier.letter_posted",
             Self::VersionMarked => "piece.mark",
             Self::Merged => "dossier.merge",
+            Self::IntegrityFailure => "piece.integrity_failure",
             Self::SignIn(s) => s.as_str(),
         }
     }
@@ -157,6 +161,7 @@ impl Recorded {
                 Self::LetterPosted,
                 Self::VersionMarked,
                 Self::Merged,
+                Self::IntegrityFailure,
             ])
             .chain(SignIn::ALL.map(Self::SignIn))
             .find(|r| r.as_str() == s)
@@ -223,6 +228,8 @@ mod tests {
             Recorded::NoticeIssued,
             Recorded::LetterPosted,
             Recorded::VersionMarked,
+            Recorded::Merged,
+            Recorded::IntegrityFailure,
         ];
         for r in others.into_iter().chain(SignIn::ALL.map(Recorded::SignIn)) {
             assert_eq!(Recorded::parse(r.as_str()), Some(r));

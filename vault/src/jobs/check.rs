@@ -27,11 +27,16 @@ pub struct CheckReport {
     pub erased_dossiers: usize,
     pub verified: usize,
     pub corrupt: Vec<Uuid>,
+    /// What the scrubber found and no later pass has seen sound again.
+    pub scrubbed_bad: Vec<crate::db::scrub::Listed>,
 }
 
 impl CheckReport {
     pub fn is_clean(&self) -> bool {
-        self.missing.is_empty() && self.wrong_length.is_empty() && self.corrupt.is_empty()
+        self.missing.is_empty()
+            && self.wrong_length.is_empty()
+            && self.corrupt.is_empty()
+            && self.scrubbed_bad.is_empty()
     }
 }
 
@@ -64,6 +69,7 @@ pub async fn check(vault: &Vault, deep: bool, mut progress: impl FnMut(usize, us
         }
     }
     report.erased_dossiers = alive.values().filter(|a| !**a).count();
+    report.scrubbed_bad = vault.db().findings().await?;
     if deep {
         for (dossier, _) in alive.iter().filter(|(_, a)| **a) {
             let dk = vault.dossier_key(*dossier).await?;
@@ -96,7 +102,7 @@ pub async fn check(vault: &Vault, deep: bool, mut progress: impl FnMut(usize, us
 
 /// Decrypts a version's original and compares its SHA-256 with the sealed
 /// one; a row that no longer names the objects its metadata binds fails.
-async fn original_matches(vault: &Vault, dk: &DossierKey, v: &Version) -> Result<bool, Error> {
+pub(super) async fn original_matches(vault: &Vault, dk: &DossierKey, v: &Version) -> Result<bool, Error> {
     use futures_util::StreamExt;
     let Ok(expected) = SealedMeta::open(dk, v).map(|m| m.sha256) else { return Ok(false) };
     let Ok(stream) = open_object(vault, dk, v.object_id).await else { return Ok(false) };
@@ -112,7 +118,7 @@ async fn original_matches(vault: &Vault, dk: &DossierKey, v: &Version) -> Result
 }
 
 /// Whether an object decrypts and authenticates to its end.
-async fn object_opens(vault: &Vault, dk: &DossierKey, object: Uuid) -> bool {
+pub(super) async fn object_opens(vault: &Vault, dk: &DossierKey, object: Uuid) -> bool {
     use futures_util::StreamExt;
     let Ok(stream) = open_object(vault, dk, object).await else { return false };
     let mut stream = std::pin::pin!(stream);

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod purge;
 pub mod reseal;
 pub mod rewrap;
+pub mod scrub;
 
 use futures_util::{Stream, StreamExt, future::BoxFuture};
 

@@ -167,6 +167,9 @@ fn action_fr(action: &str) -> &str {
         Some(Recorded::NoticeIssued) => "vous a adressé un avis (renouvellement ou radiation)",
         Some(Recorded::LetterPosted) => "a posté un courrier à votre adresse",
         Some(Recorded::VersionMarked) => "a signalé un problème sur une pièce (voir « Mes pièces »)",
+        Some(Recorded::IntegrityFailure) => {
+            "a constaté qu'une copie stockée d'une pièce est altérée ; le service la fait vérifier"
+        }
         Some(Recorded::Merged) => "a réuni une autre de vos demandes à celle-ci (pièces et historique)",
         Some(Recorded::SignIn(crate::domain::journal::SignIn::ApplicantLinked)) => {
             "a lié son identité FranceConnect au dossier"
