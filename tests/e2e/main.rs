@@ -10,6 +10,7 @@ mod lifecycle;
 mod logging;
 mod outage;
 mod pages;
+mod powercut;
 mod rewrap;
 mod s3;
 mod scanner;
