@@ -217,7 +217,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Whether `needle` occurs in `hay`.
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    find(hay, needle).is_some()
 }
 
 /// Every file under `dir`, at any depth.

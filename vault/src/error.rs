@@ -157,9 +157,9 @@ impl Error {
             Self::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             Self::Stalled(_) => (StatusCode::REQUEST_TIMEOUT, "stalled"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
+            Self::StorageFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             Self::Database(e) if database_full(e) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             Self::Database(e) if database_unreachable(e) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
-            Self::StorageFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             Self::Config(_)
             | Self::Database(_)
             | Self::Migrate(_)
@@ -167,6 +167,15 @@ impl Error {
             | Self::Internal { .. }
             | Self::Crypto(_)
             | Self::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Whether the disk under the store or the database is full (507).
+    fn is_storage_full(&self) -> bool {
+        match self {
+            Self::StorageFull { .. } => true,
+            Self::Database(e) => database_full(e),
+            _ => false,
         }
     }
 
@@ -185,11 +194,11 @@ impl IntoResponse for Error {
                 tracing::error!(error = %self, "integrity failure: stored data does not authenticate");
                 "stored data failed its integrity check; the operators have been alerted".to_owned()
             }
-            Self::Database(e) if code == "database_unavailable" => {
+            Self::Database(e) if database_unreachable(e) && !database_full(e) => {
                 tracing::warn!(error = %e, "database unreachable: request refused with 503");
                 format!("the database cannot be reached; try again in {UNAVAILABLE_RETRY_S} seconds")
             }
-            _ if code == "storage_full" => {
+            e if e.is_storage_full() => {
                 tracing::error!(error = %self, "storage full: request refused with 507");
                 "the store has no space left; nothing was kept; the operators have been alerted, try again later"
                     .to_owned()

@@ -8,15 +8,8 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::{
-    app::Vault,
-    crypto::{DossierKey, Sha256},
-    db::pieces::Version,
-    error::Error,
-    pieces::SealedMeta,
-    sealed::open_object,
-    store::ObjectKey,
-};
+use super::verify::verify_dossier;
+use crate::{app::Vault, error::Error, store::ObjectKey};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CheckReport {
@@ -73,59 +66,15 @@ pub async fn check(vault: &Vault, deep: bool, mut progress: impl FnMut(usize, us
     if deep {
         for (dossier, _) in alive.iter().filter(|(_, a)| **a) {
             let dk = vault.dossier_key(*dossier).await?;
-            for v in vault.db().versions_of_dossier(*dossier).await? {
-                if report.missing.contains(&v.object_id) || report.wrong_length.contains(&v.object_id) {
-                    continue;
-                }
-                if original_matches(vault, &dk, &v).await? {
+            let known = |o: Uuid| report.missing.contains(&o) || report.wrong_length.contains(&o);
+            for c in verify_dossier(vault, &dk, *dossier, known).await? {
+                if c.sound {
                     report.verified += 1;
                 } else {
-                    report.corrupt.push(v.object_id);
-                }
-                // Renditions and thumbnails have no sealed hash: decrypting
-                // them end to end authenticates every chunk.
-                for d in v.derived.iter().flat_map(|d| [d.rendition, d.thumbnail]) {
-                    if report.missing.contains(&d.object_id) || report.wrong_length.contains(&d.object_id) {
-                        continue;
-                    }
-                    if object_opens(vault, &dk, d.object_id).await {
-                        report.verified += 1;
-                    } else {
-                        report.corrupt.push(d.object_id);
-                    }
+                    report.corrupt.push(c.object);
                 }
             }
         }
     }
     Ok(report)
-}
-
-/// Decrypts a version's original and compares its SHA-256 with the sealed
-/// one; a row that no longer names the objects its metadata binds fails.
-pub(super) async fn original_matches(vault: &Vault, dk: &DossierKey, v: &Version) -> Result<bool, Error> {
-    use futures_util::StreamExt;
-    let Ok(expected) = SealedMeta::open(dk, v).map(|m| m.sha256) else { return Ok(false) };
-    let Ok(stream) = open_object(vault, dk, v.object_id).await else { return Ok(false) };
-    let mut stream = std::pin::pin!(stream);
-    let mut hash = Sha256::default();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(b) => hash.update(&b),
-            Err(_) => return Ok(false),
-        }
-    }
-    Ok(hex::encode(hash.finish()) == expected)
-}
-
-/// Whether an object decrypts and authenticates to its end.
-pub(super) async fn object_opens(vault: &Vault, dk: &DossierKey, object: Uuid) -> bool {
-    use futures_util::StreamExt;
-    let Ok(stream) = open_object(vault, dk, object).await else { return false };
-    let mut stream = std::pin::pin!(stream);
-    while let Some(chunk) = stream.next().await {
-        if chunk.is_err() {
-            return false;
-        }
-    }
-    true
 }

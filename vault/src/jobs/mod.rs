@@ -11,6 +11,7 @@ pub mod purge;
 pub mod reseal;
 pub mod rewrap;
 pub mod scrub;
+mod verify;
 
 use futures_util::{Stream, StreamExt, future::BoxFuture};
 

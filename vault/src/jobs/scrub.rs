@@ -22,11 +22,11 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::check::{object_opens, original_matches};
+use super::verify::verify_dossier;
 use crate::{
     app::Vault,
     config::ScrubPace as Pace,
-    db::scrub::{Finding, Part, Problem},
+    db::scrub::{Finding, Problem},
     error::Error,
     store::ObjectKey,
 };
@@ -50,29 +50,17 @@ pub async fn scrub_dossier(vault: &Vault, dossier: Uuid, report: &mut ScrubRepor
     }
     let dk = vault.dossier_key(dossier).await?;
     let mut found = Vec::new();
-    for v in vault.db().versions_of_dossier(dossier).await? {
-        let mut objects = vec![(Part::Original, v.object_id, v.size_bytes)];
-        if let Some(d) = v.derived {
-            objects.push((Part::Rendition, d.rendition.object_id, d.rendition.size));
-            objects.push((Part::Thumbnail, d.thumbnail.object_id, d.thumbnail.size));
+    for c in verify_dossier(vault, &dk, dossier, |_| false).await? {
+        report.objects += 1;
+        report.bytes += c.size;
+        if c.sound {
+            continue;
         }
-        for (part, object, size) in objects {
-            report.objects += 1;
-            report.bytes += size;
-            let present = vault.store().len(&ObjectKey::Dossier { dossier, object }).await?.is_some();
-            let problem = if !present {
-                Some(Problem::Missing)
-            } else {
-                let sound = match part {
-                    Part::Original => original_matches(vault, &dk, &v).await?,
-                    Part::Rendition | Part::Thumbnail => object_opens(vault, &dk, object).await,
-                };
-                (!sound).then_some(Problem::Corrupt)
-            };
-            if let Some(problem) = problem {
-                found.push(Finding { object, dossier, piece: v.piece_id, version: v.id, part, problem });
-            }
-        }
+        // Asked only of what failed: one more call to the store for the
+        // rare object that did.
+        let present = vault.store().len(&ObjectKey::Dossier { dossier, object: c.object }).await?.is_some();
+        let problem = if present { Problem::Corrupt } else { Problem::Missing };
+        found.push(Finding { object: c.object, dossier, piece: c.piece, version: c.version, part: c.part, problem });
     }
     report.dossiers += 1;
     let still_bad: Vec<Uuid> = found.iter().map(|f| f.object).collect();
@@ -114,8 +102,11 @@ pub async fn pass(vault: &Vault, all: bool, mut progress: impl FnMut(&ScrubRepor
 
 /// The scrubber of `serve`, until `stop` turns true.
 pub async fn background(vault: Vault, pace: Pace, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // The cycle's length in dossiers, counted once per cycle (a count over
+    // every version is no query to run between two dossiers).
+    let mut dossiers = None;
     loop {
-        let wait = match step(&vault, pace).await {
+        let wait = match step(&vault, pace, &mut dossiers).await {
             Ok(wait) => wait,
             Err(e) => {
                 // The database or the store is away: try again later.
@@ -135,7 +126,7 @@ pub async fn background(vault: Vault, pace: Pace, mut stop: tokio::sync::watch::
 
 /// Scrubs the next dossier of the cycle (or starts the next cycle when its
 /// time has come); returns how long to wait before the next step.
-async fn step(vault: &Vault, pace: Pace) -> Result<Duration, Error> {
+async fn step(vault: &Vault, pace: Pace, dossiers: &mut Option<u64>) -> Result<Duration, Error> {
     let (cursor, started_ms) = vault.db().scrub_progress().await?;
     let Some(dossier) = vault.db().next_dossier_to_scrub(cursor).await? else {
         // The cycle is done: the next starts one period after this began.
@@ -145,6 +136,7 @@ async fn step(vault: &Vault, pace: Pace) -> Result<Duration, Error> {
             return Ok(Duration::from_millis(u64::try_from(due).unwrap_or(0)).min(Duration::from_secs(3600)));
         }
         vault.db().claim_scrub(cursor, None).await?;
+        *dossiers = None;
         return Ok(Duration::ZERO);
     };
     // Another replica took it first: go on from where it is.
@@ -155,8 +147,11 @@ async fn step(vault: &Vault, pace: Pace) -> Result<Duration, Error> {
     scrub_dossier(vault, dossier, &mut report).await?;
     // A cycle's dossiers spread over its period, and never faster than the
     // byte rate allows.
-    let dossiers = vault.db().dossiers_with_versions().await?.max(1);
-    let spread = pace.cycle / u32::try_from(dossiers).unwrap_or(u32::MAX);
+    let n = match *dossiers {
+        Some(n) => n,
+        None => *dossiers.insert(vault.db().dossiers_with_versions().await?.max(1)),
+    };
+    let spread = pace.cycle / u32::try_from(n).unwrap_or(u32::MAX);
     let by_rate = Duration::from_secs_f64(report.bytes as f64 / pace.max_bytes_per_s.max(1) as f64);
     Ok(spread.max(by_rate))
 }
