@@ -17,7 +17,11 @@
 # Settings (environment): DNU_VAULT_BIN (default: target/release, else
 # target/debug dnu-vault), GARAGE_BIN (default: garage on PATH or in
 # ~/.cargo/bin; installed with `cargo install garage --locked` if absent),
-# NGINX_BIN (/usr/sbin/nginx), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres).
+# NGINX_BIN (/usr/sbin/nginx), PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
+# S3_PROXY_ADDON (a mitmproxy addon: the replicas then reach Garage through
+# `mitmdump` in reverse mode, which the addon may use to inject faults;
+# S3_ENDPOINT stays Garage's own address for outside clients),
+# CLUSTER_SETTINGS ("VAULT_A=1 VAULT_B=2": more settings of every replica).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -129,6 +133,23 @@ EOF
   "${g[@]}" bucket create dnu-vault >/dev/null
   "${g[@]}" bucket allow --read --write --owner dnu-vault --key "$key_id" >/dev/null
 
+  # Optionally, an intercepting proxy between the vault and Garage. The
+  # Host header is kept: it is part of the request's signature.
+  local vault_s3="http://127.0.0.1:$s3"
+  if [ -n "${S3_PROXY_ADDON:-}" ]; then
+    local proxy; proxy="$(free_port)"
+    mitmdump --mode "reverse:http://127.0.0.1:$s3" --listen-host 127.0.0.1 --listen-port "$proxy" \
+      --set keep_host_header=true --set termlog_verbosity=warn --set flow_detail=0 \
+      -s "$S3_PROXY_ADDON" >"$DIR/s3-proxy.log" 2>&1 &
+    echo $! >"$DIR/s3-proxy.pid"
+    for _ in $(seq 1 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$proxy") 2>/dev/null && break
+      sleep 0.1
+    done
+    (exec 3<>"/dev/tcp/127.0.0.1/$proxy") 2>/dev/null || die "the S3 proxy did not start (see $DIR/s3-proxy.log)"
+    vault_s3="http://127.0.0.1:$proxy"
+  fi
+
   # The balancer's port, the replicas' ports and every shared setting.
   local lb; lb="$(free_port)"
   {
@@ -142,7 +163,7 @@ EOF
     echo "AWS_ACCESS_KEY_ID=$key_id"
     echo "VAULT_DATABASE_URL=$db_url"
     echo "VAULT_OBJECT_STORE=s3://dnu-vault/objects"
-    echo "VAULT_S3_ENDPOINT=http://127.0.0.1:$s3"
+    echo "VAULT_S3_ENDPOINT=$vault_s3"
     echo "VAULT_S3_REGION=garage"
     echo "VAULT_S3_ACCESS_KEY_ID=$key_id"
     echo "VAULT_S3_SECRET_ACCESS_KEY_FILE=$DIR/secrets/s3-secret"
@@ -150,6 +171,10 @@ EOF
     echo "VAULT_AUDIT_KEY_FILE=$DIR/secrets/audit-signing.key"
     echo "VAULT_SHEET_KEY_FILE=$DIR/secrets/sheet-hmac.key"
     echo "VAULT_LOG_FORMAT=json"
+    for kv in ${CLUSTER_SETTINGS:-}; do
+      [[ "$kv" =~ ^VAULT_[A-Z0-9_]+=[^[:space:]]*$ ]] || die "CLUSTER_SETTINGS: $kv is not VAULT_NAME=value"
+      echo "$kv"
+    done
   } >"$DIR/cluster.env"
 
   # The shared keys and the schema (or a backup's), then the replicas.
@@ -236,6 +261,7 @@ down() {
   [ -d "$DIR/secrets" ] || die "no cluster in $DIR"
   [ -f "$DIR/nginx/nginx.pid" ] && "$NGINX_BIN" -c "$DIR/nginx/nginx.conf" -e "$DIR/nginx/error.log" -s stop 2>/dev/null || true
   for f in "$DIR"/replica-*.pid; do [ -e "$f" ] && stop_pid "$f" TERM; done
+  stop_pid "$DIR/s3-proxy.pid" TERM
   stop_pid "$DIR/garage.pid" TERM
   if [ -f "$DIR/pg-database" ]; then
     psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $(cat "$DIR/pg-database") WITH (FORCE)" >/dev/null || true

@@ -27,7 +27,13 @@ fn script_run(args: &[&str]) -> Output {
 
 fn script_command(args: &[&str]) -> Command {
     let mut c = Command::new("bash");
-    c.arg(script()).args(args).env("DNU_VAULT_BIN", crate::bin()).env_remove("RESTORE_FROM").env_remove("KEYS_FROM");
+    c.arg(script())
+        .args(args)
+        .env("DNU_VAULT_BIN", crate::bin())
+        .env_remove("RESTORE_FROM")
+        .env_remove("KEYS_FROM")
+        .env_remove("S3_PROXY_ADDON")
+        .env_remove("CLUSTER_SETTINGS");
     c
 }
 
@@ -39,10 +45,21 @@ impl Cluster {
 
     /// Starts a fresh cluster from a backup and its key files.
     pub fn restored(replicas: usize, backup: &Path, keys: &Path) -> Self {
-        Self::up_with(replicas, &[("RESTORE_FROM", backup), ("KEYS_FROM", keys)])
+        let (backup, keys) = (backup.display().to_string(), keys.display().to_string());
+        Self::up_with(replicas, &[("RESTORE_FROM", &backup), ("KEYS_FROM", &keys)])
     }
 
-    fn up_with(replicas: usize, env: &[(&str, &Path)]) -> Self {
+    /// Starts a cluster whose replicas reach Garage through `mitmdump`
+    /// running `addon` (which sees `addon_env`), with more replica
+    /// `settings` (`VAULT_A=1 VAULT_B=2`).
+    pub fn behind_s3_proxy(replicas: usize, addon: &Path, addon_env: &[(&str, &str)], settings: &str) -> Self {
+        let addon = addon.display().to_string();
+        let mut env = vec![("S3_PROXY_ADDON", addon.as_str()), ("CLUSTER_SETTINGS", settings)];
+        env.extend_from_slice(addon_env);
+        Self::up_with(replicas, &env)
+    }
+
+    fn up_with(replicas: usize, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let cdir = dir.path().join("c").display().to_string();
         let mut c = script_command(&["up", &cdir, &replicas.to_string()]);

@@ -1,6 +1,7 @@
 //! End-to-end tests over the real `dnu-vault` binary on an ephemeral port.
 #![allow(clippy::unwrap_used)]
 
+mod audit_kill;
 mod cluster;
 mod crash;
 mod deploy;
@@ -13,6 +14,7 @@ mod pages;
 mod powercut;
 mod rewrap;
 mod s3;
+mod s3faults;
 mod scanner;
 mod scrub;
 mod signin;

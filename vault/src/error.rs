@@ -64,6 +64,11 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("object store: {0}")]
     Store(String),
+    /// The object store did not answer, or answered that it cannot serve
+    /// now (timeouts, refused or cut connections, 5xx), after the retries:
+    /// the client may try again (503).
+    #[error("object store unreachable: {0}")]
+    StoreUnreachable(String),
     /// The disk or volume that holds `what` has no space left: nothing was
     /// kept, and the operators must free or add space.
     #[error("{what} is full: {source}")]
@@ -128,7 +133,7 @@ impl Error {
         match self {
             Self::Integrity(_) => Failure::Integrity,
             Self::Database(_) | Self::Migrate(_) => Failure::Database,
-            Self::Store(_) | Self::StorageFull { .. } => Failure::ObjectStore,
+            Self::Store(_) | Self::StoreUnreachable(_) | Self::StorageFull { .. } => Failure::ObjectStore,
             e if e.is_internal() => Failure::Internal,
             _ => Failure::Refusal,
         }
@@ -158,6 +163,7 @@ impl Error {
             Self::Stalled(_) => (StatusCode::REQUEST_TIMEOUT, "stalled"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
             Self::StorageFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            Self::StoreUnreachable(_) => (StatusCode::SERVICE_UNAVAILABLE, "object_store_unavailable"),
             Self::Database(e) if database_full(e) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             Self::Database(e) if database_unreachable(e) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Self::Config(_)
@@ -197,6 +203,12 @@ impl IntoResponse for Error {
             Self::Database(e) if database_unreachable(e) && !database_full(e) => {
                 tracing::warn!(error = %e, "database unreachable: request refused with 503");
                 format!("the database cannot be reached; try again in {UNAVAILABLE_RETRY_S} seconds")
+            }
+            Self::StoreUnreachable(e) => {
+                tracing::warn!(error = %e, "object store unreachable: request refused with 503");
+                format!(
+                    "the document store cannot be reached; nothing was lost; try again in {UNAVAILABLE_RETRY_S} seconds"
+                )
             }
             e if e.is_storage_full() => {
                 tracing::error!(error = %self, "storage full: request refused with 507");

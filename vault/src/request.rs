@@ -9,6 +9,7 @@
 //! well-formed one is kept: a client reaching the vault directly cannot
 //! then put its own words in the logs. The route is the template
 //! (`/api/v1/dossiers/{nu}`), never the path, which may hold a numéro unique.
+//! The audit events the request records store its id too.
 
 use std::time::Instant;
 
@@ -20,7 +21,7 @@ use axum::{
 };
 use tracing::{Instrument, field};
 
-use crate::app::Vault;
+use crate::{app::Vault, domain::journal::RequestId};
 
 /// The header carrying a request's id, both ways.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -56,7 +57,8 @@ pub async fn span(State(vault): State<Vault>, req: Request, next: Next) -> Respo
         http.status = field::Empty,
         elapsed_ms = field::Empty,
     );
-    let mut res = next.run(req).instrument(span.clone()).await;
+    // The audit events recorded while serving carry the id (see `RequestId`).
+    let mut res = RequestId::new(&id).serve(next.run(req)).instrument(span.clone()).await;
     span.record("http.status", res.status().as_u16());
     span.record("elapsed_ms", start.elapsed().as_millis() as u64);
     tracing::debug!(parent: &span, "answered");

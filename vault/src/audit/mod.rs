@@ -7,9 +7,11 @@
 //! cannot: someone who deletes the last events and rewinds the head.
 
 mod checkpoint;
+mod export;
 mod trace;
 mod verify;
 
 pub use checkpoint::{Checkpoint, write_checkpoint};
+pub use export::{ExportFilter, export};
 pub use trace::{TraceEvent, TraceOrg, events_of, pseudonym, trace, trace_of};
 pub use verify::{VerifyOptions, VerifyReport, verify, verify_with};

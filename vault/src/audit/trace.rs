@@ -88,7 +88,7 @@ pub async fn events_of(opened: &Opened<'_>) -> Result<Vec<TraceEvent>, Error> {
     let mut orgs = Orgs::default();
     let mut out = Vec::new();
     for e in vault.db().audit_of_dossier(dossier).await? {
-        let [agent, org, action, _, piece, _, outcome, purpose, grantee] = e.fields;
+        let [agent, org, action, _, piece, _, outcome, purpose, grantee, _] = e.fields;
         let organisation = orgs.get(vault, org).await?;
         let grantee = orgs.get(vault, grantee).await?;
         out.push(TraceEvent {

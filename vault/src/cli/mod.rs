@@ -190,6 +190,15 @@ pub enum AuditCommand {
     },
     /// Write a signed checkpoint of the chain head to the object store now.
     Checkpoint,
+    /// Print events as JSON lines (ids, names and times; no personal data), oldest first.
+    Events {
+        /// Only events after this sequence number.
+        #[arg(long, default_value_t = 0, value_name = "SEQ")]
+        after: i64,
+        /// Only events recorded while serving this request (its X-Request-Id answer header).
+        #[arg(long, value_name = "ID")]
+        request: Option<String>,
+    },
 }
 
 /// The command line. Each command takes the settings (and the environment
@@ -362,6 +371,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !r.is_clean() {
                 anyhow::bail!("the audit journal has been tampered with or damaged");
             }
+        }
+        Command::Audit { cmd: AuditCommand::Events { after, request }, .. } => {
+            let vault = open(config).await?;
+            let filter = crate::audit::ExportFilter { after, request };
+            let n = crate::audit::export(&vault, &filter, &mut std::io::BufWriter::new(std::io::stdout()))
+                .await
+                .context("exporting the audit journal failed")?;
+            eprintln!("{n} events");
         }
         Command::Audit { cmd: AuditCommand::Checkpoint, .. } => {
             let vault = open(config).await?;

@@ -76,7 +76,18 @@ pub struct S3Settings {
     /// (`AWS_ACCESS_KEY_ID`…, profile, web identity, instance metadata).
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<SecretString>,
+    /// Longest one request to the store may take before it is abandoned
+    /// (and retried): a stalled store must not hold a client forever.
+    pub attempt_timeout: Duration,
+    /// Tries of one request, the first included, before the client's
+    /// request fails with 503.
+    pub max_attempts: u32,
 }
+
+/// A part of 8 MiB needs a few seconds on a slow link; 30 s is a store
+/// that stopped answering.
+pub const DEFAULT_S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_S3_MAX_ATTEMPTS: u32 = 3;
 
 impl S3Settings {
     /// Parses `s3://bucket/prefix`.
@@ -88,7 +99,13 @@ impl S3Settings {
         if bucket.is_empty() {
             return Err(Error::Config(format!("object store {url:?} names no bucket")));
         }
-        Ok(Self { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned(), ..Self::default() })
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+            attempt_timeout: DEFAULT_S3_ATTEMPT_TIMEOUT,
+            max_attempts: DEFAULT_S3_MAX_ATTEMPTS,
+            ..Self::default()
+        })
     }
 }
 
@@ -289,7 +306,19 @@ impl Config {
                         "set both VAULT_S3_ACCESS_KEY_ID and VAULT_S3_SECRET_ACCESS_KEY, or neither".into(),
                     ));
                 }
+                let attempt_timeout = match s.s3_timeout_seconds {
+                    Some(0) => return Err(Error::Config("VAULT_S3_TIMEOUT_SECONDS must be positive".into())),
+                    Some(n) => Duration::from_secs(n),
+                    None => DEFAULT_S3_ATTEMPT_TIMEOUT,
+                };
+                let max_attempts = match s.s3_max_attempts {
+                    Some(n @ 1..=10) => n,
+                    Some(_) => return Err(Error::Config("VAULT_S3_MAX_ATTEMPTS must be between 1 and 10".into())),
+                    None => DEFAULT_S3_MAX_ATTEMPTS,
+                };
                 ObjectStoreConfig::S3(S3Settings {
+                    attempt_timeout,
+                    max_attempts,
                     endpoint: s.s3_endpoint,
                     region: s.s3_region,
                     path_style: s.s3_path_style.unwrap_or(true),

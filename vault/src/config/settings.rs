@@ -79,6 +79,16 @@ pub struct Settings {
     #[serde(alias = "vault_s3_secret_access_key_file")]
     pub s3_secret_access_key_file: Option<PathBuf>,
 
+    /// Seconds one request to the S3 store may take before it is abandoned and retried [default: 30].
+    #[arg(help_heading = heading::STORAGE, long, env = "VAULT_S3_TIMEOUT_SECONDS", global = true, value_name = "SECONDS")]
+    #[serde(alias = "vault_s3_timeout_seconds")]
+    pub s3_timeout_seconds: Option<u64>,
+
+    /// Tries of one S3 request (the first included) before the client is answered 503 [default: 3].
+    #[arg(help_heading = heading::STORAGE, long, env = "VAULT_S3_MAX_ATTEMPTS", global = true, value_name = "N")]
+    #[serde(alias = "vault_s3_max_attempts")]
+    pub s3_max_attempts: Option<u32>,
+
     /// Master key ring file [default: DATA_DIR/dev-master.key, generated: development only].
     #[arg(help_heading = heading::KEYS, long, env = "VAULT_MASTER_KEY_FILE", global = true, value_name = "FILE")]
     #[serde(alias = "vault_master_key_file")]
@@ -352,6 +362,8 @@ impl Settings {
             s3_access_key_id,
             s3_secret_access_key,
             s3_secret_access_key_file,
+            s3_timeout_seconds,
+            s3_max_attempts,
             master_key_file,
             master_key,
             audit_key_file,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{Db, Tx, now_ms};
 use crate::{
-    domain::journal::{Actor, Outcome, Recorded},
+    domain::journal::{Actor, Outcome, Recorded, RequestId},
     error::Error,
 };
 
@@ -68,8 +68,8 @@ pub struct StoredEvent {
     pub seq: i64,
     pub at: i64,
     /// agent, organisation, action, dossier, piece, version, outcome,
-    /// purpose, grantee.
-    pub fields: [Option<String>; 9],
+    /// purpose, grantee, request id.
+    pub fields: [Option<String>; 10],
     pub hash: Option<Vec<u8>>,
 }
 
@@ -88,15 +88,17 @@ pub struct ChainHead {
 /// event without one, and events recorded before it keep their hashes.
 /// The grantee (the ninth, added later still) likewise, after a marker no
 /// purpose's length can take, so "no purpose, a grantee" never encodes as
-/// "a purpose".
-pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 9]) -> [u8; 32] {
+/// "a purpose". The request id (the tenth, added last) follows the same
+/// rule after its own marker.
+pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 10]) -> [u8; 32] {
     let mut h = crate::crypto::Sha256::default();
     h.update(b"dnu-vault/audit/v1");
     h.update(prev);
     h.update(&seq.to_be_bytes());
     h.update(&at.to_be_bytes());
     let (core, tail) = fields.split_at(7);
-    let (purpose, grantee) = tail.split_at(1);
+    let (purpose, rest) = tail.split_at(1);
+    let (grantee, request) = rest.split_at(1);
     let field = |h: &mut crate::crypto::Sha256, f: &Option<String>| match f {
         Some(s) => {
             h.update(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
@@ -111,11 +113,15 @@ pub fn chain_hash(prev: &[u8], seq: i64, at: i64, fields: &[Option<String>; 9]) 
         h.update(&(u32::MAX - 1).to_be_bytes());
         field(&mut h, f);
     }
+    for f in request.iter().filter(|r| r.is_some()) {
+        h.update(&(u32::MAX - 2).to_be_bytes());
+        field(&mut h, f);
+    }
     h.finish()
 }
 
-const EVENT_COLUMNS: &str =
-    "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, purpose, grantee, hash";
+const EVENT_COLUMNS: &str = "seq, at, agent_id, organisation_id, action, dossier_id, piece_id, version_id, outcome, \
+     purpose, grantee, request_id, hash";
 
 impl Db {
     pub(crate) async fn record_in(tx: &mut Tx, e: &AuditEvent) -> Result<(), Error> {
@@ -139,6 +145,8 @@ impl Db {
             .await?;
         let (last, mut prev): (i64, Vec<u8>) = (head.try_get("seq")?, head.try_get("hash")?);
         let at = now_ms();
+        // Set by the request span for the task serving a request.
+        let request = RequestId::current().map(|r| r.as_str().to_owned());
         let mut rows = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
             let seq = last - n + 1 + i64::try_from(i).unwrap_or(0);
@@ -152,19 +160,20 @@ impl Db {
                 Some(e.outcome.as_str().to_owned()),
                 Some(e.actor.purpose.as_str().to_owned()),
                 s(e.grantee),
+                request.clone(),
             ];
             let hash = chain_hash(&prev, seq, at, &fields).to_vec();
             prev.clone_from(&hash);
             rows.push((seq, fields, hash));
         }
-        // 12 parameters a row: 400 rows stay far below PostgreSQL's 65,535.
+        // 13 parameters a row: 400 rows stay far below PostgreSQL's 65,535.
         for chunk in rows.chunks(400) {
             let values: Vec<String> =
-                (0..chunk.len()).map(|r| format!("({})", super::placeholders(r * 12 + 1, 12))).collect();
+                (0..chunk.len()).map(|r| format!("({})", super::placeholders(r * 13 + 1, 13))).collect();
             let sql = format!("INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES {}", values.join(", "));
             let mut q = sqlx::query(&sql);
             for (seq, fields, hash) in chunk {
-                let [agent, org, action, dossier, piece, version, outcome, purpose, grantee] = fields.clone();
+                let [agent, org, action, dossier, piece, version, outcome, purpose, grantee, request] = fields.clone();
                 q = q
                     .bind(*seq)
                     .bind(at)
@@ -177,6 +186,7 @@ impl Db {
                     .bind(outcome)
                     .bind(purpose)
                     .bind(grantee)
+                    .bind(request)
                     .bind(hash.clone());
             }
             q.execute(&mut **tx).await?;
@@ -293,6 +303,7 @@ fn stored(r: &sqlx::any::AnyRow) -> Result<StoredEvent, Error> {
             f("outcome")?,
             f("purpose")?,
             f("grantee")?,
+            f("request_id")?,
         ],
         hash: r.try_get("hash")?,
     })

@@ -45,6 +45,7 @@ migrations![
     "0018_merges.sql",
     "0019_expected_kinds.sql",
     "0020_scrub.sql",
+    "0021_audit_request.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

@@ -207,6 +207,39 @@ pub struct Actor {
     pub purpose: Purpose,
 }
 
+/// The id of the HTTP request being served (the one it answers with as
+/// `X-Request-Id`), carried by the task that serves it. Every audit event
+/// recorded while serving a request stores it, so an operator, or a test
+/// that kills the server mid-read, can match an answer to its event.
+/// Events recorded outside a request (jobs, the CLI) have none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(std::sync::Arc<str>);
+
+tokio::task_local! {
+    static SERVING: RequestId;
+}
+
+impl RequestId {
+    pub fn new(id: &str) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The request the current task serves, if any.
+    pub fn current() -> Option<Self> {
+        SERVING.try_with(Clone::clone).ok()
+    }
+
+    /// Runs `work` as the serving of this request. Tasks `work` spawns do
+    /// not inherit it: what they record carries no request id.
+    pub async fn serve<F: std::future::Future>(self, work: F) -> F::Output {
+        SERVING.scope(self, work).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,34 @@ pub enum WorkerFailure {
     Timeout,
 }
 
+/// Why one attempt of a request to the S3 store failed (the SDK may try
+/// it again; `dnu_vault_object_store_errors_total` counts the client
+/// requests that failed in the end).
+#[derive(Debug, Clone, Copy)]
+pub enum StoreAttemptFailure {
+    /// The store answered 503 (Slow Down, unavailable).
+    Unavailable,
+    /// Another 5xx, or 429.
+    ServerError,
+    /// No answer within `VAULT_S3_TIMEOUT_SECONDS` (or the connect time).
+    Timeout,
+    /// The connection failed: refused, reset, closed mid-request.
+    Connection,
+}
+
+impl StoreAttemptFailure {
+    const ALL: [Self; 4] = [Self::Unavailable, Self::ServerError, Self::Timeout, Self::Connection];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Unavailable => "unavailable",
+            Self::ServerError => "server_error",
+            Self::Timeout => "timeout",
+            Self::Connection => "connection",
+        }
+    }
+}
+
 /// Every metric of the process.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -77,6 +105,8 @@ pub struct Metrics {
     pub notices_deferred: Counter,
     pub notices_refused: Counter,
     pub connections_refused: Counter,
+    /// Failed attempts of S3 requests, by [`StoreAttemptFailure`].
+    store_attempt_failures: [Counter; 4],
     /// Connections open now.
     connections_open: AtomicI64,
     /// E-mails waiting in the outbox at the last delivery (this replica's view).
@@ -126,6 +156,10 @@ impl Metrics {
             Failure::ObjectStore => self.store_errors.inc(),
             Failure::Internal | Failure::Refusal => {}
         }
+    }
+
+    pub fn store_attempt_failed(&self, why: StoreAttemptFailure) {
+        self.store_attempt_failures[why as usize].inc();
     }
 
     pub fn worker_failed(&self, why: WorkerFailure) {
@@ -237,6 +271,16 @@ impl Metrics {
         for (name, help, c) in counters {
             header(&mut out, name, "counter", help);
             let _ = writeln!(out, "{name} {}", c.get());
+        }
+        header(
+            &mut out,
+            "dnu_vault_object_store_attempt_failures_total",
+            "counter",
+            "Attempts of requests to the S3 store that failed, by cause (each may be retried).",
+        );
+        for why in StoreAttemptFailure::ALL {
+            let n = self.store_attempt_failures[why as usize].get();
+            let _ = writeln!(out, "dnu_vault_object_store_attempt_failures_total{{cause=\"{}\"}} {n}", why.label());
         }
         header(
             &mut out,

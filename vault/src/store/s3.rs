@@ -6,19 +6,36 @@
 //! completion that echoes CRC32 part checksums the upload did not declare.
 //! Objects below one part go up with one PutObject; larger ones as a
 //! multipart upload holding one part (8 MiB) in memory at a time.
+//!
+//! Faults: every request has an attempt time-out (`VAULT_S3_TIMEOUT_SECONDS`)
+//! and is tried up to `VAULT_S3_MAX_ATTEMPTS` times by the SDK's standard
+//! retry (timeouts, cut connections, 5xx and Slow Down; bodies are in
+//! memory, so a part or a put can be sent again). Each failed attempt is
+//! counted by cause (`dnu_vault_object_store_attempt_failures_total`), so
+//! an operator sees a flaky store before clients do; what still fails after
+//! the retries answers 503 with `Retry-After` ([`Error::StoreUnreachable`]).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::{
     Client,
-    config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation},
+    config::{
+        ConfigBag, Credentials, Intercept, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+        RuntimeComponents, http::HttpResponse, interceptors::FinalizerInterceptorContextRef, retry::RetryConfig,
+        timeout::TimeoutConfig,
+    },
+    error::{BoxError, SdkError},
     primitives::ByteStream,
     types::{CompletedMultipartUpload, CompletedPart},
 };
 use secrecy::ExposeSecret;
 
 use super::{Listed, ObjectKey, ObjectReader};
-use crate::{config::S3Settings, error::Error};
+use crate::{
+    config::S3Settings,
+    error::Error,
+    metrics::{self, StoreAttemptFailure},
+};
 
 /// Part size of multipart uploads (S3 requires at least 5 MiB but the last).
 const PART: usize = 8 * 1024 * 1024;
@@ -30,10 +47,59 @@ pub struct S3Store {
     prefix: String,
 }
 
-fn s3_err(op: &str, e: impl std::error::Error) -> Error {
+/// Connecting to a store on the same network takes milliseconds.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The first retry waits about this long (the SDK's default is 1 s: a
+/// client's upload would wait seconds for one Slow Down).
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+fn s3_err<E: std::error::Error>(op: &str, e: SdkError<E, HttpResponse>) -> Error {
     // `DisplayErrorContext` would be nicer; the debug form keeps the service
     // error code, which is what an operator needs.
-    Error::Store(format!("s3: {op}: {e:?}"))
+    let text = format!("s3: {op}: {e:?}");
+    let unreachable = match &e {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(d) => !d.is_user(),
+        SdkError::ServiceError(s) => s.raw().status().is_server_error() || s.raw().status().as_u16() == 429,
+        _ => false,
+    };
+    if unreachable { Error::StoreUnreachable(text) } else { Error::Store(text) }
+}
+
+/// Counts every failed attempt by cause, after the SDK has classified it
+/// and before it decides to retry.
+#[derive(Debug)]
+struct CountAttempts;
+
+impl Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "dnu-vault attempt counter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        ctx: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let status = ctx.response().map(|r| r.status().as_u16());
+        let failure = match (status, ctx.output_or_error()) {
+            (Some(503), _) => Some(StoreAttemptFailure::Unavailable),
+            (Some(s), _) if s >= 500 || s == 429 => Some(StoreAttemptFailure::ServerError),
+            (Some(_), _) | (None, None | Some(Ok(_))) => None,
+            (None, Some(Err(e))) if e.is_timeout_error() => Some(StoreAttemptFailure::Timeout),
+            (None, Some(Err(e))) => match e.as_connector_error() {
+                Some(c) if c.is_timeout() => Some(StoreAttemptFailure::Timeout),
+                Some(c) if !c.is_user() => Some(StoreAttemptFailure::Connection),
+                _ => None,
+            },
+        };
+        if let Some(f) = failure {
+            metrics::global().store_attempt_failed(f);
+        }
+        Ok(())
+    }
 }
 
 impl S3Store {
@@ -49,6 +115,14 @@ impl S3Store {
         let shared = loader.load().await;
         let mut b = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(s.path_style)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(s.attempt_timeout)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(s.max_attempts).with_initial_backoff(FIRST_BACKOFF))
+            .interceptor(CountAttempts)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
         if shared.region().is_none() {

@@ -254,13 +254,12 @@ impl S3Server {
     pub async fn bucket(&self) -> S3Settings {
         let bucket = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let settings = S3Settings {
-            bucket: bucket.clone(),
-            prefix: "vault".into(),
             endpoint: Some(self.endpoint.clone()),
             region: Some(self.region.into()),
             path_style: true,
             access_key_id: Some(self.key_id.clone()),
             secret_access_key: Some(self.secret.clone().into()),
+            ..S3Settings::from_url(&format!("s3://{bucket}/vault")).unwrap()
         };
         self.client().create_bucket().bucket(&bucket).send().await.unwrap();
         settings
