@@ -3,7 +3,8 @@
 # the tests use (Debian packages: qpdf and poppler-utils check PDFs, GNU
 # time measures a worker's peak memory, Chromium and chromedriver run the
 # page tests, nginx balances the local cluster), the Python checkers we did
-# not write (prometheus-client, openapi-spec-validator, the aws CLI), the
+# not write (prometheus-client, openapi-spec-validator, the aws CLI,
+# mitmproxy, schemathesis), the
 # SMTP server the notices are delivered to (aiosmtpd) and
 # Garage (built once with cargo, kept in cargo's bin directory), the
 # OpenID Provider the sign-in tests run (npm ci in tests/oidc), the pages'
@@ -31,9 +32,13 @@ if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null || [ ! -x /u
 fi
 # prometheus-client parses /metrics, openapi-spec-validator checks the
 # OpenAPI document, the aws CLI reads Garage's objects as an outside client,
-# aiosmtpd receives the notices' e-mails.
-if ! python3 -c "import prometheus_client, openapi_spec_validator, aiosmtpd" 2>/dev/null || ! command -v aws >/dev/null; then
-  python3 -m pip install -q --disable-pip-version-check prometheus-client openapi-spec-validator awscli aiosmtpd
+# aiosmtpd receives the notices' e-mails, mitmproxy stands between the
+# vault and Garage to inject faults, schemathesis fuzzes the API from its
+# OpenAPI document.
+if ! python3 -c "import prometheus_client, openapi_spec_validator, aiosmtpd" 2>/dev/null || ! command -v aws >/dev/null ||
+   ! command -v mitmdump >/dev/null || ! command -v st >/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check prometheus-client openapi-spec-validator awscli aiosmtpd \
+    mitmproxy schemathesis
 fi
 # Garage runs the S3 suite and the local cluster (about 16 minutes to build
 # on 2 cores the first time; cargo keeps it in its bin directory).
