@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_IMAGES: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScanProvenance {
     /// The host the scanner delivered to (`hostname`), as configured.

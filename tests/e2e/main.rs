@@ -7,6 +7,7 @@ mod crash;
 mod deploy;
 mod flood;
 mod full;
+mod fuzz;
 mod lifecycle;
 mod logging;
 mod outage;

@@ -16,6 +16,7 @@ pub mod crypto; //       keys, STREAM sealing, hashes (DESIGN §5)
 pub mod domain; //       parsed types: numéro unique, kinds, catalogue, journal vocabulary
 pub mod error; //        the one error type and its HTTP shape
 pub mod gate; //         bounded costly work, per-source attempt budgets
+pub mod query; //        query strings parsed into the API's error shape
 pub mod reply; //        answers carrying document content
 pub mod zip; //          ZIP archives written as a stream
 

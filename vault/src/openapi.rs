@@ -1,9 +1,14 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route the
 //! router serves, generated from the route table ([`crate::router::table`]).
 
+use schemars::{SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use crate::routes::{Auth, Consumes, Field, Operation, Produces, Ty};
+
+/// A numéro unique's structure (`dnu_api::numero_unique::check`) as a
+/// pattern: territory, month 01–12, year and sequence, guichet.
+pub const NU_PATTERN: &str = "^[0-9A-Z]{3}(0[1-9]|1[0-2])[0-9]{8}[0-9A-Z]{5}$";
 
 /// What a path parameter holds, by its name in the route template.
 fn path_parameter(name: &str) -> (String, Value) {
@@ -11,7 +16,7 @@ fn path_parameter(name: &str) -> (String, Value) {
         "nu" => {
             return (
                 format!("The dossier's numéro unique: {}", dnu_api::numero_unique::FORMAT),
-                json!({"type": "string", "pattern": "^[0-9A-Z]{3}[0-9]{10}[0-9A-Z]{5}$"}),
+                json!({"type": "string", "pattern": NU_PATTERN}),
             );
         }
         "piece" => ("The piece's id", json!({"type": "string", "format": "uuid"})),
@@ -23,19 +28,27 @@ fn path_parameter(name: &str) -> (String, Value) {
     (text.to_owned(), schema)
 }
 
-fn media(p: Produces) -> Option<(&'static str, Value)> {
-    let binary = json!({"type": "string", "contentMediaType": "application/octet-stream"});
-    Some(match p {
-        Produces::Json => ("application/json", json!({"type": "object"})),
-        Produces::Pdf => ("application/pdf", binary),
-        Produces::Zip => ("application/zip", binary),
-        Produces::Png => ("image/png", binary),
-        Produces::Html => ("text/html", json!({"type": "string"})),
-        Produces::Text => ("text/plain", json!({"type": "string"})),
-        Produces::Original => ("application/octet-stream", binary),
-        Produces::Asset => ("*/*", binary),
-        Produces::Redirect => return None,
-    })
+/// The media types of a success answer, each with its schema.
+fn media(p: Produces) -> Vec<(&'static str, Value)> {
+    let binary = || json!({"type": "string", "contentMediaType": "application/octet-stream"});
+    match p {
+        Produces::Json => vec![("application/json", json!({"type": "object"}))],
+        Produces::Pdf => vec![("application/pdf", binary())],
+        Produces::Zip => vec![("application/zip", binary())],
+        Produces::Jpeg => vec![("image/jpeg", binary())],
+        Produces::Html => vec![("text/html", json!({"type": "string"}))],
+        Produces::Text => vec![("text/plain", json!({"type": "string"}))],
+        // What intake accepts, and the ZIP that keeps the photos of one
+        // document's pages together.
+        Produces::Original => {
+            ["application/pdf", "image/jpeg", "image/png", "image/tiff", "image/heic", "application/zip"]
+                .into_iter()
+                .map(|m| (m, binary()))
+                .collect()
+        }
+        Produces::Asset => vec![("*/*", binary())],
+        Produces::Redirect => Vec::new(),
+    }
 }
 
 /// The schema of a body with these fields (any object when none are documented).
@@ -45,26 +58,88 @@ fn body_schema(fields: &[Field], json_body: bool) -> Value {
     }
     let mut props = Map::new();
     for f in fields {
-        let mut s = match f.ty {
-            Ty::Text => json!({"type": "string"}),
-            Ty::TextList => json!({"type": "array", "items": {"type": "string"}}),
-            Ty::Date => json!({"type": "string", "format": "date"}),
-            Ty::DateTime => json!({"type": "string", "format": "date-time"}),
-            Ty::Uuid => json!({"type": "string", "format": "uuid"}),
-            Ty::File => json!({"type": "string", "contentMediaType": "application/octet-stream"}),
-            Ty::JsonText => json!({"type": "string", "contentMediaType": "application/json"}),
-            Ty::Bool => json!({"type": "boolean"}),
-            Ty::Object => json!({"type": "object"}),
-        };
-        s["description"] = f.description.into();
-        props.insert(f.name.into(), s);
+        props.insert(f.name.into(), field_schema(f));
     }
     let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name).collect();
     // JSON bodies refuse unknown fields (serde deny_unknown_fields).
     json!({"type": "object", "properties": props, "required": required, "additionalProperties": !json_body})
 }
 
-fn operation(op: &Operation) -> Value {
+/// The schema of one field, parameter or header.
+fn field_schema(f: &Field) -> Value {
+    let text = |pattern: &str| json!({"type": "string", "pattern": pattern});
+    let mut s = match f.ty {
+        Ty::Text => json!({"type": "string"}),
+        Ty::NonEmpty => text("\\S"),
+        Ty::TextList => json!({"type": "array", "items": {"type": "string"}}),
+        Ty::OneOf(words) => json!({"type": "string", "enum": words}),
+        Ty::ListOf(words) => json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": words}}),
+        Ty::Matching(p) => text(p),
+        Ty::ListMatching(p) => json!({"type": "array", "minItems": 1, "items": text(p)}),
+        Ty::Int(min, max) => json!({"type": "integer", "minimum": min, "maximum": max}),
+        Ty::Kind => json!({"type": "string", "enum": kinds()}),
+        Ty::Kinds => json!({"type": "array", "items": {"type": "string", "enum": kinds()}}),
+        Ty::Date => json!({"type": "string", "format": "date"}),
+        Ty::DateTime => json!({"type": "string", "format": "date-time"}),
+        Ty::Uuid => json!({"type": "string", "format": "uuid"}),
+        Ty::File => json!({"type": "string", "contentMediaType": "application/octet-stream"}),
+        Ty::JsonText => json!({"type": "string", "contentMediaType": "application/json"}),
+        Ty::Bool => json!({"type": "boolean"}),
+        Ty::Object => json!({"type": "object"}),
+    };
+    s["description"] = f.description.into();
+    s
+}
+
+/// The codes of the catalogue's piece kinds.
+fn kinds() -> Vec<&'static str> {
+    crate::domain::catalogue::shipped().map(|c| c.kinds.iter().map(|k| k.code.as_str()).collect()).unwrap_or_default()
+}
+
+/// Whether an operation is one of the pages (answers in HTML to people)
+/// rather than of the API (answers in JSON to programs).
+fn is_page(op: &Operation) -> bool {
+    op.tag == "pages" || matches!(op.doc.auth, Auth::Cookie | Auth::OptionalCookie)
+}
+
+/// The refusals and failures an operation can answer: those of its kind
+/// (authentication, a path naming something, a body, a write), then its own.
+fn error_statuses(op: &Operation) -> Vec<u16> {
+    let d = &op.doc;
+    // Anyone may be refused for too many connections (429) and meet a
+    // database or store that does not answer (503).
+    let mut s = vec![429, 500, 503];
+    if d.auth == Auth::Bearer {
+        s.extend([401, 403]);
+    }
+    if op.path.contains('{') {
+        // Nothing by that name (404), or a name that cannot be one: a
+        // numéro unique of the wrong structure, an id that is no UUID (422).
+        s.extend([404, 422]);
+    }
+    if op.path.contains("{nu}") {
+        // A dossier erased a year after its radiation.
+        s.push(410);
+    }
+    if !d.query.is_empty() || !d.headers.is_empty() {
+        // Malformed (400), or well-formed but meaningless here (422).
+        s.extend([400, 422]);
+    }
+    match d.consumes {
+        Consumes::Nothing => {}
+        Consumes::Json | Consumes::Form => s.extend([400, 408, 413, 415, 422]),
+        Consumes::Multipart => s.extend([400, 408, 413, 415, 422, 507]),
+    }
+    if op.method != axum::http::Method::GET {
+        s.extend([409, 507]);
+    }
+    s.extend_from_slice(d.refuses);
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+fn operation(op: &Operation, g: &mut SchemaGenerator) -> Value {
     let d = &op.doc;
     let mut params: Vec<Value> = op
         .path
@@ -75,12 +150,12 @@ fn operation(op: &Operation) -> Value {
             json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
         })
         .collect();
-    params.extend(d.query.iter().map(|(name, description)| {
-        json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}})
-    }));
-    params.extend(d.headers.iter().map(|(name, description)| {
-        json!({"name": name, "in": "header", "required": false, "description": description, "schema": {"type": "string"}})
-    }));
+    for (place, fields) in [("query", d.query), ("header", d.headers)] {
+        params.extend(fields.iter().map(|f| {
+            json!({"name": f.name, "in": place, "required": f.required, "description": f.description,
+                   "schema": field_schema(f)})
+        }));
+    }
 
     let mut ok = Map::new();
     let success_text = match d.success {
@@ -95,15 +170,42 @@ fn operation(op: &Operation) -> Value {
             "headers".into(),
             json!({"Location": {"description": "the next page", "schema": {"type": "string"}}}),
         );
-    } else if d.success != 204
-        && let Some((mime, schema)) = media(d.produces)
-    {
-        ok.insert("content".into(), json!({ mime: {"schema": schema} }));
+    } else if d.success != 204 {
+        let mut content = Map::new();
+        for (mime, schema) in media(d.produces) {
+            let schema = match d.returns {
+                Some(of) => Value::from(of(g)),
+                None => schema,
+            };
+            content.insert(mime.into(), json!({"schema": schema}));
+        }
+        if !content.is_empty() {
+            ok.insert("content".into(), Value::Object(content));
+        }
     }
+    let content = ok.get("content").cloned();
     let mut responses = Map::new();
     responses.insert(d.success.to_string(), Value::Object(ok));
-    responses.insert("4XX".into(), json!({"$ref": "#/components/responses/Refusal"}));
-    responses.insert("5XX".into(), json!({"$ref": "#/components/responses/Failure"}));
+    let page = is_page(op);
+    for status in error_statuses(op) {
+        if status == 503
+            && d.unavailable_alike
+            && let Some(content) = &content
+        {
+            responses.insert(
+                status.to_string(),
+                json!({"description": "Not ready: the answer says what is unavailable", "content": content}),
+            );
+            continue;
+        }
+        let kind = match (page, status >= 500) {
+            (false, false) => "Refusal",
+            (false, true) => "Failure",
+            (true, false) => "PageRefusal",
+            (true, true) => "PageFailure",
+        };
+        responses.insert(status.to_string(), json!({"$ref": format!("#/components/responses/{kind}")}));
+    }
 
     let mut o = Map::new();
     o.insert("operationId".into(), d.id.into());
@@ -136,10 +238,15 @@ fn operation(op: &Operation) -> Value {
 pub fn document(ops: &[Operation]) -> Value {
     let mut paths = Map::new();
     let mut tags: Vec<&str> = Vec::new();
+    // Named types land in `components/schemas`, referred to from answers.
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut g = settings.into_generator();
     for op in ops {
         let item = paths.entry(op.path).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(item) = item {
-            item.insert(op.method.as_str().to_ascii_lowercase(), operation(op));
+            item.insert(op.method.as_str().to_ascii_lowercase(), operation(op, &mut g));
         }
         if !tags.contains(&op.tag) {
             tags.push(op.tag);
@@ -157,6 +264,8 @@ pub fn document(ops: &[Operation]) -> Value {
             }
         }}
     });
+    let mut schemas = g.take_definitions(true);
+    schemas.insert("Error".into(), error);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -172,10 +281,12 @@ pub fn document(ops: &[Operation]) -> Value {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "an agent's access token or an applicant's session token"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "__Host-dnu_session", "description": "the web pages' session"}
             },
-            "schemas": {"Error": error},
+            "schemas": schemas,
             "responses": {
                 "Refusal": {"description": "Refused: the code and message say why", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "Failure": {"description": "Failed on the vault's side (details are logged, not sent)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                "Failure": {"description": "Failed on the vault's side (details are logged, not sent)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "PageRefusal": {"description": "Refused: a page says why, in French", "content": {"text/html": {"schema": {"type": "string"}}}},
+                "PageFailure": {"description": "Failed on the vault's side: a page says so, in French", "content": {"text/html": {"schema": {"type": "string"}}}}
             }
         }
     })

@@ -5,7 +5,8 @@
 //! secret).
 
 use axum::{Json, extract::State, http::StatusCode, response::Response};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::{
     app::Vault,
@@ -13,8 +14,30 @@ use crate::{
     error::Error,
 };
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// The process answers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// How a dependency answered the readiness check.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Answered {
+    Ok,
+    Unavailable,
+}
+
+/// Each dependency's answer (200 when both are `ok`, else 503).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Readiness {
+    pub database: Answered,
+    pub object_store: Answered,
 }
 
 /// How long `/readyz` waits for each dependency: a load balancer asks
@@ -22,7 +45,7 @@ pub async fn healthz() -> Json<Value> {
 /// database is gone, not after the requests' own connection timeout.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
-pub async fn readyz(State(vault): State<Vault>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(State(vault): State<Vault>) -> (StatusCode, Json<Readiness>) {
     async fn within(what: &str, check: impl Future<Output = Result<(), Error>>) -> Result<(), Error> {
         tokio::time::timeout(READY_WITHIN, check)
             .await
@@ -31,13 +54,13 @@ pub async fn readyz(State(vault): State<Vault>) -> (StatusCode, Json<Value>) {
     let (db, store) =
         tokio::join!(within("the database", vault.db().check()), within("the object store", vault.store().check()));
     let status = |r: &Result<(), Error>, what: &str| match r {
-        Ok(()) => "ok",
+        Ok(()) => Answered::Ok,
         Err(e) => {
             tracing::warn!(component = what, error = %e, "not ready");
-            "unavailable"
+            Answered::Unavailable
         }
     };
-    let body = json!({ "database": status(&db, "database"), "object_store": status(&store, "object_store") });
+    let body = Readiness { database: status(&db, "database"), object_store: status(&store, "object_store") };
     let code = if db.is_ok() && store.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body))
 }

@@ -23,17 +23,23 @@ use crate::{
     dossiers,
     error::Error,
     export, grants, notices, operations, pieces,
-    routes::{Auth, Consumes, Doc, Produces, Routes, Ty, opt, req},
+    routes::{Auth, Consumes, Doc, Field, Produces, Routes, Ty, opt, req},
     sheets, web,
 };
 
 /// What a provider's redirect back to the vault carries.
-const CALLBACK_QUERY: &[(&str, &str)] = &[
-    ("code", "the authorization code"),
-    ("state", "the sign-in attempt's state"),
-    ("iss", "the provider (RFC 9207)"),
-    ("error", "the provider's error (access_denied: cancelled)"),
+const CALLBACK_QUERY: &[Field] = &[
+    opt("code", Ty::Text, "the authorization code"),
+    opt("state", Ty::Text, "the sign-in attempt's state"),
+    opt("iss", Ty::Text, "the provider (RFC 9207)"),
+    opt("error", Ty::Text, "the provider's error (access_denied: cancelled)"),
 ];
+
+/// An INSEE commune code (`CommuneCode::parse`: trimmed, any case).
+const COMMUNE: &str = r"^\s*(0[1-9]|[1-9][0-9]|2[ABab])[0-9]{3}\s*$";
+
+/// A version's number, from 1.
+const VERSION: &[Field] = &[opt("version", Ty::Int(1, i64::MAX), "version number (the latest if absent)")];
 
 /// Every route the vault serves, with its documentation, grouped by the
 /// OpenAPI tag of each domain.
@@ -86,7 +92,8 @@ fn health() -> Routes {
         .get(
             "/healthz",
             operations::healthz,
-            Doc::new("healthz", "The process answers (liveness)", Auth::None, Produces::Json),
+            Doc::new("healthz", "The process answers (liveness)", Auth::None, Produces::Json)
+                .returns::<operations::Health>(),
         )
         .get(
             "/readyz",
@@ -96,7 +103,9 @@ fn health() -> Routes {
                 "The database and the object store answer too (readiness; 503 if not)",
                 Auth::None,
                 Produces::Json,
-            ),
+            )
+            .returns::<operations::Readiness>()
+            .unavailable_alike(),
         )
 }
 
@@ -120,7 +129,8 @@ fn catalogue() -> Routes {
     Routes::new("catalogue").get(
         "/api/v1/catalogue",
         operations::catalogue,
-        Doc::new("catalogue", "The catalogue of piece kinds and their validity rules", Auth::None, Produces::Json),
+        Doc::new("catalogue", "The catalogue of piece kinds and their validity rules", Auth::None, Produces::Json)
+            .returns::<crate::domain::catalogue::Catalogue>(),
     )
 }
 
@@ -130,15 +140,16 @@ fn dossiers() -> Routes {
             "/api/v1/dossiers",
             dossiers::register::register,
             Doc::new("registerDossier", "Register a dossier (guichets)", Auth::Bearer, Produces::Json)
+                .returns::<dossiers::register::Registered>()
                 .body(
                     Consumes::Json,
                     const {
                         &[
-                            opt("numero_unique", Ty::Text, "given by the national system; issued here when absent"),
-                            req("communes", Ty::TextList, "INSEE codes of the communes the applicant wishes"),
+                            opt("numero_unique", Ty::Matching(crate::openapi::NU_PATTERN), "given by the national system; issued here when absent"),
+                            req("communes", Ty::ListMatching(COMMUNE), "INSEE codes of the communes the applicant wishes"),
                             opt("deposited_on", Ty::Date, "deposit date; today when absent"),
                             opt("contact", Ty::Object, "how the applicant is reached: email, postal_address (lines), online (registered online), wants_post (asked for post); the notices' channels follow from it"),
-                            opt("expected", Ty::TextList, "catalogue codes of the pieces the applicant's situation calls for, beyond identity"),
+                            opt("expected", Ty::Kinds, "catalogue codes of the pieces the applicant's situation calls for, beyond identity"),
                         ]
                     },
                 )
@@ -147,19 +158,22 @@ fn dossiers() -> Routes {
         .get(
             "/api/v1/dossiers",
             dossiers::worklist::worklist,
-            Doc::new("worklist", "The dossiers the caller may see, paginated", Auth::Bearer, Produces::Json).query(&[
-                ("commune", "INSEE code of a commune the dossier asks for"),
-                ("status", "active or radiated"),
-                ("due", "renewal: the registering organisation's active demands lapsing within 31 days (the relance list)"),
-                ("completeness", "complete or incomplete: whether every piece the situation calls for is present and counts, today"),
-                ("limit", "items per page (at most 500)"),
-                ("after", "the `next` cursor of the previous page"),
-            ]),
+            Doc::new("worklist", "The dossiers the caller may see, paginated", Auth::Bearer, Produces::Json)
+                .query(const { &[
+                    opt("commune", Ty::Matching(COMMUNE), "INSEE code of a commune the dossier asks for"),
+                    opt("status", Ty::OneOf(&["active", "radiated"]), "active or radiated"),
+                    opt("due", Ty::OneOf(&["renewal"]), "renewal: the registering organisation's active demands lapsing within 31 days (the relance list)"),
+                    opt("completeness", Ty::OneOf(&["complete", "incomplete"]), "whether every piece the situation calls for is present and counts, today"),
+                    opt("limit", Ty::Int(1, 500), "items per page (at most 500)"),
+                    opt("after", Ty::Matching(crate::openapi::NU_PATTERN), "the `next` cursor of the previous page"),
+                ] })
+                .returns::<dossiers::worklist::Worklist>(),
         )
         .get(
             "/api/v1/dossiers/{nu}",
             dossiers::show::show,
-            Doc::new("showDossier", "The dossier and its pieces' metadata", Auth::Bearer, Produces::Json),
+            Doc::new("showDossier", "The dossier and its pieces' metadata", Auth::Bearer, Produces::Json)
+                .returns::<dossiers::show::DossierView>(),
         )
         .put(
             "/api/v1/dossiers/{nu}/contact",
@@ -180,7 +194,8 @@ fn dossiers() -> Routes {
                         opt("wants_post", Ty::Bool, "asked to receive post too"),
                     ]
                 },
-            ),
+            )
+            .returns::<crate::domain::ContactFields>(),
         )
         .put(
             "/api/v1/dossiers/{nu}/expected",
@@ -193,13 +208,15 @@ fn dossiers() -> Routes {
             )
             .body(
                 Consumes::Json,
-                const { &[req("kinds", Ty::TextList, "catalogue codes; the identity piece is always called for")] },
-            ),
+                const { &[req("kinds", Ty::Kinds, "catalogue codes; the identity piece is always called for")] },
+            )
+            .returns::<crate::domain::Completeness>(),
         )
         .post(
             "/api/v1/dossiers/{nu}/renew",
             dossiers::lifecycle::renew,
-            Doc::new("renewDossier", "Renew the demand for a year", Auth::Bearer, Produces::Json),
+            Doc::new("renewDossier", "Renew the demand for a year", Auth::Bearer, Produces::Json)
+                .returns::<dossiers::show::DossierView>(),
         )
         .post(
             "/api/v1/dossiers/{nu}/radiation-warnings",
@@ -210,7 +227,11 @@ fn dossiers() -> Routes {
                 Auth::Bearer,
                 Produces::Json,
             )
-            .body(Consumes::Json, const { &[req("reason", Ty::Text, "sans_reponse or irrecevabilite")] })
+            .body(
+                Consumes::Json,
+                const { &[req("reason", Ty::OneOf(&["sans_reponse", "irrecevabilite"]), "sans_reponse or irrecevabilite")] },
+            )
+            .returns::<dossiers::lifecycle::WarningView>()
             .success(201),
         )
         .post(
@@ -224,8 +245,13 @@ fn dossiers() -> Routes {
             )
             .body(
                 Consumes::Json,
-                const { &[req("reason", Ty::Text, "one of the six reasons of CCH R.441-2-8: attribution, renonciation, sans_reponse, irrecevabilite, non_renouvellement, fusion")] },
-            ),
+                const { &[req(
+                    "reason",
+                    Ty::OneOf(&["attribution", "renonciation", "sans_reponse", "irrecevabilite", "non_renouvellement", "fusion"]),
+                    "one of the six reasons of CCH R.441-2-8",
+                )] },
+            )
+            .returns::<dossiers::show::DossierView>(),
         )
         .post(
             "/api/v1/dossiers/{nu}/merges",
@@ -237,7 +263,8 @@ fn dossiers() -> Routes {
                 Auth::Bearer,
                 Produces::Json,
             )
-            .body(Consumes::Json, const { &[req("absorb", Ty::Text, "the numéro unique merged into this one")] }),
+            .body(Consumes::Json, const { &[req("absorb", Ty::Text, "the numéro unique merged into this one")] })
+            .returns::<dossiers::merge::MergeView>(),
         )
 }
 
@@ -252,7 +279,8 @@ fn letters() -> Routes {
                 Auth::Bearer,
                 Produces::Json,
             )
-            .query(&[("all", "true: also the letters already posted")]),
+            .query(const { &[opt("all", Ty::Bool, "true: also the letters already posted")] })
+            .returns::<notices::letters::LetterQueue>(),
         )
         .get(
             "/api/v1/letters/{id}",
@@ -262,7 +290,8 @@ fn letters() -> Routes {
         .post(
             "/api/v1/letters/{id}/posted",
             notices::letters::posted,
-            Doc::new("letterPosted", "Mark a letter as posted (it leaves the queue)", Auth::Bearer, Produces::Json),
+            Doc::new("letterPosted", "Mark a letter as posted (it leaves the queue)", Auth::Bearer, Produces::Json)
+                .returns::<notices::letters::Posted>(),
         )
 }
 
@@ -280,7 +309,7 @@ fn pieces() -> Routes {
             .body(
                 Consumes::Multipart,
                 const { &[
-                    opt("kind", Ty::Text, "the piece kind (see /api/v1/catalogue); required for a new piece"),
+                    opt("kind", Ty::Kind, "the piece kind (see /api/v1/catalogue); required for a new piece"),
                     opt("piece", Ty::Uuid, "an existing piece of the dossier this file is a new version of"),
                     opt("member", Ty::Text, "the household member the piece concerns"),
                     opt("valid_until", Ty::Date, "end of validity, when the catalogue does not derive it"),
@@ -298,16 +327,19 @@ fn pieces() -> Routes {
                     ),
                 ] },
             )
-            .headers(&[(
+            .headers(const { &[opt(
                 dnu_api::IDEMPOTENCY_KEY_HEADER,
+                Ty::Matching("^[!-~]{8,128}$"),
                 "a key naming this upload: sent again, it answers 200 with the version first filed under it",
-            )])
+            )] })
+            .returns::<pieces::upload::UploadView>()
             .success(201),
         )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}",
             pieces::show::show,
-            Doc::new("showPiece", "Piece metadata and versions", Auth::Bearer, Produces::Json),
+            Doc::new("showPiece", "Piece metadata and versions", Auth::Bearer, Produces::Json)
+                .returns::<pieces::show::PieceView>(),
         )
         .post(
             "/api/v1/dossiers/{nu}/pieces/{piece}/versions/{number}/mark",
@@ -322,30 +354,31 @@ fn pieces() -> Routes {
                 Consumes::Json,
                 const {
                     &[
-                        req("mark", Ty::Text, "inexploitable, hors_perimetre or obsolete"),
+                        req("mark", Ty::OneOf(&["inexploitable", "hors_perimetre", "obsolete"]), "what the version is"),
                         req("reason", Ty::Text, "what is wrong, in a sentence (shown to the applicant)"),
                     ]
                 },
             )
+            .returns::<pieces::marks::MarkView>()
             .success(201),
         )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}/original",
             pieces::download::handler(pieces::Content::Original),
             Doc::new("downloadOriginal", "The original bytes of a version (roles allowed by policy)", Auth::Bearer, Produces::Original)
-                .query(&[("version", "version number (the latest if absent)")]),
+                .query(VERSION),
         )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}/rendition",
             pieces::download::handler(pieces::Content::Rendition),
             Doc::new("downloadRendition", "The sanitised PDF of a version", Auth::Bearer, Produces::Pdf)
-                .query(&[("version", "version number (the latest if absent)")]),
+                .query(VERSION),
         )
         .get(
             "/api/v1/dossiers/{nu}/pieces/{piece}/thumbnail",
             pieces::download::handler(pieces::Content::Thumbnail),
-            Doc::new("downloadThumbnail", "A PNG thumbnail of a version's first page", Auth::Bearer, Produces::Png)
-                .query(&[("version", "version number (the latest if absent)")]),
+            Doc::new("downloadThumbnail", "A JPEG thumbnail of a version's first page", Auth::Bearer, Produces::Jpeg)
+                .query(VERSION),
         )
 }
 
@@ -502,7 +535,7 @@ fn pages() -> Routes {
             ProviderKind::ProConnect.logout_path(),
             web::signin::proconnect_logged_out,
             Doc::new("pageProConnectLoggedOut", "ProConnect's redirect after its logout (state checked)", Open, Html)
-                .query(&[("state", "the logout's state")]),
+                .query(const { &[opt("state", Ty::Text, "the logout's state")] }),
         )
         .get(
             ProviderKind::FranceConnect.start_path(),
@@ -558,7 +591,7 @@ fn pages() -> Routes {
                 Open,
                 Html,
             )
-            .query(&[("state", "the logout's state")]),
+            .query(const { &[opt("state", Ty::Text, "the logout's state")] }),
         )
         .post(
             "/mon-dossier/franceconnect/retirer",
@@ -571,7 +604,7 @@ fn pages() -> Routes {
             "/dossiers",
             web::agent::list,
             Doc::new("pageWorklist", "The agent's worklist, with search by numéro unique", Cookie, Html)
-                .query(&[("nu", "a numéro unique to open")]),
+                .query(const { &[opt("nu", Ty::Text, "a numéro unique to open")] }),
         )
         .post(
             "/dossiers",
@@ -628,7 +661,7 @@ fn pages() -> Routes {
             "/dossiers/{nu}/feuille.pdf",
             web::dossier::sheet,
             Doc::new("pageSheet", "A separator sheet for a piece kind", Cookie, Pdf)
-                .query(&[("kind", "the piece kind")]),
+                .query(const { &[req("kind", Ty::Kind, "the piece kind")] }),
         )
 }
 
@@ -642,7 +675,7 @@ fn sheets() -> Routes {
             Auth::Bearer,
             Produces::Pdf,
         )
-        .query(&[("kind", "the piece kind the sheet announces")]),
+        .query(const { &[req("kind", Ty::Kind, "the piece kind the sheet announces")] }),
     )
 }
 
@@ -678,6 +711,7 @@ fn signin() -> Routes {
                 ]
             },
         )
+        .returns::<crate::signin::invite::Invited>()
         .success(201),
     )
 }
@@ -687,7 +721,8 @@ fn grants() -> Routes {
         .get(
             "/api/v1/dossiers/{nu}/grants",
             grants::list,
-            Doc::new("listGrants", "The dossier's explicit grants", Auth::Bearer, Produces::Json),
+            Doc::new("listGrants", "The dossier's explicit grants", Auth::Bearer, Produces::Json)
+                .returns::<Vec<grants::GrantView>>(),
         )
         .post(
             "/api/v1/dossiers/{nu}/grants",
@@ -703,11 +738,17 @@ fn grants() -> Routes {
                 const {
                     &[
                         req("organisation", Ty::Text, "SIREN of the organisation granted access"),
-                        req("purpose", Ty::Text, "why (shown to the applicant), e.g. CAL du 12 décembre"),
+                        req(
+                            "purpose",
+                            Ty::OneOf(&["instruction", "attribution", "dalo", "accompagnement", "controle"]),
+                            "the finality: the grantee's requests must carry it",
+                        ),
+                        opt("note", Ty::Text, "the guichet's words, shown to the applicant, e.g. CAL du 12 décembre"),
                         req("expires_at", Ty::DateTime, "when the grant ends"),
                     ]
                 },
             )
+            .returns::<grants::GrantView>()
             .success(201),
         )
         .delete(
@@ -735,7 +776,10 @@ fn applicants() -> Routes {
                     req("code", Ty::Text, "the personal code on the attestation"),
                 ]
             },
-        ),
+        )
+        .returns::<applicants::Session>()
+        // A wrong identifier or code, a locked attestation.
+        .refuses(&[401]),
     )
 }
 
@@ -743,6 +787,7 @@ fn audit() -> Routes {
     Routes::new("audit").get(
         "/api/v1/dossiers/{nu}/audit",
         audit::trace,
-        Doc::new("dossierAudit", "The dossier's access trace", Auth::Bearer, Produces::Json),
+        Doc::new("dossierAudit", "The dossier's access trace", Auth::Bearer, Produces::Json)
+            .returns::<Vec<audit::TraceEvent>>(),
     )
 }

@@ -37,7 +37,7 @@ pub enum Produces {
     Json,
     Pdf,
     Zip,
-    Png,
+    Jpeg,
     Html,
     Text,
     /// An original as uploaded (its own media type).
@@ -57,11 +57,29 @@ pub enum Consumes {
     Form,
 }
 
-/// The type of a request body field.
+/// The type of a request body field, query parameter or header: as exact
+/// as the handler's parsing, so that a client (or a fuzzer) generating
+/// values from the document sends what the vault accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
     Text,
+    /// Text of at least one character that is not a space.
+    NonEmpty,
     TextList,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// A list of these words (at least one).
+    ListOf(&'static [&'static str]),
+    /// Text matching this regular expression (anchored).
+    Matching(&'static str),
+    /// A list (at least one) of texts matching this regular expression.
+    ListMatching(&'static str),
+    /// An integer in this range (inclusive).
+    Int(i64, i64),
+    /// A piece kind of the shipped catalogue.
+    Kind,
+    /// A list of piece kinds of the catalogue (possibly empty).
+    Kinds,
     /// `YYYY-MM-DD`.
     Date,
     /// RFC 3339.
@@ -103,14 +121,29 @@ pub struct Doc {
     pub auth: Auth,
     pub produces: Produces,
     pub consumes: Consumes,
-    /// Query parameters: (name, description).
-    pub query: &'static [(&'static str, &'static str)],
-    /// Request headers the operation reads besides authentication: (name, description).
-    pub headers: &'static [(&'static str, &'static str)],
+    /// Query parameters.
+    pub query: &'static [Field],
+    /// Request headers the operation reads besides authentication.
+    pub headers: &'static [Field],
     /// The request body's fields, when it has documented ones.
     pub fields: &'static [Field],
     /// Success status (200 unless said).
     pub success: u16,
+    /// The JSON schema of the success answer (see [`Doc::returns`]).
+    pub returns: Option<SchemaOf>,
+    /// Refusals beyond those every operation of its kind can answer
+    /// (`crate::openapi` derives those from the auth, path and body).
+    pub refuses: &'static [u16],
+    /// Its 503 carries the same body as its success (readiness).
+    pub unavailable_alike: bool,
+}
+
+/// Writes the schema of a type into the document's generator (which keeps
+/// named types under `components/schemas`) and returns a reference to it.
+pub type SchemaOf = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
+fn schema_of<T: schemars::JsonSchema>(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    g.subschema_for::<T>()
 }
 
 impl Doc {
@@ -125,7 +158,29 @@ impl Doc {
             headers: &[],
             fields: &[],
             success: 200,
+            returns: None,
+            refuses: &[],
+            unavailable_alike: false,
         }
+    }
+
+    /// The success answer is `T` as JSON (the handler's own type, so the
+    /// document cannot drift from what is sent).
+    pub const fn returns<T: schemars::JsonSchema>(mut self) -> Self {
+        self.returns = Some(schema_of::<T>);
+        self
+    }
+
+    /// Its 503 answer has the success's body (it says what is unavailable).
+    pub const fn unavailable_alike(mut self) -> Self {
+        self.unavailable_alike = true;
+        self
+    }
+
+    /// Refusals this operation answers beyond its kind's (see `refuses`).
+    pub const fn refuses(mut self, statuses: &'static [u16]) -> Self {
+        self.refuses = statuses;
+        self
     }
 
     pub const fn consumes(mut self, c: Consumes) -> Self {
@@ -141,12 +196,12 @@ impl Doc {
         self
     }
 
-    pub const fn query(mut self, q: &'static [(&'static str, &'static str)]) -> Self {
+    pub const fn query(mut self, q: &'static [Field]) -> Self {
         self.query = q;
         self
     }
 
-    pub const fn headers(mut self, h: &'static [(&'static str, &'static str)]) -> Self {
+    pub const fn headers(mut self, h: &'static [Field]) -> Self {
         self.headers = h;
         self
     }

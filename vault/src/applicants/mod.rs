@@ -45,7 +45,7 @@ pub struct SignIn {
     code: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Session {
     pub token: String,
     pub expires_at: String,

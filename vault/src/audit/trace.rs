@@ -19,14 +19,14 @@ use crate::{
     error::Error,
 };
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TraceOrg {
     pub name: String,
     pub siren: String,
     pub kind: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TraceEvent {
     pub at: String,
     pub action: String,

@@ -18,7 +18,7 @@ static CATALOGUE: LazyLock<Result<Catalogue, String>> =
     LazyLock::new(|| toml::from_str::<Catalogue>(SHIPPED).map_err(|e| e.to_string()).and_then(Catalogue::checked));
 
 /// The whole catalogue.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
     pub version: String,
@@ -28,7 +28,7 @@ pub struct Catalogue {
 }
 
 /// One kind of piece the applicant may be asked for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KindEntry {
     pub code: String,
@@ -40,7 +40,7 @@ pub struct KindEntry {
 }
 
 /// How long a piece counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Validity {
     /// Until the date printed on it (given as `valid_until` at upload).
@@ -54,7 +54,7 @@ pub enum Validity {
 }
 
 /// A piece the rules forbid asking for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Forbidden {
     pub code: String,

@@ -14,7 +14,7 @@ use time::Date;
 use super::{PieceKind, PieceValidity};
 
 /// One piece called for, and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Expected {
     pub kind: PieceKind,
     pub state: PieceState,
@@ -23,7 +23,7 @@ pub struct Expected {
     pub valid_until: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PieceState {
     /// Present and counting (dated beyond the notice lead, or undated).
@@ -44,7 +44,7 @@ impl PieceState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Complete,
@@ -78,7 +78,7 @@ impl Status {
 }
 
 /// The dossier's completeness: its status and each piece called for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Completeness {
     pub status: Status,
     pub expected: Vec<Expected>,

@@ -83,7 +83,7 @@ impl NoticeKind {
 
 /// The stored form (inside the seal): plain strings, parsed again on the
 /// way out so a change of rules cannot smuggle a bad value inward.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,7 @@ use super::ParseError;
 use super::catalogue::{self, KindEntry};
 
 /// A kind the catalogue lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, schemars::JsonSchema)]
 pub struct PieceKind(&'static str);
 
 impl PieceKind {

@@ -13,7 +13,10 @@ impl CommuneCode {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let s = s.trim().to_ascii_uppercase();
         let b = s.as_bytes();
+        // ASCII first: slicing a string of five bytes that holds a wider
+        // character would panic (found by schemathesis).
         let ok = b.len() == 5
+            && b.iter().all(u8::is_ascii_alphanumeric)
             && (b[..2].iter().all(u8::is_ascii_digit) || &s[..2] == "2A" || &s[..2] == "2B")
             && b[2..].iter().all(u8::is_ascii_digit)
             && &s[..2] != "00";
@@ -125,6 +128,9 @@ mod tests {
         assert_eq!(CommuneCode::parse("97411").unwrap().departement(), "974");
         assert!(CommuneCode::parse("2a004").is_ok());
         assert!(CommuneCode::parse("5918").is_err());
+        // Five bytes, but one wide character: refused, not a panic.
+        assert!(CommuneCode::parse("0\u{10000}").is_err());
+        assert!(TerritoryCode::parse("0\u{10000}").is_err());
         assert!(TerritoryCode::parse("59").unwrap().covers(&dk));
         assert!(!TerritoryCode::parse("62").unwrap().covers(&dk));
         assert!(TerritoryCode::parse("59183").unwrap().covers(&dk));

@@ -9,7 +9,7 @@ use time::Date;
 /// How far ahead "expiring" looks: the renewal notice's lead.
 pub const EXPIRING_WITHIN_DAYS: i64 = 31;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PieceValidity {
     Valid,
@@ -43,7 +43,7 @@ impl PieceValidity {
 }
 
 /// What an agent found wrong with a version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VersionMark {
     /// Unreadable: blurred, cut, too dark.

@@ -114,7 +114,7 @@ pub struct WarningInput {
 }
 
 /// A recorded warning and the first day the radiation is possible.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WarningView {
     pub reason: &'static str,
     pub warned_on: String,

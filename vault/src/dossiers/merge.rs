@@ -48,7 +48,7 @@ pub struct MergeInput {
     absorb: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MergeView {
     /// The number radiated for `fusion`.
     pub absorbed: String,

@@ -67,13 +67,13 @@ impl Credentials {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ShownCredentials {
     pub identifier: String,
     pub code: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Registered {
     #[serde(flatten)]
     pub dossier: DossierView,

@@ -16,7 +16,7 @@ use crate::{
     pieces::PieceSummary,
 };
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OrgRef {
     pub id: String,
     pub siren: String,
@@ -29,7 +29,7 @@ impl From<&Organisation> for OrgRef {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DossierView {
     pub numero_unique: String,
     pub status: String,

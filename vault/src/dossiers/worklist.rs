@@ -10,10 +10,7 @@
 //! loads: territory, grants, own dossier); a permit that reaches anywhere
 //! makes the SQL examine every dossier, slower but still exact.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -54,7 +51,7 @@ pub struct WorklistQuery {
     pub after: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorklistItem {
     pub numero_unique: String,
     pub status: String,
@@ -71,14 +68,14 @@ pub struct WorklistItem {
 }
 
 /// When the renewal notice went out, and by which channels.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NoticeSummary {
     pub issued_on: String,
     /// `email`, `post`.
     pub channels: Vec<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Worklist {
     pub items: Vec<WorklistItem>,
     /// Pass as `after` for the next page; absent on the last page.
@@ -89,9 +86,8 @@ pub struct Worklist {
 pub async fn worklist(
     State(vault): State<Vault>,
     principal: Principal,
-    query: Result<Query<WorklistQuery>, axum::extract::rejection::QueryRejection>,
+    crate::query::Query(q): crate::query::Query<WorklistQuery>,
 ) -> Result<Json<Worklist>, Error> {
-    let Query(q) = query.map_err(|e| Error::Invalid(e.body_text()))?;
     worklist_of(&vault, &principal, q).await.map(Json)
 }
 

@@ -37,7 +37,7 @@ pub struct CreateGrant {
     pub expires_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct GrantView {
     pub id: Uuid,
     pub organisation: crate::dossiers::OrgRef,

@@ -11,7 +11,7 @@
 use axum::{
     Json,
     body::Body,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::Response,
 };
 use intake::compose::TextLine;
@@ -25,10 +25,11 @@ use crate::{
     auth::{Action, Principal},
     db::{contacts::SealedRecord, notices::Notice},
     error::Error,
+    query::Query,
 };
 
 /// One letter of the queue, as listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LetterView {
     pub id: String,
     pub numero_unique: String,
@@ -42,7 +43,7 @@ pub struct LetterView {
     pub pdf: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LetterQueue {
     pub letters: Vec<LetterView>,
 }
@@ -199,7 +200,7 @@ pub async fn pdf(State(vault): State<Vault>, principal: Principal, Path(id): Pat
     letter_pdf(&vault, &principal, &id).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Posted {
     pub posted: bool,
 }

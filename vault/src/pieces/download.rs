@@ -13,7 +13,7 @@
 
 use axum::{
     body::Body,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderValue, header},
     response::Response,
 };
@@ -28,6 +28,7 @@ use crate::{
     db::pieces::Version,
     domain::journal::Recorded,
     error::Error,
+    query::Query,
     reply::content,
     sealed::open_object,
 };

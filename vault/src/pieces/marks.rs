@@ -38,7 +38,7 @@ pub struct MarkInput {
 }
 
 /// A mark as shown with its version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MarkView {
     pub mark: VersionMark,
     /// In French, for the applicant.

@@ -116,7 +116,7 @@ pub fn member_of(dk: &DossierKey, p: &Piece) -> Result<Option<String>, Error> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct VersionView {
     pub id: Uuid,
     pub number: i64,
@@ -161,7 +161,7 @@ impl VersionView {
 }
 
 /// A piece in a dossier listing: its latest version only.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PieceSummary {
     pub id: Uuid,
     pub kind: String,

@@ -15,7 +15,7 @@ use crate::{
     error::Error,
 };
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PieceView {
     pub id: Uuid,
     pub numero_unique: String,

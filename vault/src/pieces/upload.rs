@@ -44,7 +44,7 @@ const MAX_SCAN_FIELD: usize = 96 * 1024;
 /// keep a connection busy forever): the text fields and the files.
 const MAX_FIELDS: usize = 16 + intake::MAX_FILES;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PieceRef {
     pub id: Uuid,
     pub kind: String,
@@ -52,7 +52,7 @@ pub struct PieceRef {
     pub valid_until: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UploadView {
     pub piece: PieceRef,
     pub version: VersionView,

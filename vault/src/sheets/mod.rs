@@ -14,7 +14,7 @@
 
 use axum::{
     body::Body,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::Response,
 };
 use serde::Deserialize;
@@ -25,6 +25,7 @@ use crate::{
     auth::{Action, Principal},
     domain::{NumeroUnique, PieceKind},
     error::Error,
+    query::Query,
     reply::content,
 };
 

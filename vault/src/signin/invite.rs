@@ -30,7 +30,7 @@ pub struct Invitation {
     name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Invited {
     pub agent: uuid::Uuid,
     pub organisation: String,
