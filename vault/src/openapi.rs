@@ -102,20 +102,27 @@ fn is_page(op: &Operation) -> bool {
     op.tag == "pages" || matches!(op.doc.auth, Auth::Cookie | Auth::OptionalCookie)
 }
 
-/// The refusals and failures an operation can answer: those of its kind
-/// (authentication, a path naming something, a body, a write), then its own.
+/// The statuses an operation answers besides its success: those of its
+/// kind (authentication, a path naming something, a body, a write), then
+/// its own.
 fn error_statuses(op: &Operation) -> Vec<u16> {
     let d = &op.doc;
     // Anyone may be refused for too many connections (429) and meet a
     // database or store that does not answer (503).
     let mut s = vec![429, 500, 503];
-    if d.auth == Auth::Bearer {
-        s.extend([401, 403]);
+    match d.auth {
+        Auth::Bearer => s.extend([401, 403]),
+        // Refused by policy, or a form without its session's CSRF token.
+        Auth::Cookie => s.push(403),
+        // Signed in already: on to the visitor's own page.
+        Auth::OptionalCookie => s.push(303),
+        Auth::None => {}
     }
     if op.path.contains('{') {
         // Nothing by that name (404), or a name that cannot be one: a
-        // numéro unique of the wrong structure, an id that is no UUID (422).
-        s.extend([404, 422]);
+        // numéro unique of the wrong structure, an id that is no UUID
+        // (400 or 422).
+        s.extend([400, 404, 422]);
     }
     if op.path.contains("{nu}") {
         // A dossier erased a year after its radiation.
@@ -127,13 +134,15 @@ fn error_statuses(op: &Operation) -> Vec<u16> {
     }
     match d.consumes {
         Consumes::Nothing => {}
-        Consumes::Json | Consumes::Form => s.extend([400, 408, 413, 415, 422]),
+        Consumes::Json => s.extend([400, 408, 413, 415, 422]),
+        // A page's form posted from elsewhere, or without its CSRF token: 403.
+        Consumes::Form => s.extend([400, 403, 408, 413, 415, 422]),
         Consumes::Multipart => s.extend([400, 408, 413, 415, 422, 507]),
     }
     if op.method != axum::http::Method::GET {
         s.extend([409, 507]);
     }
-    s.extend_from_slice(d.refuses);
+    s.extend_from_slice(d.also);
     s.sort_unstable();
     s.dedup();
     s
@@ -186,8 +195,31 @@ fn operation(op: &Operation, g: &mut SchemaGenerator) -> Value {
     let content = ok.get("content").cloned();
     let mut responses = Map::new();
     responses.insert(d.success.to_string(), Value::Object(ok));
+    if d.auth == Auth::Cookie && d.success != 303 {
+        responses.insert(
+            "303".into(),
+            json!({"description": "Not signed in (or not as who the page is for): to the sign-in page",
+                   "headers": {"Location": {"description": "the sign-in page", "schema": {"type": "string"}}}}),
+        );
+    }
     let page = is_page(op);
     for status in error_statuses(op) {
+        if (200..300).contains(&status) {
+            let mut again = json!({"description": "Done before: the answer it had then"});
+            if let Some(content) = &content {
+                again["content"] = content.clone();
+            }
+            responses.insert(status.to_string(), again);
+            continue;
+        }
+        if status < 400 {
+            responses.insert(
+                status.to_string(),
+                json!({"description": "Sent elsewhere: the Location says where",
+                       "headers": {"Location": {"description": "the next page", "schema": {"type": "string"}}}}),
+            );
+            continue;
+        }
         if status == 503
             && d.unavailable_alike
             && let Some(content) = &content
@@ -199,6 +231,7 @@ fn operation(op: &Operation, g: &mut SchemaGenerator) -> Value {
             continue;
         }
         let kind = match (page, status >= 500) {
+            _ if d.produces == Produces::Asset => "AssetRefusal",
             (false, false) => "Refusal",
             (false, true) => "Failure",
             (true, false) => "PageRefusal",
@@ -226,7 +259,9 @@ fn operation(op: &Operation, g: &mut SchemaGenerator) -> Value {
     let security = match d.auth {
         Auth::None => json!([]),
         Auth::Bearer => json!([{"bearer": []}]),
-        Auth::Cookie => json!([{"session": []}]),
+        // A page without a session is not refused: it sends the browser
+        // to the sign-in page (303, documented with the page).
+        Auth::Cookie => json!([{}, {"session": []}]),
         Auth::OptionalCookie => json!([{}, {"session": []}]),
     };
     o.insert("security".into(), security);
@@ -286,6 +321,7 @@ pub fn document(ops: &[Operation]) -> Value {
                 "Refusal": {"description": "Refused: the code and message say why", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "Failure": {"description": "Failed on the vault's side (details are logged, not sent)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "PageRefusal": {"description": "Refused: a page says why, in French", "content": {"text/html": {"schema": {"type": "string"}}}},
+                "AssetRefusal": {"description": "No such asset in this build", "content": {"text/plain": {"schema": {"type": "string"}}}},
                 "PageFailure": {"description": "Failed on the vault's side: a page says so, in French", "content": {"text/html": {"schema": {"type": "string"}}}}
             }
         }

@@ -38,6 +38,22 @@ const CALLBACK_QUERY: &[Field] = &[
 /// An INSEE commune code (`CommuneCode::parse`: trimmed, any case).
 const COMMUNE: &str = r"^\s*(0[1-9]|[1-9][0-9]|2[ABab])[0-9]{3}\s*$";
 
+/// A sign-in form's page saying the token, or the identifier and code,
+/// are wrong.
+const WRONG_CREDENTIALS: &[u16] = &[401];
+
+/// A form that carries only its page's CSRF token.
+const CSRF_FORM: &[Field] = &[req("csrf", Ty::Text, "the page session's form token")];
+
+/// The attestation's identifier and code.
+const ATTESTATION_FORM: &[Field] = &[
+    req("identifier", Ty::Text, "the identifier on the applicant's attestation"),
+    req("code", Ty::Text, "the personal code on the attestation"),
+];
+
+/// A provider's pages on a service where it is not configured.
+const NO_PROVIDER: &[u16] = &[404];
+
 /// A version's number, from 1.
 const VERSION: &[Field] = &[opt("version", Ty::Int(1, i64::MAX), "version number (the latest if absent)")];
 
@@ -73,11 +89,31 @@ pub fn router(vault: Vault) -> Router {
                 axum::Json(ErrorBody::new("method_not_allowed", "method not allowed on this route")),
             )
         })
+        .layer(axum::middleware::from_fn_with_state(vault.clone(), pages_answer_in_html))
         .layer(axum::middleware::from_fn_with_state(vault.clone(), crate::listener::watch_body))
         .layer(axum::middleware::from_fn_with_state(vault.clone(), web::security_headers))
         .layer(axum::middleware::from_fn(crate::metrics::record_requests))
         .layer(requests)
         .with_state(vault)
+}
+
+/// The route templates of the pages (tag `pages`), from [`table`].
+fn page_routes() -> &'static std::collections::HashSet<&'static str> {
+    static PAGES: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    PAGES.get_or_init(|| table().operations().iter().filter(|op| op.tag == "pages").map(|op| op.path).collect())
+}
+
+/// A page answers in HTML, even when its handler let an API refusal
+/// through: a browser never shows a person a JSON error.
+async fn pages_answer_in_html(
+    axum::extract::State(vault): axum::extract::State<Vault>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let page = req.extensions().get::<axum::extract::MatchedPath>().is_some_and(|p| page_routes().contains(p.as_str()));
+    let res = next.run(req).await;
+    let json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if page && json && res.status().as_u16() >= 400 { web::error_page(&vault, res).await } else { res }
 }
 
 /// `GET /api/openapi.json`, generated once from [`table`].
@@ -232,6 +268,8 @@ fn dossiers() -> Routes {
                 const { &[req("reason", Ty::OneOf(&["sans_reponse", "irrecevabilite"]), "sans_reponse or irrecevabilite")] },
             )
             .returns::<dossiers::lifecycle::WarningView>()
+            // Warned already for this reason: the warning recorded then.
+            .also(&[200])
             .success(201),
         )
         .post(
@@ -333,6 +371,8 @@ fn pieces() -> Routes {
                 "a key naming this upload: sent again, it answers 200 with the version first filed under it",
             )] })
             .returns::<pieces::upload::UploadView>()
+            // The same Idempotency-Key again: the version filed under it.
+            .also(&[200])
             .success(201),
         )
         .get(
@@ -430,14 +470,15 @@ fn pages() -> Routes {
             "/connexion",
             web::applicant::sign_in,
             Doc::new("pageApplicantSignIn", "Applicant sign-in form", Open, Redirect)
-                .consumes(Consumes::Form)
+                .body(Consumes::Form, ATTESTATION_FORM)
+                .also(WRONG_CREDENTIALS)
                 .success(303),
         )
         .post(
             "/deconnexion",
             web::sign_out,
             Doc::new("pageSignOut", "Sign out (ends the page session)", Cookie, Redirect)
-                .consumes(Consumes::Form)
+                .body(Consumes::Form, CSRF_FORM)
                 .success(303),
         )
         .get(
@@ -475,7 +516,7 @@ fn pages() -> Routes {
             "/mon-dossier/renouveler",
             web::applicant::renew,
             Doc::new("pageApplicantRenew", "The applicant renews their demand for a year", Cookie, Redirect)
-                .consumes(Consumes::Form)
+                .body(Consumes::Form, CSRF_FORM)
                 .success(303),
         )
         .get(
@@ -497,7 +538,7 @@ fn pages() -> Routes {
             "/courriers/{id}/poste",
             web::letters::posted,
             Doc::new("pageLetterPosted", "Marks a letter as posted", Cookie, Redirect)
-                .consumes(Consumes::Form)
+                .body(Consumes::Form, CSRF_FORM)
                 .success(303),
         )
         .get("/agent", web::agent::home, Doc::new("pageAgentHome", "Agent sign-in page", OptionalCookie, Html))
@@ -505,7 +546,8 @@ fn pages() -> Routes {
             "/agent/connexion",
             web::agent::sign_in,
             Doc::new("pageAgentSignIn", "Agent sign-in form (access token)", Open, Redirect)
-                .consumes(Consumes::Form)
+                .body(Consumes::Form, const { &[req("token", Ty::Text, "the agent's access token")] })
+                .also(WRONG_CREDENTIALS)
                 .success(303),
         )
         .get(
@@ -517,6 +559,7 @@ fn pages() -> Routes {
                 Open,
                 Redirect,
             )
+            .also(NO_PROVIDER)
             .success(303),
         )
         .get(
@@ -529,6 +572,7 @@ fn pages() -> Routes {
                 Redirect,
             )
             .query(CALLBACK_QUERY)
+            .also(NO_PROVIDER)
             .success(303),
         )
         .get(
@@ -546,6 +590,7 @@ fn pages() -> Routes {
                 Open,
                 Redirect,
             )
+            .also(NO_PROVIDER)
             .success(303),
         )
         .get(
@@ -558,6 +603,7 @@ fn pages() -> Routes {
                 Redirect,
             )
             .query(CALLBACK_QUERY)
+            .also(NO_PROVIDER)
             .success(303),
         )
         .get(
@@ -568,7 +614,9 @@ fn pages() -> Routes {
                 "First FranceConnect sign-in: the attestation's identifier and code, once",
                 Open,
                 Html,
-            ),
+            )
+            // No FranceConnect identity waiting to be linked: to the sign-in page.
+            .also(&[303]),
         )
         .post(
             web::signin::LINK_PATH,
@@ -579,7 +627,8 @@ fn pages() -> Routes {
                 Open,
                 Redirect,
             )
-            .consumes(Consumes::Form)
+            .body(Consumes::Form, ATTESTATION_FORM)
+            .also(WRONG_CREDENTIALS)
             .success(303),
         )
         .get(
@@ -597,7 +646,7 @@ fn pages() -> Routes {
             "/mon-dossier/franceconnect/retirer",
             web::signin::unlink,
             Doc::new("pageFranceConnectUnlink", "The applicant removes their FranceConnect link", Cookie, Redirect)
-                .consumes(Consumes::Form)
+                .body(Consumes::Form, CSRF_FORM)
                 .success(303),
         )
         .get(
@@ -779,7 +828,7 @@ fn applicants() -> Routes {
         )
         .returns::<applicants::Session>()
         // A wrong identifier or code, a locked attestation.
-        .refuses(&[401]),
+        .also(&[401]),
     )
 }
 

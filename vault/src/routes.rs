@@ -131,9 +131,10 @@ pub struct Doc {
     pub success: u16,
     /// The JSON schema of the success answer (see [`Doc::returns`]).
     pub returns: Option<SchemaOf>,
-    /// Refusals beyond those every operation of its kind can answer
-    /// (`crate::openapi` derives those from the auth, path and body).
-    pub refuses: &'static [u16],
+    /// Statuses beyond those every operation of its kind can answer
+    /// (`crate::openapi` derives those from the auth, path and body): a
+    /// repeated request's 200, a redirect, a refusal of its own.
+    pub also: &'static [u16],
     /// Its 503 carries the same body as its success (readiness).
     pub unavailable_alike: bool,
 }
@@ -159,7 +160,7 @@ impl Doc {
             fields: &[],
             success: 200,
             returns: None,
-            refuses: &[],
+            also: &[],
             unavailable_alike: false,
         }
     }
@@ -177,9 +178,9 @@ impl Doc {
         self
     }
 
-    /// Refusals this operation answers beyond its kind's (see `refuses`).
-    pub const fn refuses(mut self, statuses: &'static [u16]) -> Self {
-        self.refuses = statuses;
+    /// Statuses this operation answers beyond its kind's (see `also`).
+    pub const fn also(mut self, statuses: &'static [u16]) -> Self {
+        self.also = statuses;
         self
     }
 

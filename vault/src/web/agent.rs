@@ -12,8 +12,7 @@
 //! `SameSite=Strict`) — never the access token — and which signing out ends.
 
 use axum::{
-    Form,
-    extract::{Query, State},
+    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -83,7 +82,7 @@ pub struct TokenForm {
 pub async fn sign_in(
     State(vault): State<Vault>,
     headers: axum::http::HeaderMap,
-    Form(form): Form<TokenForm>,
+    super::PageForm(form): super::PageForm<TokenForm>,
 ) -> Result<Response, Error> {
     if !super::from_own_pages(&headers) {
         return Ok(super::foreign_form(&vault));
@@ -132,7 +131,7 @@ pub struct ListQuery {
 pub async fn list(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
-    Query(q): Query<ListQuery>,
+    crate::query::Query(q): crate::query::Query<ListQuery>,
 ) -> Result<Response, Error> {
     if let Some(nu) = q.nu.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         // Only a well-formed number goes into the address it redirects to.
@@ -327,7 +326,7 @@ pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 pub async fn register(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
-    Form(fields): Form<Vec<(String, String)>>,
+    super::PageForm(fields): super::PageForm<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     session.check_csrf(field(&fields, "csrf"))?;
     let (communes, unknown) = communes_typed(field(&fields, "communes"));

@@ -3,14 +3,12 @@
 //! piece, see who consulted what and when, download everything.
 
 use axum::{
-    Form,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use maud::{Markup, html};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{
     ApplicantSession, Deposited, MaybeSession, Session, completeness, fr, message_fr, page, session_cookie,
@@ -52,7 +50,7 @@ fn sign_in_page(vault: &Vault, error: Option<&str>, identifier: &str) -> Markup 
 pub async fn home(
     State(vault): State<Vault>,
     MaybeSession(session): MaybeSession,
-    Query(q): Query<HomeQuery>,
+    crate::query::Query(q): crate::query::Query<HomeQuery>,
 ) -> Response {
     if session.is_some() {
         return Redirect::to("/mon-dossier").into_response();
@@ -71,7 +69,7 @@ pub async fn sign_in(
     State(vault): State<Vault>,
     source: ClientAddr,
     headers: axum::http::HeaderMap,
-    Form(form): Form<SignInForm>,
+    super::PageForm(form): super::PageForm<SignInForm>,
 ) -> Result<Response, Error> {
     if !super::from_own_pages(&headers) {
         return Ok(super::foreign_form(&vault));
@@ -185,7 +183,7 @@ fn action_fr(action: &str) -> &str {
 pub async fn dossier(
     State(vault): State<Vault>,
     ApplicantSession(session): ApplicantSession,
-    Query(q): Query<Deposited>,
+    crate::query::Query(q): crate::query::Query<Deposited>,
 ) -> Result<Response, Error> {
     Ok(render_dossier(&vault, &session, q.flash(), Shown::default()).await?.into_response())
 }
@@ -369,10 +367,12 @@ pub async fn upload(
 pub async fn rendition(
     State(vault): State<Vault>,
     ApplicantSession(session): ApplicantSession,
-    Path(piece): Path<Uuid>,
+    Path(piece): Path<String>,
 ) -> Result<Response, Error> {
+    // Parsed with the rest (a malformed id is refused like any other, in
+    // the page's shape), not by the extractor's plain-text refusal.
     let nu = own_nu(&vault, &session).await?;
-    crate::pieces::open_content(&vault, &session.principal, &nu, &piece.to_string(), None, Content::Rendition).await
+    crate::pieces::open_content(&vault, &session.principal, &nu, &piece, None, Content::Rendition).await
 }
 
 pub async fn data(State(vault): State<Vault>, ApplicantSession(session): ApplicantSession) -> Result<Response, Error> {
@@ -385,7 +385,7 @@ pub async fn data(State(vault): State<Vault>, ApplicantSession(session): Applica
 pub async fn renew(
     State(vault): State<Vault>,
     ApplicantSession(session): ApplicantSession,
-    Form(form): Form<super::CsrfForm>,
+    super::PageForm(form): super::PageForm<super::CsrfForm>,
 ) -> Result<Response, Error> {
     session.check_csrf(form.csrf())?;
     let nu = own_nu(&vault, &session).await?;
@@ -409,7 +409,7 @@ pub struct ContactForm {
 pub async fn contact(
     State(vault): State<Vault>,
     ApplicantSession(session): ApplicantSession,
-    Form(form): Form<ContactForm>,
+    super::PageForm(form): super::PageForm<ContactForm>,
 ) -> Result<Response, Error> {
     session.check_csrf(&form.csrf)?;
     let nu = own_nu(&vault, &session).await?;
@@ -435,7 +435,7 @@ pub async fn contact(
 pub async fn situation(
     State(vault): State<Vault>,
     ApplicantSession(session): ApplicantSession,
-    Form(fields): Form<Vec<(String, String)>>,
+    super::PageForm(fields): super::PageForm<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
     session.check_csrf(csrf)?;

@@ -6,8 +6,7 @@
 //! by the policy as there.
 
 use axum::{
-    Form,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -23,7 +22,7 @@ pub async fn show(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
     Path(nu): Path<String>,
-    Query(q): Query<Deposited>,
+    crate::query::Query(q): crate::query::Query<Deposited>,
 ) -> Result<Response, Error> {
     Ok(show_page(&vault, &session, &nu, q.flash(), None).await?.into_response())
 }
@@ -193,7 +192,7 @@ pub async fn sheet(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
     Path(nu): Path<String>,
-    Query(q): Query<SheetForm>,
+    crate::query::Query(q): crate::query::Query<SheetForm>,
 ) -> Result<Response, Error> {
     let kind = PieceKind::parse(&q.kind).map_err(|e| Error::Invalid(format!("kind: {e}")))?;
     crate::sheets::sheet_pdf(&vault, &session.principal, &nu, kind).await
@@ -212,7 +211,7 @@ pub async fn situation(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
     Path(nu): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    super::PageForm(fields): super::PageForm<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     session.check_csrf(field(&fields, "csrf"))?;
     crate::dossiers::put_expected(&vault, &session.principal, &nu, &completeness::ticked(&fields)).await?;

@@ -126,3 +126,26 @@ mod tests {
         assert!(refusal(&cases[2]).contains("a expiré"));
     }
 }
+
+/// A refusal the API shape carries (status, code, message), in French: for
+/// the answers of pages whose handler let an API error through.
+pub fn refusal_of(status: u16, code: &str, message: &str) -> String {
+    let m = message.to_owned();
+    let e = match (status, code) {
+        (400, _) => Error::BadRequest(m),
+        (401, _) => Error::Unauthenticated("a session is needed"),
+        (403, "grant_expired") => Error::Refused { code: "grant_expired", message: m },
+        (403, "grant_revoked") => Error::Refused { code: "grant_revoked", message: m },
+        (403, _) => Error::Forbidden(m),
+        (404, _) => Error::NotFound(m),
+        (409, _) => Error::Conflict(m),
+        (410, _) => Error::Gone(m),
+        (422, "invalid") => Error::Invalid(m),
+        (429, _) => Error::Throttled { retry_after_s: 5 },
+        (503, _) => Error::Unavailable(m),
+        (507, _) => Error::StorageFull { what: "the store", source: std::io::Error::other(m) },
+        (500.., _) => Error::Io(std::io::Error::other(m)),
+        _ => Error::Invalid(m),
+    };
+    refusal(&e)
+}

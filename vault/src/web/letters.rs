@@ -3,7 +3,6 @@
 //! it has left. The same operations as the API's (`notices::letters`).
 
 use axum::{
-    Form,
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
 };
@@ -54,7 +53,7 @@ pub async fn posted(
     State(vault): State<Vault>,
     AgentSession(session): AgentSession,
     Path(id): Path<String>,
-    Form(form): Form<super::CsrfForm>,
+    super::PageForm(form): super::PageForm<super::CsrfForm>,
 ) -> Result<Response, Error> {
     session.check_csrf(form.csrf())?;
     letters::mark_posted(&vault, &session.principal, &id).await?;

@@ -573,7 +573,7 @@ impl CsrfForm {
 pub async fn sign_out(
     axum::extract::State(vault): axum::extract::State<Vault>,
     MaybeSession(session): MaybeSession,
-    axum::Form(form): axum::Form<CsrfForm>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Error> {
     let mut resp = Redirect::to("/").into_response();
     if let Some(s) = session {
@@ -601,4 +601,64 @@ pub async fn sign_out(
 pub(crate) fn validity_words(p: &crate::pieces::PieceSummary) -> String {
     let until = p.valid_until.as_deref().and_then(|d| crate::clock::parse_iso_date(d).ok());
     crate::domain::PieceValidity::words(until, crate::clock::today())
+}
+
+/// A page's form. A body that is not the form (another content type, a
+/// field missing or malformed, which only a hand-made request sends) is
+/// answered with a page saying so, in French, with axum's status (415,
+/// 422, 400): never the plain-text refusal axum writes for an API.
+pub struct PageForm<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<Vault> for PageForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, vault: &Vault) -> Result<Self, Response> {
+        match axum::Form::<T>::from_request(req, vault).await {
+            Ok(axum::Form(form)) => Ok(Self(form)),
+            Err(rejection) => {
+                let main = html! {
+                    h1 { "Formulaire incomplet" }
+                    (alert_error(None, "Ce formulaire est arrivé incomplet ou mal formé. Revenez à la page précédente, \
+                                        rechargez-la et envoyez-le à nouveau."))
+                };
+                Err((rejection.status(), page(vault, "Formulaire incomplet", None, main)).into_response())
+            }
+        }
+    }
+}
+
+/// A refusal in the API's shape (`{"error": {"code", "message"}}`) turned
+/// into a page saying it in French, with the same status, headers
+/// (`Retry-After`) and extensions (the failure the metrics count): for a
+/// page's handler that let an API error through.
+pub async fn error_page(vault: &Vault, res: Response) -> Response {
+    let status = res.status();
+    let (parts, body) = res.into_parts();
+    // An error body is a few hundred bytes; more is not one of ours.
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let (code, message) =
+        (v["error"]["code"].as_str().unwrap_or_default(), v["error"]["message"].as_str().unwrap_or_default());
+    let title = match status.as_u16() {
+        404 => "Page introuvable",
+        410 => "Dossier effacé",
+        401 | 403 => "Accès refusé",
+        429 | 503 => "Service momentanément indisponible",
+        500.. => "Erreur du service",
+        _ => "Demande invalide",
+    };
+    let text = fr::refusal_of(status.as_u16(), code, message);
+    let mut sentence = text.chars();
+    let text: String = sentence.next().map(|f| f.to_uppercase().chain(sentence).collect()).unwrap_or_default();
+    let main = html! {
+        h1 { (title) }
+        (alert_error(None, &text))
+        p { a.fr-link href="/" { "Revenir à l'accueil" } }
+    };
+    let mut out = (status, page(vault, title, None, main)).into_response();
+    if let Some(v) = parts.headers.get(header::RETRY_AFTER) {
+        out.headers_mut().insert(header::RETRY_AFTER, v.clone());
+    }
+    *out.extensions_mut() = parts.extensions;
+    out
 }

@@ -5,7 +5,7 @@
 //! is cleared either way.
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -84,7 +84,7 @@ pub async fn franceconnect_start(State(vault): State<Vault>) -> Response {
 pub async fn proconnect_return(
     State(vault): State<Vault>,
     headers: HeaderMap,
-    Query(callback): Query<Callback>,
+    crate::query::Query(callback): crate::query::Query<Callback>,
 ) -> Response {
     let handle = attempt_handle(&headers);
     let mut resp = match signin::agent::finish(&vault, handle.as_deref(), &callback).await {
@@ -206,7 +206,7 @@ pub struct LogoutReturn {
 pub async fn proconnect_logged_out(
     State(vault): State<Vault>,
     headers: HeaderMap,
-    Query(q): Query<LogoutReturn>,
+    crate::query::Query(q): crate::query::Query<LogoutReturn>,
 ) -> Response {
     logged_out(vault, ProviderKind::ProConnect, headers, q.state).await
 }
@@ -214,7 +214,7 @@ pub async fn proconnect_logged_out(
 pub async fn franceconnect_logged_out(
     State(vault): State<Vault>,
     headers: HeaderMap,
-    Query(q): Query<LogoutReturn>,
+    crate::query::Query(q): crate::query::Query<LogoutReturn>,
 ) -> Response {
     logged_out(vault, ProviderKind::FranceConnect, headers, q.state).await
 }
@@ -231,7 +231,7 @@ fn pending_handle(headers: &HeaderMap) -> Option<String> {
 pub async fn franceconnect_return(
     State(vault): State<Vault>,
     headers: HeaderMap,
-    Query(callback): Query<Callback>,
+    crate::query::Query(callback): crate::query::Query<Callback>,
 ) -> Response {
     let handle = attempt_handle(&headers);
     let mut resp = match signin::applicant::finish(&vault, handle.as_deref(), &callback).await {
@@ -279,7 +279,7 @@ pub async fn link(
     State(vault): State<Vault>,
     source: crate::auth::ClientAddr,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<LinkForm>,
+    super::PageForm(form): super::PageForm<LinkForm>,
 ) -> Response {
     if !super::from_own_pages(&headers) {
         return super::foreign_form(&vault);
@@ -353,7 +353,7 @@ pub async fn link(
 pub async fn unlink(
     State(vault): State<Vault>,
     super::ApplicantSession(session): super::ApplicantSession,
-    axum::Form(form): axum::Form<super::CsrfForm>,
+    super::PageForm(form): super::PageForm<super::CsrfForm>,
 ) -> Result<Response, crate::error::Error> {
     session.check_csrf(form.csrf())?;
     if let crate::auth::Principal::Applicant { dossier, .. } = session.principal {
