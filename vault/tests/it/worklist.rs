@@ -192,8 +192,16 @@ async fn worklist_equals_the_single_dossier_check() {
 #[tokio::test]
 async fn worklist_refuses_bad_parameters() {
     let app = TestApp::builder().build().await;
-    for q in ["limit=0", "limit=501", "status=lost", "commune=5918", "after=nope", "colour=red"] {
+    // Well-formed but meaningless values: 422.
+    for q in ["limit=0", "limit=501", "status=lost", "commune=5918", "after=nope"] {
         let r = app.get(&format!("/api/v1/dossiers?{q}"), &app.guichet_token).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+    }
+    // A query string that is not the worklist's (an unknown parameter, a
+    // number that is none): 400, in the JSON error shape.
+    for q in ["colour=red", "limit=abc"] {
+        let r = app.get(&format!("/api/v1/dossiers?{q}"), &app.guichet_token).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(r.json()["error"]["code"], "bad_request", "{q}");
     }
 }
