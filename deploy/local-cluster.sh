@@ -21,13 +21,14 @@
 # S3_PROXY_ADDON (a mitmproxy addon: the replicas then reach Garage through
 # `mitmdump` in reverse mode, which the addon may use to inject faults;
 # S3_ENDPOINT stays Garage's own address for outside clients),
-# CLUSTER_SETTINGS ("VAULT_A=1 VAULT_B=2": more settings of every replica).
+# CLUSTER_SETTINGS ("VAULT_S3_TIMEOUT_SECONDS=2 VAULT_S3_MAX_ATTEMPTS=3": more
+# settings of every replica).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:-}"
 DIR="${2:-}"
-[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
@@ -172,7 +173,7 @@ EOF
     echo "VAULT_SHEET_KEY_FILE=$DIR/secrets/sheet-hmac.key"
     echo "VAULT_LOG_FORMAT=json"
     for kv in ${CLUSTER_SETTINGS:-}; do
-      [[ "$kv" =~ ^VAULT_[A-Z0-9_]+=[^[:space:]]*$ ]] || die "CLUSTER_SETTINGS: $kv is not VAULT_NAME=value"
+      [[ "$kv" =~ ^VAULT_[A-Z0-9_]+=[^[:space:]]*$ ]] || die "CLUSTER_SETTINGS: $kv is not a setting such as VAULT_S3_MAX_ATTEMPTS=3"
       echo "$kv"
     done
   } >"$DIR/cluster.env"

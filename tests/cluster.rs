@@ -51,7 +51,7 @@ impl Cluster {
 
     /// Starts a cluster whose replicas reach Garage through `mitmdump`
     /// running `addon` (which sees `addon_env`), with more replica
-    /// `settings` (`VAULT_A=1 VAULT_B=2`).
+    /// `settings` (`VAULT_S3_TIMEOUT_SECONDS=2 VAULT_S3_MAX_ATTEMPTS=3`).
     pub fn behind_s3_proxy(replicas: usize, addon: &Path, addon_env: &[(&str, &str)], settings: &str) -> Self {
         let addon = addon.display().to_string();
         let mut env = vec![("S3_PROXY_ADDON", addon.as_str()), ("CLUSTER_SETTINGS", settings)];

@@ -302,4 +302,42 @@ impl Api {
         assert_eq!(r.status(), 200, "piece {piece}");
         r.bytes().await.expect("complete body").to_vec()
     }
+
+    /// How many versions the dossier's pieces of `kind` have in all.
+    pub async fn versions_of(&self, nu: &str, kind: &str) -> usize {
+        let d: Value = self.get(&format!("/api/v1/dossiers/{nu}")).await.expect("dossier").json().await.expect("JSON");
+        d["pieces"]
+            .as_array()
+            .expect("pieces")
+            .iter()
+            .filter(|p| p["kind"] == kind)
+            .map(|p| p["versions"].as_u64().expect("versions") as usize)
+            .sum()
+    }
+}
+
+/// A small deterministic generator (xorshift), so a failing run replays
+/// with the same draws.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// In `lo..hi`.
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo)
+    }
+
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
 }

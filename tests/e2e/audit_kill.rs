@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use e2e::{Api, Server, demo, doc_of, run};
+use e2e::{Api, Rng, Server, demo, doc_of, run};
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -38,22 +38,6 @@ struct Delivered {
     request_id: String,
     original: bool,
     complete: bool,
-}
-
-/// A small deterministic generator (xorshift), so a failing run can be
-/// replayed with the same kill points.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
 }
 
 /// One GET streamed to the end or until the connection dies; a `slow`

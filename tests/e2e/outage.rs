@@ -73,7 +73,7 @@ async fn the_database_stops_and_starts_under_load_and_nothing_acknowledged_is_lo
     let mut server = Server::start(dir.path(), &env);
     let api = Api::new(&server, &token);
     let known = api.upload_ok(&nu, "identite", &doc_of(40_000, 1)).await;
-    let versions_before = ressources_versions(&api, &nu).await;
+    let versions_before = api.versions_of(&nu, "ressources").await;
 
     let log: Arc<Mutex<Log>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
@@ -225,7 +225,11 @@ async fn the_database_stops_and_starts_under_load_and_nothing_acknowledged_is_lo
     versions.sort_unstable();
     versions.dedup();
     assert_eq!(versions.len(), acked.len(), "two keys answered with the same version");
-    assert_eq!(ressources_versions(&api, &nu).await, versions_before + acked.len(), "versions stored ≠ acknowledged");
+    assert_eq!(
+        api.versions_of(&nu, "ressources").await,
+        versions_before + acked.len(),
+        "versions stored ≠ acknowledged"
+    );
     for a in &acked {
         let r =
             api.get(&format!("/api/v1/dossiers/{nu}/pieces/{}/original?version={}", a.piece, a.number)).await.unwrap();
@@ -260,16 +264,4 @@ async fn the_database_stops_and_starts_under_load_and_nothing_acknowledged_is_lo
         acked.len() - acked_before,
         gc_err.lines().last().unwrap_or_default()
     );
-}
-
-/// How many versions the dossier's `ressources` piece has.
-async fn ressources_versions(api: &Api, nu: &str) -> usize {
-    let d: Value = api.get(&format!("/api/v1/dossiers/{nu}")).await.unwrap().json().await.unwrap();
-    d["pieces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["kind"] == "ressources")
-        .map(|p| p["versions"].as_u64().unwrap() as usize)
-        .sum()
 }

@@ -99,7 +99,7 @@ async fn the_store_fails_in_every_way_and_nothing_acknowledged_is_lost() {
     let nu = seed["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
     let base = cluster.replica_url(1);
     let api = Api::at(&base, &token);
-    let versions_before = ressources_versions(&api, &nu).await;
+    let versions_before = api.versions_of(&nu, "ressources").await;
 
     set_control(
         &control,
@@ -252,7 +252,11 @@ async fn the_store_fails_in_every_way_and_nothing_acknowledged_is_lost() {
     keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), 3 * UPLOADS_PER_WRITER as usize, "every upload acknowledged once");
-    assert_eq!(ressources_versions(&api, &nu).await, versions_before + acked.len(), "versions stored ≠ acknowledged");
+    assert_eq!(
+        api.versions_of(&nu, "ressources").await,
+        versions_before + acked.len(),
+        "versions stored ≠ acknowledged"
+    );
     for a in &acked {
         let r =
             api.get(&format!("/api/v1/dossiers/{nu}/pieces/{}/original?version={}", a.piece, a.number)).await.unwrap();
@@ -278,16 +282,4 @@ async fn the_store_fails_in_every_way_and_nothing_acknowledged_is_lost() {
     assert_eq!(counted_server, 0);
     assert!(count("unavailable") > 0 && count("reset") > 0 && count("partition") > 0, "{injected:?}");
     assert!(refused > 0, "the partition refused no client request");
-}
-
-/// How many versions the dossier's `ressources` piece has.
-async fn ressources_versions(api: &Api, nu: &str) -> usize {
-    let d: Value = api.get(&format!("/api/v1/dossiers/{nu}")).await.unwrap().json().await.unwrap();
-    d["pieces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["kind"] == "ressources")
-        .map(|p| p["versions"].as_u64().unwrap() as usize)
-        .sum()
 }

@@ -5,27 +5,10 @@
 use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
+use e2e::Rng;
 use vault::domain::{NumeroUnique, OrgKind, Siren};
 
 use crate::common::{TestApp, add_org_agent, databases};
-
-/// A small deterministic generator (xorshift), so failures replay.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
-    }
-}
 
 const COMMUNES: [&str; 6] = ["59183", "59350", "59155", "62193", "62041", "80021"];
 const TERRITORIES: [&str; 9] = ["59", "62", "80", "59183", "59350", "62193", "80021", "59155", "62041"];
