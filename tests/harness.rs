@@ -303,6 +303,16 @@ impl Api {
         r.bytes().await.expect("complete body").to_vec()
     }
 
+    /// The original bytes of version `number` of a piece, asserting 200.
+    pub async fn original_version(&self, nu: &str, piece: &str, number: i64) -> Vec<u8> {
+        let r = self
+            .get(&format!("/api/v1/dossiers/{nu}/pieces/{piece}/original?version={number}"))
+            .await
+            .expect("download");
+        assert_eq!(r.status(), 200, "piece {piece} version {number}");
+        r.bytes().await.expect("complete body").to_vec()
+    }
+
     /// How many versions the dossier's pieces of `kind` have in all.
     pub async fn versions_of(&self, nu: &str, kind: &str) -> usize {
         let d: Value = self.get(&format!("/api/v1/dossiers/{nu}")).await.expect("dossier").json().await.expect("JSON");

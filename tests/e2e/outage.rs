@@ -231,10 +231,7 @@ async fn the_database_stops_and_starts_under_load_and_nothing_acknowledged_is_lo
         "versions stored ≠ acknowledged"
     );
     for a in &acked {
-        let r =
-            api.get(&format!("/api/v1/dossiers/{nu}/pieces/{}/original?version={}", a.piece, a.number)).await.unwrap();
-        assert_eq!(r.status(), 200, "{a:?}");
-        assert!(r.bytes().await.unwrap() == doc_of(30_000, a.seed), "{a:?}: bytes differ");
+        assert!(api.original_version(&nu, &a.piece, a.number).await == doc_of(30_000, a.seed), "{a:?}: bytes differ");
     }
     server.terminate();
 

@@ -258,10 +258,7 @@ async fn the_store_fails_in_every_way_and_nothing_acknowledged_is_lost() {
         "versions stored ≠ acknowledged"
     );
     for a in &acked {
-        let r =
-            api.get(&format!("/api/v1/dossiers/{nu}/pieces/{}/original?version={}", a.piece, a.number)).await.unwrap();
-        assert_eq!(r.status(), 200, "{a:?}");
-        assert!(r.bytes().await.unwrap() == doc_of(a.len, a.seed), "{a:?}: bytes differ");
+        assert!(api.original_version(&nu, &a.piece, a.number).await == doc_of(a.len, a.seed), "{a:?}: bytes differ");
     }
     let check = cluster.vault(&["check"]);
     let err = String::from_utf8_lossy(&check.stderr).into_owned();
