@@ -19,6 +19,7 @@ pub mod own;
 mod pdf_in;
 mod pdf_out;
 pub mod sample;
+pub mod scan_pdf;
 pub mod sheet;
 
 pub use heif_in::load as load_heif;

@@ -15,6 +15,7 @@ use dnu_api::sheet::SheetKey;
 
 use crate::{
     convert,
+    pdf_worker::PdfWorker,
     scan::PageClass,
     spool::Spool,
     upload::{Token, Vault},
@@ -39,7 +40,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Clean scans (JPEG, PNG, multi-page TIFF) into one PDF.
+    /// Clean scans (JPEG, PNG, multi-page TIFF, scanners' PDFs) into one PDF.
     ///
     /// Blank pages are left out of OUT and kept aside in OUT's name with
     /// `.blanches.pdf`; each is listed.
@@ -110,6 +111,9 @@ enum Command {
         #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = 30)]
         keep_days: u64,
     },
+    /// (internal) Open one scanner PDF from stdin, confined; run by `watch` and `convert`.
+    #[command(hide = true)]
+    PdfWorker(crate::pdf_worker::WorkerArgs),
     /// Show the upload queue, quarantined batches and recent filings.
     Status {
         /// The watched folder (locates the default spool).
@@ -149,6 +153,11 @@ fn threads(n: Option<usize>) -> usize {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Convert { images, output, threads: t } => convert_cmd(&images, &output, threads(t)),
+        Command::PdfWorker(args) => {
+            // Its exit status is its answer's; nothing else is printed.
+            let code = crate::pdf_worker::worker_main(&args);
+            std::process::exit(if code == std::process::ExitCode::SUCCESS { 0 } else { 1 });
+        }
         Command::Sheet { numero_unique, kind, output, sheet_key_file, guichet } => {
             sheet_cmd(&numero_unique, &kind, &output, &sheet_key_file, guichet.as_deref())
         }
@@ -198,6 +207,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 poll: Duration::from_millis(500),
                 retry_max_secs: retry_max_seconds,
                 threads: threads(t),
+                pdf: PdfWorker::this_program().context("locating this program, to open PDFs")?,
             };
             let stop = Arc::new(AtomicBool::new(false));
             // SIGTERM/SIGINT end the loop after the step in hand (the queue
@@ -221,7 +231,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn convert_cmd(images: &[PathBuf], output: &std::path::Path, threads: usize) -> anyhow::Result<()> {
     let progress = |done: usize, all: usize| eprint!("\rnettoyage des scans : {done}/{all}");
-    let (sources, pages) = convert::clean_files(images, false, threads, &progress)?;
+    let pdf = PdfWorker::this_program().context("locating this program, to open PDFs")?;
+    let (sources, pages) = convert::clean_files(images, &pdf, false, threads, &progress)?;
     eprintln!();
     let (kept, blank): (Vec<_>, Vec<_>) = pages.iter().partition(|p| p.page.class != PageClass::Blank);
     if kept.is_empty() {

@@ -1,4 +1,5 @@
-//! Many scan files to cleaned pages, on every core, in page order; and
+//! Many scan files (images, or scanners' PDFs through the confined
+//! [`crate::pdf_worker`]) to cleaned pages, on every core, in page order; and
 //! those pages to a PDF (written to disk by `spool::write_atomic`).
 
 use std::{
@@ -14,6 +15,7 @@ use intake::{EncodedPage, Limits};
 
 use crate::{
     error::Error,
+    pdf_worker::PdfWorker,
     scan::{self, CleanPage, PageClass},
 };
 
@@ -41,6 +43,7 @@ pub struct SourceFile {
 /// is told each time a file is done (files done, files in all).
 pub fn clean_files(
     files: &[PathBuf],
+    pdf: &PdfWorker,
     find_qr: bool,
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
@@ -55,7 +58,7 @@ pub fn clean_files(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let r = clean_file(path, find_qr);
+                    let r = clean_file(path, pdf, find_qr);
                     if let Ok(mut all) = results.lock() {
                         all[i] = Some(r);
                     }
@@ -79,7 +82,7 @@ pub fn clean_files(
     Ok((sources, pages))
 }
 
-fn clean_file(path: &Path, find_qr: bool) -> Result<(SourceFile, Vec<CleanPage>), Error> {
+fn clean_file(path: &Path, pdf: &PdfWorker, find_qr: bool) -> Result<(SourceFile, Vec<CleanPage>), Error> {
     let input = |message: String| Error::Input { path: path.to_owned(), message };
     let len = std::fs::metadata(path).map_err(|e| input(e.to_string()))?.len();
     if len > MAX_FILE_BYTES {
@@ -88,7 +91,12 @@ fn clean_file(path: &Path, find_qr: bool) -> Result<(SourceFile, Vec<CleanPage>)
     let bytes = std::fs::read(path).map_err(|e| input(e.to_string()))?;
     let sha256 = hex::encode(digest::digest(&digest::SHA256, &bytes));
     let limits = Limits { max_pages: 500, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
-    let raw = intake::decode_scan(&bytes, &limits).map_err(|e| input(e.to_string()))?;
+    // A scanner's PDF is opened only by the confined worker.
+    let raw = if intake::detect(&bytes).is_ok_and(|f| f == intake::Format::Pdf) {
+        pdf.pages(&bytes).map_err(input)?
+    } else {
+        intake::decode_scan(&bytes, &limits).map_err(|e| input(e.to_string()))?
+    };
     drop(bytes);
     let cleaned = raw.into_iter().map(|p| scan::clean(p, find_qr)).collect::<Result<Vec<_>, _>>()?;
     Ok((SourceFile { path: path.to_owned(), sha256 }, cleaned))

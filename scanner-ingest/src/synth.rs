@@ -228,3 +228,32 @@ pub fn ink_kept(a: &GrayImage, b: &GrayImage) -> f64 {
     }
     kept as f64 / ink.max(1) as f64
 }
+
+/// A page of a scanner's PDF, as office scanners encode them.
+pub enum PdfPage {
+    /// Greyscale JPEG (separator sheets, grey documents).
+    Gray(GrayImage),
+    /// Colour JPEG (photos, identity documents).
+    Colour(RgbImage),
+    /// Bitonal CCITT Group 4 (text in "black and white" mode): thresholded
+    /// at mid-grey as the scanner's firmware does.
+    Bitonal(GrayImage),
+}
+
+/// One PDF holding `pages` at `dpi`, each a single image over the whole
+/// page, as a scan-to-folder scanner writes a stack.
+pub fn scanner_pdf(pages: &[PdfPage], dpi: f32) -> Vec<u8> {
+    let encoded: Vec<intake::EncodedPage> = pages
+        .iter()
+        .filter_map(|p| match p {
+            PdfPage::Gray(g) => intake::EncodedPage::jpeg(&PageImage::Gray { pixels: g.clone(), dpi }, 85).ok(),
+            PdfPage::Colour(c) => intake::EncodedPage::jpeg(&PageImage::Rgb { pixels: c.clone(), dpi }, 85).ok(),
+            PdfPage::Bitonal(g) => {
+                let bits = crate::scan::bitonal::threshold(g, 128);
+                let Ok(data) = crate::scan::bitonal::group4(&bits, g.width());
+                Some(intake::EncodedPage::group4(data, g.width(), g.height(), dpi))
+            }
+        })
+        .collect();
+    intake::build_pdf_from(&encoded.iter().collect::<Vec<_>>(), &[]).unwrap_or_default()
+}

@@ -18,6 +18,7 @@ use crate::{
     batch::{self, Plan},
     convert,
     error::Error,
+    pdf_worker::PdfWorker,
     queue::{self, Done, Job},
     spool::{self, Spool},
     upload::{Outcome, Vault},
@@ -34,6 +35,8 @@ pub struct Watcher {
     pub poll: Duration,
     pub retry_max_secs: u64,
     pub threads: usize,
+    /// How scanners' PDFs are opened.
+    pub pdf: PdfWorker,
 }
 
 /// The state of the hot folder at the last look.
@@ -160,7 +163,7 @@ impl Watcher {
         let progress = |done: usize, all: usize| tracing::info!(batch.id = %batch, done, all, "cleaning scans");
         let names: Vec<String> =
             files.iter().map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
-        let (sources, pages) = match convert::clean_files(&files, true, self.threads, &progress) {
+        let (sources, pages) = match convert::clean_files(&files, &self.pdf, true, self.threads, &progress) {
             Ok(r) => r,
             Err(e) => return self.quarantine_batch(batch, scanned_at, names, &e.to_string()),
         };

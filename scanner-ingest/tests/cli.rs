@@ -165,3 +165,172 @@ fn watch_refuses_bad_settings_before_taking_any_file() {
     // Nothing was claimed.
     assert!(d.join("scans/scan_0001.jpg").exists());
 }
+
+/// `convert`'s census line and the blank pages it lists.
+fn convert(d: &Path, inputs: &[&str], output: &str) -> (bool, String, String) {
+    let out = Command::new(bin()).arg("convert").args(inputs).args(["-o", output]).current_dir(d).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_scanners_pdf_is_cleaned_like_the_same_pages_as_image_files() {
+    use synth::PdfPage;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = synth::text_page_pixels(31);
+    let skewed = synth::on_scanner(&synth::scanner_noise(&synth::text_page_pixels(32), 32, 8.0, 100), -2.5, 30);
+    let photo = synth::photo_page(33);
+    let back = synth::blank_page(34);
+    // The stack as one PDF: text in bitonal G4, a skewed grey page and a
+    // photo in JPEG, a duplex blank back in G4.
+    let pdf = synth::scanner_pdf(
+        &[
+            PdfPage::Bitonal(text.clone()),
+            PdfPage::Gray(skewed.clone()),
+            PdfPage::Bitonal(back.clone()),
+            PdfPage::Colour(photo.clone()),
+        ],
+        300.0,
+    );
+    std::fs::write(d.join("pile.pdf"), &pdf).unwrap();
+    let (ok, stdout, stderr) = convert(d, &["pile.pdf"], "out.pdf");
+    assert!(ok, "{stdout}{stderr}");
+    // The same pages as image files give the same census.
+    std::fs::write(d.join("p1.png"), {
+        let mut b = Vec::new();
+        text.write_to(&mut std::io::Cursor::new(&mut b), image::ImageFormat::Png).unwrap();
+        b
+    })
+    .unwrap();
+    std::fs::write(d.join("p2.jpg"), synth::jpeg(&skewed, 300)).unwrap();
+    std::fs::write(d.join("p3.jpg"), synth::jpeg(&back, 300)).unwrap();
+    std::fs::write(d.join("p4.jpg"), synth::jpeg_rgb(&photo, 300)).unwrap();
+    let (ok, images_stdout, stderr) = convert(d, &["p1.png", "p2.jpg", "p3.jpg", "p4.jpg"], "images.pdf");
+    assert!(ok, "{images_stdout}{stderr}");
+    let census = |s: &str| {
+        s.lines().next().and_then(|l| l.split_once(": ")).and_then(|x| x.1.split_once("), ")).map(|x| x.0.to_owned())
+    };
+    assert_eq!(census(&stdout), census(&images_stdout), "{stdout}\n{images_stdout}");
+    assert!(stdout.contains("3 pages (2 texte, 0 niveaux de gris, 1 couleur)"), "{stdout}");
+    assert!(stdout.contains("1 page(s) blanche(s)") && stdout.contains("pile.pdf page 3"), "{stdout}");
+    for f in ["out.pdf", "out.blanches.pdf"] {
+        qpdf_ok(&d.join(f));
+    }
+    // At the resolution the PDF carries, text strokes kept both ways.
+    let pages = render(&d.join("out.pdf"), 300);
+    assert_eq!(pages.len(), 3);
+    let (w, h) = pages[0].dimensions();
+    assert!((2479..=2480).contains(&w) && (3507..=3508).contains(&h), "{w}×{h}");
+    let (kept, added) = (synth::ink_kept(&text, &pages[0]), synth::ink_kept(&pages[0], &text));
+    assert!(kept > 0.97 && added > 0.97, "source ink kept {kept:.3}, output ink matching source {added:.3}");
+}
+
+#[test]
+fn a_hostile_or_locked_pdf_is_refused_in_french_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = synth::scanner_pdf(&[synth::PdfPage::Bitonal(synth::text_page_pixels(41))], 300.0);
+    std::fs::write(d.join("ok.pdf"), &good).unwrap();
+    // Locked by qpdf with a user password, as a scanner set to protect does.
+    let locked = Command::new("qpdf")
+        .args(["--encrypt", "secret", "owner", "256", "--", "ok.pdf", "locked.pdf"])
+        .current_dir(d)
+        .output()
+        .expect("qpdf is installed (tests/run.sh)");
+    assert!(locked.status.success(), "{}", String::from_utf8_lossy(&locked.stderr));
+    // A header and then nothing a reader can make sense of.
+    let mut garbage = b"%PDF-1.7\n".to_vec();
+    garbage.extend((0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    std::fs::write(d.join("cut.pdf"), &garbage).unwrap();
+    // A content stream that inflates to 2 GiB: the worker's memory limit
+    // ends it, the caller survives.
+    let bomb = intake::sample::pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_vec(),
+        {
+            let body = flate_bomb(2048);
+            let mut s = format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", body.len()).into_bytes();
+            s.extend_from_slice(&body);
+            s.extend_from_slice(b"\nendstream");
+            s
+        },
+    ]);
+    std::fs::write(d.join("bomb.pdf"), &bomb).unwrap();
+    for (file, words) in [("locked.pdf", "protégé par un mot de passe"), ("cut.pdf", "endommagé"), ("bomb.pdf", "PDF")]
+    {
+        let started = std::time::Instant::now();
+        let (ok, stdout, stderr) = convert(d, &[file], "x.pdf");
+        assert!(!ok, "{file}: {stdout}");
+        assert!(stderr.contains(file) && stderr.contains(words), "{file}: {stderr}");
+        assert!(!d.join("x.pdf").exists(), "{file}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "{file}: {:?}", started.elapsed());
+    }
+}
+
+/// A zlib stream inflating to `mib` MiB of zeros from a few KiB per MiB.
+fn flate_bomb(mib: usize) -> Vec<u8> {
+    // Stored blocks would be as large as their output; a fixed-Huffman
+    // block of zeros is not, and is simple to write by hand: byte 0 as
+    // literal, then length-258 copies at distance 1, one block per MiB.
+    let mut w = BitWriter::default();
+    for i in 0..mib {
+        w.bits(u32::from(i + 1 == mib), 1); // BFINAL on the last
+        w.bits(1, 2); // fixed Huffman
+        w.huffman(0x30, 8); // literal 0
+        let mut left = (1usize << 20) - 1;
+        while left >= 258 {
+            w.huffman(0b1100_0101, 8); // length code 285 = 258
+            w.bits(0, 5); // distance code 0 = 1 (5 bits, reversed order irrelevant for 0)
+            left -= 258;
+        }
+        for _ in 0..left {
+            w.huffman(0x30, 8);
+        }
+        w.huffman(0, 7); // end of block (256)
+    }
+    let mut out = vec![0x78, 0x01];
+    out.extend(w.finish());
+    let n = (mib as u64) << 20;
+    let (a, b) = (1u64, n % 65_521);
+    out.extend_from_slice(&(((b << 16) | a) as u32).to_be_bytes());
+    out
+}
+
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    /// `count` bits of `value`, least significant first (deflate's order for
+    /// everything but Huffman codes).
+    fn bits(&mut self, value: u32, count: u32) {
+        self.acc |= u64::from(value) << self.n;
+        self.n += count;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    /// A Huffman code of `len` bits, most significant first.
+    fn huffman(&mut self, code: u32, len: u32) {
+        let reversed = (0..len).fold(0, |r, i| (r << 1) | ((code >> i) & 1));
+        self.bits(reversed, len);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
+}
