@@ -414,7 +414,8 @@ fn module_graph(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn the_other_crates_have_no_module_cycle() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for krate in ["intake", "policies", "api", "jail", "scanner-ingest"] {
+    // `jail` is one file: no modules to keep apart.
+    for krate in ["intake", "policies", "api", "scanner-ingest"] {
         let graph = module_graph(&workspace.join(krate).join("src"));
         assert!(graph.len() >= 3, "{krate}: {graph:?}");
         assert_eq!(find_cycle(&graph), None, "{krate}: modules in a cycle");
