@@ -3,7 +3,10 @@
 //! watch` against a running vault, ends as the right pieces in the right
 //! dossiers with their scan provenance; a forged sheet sends its batch to
 //! quarantine; with the vault stopped (and scanner-ingest killed) during
-//! the batch, everything is filed once both are back, and nothing twice.
+//! the batch, everything is filed once both are back, and nothing twice;
+//! the same kind of stack delivered as one duplex PDF (G4 and JPEG pages,
+//! blank backs) is filed the same way, and a password-locked PDF goes to
+//! quarantine.
 
 use std::{
     path::{Path, PathBuf},
@@ -334,4 +337,120 @@ async fn with_the_vault_down_and_the_scanner_killed_nothing_is_lost_or_filed_twi
     }
     assert_eq!(std::fs::read_dir(&queue).unwrap().count(), 0, "queue drained");
     drop(server);
+}
+
+/// The stack as a scan-to-folder scanner delivers it in duplex: one PDF,
+/// sheets and grey pages in JPEG, text in bitonal G4, photos in colour
+/// JPEG, and behind every sheet and every single-sided page its blank back.
+/// Returns the PDF's SHA-256 (every group's provenance names it).
+fn scan_stack_as_pdf(hot: &Path, key: &SheetKey, stack: &[Papers<'_>], name: &str) -> String {
+    use synth::PdfPage;
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut pages = Vec::new();
+    for (n, p) in stack.iter().enumerate() {
+        let payload = key.payload(p.nu, p.kind, GUICHET, today).unwrap();
+        let sheet = synth::sheet_scan(&payload, p.nu, p.kind);
+        pages.push(PdfPage::Gray(synth::on_scanner(&synth::scanner_noise(&sheet, n as u64, 6.0, 10), 1.0, 0)));
+        pages.push(PdfPage::Bitonal(synth::blank_page(900 + n as u64)));
+        for page in &p.pages {
+            match page {
+                // A skewed page in grey, as scanners keep pages they cannot
+                // tell are text; a straight one in G4.
+                Page::Text(seed, angle) if *angle != 0.0 => {
+                    let t = synth::scanner_noise(&synth::text_page_pixels(*seed), *seed, 8.0, 100);
+                    pages.push(PdfPage::Gray(synth::on_scanner(&t, *angle, 30)));
+                }
+                Page::Text(seed, _) => pages.push(PdfPage::Bitonal(synth::text_page_pixels(*seed))),
+                Page::Photo(seed) => pages.push(PdfPage::Colour(synth::photo_page(*seed))),
+                Page::Blank(seed) => pages.push(PdfPage::Bitonal(synth::blank_page(*seed))),
+            }
+            pages.push(PdfPage::Bitonal(synth::blank_page(700 + pages.len() as u64)));
+        }
+    }
+    let pdf = synth::scanner_pdf(&pages, 300.0);
+    let aside = hot.parent().unwrap().join(name);
+    std::fs::write(&aside, &pdf).unwrap();
+    std::fs::rename(&aside, hot.join(name)).unwrap();
+    scanner_ingest_sha(&pdf)
+}
+
+#[tokio::test]
+async fn a_scanners_duplex_pdf_is_filed_in_the_right_dossiers_and_a_locked_one_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, first) = setup(dir.path());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = Server::start(&dir.path().join("vault"), &[("VAULT_LISTEN", &listen)]);
+    let api = Api::new(&server, &token);
+    let nus = [first, api.register_ok().await, api.register_ok().await];
+    let key_file = guichet_key(dir.path());
+    let key = SheetKey::from_file(&key_file).unwrap();
+    let hot = dir.path().join("scans");
+    std::fs::create_dir_all(&hot).unwrap();
+    let mut scanner = Scanner::start(&hot, &server.base, &key_file, &token, dir.path().join("s.log"));
+
+    let stack = [
+        Papers { nu: &nus[0], kind: "ressources", pages: vec![Page::Text(51, 0.0), Page::Text(52, 2.5)] },
+        Papers { nu: &nus[1], kind: "identite", pages: vec![Page::Photo(53)] },
+        Papers { nu: &nus[2], kind: "avis_imposition_n1", pages: vec![Page::Text(54, 0.0), Page::Text(55, -1.5)] },
+    ];
+    let sha = scan_stack_as_pdf(&hot, &key, &stack, "SCAN_0001.pdf");
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for (i, p) in stack.iter().enumerate() {
+        let pieces = pieces_when(&api, p.nu, 1, deadline, &scanner).await;
+        assert_eq!(pieces.len(), 1, "{}: {pieces:?}", p.nu);
+        let piece = &pieces[0];
+        assert_eq!(piece["kind"], p.kind);
+        let v = &piece["current"];
+        // Every blank back set aside, no page lost.
+        assert_eq!(v["pages"], p.pages.len() as u64, "{}", p.kind);
+        assert_eq!(v["scan"]["images_sha256"], serde_json::json!([sha]), "{}", p.kind);
+        let pdf = api.original(p.nu, piece["id"].as_str().unwrap()).await;
+        let file = dir.path().join(format!("filed-{i}.pdf"));
+        std::fs::write(&file, &pdf).unwrap();
+        accepted_by_others(&file, p.pages.len());
+    }
+    // The blank backs (one per sheet, one per page) kept aside and listed.
+    let blanks: Vec<_> = std::fs::read_dir(hot.join("pages-blanches")).unwrap().flatten().collect();
+    assert_eq!(blanks.len(), 3, "one blank-page PDF per group");
+    let backs: usize = blanks
+        .iter()
+        .map(|b| {
+            let out = Command::new("pdfinfo").arg(b.path()).output().unwrap();
+            let info = String::from_utf8_lossy(&out.stdout).into_owned();
+            info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse::<usize>().unwrap()
+        })
+        .sum();
+    assert_eq!(backs, stack.iter().map(|p| p.pages.len()).sum::<usize>() + stack.len());
+
+    // A PDF locked with a password: its batch is quarantined, with the reason in French.
+    let locked_src = dir.path().join("clear.pdf");
+    std::fs::write(&locked_src, synth::scanner_pdf(&[synth::PdfPage::Bitonal(synth::text_page_pixels(60))], 300.0))
+        .unwrap();
+    let aside = dir.path().join("SCAN_0002.pdf");
+    let qpdf = Command::new("qpdf")
+        .args(["--encrypt", "code", "owner", "256", "--"])
+        .arg(&locked_src)
+        .arg(&aside)
+        .output()
+        .expect("qpdf is installed (tests/run.sh)");
+    assert!(qpdf.status.success());
+    std::fs::rename(&aside, hot.join("SCAN_0002.pdf")).unwrap();
+    let q = hot.join("quarantaine");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let reason = loop {
+        let found = std::fs::read_dir(&q)
+            .ok()
+            .and_then(|d| d.flatten().find_map(|e| std::fs::read_to_string(e.path().join("RAISON.txt")).ok()));
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no quarantine; log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(reason.contains("SCAN_0002.pdf") && reason.contains("protégé par un mot de passe"), "{reason}");
+    let log = scanner.log();
+    for secret in nus.iter().chain([&token]) {
+        assert!(!log.contains(secret.as_str()), "{secret} in the scanner log");
+    }
+    scanner.kill();
 }
