@@ -54,6 +54,10 @@ enum Command {
         /// Pages cleaned at once (default: every core).
         #[arg(long, env = "SCANNER_THREADS")]
         threads: Option<usize>,
+        /// Two files, the fronts then the backs of a stack scanned in two passes
+        /// (backs in reverse order, the stack turned over): their pages are interleaved.
+        #[arg(long)]
+        recto_verso: bool,
     },
     /// Print a separator sheet for a dossier and a kind of piece.
     Sheet {
@@ -97,6 +101,10 @@ enum Command {
         /// Pages cleaned at once (default: every core).
         #[arg(long, env = "SCANNER_THREADS")]
         threads: Option<usize>,
+        /// Each batch is two files, the fronts then the backs of a stack scanned in two passes on a
+        /// simplex feeder (backs in reverse order): their pages are interleaved.
+        #[arg(long, env = "SCANNER_RECTO_VERSO")]
+        recto_verso: bool,
         /// Days quarantined batches, blank pages and filing records are kept; older ones are deleted at start.
         #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = 30)]
         keep_days: u64,
@@ -152,7 +160,9 @@ fn threads(n: Option<usize>) -> usize {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Convert { images, output, threads: t } => convert_cmd(&images, &output, threads(t)),
+        Command::Convert { images, output, threads: t, recto_verso } => {
+            convert_cmd(&images, &output, threads(t), recto_verso)
+        }
         Command::PdfWorker(args) => {
             // Its exit status is its answer's; nothing else is printed.
             let code = crate::pdf_worker::worker_main(&args);
@@ -171,6 +181,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             settle_seconds,
             retry_max_seconds,
             threads: t,
+            recto_verso,
             keep_days,
         } => {
             let token = match (token_file, std::env::var("SCANNER_TOKEN")) {
@@ -208,6 +219,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 retry_max_secs: retry_max_seconds,
                 threads: threads(t),
                 pdf: PdfWorker::this_program().context("locating this program, to open PDFs")?,
+                recto_verso,
             };
             let stop = Arc::new(AtomicBool::new(false));
             // SIGTERM/SIGINT end the loop after the step in hand (the queue
@@ -229,11 +241,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn convert_cmd(images: &[PathBuf], output: &std::path::Path, threads: usize) -> anyhow::Result<()> {
+fn convert_cmd(images: &[PathBuf], output: &std::path::Path, threads: usize, recto_verso: bool) -> anyhow::Result<()> {
     let progress = |done: usize, all: usize| eprint!("\rnettoyage des scans : {done}/{all}");
     let pdf = PdfWorker::this_program().context("locating this program, to open PDFs")?;
     let (sources, pages) = convert::clean_files(images, &pdf, false, threads, &progress)?;
     eprintln!();
+    let pages = if recto_verso { convert::collate(&sources, pages).map_err(anyhow::Error::msg)? } else { pages };
     let (kept, blank): (Vec<_>, Vec<_>) = pages.iter().partition(|p| p.page.class != PageClass::Blank);
     if kept.is_empty() {
         bail!("every page is blank: nothing written");

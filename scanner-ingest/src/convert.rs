@@ -102,6 +102,32 @@ fn clean_file(path: &Path, pdf: &PdfWorker, find_qr: bool) -> Result<(SourceFile
     Ok((SourceFile { path: path.to_owned(), sha256 }, cleaned))
 }
 
+/// Pages of a stack scanned on a simplex feeder in two passes ("recto
+/// puis verso"): the first file holds the fronts in order, the second the
+/// backs, in reverse order, since the stack was turned over to scan them
+/// (as Paperless-ngx's double-sided collation has it). Returns the pages
+/// front, back, front, back…; the error is a French sentence for the
+/// quarantine.
+pub fn collate(sources: &[SourceFile], pages: Vec<ScannedPage>) -> Result<Vec<ScannedPage>, String> {
+    if sources.len() != 2 {
+        return Err(format!(
+            "recto-verso : le lot doit tenir en deux fichiers (les rectos, puis les versos), il en a {}",
+            sources.len()
+        ));
+    }
+    let (fronts, mut backs): (Vec<_>, Vec<_>) = pages.into_iter().partition(|p| p.file == 0);
+    if fronts.len() != backs.len() {
+        return Err(format!(
+            "recto-verso : {} recto(s) dans le premier fichier mais {} verso(s) dans le second ; numérisez à nouveau \
+             les deux faces de la pile",
+            fronts.len(),
+            backs.len()
+        ));
+    }
+    backs.reverse();
+    Ok(fronts.into_iter().zip(backs).flat_map(|(f, b)| [f, b]).collect())
+}
+
 /// The PDF of these pages.
 pub fn pdf(pages: &[&CleanPage]) -> Result<Vec<u8>, Error> {
     let encoded: Vec<&EncodedPage> = pages.iter().map(|p| &p.encoded).collect();

@@ -37,6 +37,8 @@ pub struct Watcher {
     pub threads: usize,
     /// How scanners' PDFs are opened.
     pub pdf: PdfWorker,
+    /// Each batch is two files, fronts then backs ([`convert::collate`]).
+    pub recto_verso: bool,
 }
 
 /// The state of the hot folder at the last look.
@@ -166,6 +168,14 @@ impl Watcher {
         let (sources, pages) = match convert::clean_files(&files, &self.pdf, true, self.threads, &progress) {
             Ok(r) => r,
             Err(e) => return self.quarantine_batch(batch, scanned_at, names, &e.to_string()),
+        };
+        let pages = if self.recto_verso {
+            match convert::collate(&sources, pages) {
+                Ok(p) => p,
+                Err(reason) => return self.quarantine_batch(batch, scanned_at, names, &reason),
+            }
+        } else {
+            pages
         };
         let today = time::OffsetDateTime::now_utc().date();
         let (groups, notes) = match batch::plan(&self.key, &sources, &pages, today) {

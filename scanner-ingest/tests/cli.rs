@@ -334,3 +334,33 @@ impl BitWriter {
         self.out
     }
 }
+
+#[test]
+fn recto_verso_interleaves_the_fronts_with_the_backs_turned_over() {
+    use synth::PdfPage;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Three sheets, six sides: fronts 1, 3, 5 in the first pass; the stack
+    // turned over, backs 6, 4, 2 in the second.
+    let sides: Vec<GrayImage> = (0..6).map(|i| synth::text_page_pixels(70 + i)).collect();
+    let file = |order: [usize; 3]| synth::scanner_pdf(&order.map(|i| PdfPage::Bitonal(sides[i].clone())), 300.0);
+    std::fs::write(d.join("rectos.pdf"), file([0, 2, 4])).unwrap();
+    std::fs::write(d.join("versos.pdf"), file([5, 3, 1])).unwrap();
+    let (ok, stdout, stderr) = convert(d, &["rectos.pdf", "versos.pdf", "--recto-verso"], "out.pdf");
+    assert!(ok, "{stdout}{stderr}");
+    let pages = render(&d.join("out.pdf"), 300);
+    assert_eq!(pages.len(), 6);
+    for (i, page) in pages.iter().enumerate() {
+        let kept = synth::ink_kept(&sides[i], page);
+        assert!(kept > 0.97, "page {} is not side {}: {kept:.3}", i + 1, i + 1);
+    }
+    // The measure tells sides apart.
+    let other = synth::ink_kept(&sides[1], &pages[0]);
+    assert!(other < 0.9, "side 2 matches page 1: {other:.3}");
+    // One side missing: refused, nothing written.
+    let short = synth::scanner_pdf(&[PdfPage::Bitonal(sides[5].clone()), PdfPage::Bitonal(sides[3].clone())], 300.0);
+    std::fs::write(d.join("versos.pdf"), short).unwrap();
+    let (ok, _, stderr) = convert(d, &["rectos.pdf", "versos.pdf", "--recto-verso"], "x.pdf");
+    assert!(!ok && stderr.contains("3 recto(s)") && stderr.contains("2 verso(s)"), "{stderr}");
+    assert!(!d.join("x.pdf").exists());
+}
