@@ -1,4 +1,5 @@
-//! The command line: `convert`, `sheet`, `watch`, `status`. Settings come
+//! The command line: `convert`, `sheet`, `watch`, `status`, `retry`,
+//! `discard`, `cleanup`. Settings come
 //! from options or the environment (`SCANNER_*`); the agent's token only
 //! from the environment or a file, never the command line (it would show
 //! in `ps`).
@@ -106,7 +107,7 @@ enum Command {
         #[arg(long, env = "SCANNER_RECTO_VERSO")]
         recto_verso: bool,
         /// Days quarantined batches, blank pages and filing records are kept; older ones are deleted at start.
-        #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = 30)]
+        #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = KEEP_DAYS)]
         keep_days: u64,
     },
     /// Delete quarantined batches, blank pages and filing records older than the retention (never the queue).
@@ -116,7 +117,7 @@ enum Command {
         #[command(flatten)]
         spool: SpoolArgs,
         /// Days kept (scans of identity papers should not stay on a workstation longer than needed).
-        #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = 30)]
+        #[arg(long, env = "SCANNER_KEEP_DAYS", default_value_t = KEEP_DAYS)]
         keep_days: u64,
     },
     /// (internal) Open one scanner PDF from stdin, confined; run by `watch` and `convert`.
@@ -128,6 +129,33 @@ enum Command {
         dir: PathBuf,
         #[command(flatten)]
         spool: SpoolArgs,
+        /// Batches scanned in the last DAYS are listed with their outcome.
+        #[arg(long, default_value_t = 7)]
+        days: u64,
+        /// One JSON document, for monitoring.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a quarantined lot through again, once its cause is fixed (the running watch takes it).
+    Retry {
+        /// The watched folder (locates the default spool).
+        dir: PathBuf,
+        #[command(flatten)]
+        spool: SpoolArgs,
+        /// The lot's name, as `status` lists it.
+        lot: String,
+    },
+    /// Remove a quarantined lot for good, recording why (shown by `status`).
+    Discard {
+        /// The watched folder (locates the default spool).
+        dir: PathBuf,
+        #[command(flatten)]
+        spool: SpoolArgs,
+        /// The lot's name, as `status` lists it.
+        lot: String,
+        /// Why it is abandoned (required), e.g. "papiers rendus au demandeur, déposés en ligne".
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -153,6 +181,11 @@ impl SpoolArgs {
         )
     }
 }
+
+/// Days a workstation keeps quarantined batches, blank pages and filing
+/// records (they name dossiers and hold scans of identity papers): 15, the
+/// time a guichet has to digitise what it received.
+const KEEP_DAYS: u64 = 15;
 
 fn threads(n: Option<usize>) -> usize {
     n.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1)
@@ -230,7 +263,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             watcher.run(&stop)?;
             Ok(())
         }
-        Command::Status { dir, spool } => crate::status::print(&spool.spool(&dir)),
+        Command::Status { dir, spool, days, json } => crate::status::print(&spool.spool(&dir), days, json),
+        Command::Retry { dir, spool, lot } => match crate::lots::retry(&spool.spool(&dir), &lot)? {
+            crate::lots::Retried::Batch(b) => {
+                println!("{lot} : renvoyé au traitement comme le lot {b} (le `watch` en cours le reprend)");
+                Ok(())
+            }
+            crate::lots::Retried::Piece(j) => {
+                println!("{lot} : pièce remise dans la file d'envoi au coffre ({j})");
+                Ok(())
+            }
+        },
+        Command::Discard { dir, spool, lot, reason } => {
+            let d = crate::lots::discard(&spool.spool(&dir), &lot, &reason)?;
+            println!(
+                "{lot} : abandonné ({} fichier(s) supprimé(s)) ; raison enregistrée : {}",
+                d.files.len(),
+                d.reason
+            );
+            Ok(())
+        }
         Command::Cleanup { dir, spool, keep_days } => {
             let spool = spool.spool(&dir);
             let gone =

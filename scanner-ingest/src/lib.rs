@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cli;
 pub mod convert;
 pub mod error;
+pub mod lots;
 pub mod pdf_worker;
 pub mod queue;
 pub mod scan;

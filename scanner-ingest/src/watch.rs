@@ -81,6 +81,7 @@ impl Watcher {
                 settling = Settling::default();
                 self.process(&batch)?;
             }
+            self.retried()?;
             self.drain(stop)?;
             std::thread::sleep(self.poll);
         }
@@ -109,6 +110,25 @@ impl Watcher {
         batches.sort();
         for b in batches {
             tracing::info!(batch.id = %b, "resuming a batch claimed before a restart");
+            self.process(&b)?;
+        }
+        Ok(())
+    }
+
+    /// Processes the batches `scanner-ingest retry` put back in the spool
+    /// (claimed whole there, as `claim` does).
+    fn retried(&self) -> Result<(), Error> {
+        let root = self.spool.incoming_root();
+        let Ok(entries) = std::fs::read_dir(&root) else { return Ok(()) };
+        let mut batches: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".tmp"))
+            .collect();
+        batches.sort();
+        for b in batches {
+            tracing::info!(batch.id = %b, "processing a lot sent again from quarantine");
             self.process(&b)?;
         }
         Ok(())

@@ -375,7 +375,7 @@ fn scan_stack_as_pdf(hot: &Path, key: &SheetKey, stack: &[Papers<'_>], name: &st
 }
 
 #[tokio::test]
-async fn a_scanners_duplex_pdf_is_filed_in_the_right_dossiers_and_a_locked_one_is_quarantined() {
+async fn a_scanners_duplex_pdf_is_filed_right_and_quarantined_lots_are_retried_or_discarded() {
     let dir = tempfile::tempdir().unwrap();
     let (token, first) = setup(dir.path());
     let listen = format!("127.0.0.1:{}", free_port());
@@ -448,9 +448,63 @@ async fn a_scanners_duplex_pdf_is_filed_in_the_right_dossiers_and_a_locked_one_i
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     assert!(reason.contains("SCAN_0002.pdf") && reason.contains("protégé par un mot de passe"), "{reason}");
+    let lot = only_lot(&q);
+    // The agent removes it with a reason; the status keeps the trace.
+    let bad = scanner_cmd(&hot, &["discard", &lot, "--reason", ""]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--reason"));
+    let out = scanner_cmd(&hot, &["discard", &lot, "--reason", "PDF verrouillé, pile numérisée à nouveau"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!q.join(&lot).exists());
+
+    // Pages with no sheet before them: quarantined; the agent scans the
+    // missing sheet into the lot's folder and sends it again.
+    let stray = synth::scanner_pdf(&[synth::PdfPage::Bitonal(synth::text_page_pixels(61))], 300.0);
+    std::fs::write(dir.path().join("SCAN_0004.pdf"), stray).unwrap();
+    std::fs::rename(dir.path().join("SCAN_0004.pdf"), hot.join("SCAN_0004.pdf")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_dir(&q).unwrap().count() == 0 {
+        assert!(Instant::now() < deadline, "no quarantine; log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let lot = only_lot(&q);
+    let reason = std::fs::read_to_string(q.join(&lot).join("RAISON.txt")).unwrap();
+    assert!(reason.contains("avant la première feuille"), "{reason}");
+    let payload = key.payload(&nus[0], "situation_familiale", GUICHET, time::OffsetDateTime::now_utc().date()).unwrap();
+    let sheet = synth::sheet_scan(&payload, &nus[0], "situation_familiale");
+    std::fs::write(q.join(&lot).join("SCAN_0003.jpg"), synth::jpeg(&sheet, 300)).unwrap();
+    let out = scanner_cmd(&hot, &["retry", &lot]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pieces = pieces_when(&api, &nus[0], 2, Instant::now() + Duration::from_secs(120), &scanner).await;
+    assert!(pieces.iter().any(|p| p["kind"] == "situation_familiale" && p["current"]["pages"] == 1), "{pieces:?}");
+    assert_eq!(std::fs::read_dir(&q).unwrap().count(), 0, "the retried lot left the quarantine");
+    // What the guichet sees: every batch with its outcome, the discarded lot
+    // with its reason.
+    let status = scanner_cmd(&hot, &["status", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let outcomes: Vec<&str> =
+        status["batches"].as_array().unwrap().iter().map(|b| b["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "queued").count(), 2, "{status}");
+    assert_eq!(status["discarded"][0]["reason"], "PDF verrouillé, pile numérisée à nouveau");
+    assert_eq!(status["filed"].as_array().unwrap().len(), 4);
+    let text = String::from_utf8_lossy(&scanner_cmd(&hot, &["status"]).stdout).into_owned();
+    assert!(text.contains("Lots abandonnés : 1") && text.contains("découpé en 3 pièce(s)"), "{text}");
     let log = scanner.log();
     for secret in nus.iter().chain([&token]) {
         assert!(!log.contains(secret.as_str()), "{secret} in the scanner log");
     }
     scanner.kill();
+}
+
+/// The one lot in quarantine.
+fn only_lot(q: &Path) -> String {
+    let lots: Vec<String> =
+        std::fs::read_dir(q).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(lots.len(), 1, "{lots:?}");
+    lots[0].clone()
+}
+
+/// `scanner-ingest ARGS HOT` (the spool's default place beside the folder).
+fn scanner_cmd(hot: &Path, args: &[&str]) -> std::process::Output {
+    let (verb, rest) = args.split_first().unwrap();
+    Command::new(scanner_bin()).arg(verb).arg(hot).args(rest).output().unwrap()
 }
