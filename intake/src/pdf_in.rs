@@ -10,7 +10,7 @@
 use hayro::{
     PixmapSettings, RenderCache, RenderSettings,
     hayro_interpret::InterpreterSettings,
-    hayro_syntax::{LoadPdfError, Pdf},
+    hayro_syntax::{LoadPdfError, Pdf, page::Page},
     render,
     vello_cpu::color::palette::css::WHITE,
 };
@@ -23,6 +23,23 @@ use crate::{Limits, RENDER_DPI, Refusal, RefusalCode, image_in::too_many_pages, 
 const MAX_RENDER_SIDE: f32 = 5000.0;
 
 pub(crate) fn rasterise(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
+    let pdf = open(bytes, limits)?;
+    let renderer = Renderer::new();
+    let mut out = Vec::with_capacity(pdf.pages().len());
+    for page in pdf.pages().iter() {
+        out.push(renderer.page(page, RENDER_DPI, MAX_RENDER_SIDE, |rgba, w, h, dpi| {
+            let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+            RgbImage::from_raw(w, h, rgb)
+                .map(|pixels| PageImage::from_rgb(pixels, dpi))
+                .ok_or_else(|| Refusal::unusable(RefusalCode::RenderFailed, "pixmap size"))
+        })??);
+    }
+    Ok(out)
+}
+
+/// Opens a PDF with hayro: a password, encryption it cannot open, damage,
+/// no page or too many are refusals.
+pub(crate) fn open(bytes: &[u8], limits: &Limits) -> Result<Pdf, Refusal> {
     let pdf = Pdf::new(bytes.to_vec()).map_err(|e| match e {
         // hayro does not export its DecryptionError type; its variant name
         // is the only handle on "a password is needed".
@@ -46,37 +63,56 @@ pub(crate) fn rasterise(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>,
     if pages.len() > limits.max_pages {
         return Err(too_many_pages(limits));
     }
-    let cache = RenderCache::new();
-    let interpreter = InterpreterSettings::default();
-    let settings = RenderSettings::default();
-    let mut out = Vec::with_capacity(pages.len());
-    for page in pages.iter() {
+    Ok(pdf)
+}
+
+/// Renders pages over white, sharing hayro's cache across them.
+pub(crate) struct Renderer<'a> {
+    cache: RenderCache<'a>,
+    interpreter: InterpreterSettings,
+    settings: RenderSettings,
+}
+
+impl<'a> Renderer<'a> {
+    pub(crate) fn new() -> Self {
+        Self {
+            cache: RenderCache::new(),
+            interpreter: InterpreterSettings::default(),
+            settings: RenderSettings::default(),
+        }
+    }
+
+    /// Renders `page` at `dpi`, lowered so that its longer side stays within
+    /// `max_side` pixels, and hands `then` the premultiplied RGBA pixels
+    /// (over opaque white, so the colour channels are final), the width,
+    /// the height and the resolution rendered at.
+    pub(crate) fn page<T>(
+        &self,
+        page: &'a Page<'a>,
+        dpi: f32,
+        max_side: f32,
+        then: impl FnOnce(&[u8], u32, u32, f32) -> T,
+    ) -> Result<T, Refusal> {
         let (wpt, hpt) = page.render_dimensions();
         if !(wpt.is_finite() && hpt.is_finite()) || wpt < 1.0 || hpt < 1.0 {
             return Err(Refusal::unusable(RefusalCode::BrokenPdf, "a page of the PDF has no usable size"));
         }
-        let mut scale = RENDER_DPI / 72.0;
+        let mut scale = dpi / 72.0;
         let longest = wpt.max(hpt) * scale;
-        if longest > MAX_RENDER_SIDE {
-            scale *= MAX_RENDER_SIDE / longest;
+        if longest > max_side {
+            scale *= max_side / longest;
         }
         let pixmap = render(
             page,
-            &cache,
-            &interpreter,
-            &settings,
+            &self.cache,
+            &self.interpreter,
+            &self.settings,
             &PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
         );
         let (w, h) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
         if w == 0 || h == 0 {
             return Err(Refusal::unusable(RefusalCode::BrokenPdf, "a page of the PDF renders to nothing"));
         }
-        // Premultiplied RGBA over an opaque white background: the colour
-        // channels are the final colours.
-        let rgb: Vec<u8> = pixmap.data_as_u8_slice().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        let pixels =
-            RgbImage::from_raw(w, h, rgb).ok_or_else(|| Refusal::unusable(RefusalCode::RenderFailed, "pixmap size"))?;
-        out.push(PageImage::from_rgb(pixels, scale * 72.0));
+        Ok(then(pixmap.data_as_u8_slice(), w, h, scale * 72.0))
     }
-    Ok(out)
 }

@@ -11,17 +11,13 @@
 //! Hostile input: run only inside a confined worker. Page content is read
 //! with a bound on its decompressed size; renders are capped in pixels.
 
-use hayro::{
-    PixmapSettings, RenderCache, RenderSettings,
-    hayro_interpret::InterpreterSettings,
-    hayro_syntax::{LoadPdfError, Pdf},
-    render,
-    vello_cpu::color::palette::css::WHITE,
-};
 use image::{GrayImage, RgbImage};
 use lopdf::{Document, Object, ObjectId};
 
-use crate::{Limits, PageImage, Refusal, RefusalCode, image_in::too_many_pages};
+use crate::{
+    Limits, PageImage, Refusal, RefusalCode,
+    pdf_in::{Renderer, open},
+};
 
 /// A page of a scanner's PDF.
 #[derive(Debug)]
@@ -59,22 +55,8 @@ pub fn scanner_pages(
     limits: &Limits,
     mut each: impl FnMut(ScanPage) -> Result<(), Refusal>,
 ) -> Result<usize, Refusal> {
-    let pdf = Pdf::new(bytes.to_vec()).map_err(|e| match e {
-        LoadPdfError::Decryption(d) if format!("{d:?}") == "PasswordProtected" => {
-            Refusal::unusable(RefusalCode::PasswordProtected, "the PDF is protected by a password")
-        }
-        LoadPdfError::Decryption(d) => {
-            Refusal::unusable(RefusalCode::Encrypted, format!("the PDF's encryption cannot be opened ({d:?})"))
-        }
-        LoadPdfError::Invalid => Refusal::unusable(RefusalCode::BrokenPdf, "the PDF is damaged"),
-    })?;
+    let pdf = open(bytes, limits)?;
     let pages = pdf.pages();
-    if pages.is_empty() {
-        return Err(Refusal::unusable(RefusalCode::NoPages, "the PDF has no page that can be read"));
-    }
-    if pages.len() > limits.max_pages {
-        return Err(too_many_pages(limits));
-    }
     // The structure is read a second time, by lopdf, only to find single
     // images; a document it cannot read is rendered page by page.
     let singles: Vec<Option<Single>> = match Document::load_mem(bytes) {
@@ -83,16 +65,11 @@ pub fn scanner_pages(
         }
         _ => pages.iter().map(|_| None).collect(),
     };
-    let cache = RenderCache::new();
-    let interpreter = InterpreterSettings::default();
-    let settings = RenderSettings::default();
+    let renderer = Renderer::new();
     for (page, single) in pages.iter().zip(singles) {
         let (wpt, hpt) = page.render_dimensions();
-        if !(wpt.is_finite() && hpt.is_finite()) || wpt < 1.0 || hpt < 1.0 {
-            return Err(Refusal::unusable(RefusalCode::BrokenPdf, "a page of the PDF has no usable size"));
-        }
         let (dpi, gray) = match &single {
-            Some(s) => {
+            Some(s) if wpt >= 1.0 && hpt >= 1.0 => {
                 let (dx, dy) = (s.width * 72.0 / wpt, s.height * 72.0 / hpt);
                 // Drawn over the whole page, square pixels: the scanner's.
                 if let Some(jpeg) = s.jpeg.as_ref().filter(|_| (dx - dy).abs() <= dx * 0.02)
@@ -103,42 +80,21 @@ pub fn scanner_pages(
                 }
                 (dx.clamp(MIN_DPI, MAX_DPI), s.gray)
             }
-            None => (SOFTWARE_PAGE_DPI, false),
+            _ => (SOFTWARE_PAGE_DPI, false),
         };
-        let mut scale = dpi / 72.0;
-        let longest = wpt.max(hpt) * scale;
-        if longest > MAX_SIDE {
-            scale *= MAX_SIDE / longest;
-        }
-        let pixmap = render(
-            page,
-            &cache,
-            &interpreter,
-            &settings,
-            &PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
-        );
-        let (w, h) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
-        if w == 0 || h == 0 {
-            return Err(Refusal::unusable(RefusalCode::BrokenPdf, "a page of the PDF renders to nothing"));
-        }
-        let rgba = pixmap.data_as_u8_slice();
-        let dpi = scale * 72.0;
-        let image = if gray {
-            // Premultiplied over opaque white: the colour channels are final.
-            let luma: Vec<u8> = rgba
-                .chunks_exact(4)
-                .map(|p| ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8)
-                .collect();
-            let pixels = GrayImage::from_raw(w, h, luma)
-                .ok_or_else(|| Refusal::unusable(RefusalCode::RenderFailed, "pixmap size"))?;
-            PageImage::Gray { pixels, dpi }
-        } else {
-            let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-            let pixels = RgbImage::from_raw(w, h, rgb)
-                .ok_or_else(|| Refusal::unusable(RefusalCode::RenderFailed, "pixmap size"))?;
-            PageImage::Rgb { pixels, dpi }
-        };
-        each(ScanPage::Pixels(image))?;
+        let image = renderer.page(page, dpi, MAX_SIDE, |rgba, w, h, dpi| {
+            if gray {
+                let luma: Vec<u8> = rgba
+                    .chunks_exact(4)
+                    .map(|p| ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8)
+                    .collect();
+                GrayImage::from_raw(w, h, luma).map(|pixels| PageImage::Gray { pixels, dpi })
+            } else {
+                let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+                RgbImage::from_raw(w, h, rgb).map(|pixels| PageImage::Rgb { pixels, dpi })
+            }
+        })?;
+        each(ScanPage::Pixels(image.ok_or_else(|| Refusal::unusable(RefusalCode::RenderFailed, "pixmap size"))?))?;
     }
     Ok(pages.len())
 }
