@@ -241,17 +241,7 @@ async fn a_mixed_stack_is_filed_in_the_right_dossiers_and_a_forged_sheet_is_quar
     let forged = [Papers { nu: &nus[0], kind: "identite", pages: vec![Page::Text(8, 1.0)] }];
     scan_stack(&hot, &forger, &forged, 100);
     let q = hot.join("quarantaine");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let reason = loop {
-        let found = std::fs::read_dir(&q)
-            .ok()
-            .and_then(|d| d.flatten().find_map(|e| std::fs::read_to_string(e.path().join("RAISON.txt")).ok()));
-        if let Some(r) = found {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "no quarantine; log:\n{}", scanner.log());
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let reason = quarantine_reason(&q, &scanner).await;
     assert!(reason.contains("feuille de séparation refusée"), "{reason}");
     let pieces = pieces_when(&api, &nus[0], 1, Instant::now() + Duration::from_secs(5), &scanner).await;
     assert_eq!(pieces.len(), 1, "nothing from the forged batch was filed");
@@ -436,17 +426,7 @@ async fn a_scanners_duplex_pdf_is_filed_right_and_quarantined_lots_are_retried_o
     assert!(qpdf.status.success());
     std::fs::rename(&aside, hot.join("SCAN_0002.pdf")).unwrap();
     let q = hot.join("quarantaine");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let reason = loop {
-        let found = std::fs::read_dir(&q)
-            .ok()
-            .and_then(|d| d.flatten().find_map(|e| std::fs::read_to_string(e.path().join("RAISON.txt")).ok()));
-        if let Some(r) = found {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "no quarantine; log:\n{}", scanner.log());
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let reason = quarantine_reason(&q, &scanner).await;
     assert!(reason.contains("SCAN_0002.pdf") && reason.contains("protégé par un mot de passe"), "{reason}");
     let lot = only_lot(&q);
     // The agent removes it with a reason; the status keeps the trace.
@@ -461,13 +441,8 @@ async fn a_scanners_duplex_pdf_is_filed_right_and_quarantined_lots_are_retried_o
     let stray = synth::scanner_pdf(&[synth::PdfPage::Bitonal(synth::text_page_pixels(61))], 300.0);
     std::fs::write(dir.path().join("SCAN_0004.pdf"), stray).unwrap();
     std::fs::rename(dir.path().join("SCAN_0004.pdf"), hot.join("SCAN_0004.pdf")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::fs::read_dir(&q).unwrap().count() == 0 {
-        assert!(Instant::now() < deadline, "no quarantine; log:\n{}", scanner.log());
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let reason = quarantine_reason(&q, &scanner).await;
     let lot = only_lot(&q);
-    let reason = std::fs::read_to_string(q.join(&lot).join("RAISON.txt")).unwrap();
     assert!(reason.contains("avant la première feuille"), "{reason}");
     let payload = key.payload(&nus[0], "situation_familiale", GUICHET, time::OffsetDateTime::now_utc().date()).unwrap();
     let sheet = synth::sheet_scan(&payload, &nus[0], "situation_familiale");
@@ -507,4 +482,20 @@ fn only_lot(q: &Path) -> String {
 fn scanner_cmd(hot: &Path, args: &[&str]) -> std::process::Output {
     let (verb, rest) = args.split_first().unwrap();
     Command::new(scanner_bin()).arg(verb).arg(hot).args(rest).output().unwrap()
+}
+
+/// The reason of the first lot found in quarantine, once one is there
+/// (within two minutes).
+async fn quarantine_reason(q: &Path, scanner: &Scanner) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let found = std::fs::read_dir(q)
+            .ok()
+            .and_then(|d| d.flatten().find_map(|e| std::fs::read_to_string(e.path().join("RAISON.txt")).ok()));
+        if let Some(r) = found {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "no quarantine; log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
