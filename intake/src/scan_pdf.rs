@@ -68,14 +68,14 @@ pub fn scanner_pages(
     let renderer = Renderer::new();
     for (page, single) in pages.iter().zip(singles) {
         let (wpt, hpt) = page.render_dimensions();
-        let (dpi, gray) = match &single {
+        let (dpi, gray) = match single {
             Some(s) if wpt >= 1.0 && hpt >= 1.0 => {
                 let (dx, dy) = (s.width * 72.0 / wpt, s.height * 72.0 / hpt);
                 // Drawn over the whole page, square pixels: the scanner's.
-                if let Some(jpeg) = s.jpeg.as_ref().filter(|_| (dx - dy).abs() <= dx * 0.02)
+                if let Some(jpeg) = s.jpeg.filter(|_| (dx - dy).abs() <= dx * 0.02)
                     && (MIN_DPI..=MAX_DPI).contains(&dx)
                 {
-                    each(ScanPage::Jpeg { bytes: jpeg.clone(), dpi: dx })?;
+                    each(ScanPage::Jpeg { bytes: jpeg, dpi: dx })?;
                     continue;
                 }
                 (dx.clamp(MIN_DPI, MAX_DPI), s.gray)
