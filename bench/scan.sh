@@ -2,7 +2,9 @@
 # scanner-ingest against img2pdf (PyPI) and ImageMagick on the same 300-dpi
 # A4 text scans, in one run. Reports pages per second, bytes per text page
 # and whether text strokes survive (page 1 rendered back by poppler and
-# compared with its clean source).
+# compared with its clean source). Then the same pages as an office
+# scanner's PDF (one CCITT G4 image a page) against poppler's `pdfimages
+# -all` extracting those images, which does no cleanup at all.
 #
 #   bench/scan.sh [PAGES]      (default 20; needs img2pdf, imagemagick, poppler-utils)
 set -euo pipefail
@@ -33,13 +35,29 @@ done
 t_im=$(echo "$(now) - $t0" | bc -l)
 t_ours=$(median3 "${ours[@]}"); t_img=$(median3 "${img[@]}")
 
+# The scanner's PDF: opened in the confined worker, every page cleaned and
+# classed, against the images merely copied out.
+pdf_ours=(); pdf_pi=()
+for _ in 1 2 3; do
+  pdf_ours+=("$(time_it "$BIN" convert "$W/in/scanner-g4.pdf" -o "$W/ours-from-pdf.pdf")")
+  rm -rf "$W/pi"; mkdir "$W/pi"
+  pdf_pi+=("$(time_it pdfimages -all "$W/in/scanner-g4.pdf" "$W/pi/p")")
+done
+t_pdf=$(median3 "${pdf_ours[@]}"); t_pi=$(median3 "${pdf_pi[@]}")
+n_pi=$(find "$W/pi" -type f | wc -l)
+[ "$n_pi" -eq "$N" ] || { echo "pdfimages extracted $n_pi images, not $N" >&2; exit 1; }
+qpdf --check "$W/ours-from-pdf.pdf" >/dev/null
+n_out=$(pdfinfo "$W/ours-from-pdf.pdf" | sed -n 's/^Pages: *//p')
+b_pdf_in=$(stat -c %s "$W/in/scanner-g4.pdf"); b_pdf=$(stat -c %s "$W/ours-from-pdf.pdf")
+
 qpdf --check "$W/ours.pdf" >/dev/null
 pdftoppm -r 300 -gray -png -f 1 -l 1 -singlefile "$W/ours.pdf" "$W/ours-001"
 read -r kept matched < <(target/release/examples/bench_scans compare "$W/in/source-001.png" "$W/ours-001.png")
 
 b_ours=$(stat -c %s "$W/ours.pdf"); b_img=$(stat -c %s "$W/img2pdf.pdf"); b_im=$(cat "$W"/im-*.tif | wc -c)
 awk -v n="$N" -v to="$t_ours" -v ti="$t_img" -v tm="$t_im" -v bo="$b_ours" -v bi="$b_img" -v bm="$b_im" \
-    -v k="$kept" -v m="$matched" -v cores="$(nproc)" 'BEGIN {
+    -v k="$kept" -v m="$matched" -v cores="$(nproc)" \
+    -v tp="$t_pdf" -v tpi="$t_pi" -v bpi="$b_pdf_in" -v bp="$b_pdf" -v np="$n_out" 'BEGIN {
   printf "%d pages, 300-dpi A4 text scans, %d cores\n", n, cores
   printf "%-28s %9s %14s\n", "", "pages/s", "bytes/page"
   printf "%-28s %9.2f %14d\n", "scanner-ingest convert", n/to, bo/n
@@ -48,4 +66,9 @@ awk -v n="$N" -v to="$t_ours" -v ti="$t_img" -v tm="$t_im" -v bo="$b_ours" -v bi
   printf "speed: %.1fx ImageMagick (target >= 10), %.2f of img2pdf (target >= 0.2)\n", tm/to, ti/to
   printf "size: 1/%.0f of img2pdf per text page (target >= 20)\n", bi/bo
   printf "legibility (page 1 rendered back at 300 dpi): source ink kept %.2f%%, output ink on source strokes %.2f%%\n", k*100, m*100
+  printf "\n%d-page scanner PDF, CCITT G4 pages (%d bytes/page)\n", n, bpi/n
+  printf "%-28s %9s %14s\n", "", "pages/s", "bytes/page"
+  printf "%-28s %9.2f %14d\n", "scanner-ingest convert", n/tp, bp/np
+  printf "%-28s %9.2f %14s\n", "pdfimages -all (extracts)", n/tpi, "-"
+  printf "speed: %.2f of pdfimages, which only copies the images out; %d pages out, qpdf --check clean\n", tpi/tp, np
 }'

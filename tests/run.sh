@@ -21,14 +21,15 @@ echo "== tools the tests use"
 # worker's peak memory; Chromium and chromedriver run the page tests;
 # zbarimg reads separator sheets' QR codes back; libheif1 decodes HEIC
 # photos (the intake worker loads it), exiftool reads renditions' images,
-# gcc builds the fsync-dropping library of the power-cut test.
+# gcc builds the fsync-dropping library of the power-cut test, jbig2dec
+# reads back the JBIG2 pages the scanner tests write.
 if ! command -v qpdf >/dev/null || ! command -v pdftoppm >/dev/null || [ ! -x /usr/bin/time ] ||
    ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zbarimg >/dev/null ||
    [ ! -x /usr/sbin/nginx ] || ! command -v exiftool >/dev/null || ! ldconfig -p | grep 'libheif\.so\.1 ' >/dev/null ||
-   ! command -v cc >/dev/null; then
+   ! command -v cc >/dev/null || ! command -v jbig2dec >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qpdf poppler-utils time chromium chromium-driver zbar-tools \
-    nginx-light libheif1 libimage-exiftool-perl gcc
+    nginx-light libheif1 libimage-exiftool-perl gcc jbig2dec
 fi
 # prometheus-client parses /metrics, openapi-spec-validator checks the
 # OpenAPI document, the aws CLI reads Garage's objects as an outside client,

@@ -2,7 +2,10 @@
 //!
 //! * `bench_scans make DIR N` writes N 300-dpi A4 text scans (grain, dust,
 //!   a few degrees of skew, dark borders) as `DIR/page-NNN.jpg`, plus the
-//!   clean source of page 1 (straight, no border) as `DIR/source-001.png`.
+//!   clean source of page 1 (straight, no border) as `DIR/source-001.png`,
+//!   and the same N pages as an office scanner's scan-to-folder PDF in
+//!   "black and white" mode (each page one CCITT G4 image) as
+//!   `DIR/scanner-g4.pdf`.
 //! * `bench_scans compare SOURCE.png RENDERED.png` prints the share of the
 //!   source's ink found in the rendering and the reverse (text strokes
 //!   preserved, nothing invented), each within one pixel.
@@ -16,6 +19,7 @@ fn main() -> anyhow::Result<()> {
             let dir = std::path::Path::new(&args[2]);
             let n: u64 = args[3].parse()?;
             std::fs::create_dir_all(dir)?;
+            let mut bitonal = Vec::new();
             for i in 1..=n {
                 let source = synth::text_page_pixels(1000 + i);
                 let noisy = synth::scanner_noise(&source, i, 8.0, 150);
@@ -27,7 +31,9 @@ fn main() -> anyhow::Result<()> {
                     synth::on_scanner(&noisy, angle * 0.8, 30)
                 };
                 std::fs::write(dir.join(format!("page-{i:03}.jpg")), synth::jpeg(&page, 300))?;
+                bitonal.push(synth::PdfPage::Bitonal(page));
             }
+            std::fs::write(dir.join("scanner-g4.pdf"), synth::scanner_pdf(&bitonal, 300.0))?;
             Ok(())
         }
         Some("compare") if args.len() == 4 => {

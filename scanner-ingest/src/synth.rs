@@ -238,6 +238,12 @@ pub enum PdfPage {
     /// Bitonal CCITT Group 4 (text in "black and white" mode): thresholded
     /// at mid-grey as the scanner's firmware does.
     Bitonal(GrayImage),
+    /// Bitonal JBIG2, thresholded the same way: one immediate lossless
+    /// generic region, MMR-coded. Scanners mostly write arithmetic-coded or
+    /// symbol regions, for which no encoder is packaged here; this is the
+    /// JBIG2 coding that can be written from the G4 encoder, and it takes
+    /// the reader through the same `JBIG2Decode` filter.
+    Jbig2(GrayImage),
 }
 
 /// One PDF holding `pages` at `dpi`, each a single image over the whole
@@ -248,12 +254,73 @@ pub fn scanner_pdf(pages: &[PdfPage], dpi: f32) -> Vec<u8> {
         .filter_map(|p| match p {
             PdfPage::Gray(g) => intake::EncodedPage::jpeg(&PageImage::Gray { pixels: g.clone(), dpi }, 85).ok(),
             PdfPage::Colour(c) => intake::EncodedPage::jpeg(&PageImage::Rgb { pixels: c.clone(), dpi }, 85).ok(),
-            PdfPage::Bitonal(g) => {
+            PdfPage::Bitonal(g) | PdfPage::Jbig2(g) => {
                 let bits = crate::scan::bitonal::threshold(g, 128);
                 let Ok(data) = crate::scan::bitonal::group4(&bits, g.width());
                 Some(intake::EncodedPage::group4(data, g.width(), g.height(), dpi))
             }
         })
         .collect();
-    intake::build_pdf_from(&encoded.iter().collect::<Vec<_>>(), &[]).unwrap_or_default()
+    let pdf = intake::build_pdf_from(&encoded.iter().collect::<Vec<_>>(), &[]).unwrap_or_default();
+    let jbig2: Vec<usize> = pages.iter().enumerate().filter(|(_, p)| matches!(p, PdfPage::Jbig2(_))).map(|(i, _)| i).collect();
+    if jbig2.is_empty() { pdf } else { as_jbig2(&pdf, &jbig2) }
+}
+
+/// The PDF with the G4 images of pages `at` (0-based) recoded as JBIG2.
+fn as_jbig2(pdf: &[u8], at: &[usize]) -> Vec<u8> {
+    use lopdf::{Object, dictionary};
+    let mut doc = lopdf::Document::load_mem(pdf).expect("a PDF written here");
+    let pages: Vec<lopdf::ObjectId> = doc.get_pages().into_values().collect();
+    for &i in at {
+        let images = doc.get_page_images(pages[i]).expect("page images");
+        let id = images[0].id;
+        let Ok(Object::Stream(stream)) = doc.get_object_mut(id) else { panic!("image stream") };
+        let (width, height) = (
+            stream.dict.get(b"Width").and_then(Object::as_i64).expect("width") as u32,
+            stream.dict.get(b"Height").and_then(Object::as_i64).expect("height") as u32,
+        );
+        let data = jbig2_mmr(&stream.content, width, height);
+        stream.dict = dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => width, "Height" => height,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 1, "Filter" => "JBIG2Decode",
+        };
+        stream.set_content(data);
+    }
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("writing to memory");
+    out
+}
+
+/// A JBIG2 stream as PDF embeds it (no file header, no end-of-page
+/// segment, ISO 32000 7.4.7): a page information segment, then one
+/// immediate lossless generic region over the whole page whose data is the
+/// T.6 (G4) coding of the bitmap, which is what JBIG2's MMR mode reads.
+/// Both codings start each line with a white run, so the G4 data serves as
+/// it is; JBIG2 calls black 1, as PDF's `JBIG2Decode` draws it.
+pub fn jbig2_mmr(g4: &[u8], width: u32, height: u32) -> Vec<u8> {
+    fn segment(out: &mut Vec<u8>, number: u32, kind: u8, data: &[u8]) {
+        out.extend(number.to_be_bytes());
+        out.push(kind); // segment type; 1-byte page association
+        out.push(0); // refers to no other segment
+        out.push(1); // page 1
+        out.extend((data.len() as u32).to_be_bytes());
+        out.extend(data);
+    }
+    let mut page = Vec::with_capacity(19);
+    page.extend(width.to_be_bytes());
+    page.extend(height.to_be_bytes());
+    page.extend([0u8; 8]); // resolution unknown (the PDF page gives it)
+    page.push(0x01); // eventually lossless, white background, OR
+    page.extend([0u8; 2]); // not striped
+    let mut region = Vec::with_capacity(18 + g4.len());
+    region.extend(width.to_be_bytes());
+    region.extend(height.to_be_bytes());
+    region.extend([0u8; 8]); // at (0, 0)
+    region.push(0); // combined by OR
+    region.push(0x01); // MMR
+    region.extend(g4);
+    let mut out = Vec::new();
+    segment(&mut out, 0, 48, &page);
+    segment(&mut out, 1, 39, &region);
+    out
 }

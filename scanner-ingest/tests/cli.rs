@@ -185,14 +185,16 @@ fn a_scanners_pdf_is_cleaned_like_the_same_pages_as_image_files() {
     let skewed = synth::on_scanner(&synth::scanner_noise(&synth::text_page_pixels(32), 32, 8.0, 100), -2.5, 30);
     let photo = synth::photo_page(33);
     let back = synth::blank_page(34);
+    let jbig2 = synth::text_page_pixels(35);
     // The stack as one PDF: text in bitonal G4, a skewed grey page and a
-    // photo in JPEG, a duplex blank back in G4.
+    // photo in JPEG, a duplex blank back in G4, text in JBIG2.
     let pdf = synth::scanner_pdf(
         &[
             PdfPage::Bitonal(text.clone()),
             PdfPage::Gray(skewed.clone()),
             PdfPage::Bitonal(back.clone()),
             PdfPage::Colour(photo.clone()),
+            PdfPage::Jbig2(jbig2.clone()),
         ],
         300.0,
     );
@@ -209,24 +211,51 @@ fn a_scanners_pdf_is_cleaned_like_the_same_pages_as_image_files() {
     std::fs::write(d.join("p2.jpg"), synth::jpeg(&skewed, 300)).unwrap();
     std::fs::write(d.join("p3.jpg"), synth::jpeg(&back, 300)).unwrap();
     std::fs::write(d.join("p4.jpg"), synth::jpeg_rgb(&photo, 300)).unwrap();
-    let (ok, images_stdout, stderr) = convert(d, &["p1.png", "p2.jpg", "p3.jpg", "p4.jpg"], "images.pdf");
+    jbig2.save(d.join("p5.png")).unwrap();
+    let (ok, images_stdout, stderr) = convert(d, &["p1.png", "p2.jpg", "p3.jpg", "p4.jpg", "p5.png"], "images.pdf");
     assert!(ok, "{images_stdout}{stderr}");
     let census = |s: &str| {
         s.lines().next().and_then(|l| l.split_once(": ")).and_then(|x| x.1.split_once("), ")).map(|x| x.0.to_owned())
     };
     assert_eq!(census(&stdout), census(&images_stdout), "{stdout}\n{images_stdout}");
-    assert!(stdout.contains("3 pages (2 texte, 0 niveaux de gris, 1 couleur)"), "{stdout}");
+    assert!(stdout.contains("4 pages (3 texte, 0 niveaux de gris, 1 couleur)"), "{stdout}");
     assert!(stdout.contains("1 page(s) blanche(s)") && stdout.contains("pile.pdf page 3"), "{stdout}");
     for f in ["out.pdf", "out.blanches.pdf"] {
         qpdf_ok(&d.join(f));
     }
     // At the resolution the PDF carries, text strokes kept both ways.
     let pages = render(&d.join("out.pdf"), 300);
-    assert_eq!(pages.len(), 3);
-    let (w, h) = pages[0].dimensions();
-    assert!((2479..=2480).contains(&w) && (3507..=3508).contains(&h), "{w}×{h}");
-    let (kept, added) = (synth::ink_kept(&text, &pages[0]), synth::ink_kept(&pages[0], &text));
-    assert!(kept > 0.97 && added > 0.97, "source ink kept {kept:.3}, output ink matching source {added:.3}");
+    assert_eq!(pages.len(), 4);
+    for (source, out) in [(&text, &pages[0]), (&jbig2, &pages[3])] {
+        let (w, h) = out.dimensions();
+        assert!((2479..=2480).contains(&w) && (3507..=3508).contains(&h), "{w}×{h}");
+        let (kept, added) = (synth::ink_kept(source, out), synth::ink_kept(out, source));
+        assert!(kept > 0.97 && added > 0.97, "source ink kept {kept:.3}, output ink matching source {added:.3}");
+    }
+}
+
+/// The JBIG2 pages the tests write are JBIG2 by another decoder's account:
+/// jbig2dec (Debian) reads the embedded stream back to the thresholded page.
+#[test]
+fn a_jbig2_page_made_here_decodes_in_jbig2dec_to_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = synth::text_page_pixels(36);
+    let pdf = synth::scanner_pdf(&[synth::PdfPage::Jbig2(page.clone())], 300.0);
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let images = doc.get_page_images(*doc.get_pages().values().next().unwrap()).unwrap();
+    assert_eq!(images[0].filters.as_deref(), Some(&["JBIG2Decode".to_owned()][..]));
+    std::fs::write(dir.path().join("page.jb2"), images[0].content).unwrap();
+    let out = Command::new("jbig2dec")
+        .args(["-e", "-t", "png", "-o"])
+        .arg(dir.path().join("page.png"))
+        .arg(dir.path().join("page.jb2"))
+        .output()
+        .expect("jbig2dec is installed (tests/run.sh)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let decoded = image::open(dir.path().join("page.png")).unwrap().to_luma8();
+    assert_eq!(decoded.dimensions(), page.dimensions());
+    let differ = decoded.pixels().zip(page.pixels()).filter(|(a, b)| (a.0[0] < 128) != (b.0[0] < 128)).count();
+    assert_eq!(differ, 0, "every pixel as thresholded at mid-grey");
 }
 
 #[test]

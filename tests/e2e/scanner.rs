@@ -4,9 +4,10 @@
 //! dossiers with their scan provenance; a forged sheet sends its batch to
 //! quarantine; with the vault stopped (and scanner-ingest killed) during
 //! the batch, everything is filed once both are back, and nothing twice;
-//! the same kind of stack delivered as one duplex PDF (G4 and JPEG pages,
-//! blank backs) is filed the same way, and a password-locked PDF goes to
-//! quarantine.
+//! the same kind of stack delivered as one duplex PDF (G4, JBIG2 and JPEG
+//! pages, blank backs) is filed the same way, and a password-locked PDF goes to
+//! quarantine; a piece the vault refused is sent again by the agent, through
+//! a vault outage, and filed once.
 
 use std::{
     path::{Path, PathBuf},
@@ -330,7 +331,7 @@ async fn with_the_vault_down_and_the_scanner_killed_nothing_is_lost_or_filed_twi
 }
 
 /// The stack as a scan-to-folder scanner delivers it in duplex: one PDF,
-/// sheets and grey pages in JPEG, text in bitonal G4, photos in colour
+/// sheets and grey pages in JPEG, text in bitonal G4 or JBIG2, photos in colour
 /// JPEG, and behind every sheet and every single-sided page its blank back.
 /// Returns the PDF's SHA-256 (every group's provenance names it).
 fn scan_stack_as_pdf(hot: &Path, key: &SheetKey, stack: &[Papers<'_>], name: &str) -> String {
@@ -350,6 +351,9 @@ fn scan_stack_as_pdf(hot: &Path, key: &SheetKey, stack: &[Papers<'_>], name: &st
                     let t = synth::scanner_noise(&synth::text_page_pixels(*seed), *seed, 8.0, 100);
                     pages.push(PdfPage::Gray(synth::on_scanner(&t, *angle, 30)));
                 }
+                // Straight ones bitonal: G4, or JBIG2 as some scanners
+                // write (odd seeds).
+                Page::Text(seed, _) if seed % 2 == 1 => pages.push(PdfPage::Jbig2(synth::text_page_pixels(*seed))),
                 Page::Text(seed, _) => pages.push(PdfPage::Bitonal(synth::text_page_pixels(*seed))),
                 Page::Photo(seed) => pages.push(PdfPage::Colour(synth::photo_page(*seed))),
                 Page::Blank(seed) => pages.push(PdfPage::Bitonal(synth::blank_page(*seed))),
@@ -468,6 +472,68 @@ async fn a_scanners_duplex_pdf_is_filed_right_and_quarantined_lots_are_retried_o
         assert!(!log.contains(secret.as_str()), "{secret} in the scanner log");
     }
     scanner.kill();
+}
+
+/// A piece the vault refused (here: larger than its upload limit) waits in
+/// quarantine with the vault's reason; the operator raises the limit, and
+/// the agent sends it again while the vault is still restarting: it waits
+/// in the queue, not in quarantine, and is filed once the vault is back,
+/// once, under the same idempotency key.
+#[tokio::test]
+async fn a_piece_the_vault_refused_is_sent_again_and_filed_once_the_vault_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, nu) = setup(dir.path());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let data = dir.path().join("vault");
+    let mut server = Server::start(&data, &[("VAULT_LISTEN", &listen), ("VAULT_MAX_UPLOAD_BYTES", "4096")]);
+    let base = server.base.clone();
+    let api = Api::new(&server, &token);
+    let key_file = guichet_key(dir.path());
+    let key = SheetKey::from_file(&key_file).unwrap();
+    let hot = dir.path().join("scans");
+    std::fs::create_dir_all(&hot).unwrap();
+    let scanner = Scanner::start(&hot, &base, &key_file, &token, dir.path().join("s.log"));
+    let stack = [Papers { nu: &nu, kind: "ressources", pages: vec![Page::Text(71, 0.0)] }];
+    scan_stack(&hot, &key, &stack, 0);
+    let q = hot.join("quarantaine");
+    let reason = quarantine_reason(&q, &scanner).await;
+    assert!(reason.starts_with("Le coffre a refusé cette pièce : 413"), "{reason}");
+    let lot = only_lot(&q);
+    assert!(q.join(&lot).join("piece.pdf").exists() && q.join(&lot).join("job.json").exists());
+    let status = String::from_utf8_lossy(&scanner_cmd(&hot, &["status"]).stdout).into_owned();
+    assert!(status.contains("413"), "the status says why: {status}");
+
+    // The vault goes down for its new setting; the agent retries meanwhile.
+    server.kill();
+    let out = scanner_cmd(&hot, &["retry", &lot]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!q.join(&lot).exists(), "the lot left the quarantine");
+    let queue = hot.join(".scanner-ingest/queue").join(&lot);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(queue.join("job.json")).is_ok_and(|j| j.contains("vault unreachable")) {
+        assert!(Instant::now() < deadline, "the retried piece was not tried; log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!q.exists() || std::fs::read_dir(&q).unwrap().count() == 0, "a vault outage quarantines nothing");
+    let status = String::from_utf8_lossy(&scanner_cmd(&hot, &["status"]).stdout).into_owned();
+    assert!(status.contains("En attente d'envoi au coffre : 1"), "{status}");
+
+    let server = Server::start(&data, &[("VAULT_LISTEN", &listen)]);
+    assert_eq!(server.base, base);
+    let pieces = pieces_when(&api, &nu, 1, Instant::now() + Duration::from_secs(120), &scanner).await;
+    assert_eq!(pieces.len(), 1, "{pieces:?}");
+    assert_eq!(pieces[0]["kind"], "ressources");
+    assert_eq!(pieces[0]["versions"], 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while queue.exists() {
+        assert!(Instant::now() < deadline, "the job stayed queued; log:\n{}", scanner.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status: Value = serde_json::from_slice(&scanner_cmd(&hot, &["status", "--json"]).stdout).unwrap();
+    let filed = status["filed"].as_array().unwrap();
+    assert_eq!(filed.len(), 1, "{status}");
+    assert_eq!(filed[0]["piece"], pieces[0]["id"], "{status}");
+    drop(server);
 }
 
 /// The one lot in quarantine.

@@ -126,7 +126,8 @@ async fn show_page(
                             @if let Some(scan) = &v.scan {
                                 "numérisée par " (by.map_or("?", |n| n.as_str()))
                                 " le " (fr::moment(zone, scan.scanned_at)) " sur le poste " (scan.host)
-                                " (" (scan.images_sha256.len()) " image(s) de scan, empreintes conservées)"
+                                " (" (scan.images_sha256.len()) " image(s) de scan, empreintes conservées), classée dans le dossier le "
+                                (fr::moment(zone, v.uploaded_at))
                             } @else {
                                 "déposée par "
                                 @match by {
@@ -148,6 +149,7 @@ async fn show_page(
             }
         }))
         h2 { "Imprimer une feuille de séparation" }
+        (scanned_here(&view, &session.principal, zone, &label))
         form.dnu-form method="get" action=(format!("/dossiers/{nu}/feuille.pdf")) {
             div.fr-select-group {
                 label.fr-label for="sheet-kind" { "Type des pièces qui suivront la feuille" }
@@ -162,6 +164,44 @@ async fn show_page(
         p { a.fr-link href="/dossiers" { "Retour aux dossiers" } }
     };
     Ok(page(vault, &format!("Dossier {nu}"), Some(session), main).into_response())
+}
+
+/// What this guichet's scanner filed in the dossier, beside the sheet
+/// that starts the next batch: the agent sees whether the morning's stack
+/// arrived before printing another sheet for it. Only the current version
+/// of each piece, and only what the agent's own organisation scanned.
+fn scanned_here(
+    view: &crate::dossiers::show::DossierView,
+    principal: &Principal,
+    zone: crate::clock::Zone,
+    label: &dyn Fn(&str) -> String,
+) -> Markup {
+    let Principal::Agent(agent) = principal else { return html! {} };
+    let here: Vec<_> = view
+        .pieces
+        .iter()
+        .filter_map(|p| {
+            let v = p.current.as_ref()?;
+            let scan = v.scan.as_ref()?;
+            (v.uploaded_by_organisation == Some(agent.organisation.id)).then_some((p, v, scan))
+        })
+        .collect();
+    html! {
+        @if here.is_empty() {
+            p { "Aucune pièce de ce dossier n'a encore été numérisée à votre guichet." }
+        } @else {
+            (super::table("scanned-here", "Pièces numérisées à votre guichet", &["Pièce", "Numérisée le", "Classée dans le dossier le", "Poste"], html! {
+                @for (p, v, scan) in &here {
+                    tr {
+                        td { (label(&p.kind)) @if let Some(m) = &p.member { " (" (m) ")" } }
+                        td { (fr::moment(zone, scan.scanned_at)) }
+                        td { (fr::moment(zone, v.uploaded_at)) }
+                        td { (scan.host) }
+                    }
+                }
+            }))
+        }
+    }
 }
 
 pub async fn upload(
