@@ -262,7 +262,8 @@ pub fn scanner_pdf(pages: &[PdfPage], dpi: f32) -> Vec<u8> {
         })
         .collect();
     let pdf = intake::build_pdf_from(&encoded.iter().collect::<Vec<_>>(), &[]).unwrap_or_default();
-    let jbig2: Vec<usize> = pages.iter().enumerate().filter(|(_, p)| matches!(p, PdfPage::Jbig2(_))).map(|(i, _)| i).collect();
+    let jbig2: Vec<usize> =
+        pages.iter().enumerate().filter(|(_, p)| matches!(p, PdfPage::Jbig2(_))).map(|(i, _)| i).collect();
     if jbig2.is_empty() { pdf } else { as_jbig2(&pdf, &jbig2) }
 }
 

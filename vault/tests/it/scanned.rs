@@ -157,17 +157,23 @@ async fn the_dossier_page_shows_what_this_guichet_scanned_and_when_it_was_filed(
     let nu = app.register().await;
     let cookie = crate::web::agent_cookie(&app).await;
     let page = || async {
-        let r = app.send(Request::get(format!("/dossiers/{nu}")).header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+        let r = app
+            .send(Request::get(format!("/dossiers/{nu}")).header("cookie", &cookie).body(Body::empty()).unwrap())
+            .await;
         assert_eq!(r.status, StatusCode::OK);
         String::from_utf8(r.body.unwrap().to_vec()).unwrap()
     };
     let sheet_section = |html: &str| html.split("Imprimer une feuille de séparation").nth(1).unwrap().to_owned();
-    assert!(sheet_section(&page().await).contains("Aucune pièce de ce dossier n'a encore été numérisée à votre guichet"));
+    assert!(
+        sheet_section(&page().await).contains("Aucune pièce de ce dossier n'a encore été numérisée à votre guichet")
+    );
 
-    let by_hand = upload_as(&app, &app.guichet_token, &nu, "hand-0001", &[("kind", "identite")], &doc_of(3000, 4)).await;
+    let by_hand =
+        upload_as(&app, &app.guichet_token, &nu, "hand-0001", &[("kind", "identite")], &doc_of(3000, 4)).await;
     assert_eq!(by_hand.status, StatusCode::CREATED, "{:?}", by_hand.body);
     // 2025-11-25 10:00 UTC: 11:00 in Paris, where the service's zone is.
-    let scan = json!({"host": "scan-mairie-01", "scanned_at": 1_764_064_800_000i64, "images_sha256": ["c3".repeat(32)]});
+    let scan =
+        json!({"host": "scan-mairie-01", "scanned_at": 1_764_064_800_000i64, "images_sha256": ["c3".repeat(32)]});
     let r = upload_as(
         &app,
         &app.scanner_token,
@@ -183,10 +189,16 @@ async fn the_dossier_page_shows_what_this_guichet_scanned_and_when_it_was_filed(
 
     let html = page().await;
     let section = sheet_section(&html);
-    let table = section.split("id=\"scanned-here\"").nth(1).expect("the table of this guichet's scans").split("</table>").next().unwrap();
+    let table = section
+        .split("id=\"scanned-here\"")
+        .nth(1)
+        .expect("the table of this guichet's scans")
+        .split("</table>")
+        .next()
+        .unwrap();
     let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
     assert_eq!(rows.len(), 1, "only the scanned piece: {table}");
-    assert!(rows[0].contains("25 novembre 2025 à 11:00"), "scanned when: {}", rows[0]);
+    assert!(rows[0].contains("25/11/2025 à 11:00"), "scanned when: {}", rows[0]);
     assert!(rows[0].contains(&filed), "filed when ({filed}): {}", rows[0]);
     assert!(rows[0].contains("scan-mairie-01"));
     // The provenance column of the pieces' table says both as well.
