@@ -58,7 +58,7 @@ pub fn clean_files(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let r = clean_file(path, pdf, find_qr);
+                    let r = clean_file(path, pdf, find_qr, threads);
                     if let Ok(mut all) = results.lock() {
                         all[i] = Some(r);
                     }
@@ -82,7 +82,12 @@ pub fn clean_files(
     Ok((sources, pages))
 }
 
-fn clean_file(path: &Path, pdf: &PdfWorker, find_qr: bool) -> Result<(SourceFile, Vec<CleanPage>), Error> {
+fn clean_file(
+    path: &Path,
+    pdf: &PdfWorker,
+    find_qr: bool,
+    threads: usize,
+) -> Result<(SourceFile, Vec<CleanPage>), Error> {
     let input = |message: String| Error::Input { path: path.to_owned(), message };
     let len = std::fs::metadata(path).map_err(|e| input(e.to_string()))?.len();
     if len > MAX_FILE_BYTES {
@@ -92,14 +97,73 @@ fn clean_file(path: &Path, pdf: &PdfWorker, find_qr: bool) -> Result<(SourceFile
     let sha256 = hex::encode(digest::digest(&digest::SHA256, &bytes));
     let limits = Limits { max_pages: 500, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
     // A scanner's PDF is opened only by the confined worker.
-    let raw = if intake::detect(&bytes).is_ok_and(|f| f == intake::Format::Pdf) {
-        pdf.pages(&bytes).map_err(input)?
-    } else {
-        intake::decode_scan(&bytes, &limits).map_err(|e| input(e.to_string()))?
-    };
+    if intake::detect(&bytes).is_ok_and(|f| f == intake::Format::Pdf) {
+        let cleaned = clean_pdf(&bytes, pdf, find_qr, threads).map_err(|e| match e {
+            PdfFailure::Worker(message) => input(message),
+            PdfFailure::Page(e) => e,
+        })?;
+        return Ok((SourceFile { path: path.to_owned(), sha256 }, cleaned));
+    }
+    let raw = intake::decode_scan(&bytes, &limits).map_err(|e| input(e.to_string()))?;
     drop(bytes);
     let cleaned = raw.into_iter().map(|p| scan::clean(p, find_qr)).collect::<Result<Vec<_>, _>>()?;
     Ok((SourceFile { path: path.to_owned(), sha256 }, cleaned))
+}
+
+enum PdfFailure {
+    /// The worker refused the PDF or failed: a French sentence.
+    Worker(String),
+    /// A page it delivered could not be cleaned.
+    Page(Error),
+}
+
+/// A scanner's PDF, its pages cleaned on `threads` cores as the worker
+/// delivers them: a stack is usually one PDF, and its pages, not its files,
+/// are what there is to share out. At most `threads` pages wait between
+/// the worker and the cleaners, so memory stays a few pages whatever the
+/// stack's length.
+fn clean_pdf(bytes: &[u8], pdf: &PdfWorker, find_qr: bool, threads: usize) -> Result<Vec<CleanPage>, PdfFailure> {
+    let threads = threads.max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, crate::pdf_worker::RawPage)>(threads);
+    let rx = Mutex::new(rx);
+    let cleaned: Mutex<Vec<(usize, Result<CleanPage, PdfFailure>)>> = Mutex::new(Vec::new());
+    let read = std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let next = rx.lock().ok().and_then(|r| r.recv().ok());
+                    let Some((i, raw)) = next else { break };
+                    // A page's JPEG that does not decode is the PDF's fault.
+                    let page = match raw.decode() {
+                        Ok(p) => scan::clean(p, find_qr).map_err(PdfFailure::Page),
+                        Err(_) => Err(PdfFailure::Worker(format!(
+                            "la page {} de ce PDF n'a pas pu être lue (image endommagée) : numérisez le lot à nouveau",
+                            i + 1
+                        ))),
+                    };
+                    if let Ok(mut all) = cleaned.lock() {
+                        all.push((i, page));
+                    }
+                }
+            });
+        }
+        let tx = tx;
+        let mut n = 0;
+        // A send fails only if every cleaner is gone (a panic): the pages
+        // then come up short and the count below says so.
+        pdf.each_page(bytes, &mut |raw| {
+            let _ = tx.send((n, raw));
+            n += 1;
+        })
+    });
+    let pages = read.map_err(PdfFailure::Worker)?;
+    let mut cleaned =
+        cleaned.into_inner().map_err(|_| PdfFailure::Page(Error::Image("a page cleaner panicked".into())))?;
+    if cleaned.len() != pages {
+        return Err(PdfFailure::Page(Error::Image("a page cleaner panicked".into())));
+    }
+    cleaned.sort_by_key(|(i, _)| *i);
+    cleaned.into_iter().map(|(_, p)| p).collect()
 }
 
 /// Pages of a stack scanned on a simplex feeder in two passes ("recto

@@ -53,9 +53,15 @@ impl PdfWorker {
         Self { exe, memory_mib: 1024, cpu_seconds: 120, wall: Duration::from_secs(300), max_bytes: 512 << 20 }
     }
 
-    /// The pages of `pdf`, in order. The error is a French sentence for the
-    /// quarantine's RAISON.txt.
-    pub fn pages(&self, pdf: &[u8]) -> Result<Vec<PageImage>, String> {
+    /// Hands each page of `pdf` to `each` as the worker delivers it, in
+    /// order; returns their number. The error is a French sentence for the
+    /// quarantine's RAISON.txt. Pages come still encoded when it is a JPEG (the caller decodes it where
+    /// it cleans it, on any core). Pages handed over before a refusal are
+    /// to be dropped by the caller. The wall-clock limit counts only the
+    /// time spent waiting for the worker, not the time `each` takes: a
+    /// caller cleaning slowly holds the worker back through the pipe, and
+    /// that is not the PDF's fault.
+    pub fn each_page(&self, pdf: &[u8], each: &mut dyn FnMut(RawPage)) -> Result<usize, String> {
         let mut child = Command::new(&self.exe)
             .arg("pdf-worker")
             .arg("--memory-mib")
@@ -76,17 +82,16 @@ impl PdfWorker {
             return Err("le programme d'ouverture des PDF n'a pas pu démarrer".into());
         };
         let pid = child.id();
-        let done = Arc::new(AtomicBool::new(false));
+        let waiting = Arc::new(Waiting::default());
         let input = pdf.to_vec();
         let feeder = std::thread::spawn(move || {
             // A worker that dies early closes its end: nothing to report here.
             let _ = stdin.write_all(&input);
         });
-        let (wall, watched) = (self.wall, Arc::clone(&done));
+        let (wall, watched) = (self.wall, Arc::clone(&waiting));
         let watchdog = std::thread::spawn(move || {
-            let start = Instant::now();
-            while !watched.load(Ordering::Relaxed) {
-                if start.elapsed() >= wall {
+            while !watched.done.load(Ordering::Relaxed) {
+                if watched.so_far() >= wall {
                     kill(pid);
                     return true;
                 }
@@ -94,8 +99,8 @@ impl PdfWorker {
             }
             false
         });
-        let read = read_answer(BufReader::new(stdout));
-        done.store(true, Ordering::Relaxed);
+        let read = read_answer(BufReader::new(stdout), &waiting, each);
+        waiting.done.store(true, Ordering::Relaxed);
         let killed = watchdog.join().unwrap_or(false);
         if read.is_err() {
             kill(pid);
@@ -121,6 +126,58 @@ impl PdfWorker {
     }
 }
 
+/// A page as the worker delivered it: a JPEG still encoded, or pixels.
+#[derive(Debug)]
+pub enum RawPage {
+    Jpeg { bytes: Vec<u8>, dpi: f32 },
+    Pixels(PageImage),
+}
+
+impl RawPage {
+    /// The page's pixels; a JPEG decoded with the limits of any scan file,
+    /// at the resolution the PDF draws it at, not its header's.
+    pub fn decode(self) -> Result<PageImage, String> {
+        match self {
+            Self::Pixels(p) => Ok(p),
+            Self::Jpeg { bytes, dpi } => {
+                let limits = Limits { max_pages: 1, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
+                let mut decoded = intake::decode_scan(&bytes, &limits).map_err(|e| e.to_string())?;
+                match decoded.pop() {
+                    Some(PageImage::Gray { pixels, .. }) => Ok(PageImage::Gray { pixels, dpi }),
+                    Some(PageImage::Rgb { pixels, .. }) => Ok(PageImage::Rgb { pixels, dpi }),
+                    None => Err("a JPEG page without pixels".into()),
+                }
+            }
+        }
+    }
+}
+
+/// How long the caller has waited for the worker: the time spent reading
+/// its answer, not the time spent on the pages between reads.
+#[derive(Default)]
+struct Waiting {
+    done: AtomicBool,
+    clock: std::sync::Mutex<(Duration, Option<Instant>)>,
+}
+
+impl Waiting {
+    fn start(&self) {
+        if let Ok(mut c) = self.clock.lock() {
+            c.1 = Some(Instant::now());
+        }
+    }
+    fn stop(&self) {
+        if let Ok(mut c) = self.clock.lock()
+            && let Some(since) = c.1.take()
+        {
+            c.0 += since.elapsed();
+        }
+    }
+    fn so_far(&self) -> Duration {
+        self.clock.lock().map(|c| c.0 + c.1.map_or(Duration::ZERO, |s| s.elapsed())).unwrap_or(Duration::MAX)
+    }
+}
+
 /// Kills our own child, not yet waited for (so its pid is not reused).
 fn kill(pid: u32) {
     use rustix::process::{Pid, Signal, kill_process};
@@ -142,16 +199,19 @@ enum Line {
 }
 
 enum Answer {
-    Done(Vec<PageImage>),
-    Refused { code: String },
+    /// The number of pages handed over.
+    Done(usize),
+    Refused {
+        code: String,
+    },
 }
 
-/// Reads and checks the worker's answer; JPEG pages are decoded here, once,
-/// with the limits of any scan file.
-fn read_answer(mut r: impl BufRead) -> Result<Answer, String> {
+/// Reads and checks the worker's answer, handing each page to `each`.
+fn read_answer(mut r: impl BufRead, waiting: &Waiting, each: &mut dyn FnMut(RawPage)) -> Result<Answer, String> {
     let limits = Limits { max_pages: 1, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
-    let mut pages = Vec::new();
+    let mut pages = 0;
     loop {
+        waiting.start();
         let mut line = String::new();
         r.by_ref().take(4096).read_line(&mut line).map_err(|e| e.to_string())?;
         let line: Line = serde_json::from_str(line.trim_end()).map_err(|e| format!("garbled answer: {e}"))?;
@@ -170,35 +230,29 @@ fn read_answer(mut r: impl BufRead) -> Result<Answer, String> {
             }
             usize::try_from(n * channels).map_err(|e| e.to_string())
         };
-        match line {
-            Line::Jpeg { dpi, len } => {
-                let jpeg = bytes(&mut r, len)?;
-                let mut decoded = intake::decode_scan(&jpeg, &limits).map_err(|e| e.to_string())?;
-                let page = decoded.pop().ok_or("a JPEG page without pixels")?;
-                // The resolution the PDF draws it at, not the JPEG's header's.
-                pages.push(match page {
-                    PageImage::Gray { pixels, .. } => PageImage::Gray { pixels, dpi },
-                    PageImage::Rgb { pixels, .. } => PageImage::Rgb { pixels, dpi },
-                });
-            }
+        let page = match line {
+            Line::Jpeg { dpi, len } => RawPage::Jpeg { bytes: bytes(&mut r, len)?, dpi },
             Line::Gray { width, height, dpi } => {
                 let raw = bytes(&mut r, pixels(width, height, 1)?)?;
                 let pixels = image::GrayImage::from_raw(width, height, raw).ok_or("page size")?;
-                pages.push(PageImage::Gray { pixels, dpi });
+                RawPage::Pixels(PageImage::Gray { pixels, dpi })
             }
             Line::Rgb { width, height, dpi } => {
                 let raw = bytes(&mut r, pixels(width, height, 3)?)?;
                 let pixels = image::RgbImage::from_raw(width, height, raw).ok_or("page size")?;
-                pages.push(PageImage::Rgb { pixels, dpi });
+                RawPage::Pixels(PageImage::Rgb { pixels, dpi })
             }
-            Line::Done { pages: n } if n == pages.len() => return Ok(Answer::Done(pages)),
+            Line::Done { pages: n } if n == pages => return Ok(Answer::Done(pages)),
             Line::Done { .. } => return Err("page count mismatch".into()),
             // The worker's own words are English, for its log; the code is enough.
             Line::Refused { code, .. } => return Ok(Answer::Refused { code }),
-        }
-        if pages.len() > MAX_PAGES {
+        };
+        waiting.stop();
+        pages += 1;
+        if pages > MAX_PAGES {
             return Err("too many pages".into());
         }
+        each(page);
     }
 }
 
@@ -292,4 +346,49 @@ fn write_line(out: &mut impl Write, line: &Line, bytes: &[u8]) -> std::io::Resul
     serde_json::to_writer(&mut *out, line).map_err(std::io::Error::other)?;
     out.write_all(b"\n")?;
     out.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A stand-in worker: a shell script run in place of `scanner-ingest`.
+    fn worker(dir: &std::path::Path, script: &str, wall: Duration) -> PdfWorker {
+        let exe = dir.join("worker.sh");
+        std::fs::write(&exe, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o700)).unwrap();
+        PdfWorker { wall, ..PdfWorker::at(exe) }
+    }
+
+    #[test]
+    fn a_worker_that_hangs_is_killed_at_the_wall_clock_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = worker(dir.path(), "exec sleep 30", Duration::from_secs(1));
+        let t = Instant::now();
+        let err = w.each_page(b"%PDF-1.4", &mut |_| panic!("no page")).unwrap_err();
+        assert!(err.contains("a dépassé 1 secondes"), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+
+    /// The limit is the worker's time, not the caller's: pages cleaned slowly
+    /// between reads do not count against it (the stand-in stays alive after
+    /// its answer: a watchdog counting them would kill it mid-answer).
+    #[test]
+    fn time_the_caller_spends_on_pages_does_not_count_against_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = r#"printf '{"line":"gray","width":1,"height":1,"dpi":300.0}\n\377'"#;
+        let script = format!("cat >/dev/null; {page}; {page}; printf '{{\"line\":\"done\",\"pages\":2}}\\n'; sleep 2");
+        let w = worker(dir.path(), &script, Duration::from_secs(1));
+        let mut seen = Vec::new();
+        let n = w
+            .each_page(b"%PDF-1.4", &mut |raw| {
+                std::thread::sleep(Duration::from_millis(1500));
+                seen.push(raw.decode().unwrap());
+            })
+            .unwrap();
+        assert_eq!((n, seen.len()), (2, 2));
+        assert!(matches!(&seen[0], PageImage::Gray { pixels, dpi } if pixels.as_raw() == &[255] && *dpi == 300.0));
+    }
 }
