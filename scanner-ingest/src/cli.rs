@@ -285,9 +285,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Cleanup { dir, spool, keep_days } => {
             let spool = spool.spool(&dir);
+            // Modes put right on a spool made by an older version too.
+            spool.create()?;
             let gone =
                 spool.forget_older_than(Duration::from_secs(keep_days * 86_400), std::time::SystemTime::now())?;
-            eprintln!("{gone} entries older than {keep_days} days deleted (quarantine, blank pages, records)");
+            eprintln!(
+                "{gone} élément(s) de plus de {keep_days} jours supprimé(s) (quarantaine, pages blanches, relevés) ; \
+                 la file d'envoi n'est jamais touchée"
+            );
             Ok(())
         }
     }

@@ -393,3 +393,61 @@ fn recto_verso_interleaves_the_fronts_with_the_backs_turned_over() {
     assert!(!ok && stderr.contains("3 recto(s)") && stderr.contains("2 verso(s)"), "{stderr}");
     assert!(!d.join("x.pdf").exists());
 }
+
+/// Retention: `cleanup --keep-days 15` deletes the quarantined lots, blank
+/// pages and records older than 15 days and nothing younger, never the
+/// upload queue, and leaves every folder readable by the service account
+/// alone.
+#[test]
+fn cleanup_forgets_what_is_older_than_the_setting_and_nothing_younger() {
+    use std::{
+        os::unix::fs::PermissionsExt,
+        time::{Duration, SystemTime},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hot = dir.path().join("scans");
+    let (spool, q, blank) = (hot.join(".scanner-ingest"), hot.join("quarantaine"), hot.join("pages-blanches"));
+    let day = Duration::from_secs(86_400);
+    let aged = |path: &Path, days: u32| {
+        let when = SystemTime::now() - day * days;
+        std::fs::File::open(path).unwrap().set_modified(when).unwrap();
+    };
+    let mut entries = Vec::new();
+    for (name, days) in [("old", 16), ("young", 14)] {
+        let lot = q.join(format!("lot-{name}"));
+        std::fs::create_dir_all(&lot).unwrap();
+        std::fs::write(lot.join("RAISON.txt"), "test\n").unwrap();
+        let files = [
+            blank.join(format!("{name}.pdf")),
+            spool.join("done").join(format!("{name}.json")),
+            spool.join("reports").join(format!("{name}.json")),
+        ];
+        for f in &files {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "{}").unwrap();
+        }
+        // Not filed yet: however old, the queue keeps it.
+        let job = spool.join("queue").join(format!("job-{name}"));
+        std::fs::create_dir_all(&job).unwrap();
+        std::fs::write(job.join("job.json"), "{}").unwrap();
+        for p in files.iter().chain([&lot, &job]) {
+            aged(p, days);
+            entries.push((p.clone(), name));
+        }
+    }
+    for d in [&spool, &q, &blank] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = Command::new(bin()).arg("cleanup").arg(&hot).args(["--keep-days", "15"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("4 élément(s) de plus de 15 jours supprimé(s)"), "{stderr}");
+    for (path, name) in &entries {
+        let queued = path.starts_with(spool.join("queue"));
+        assert_eq!(path.exists(), *name == "young" || queued, "{}", path.display());
+    }
+    for d in [&spool, &q, &blank, &spool.join("queue"), &spool.join("done")] {
+        let mode = std::fs::metadata(d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
+}
