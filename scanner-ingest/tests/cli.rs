@@ -277,18 +277,7 @@ fn a_hostile_or_locked_pdf_is_refused_in_french_and_nothing_is_written() {
     std::fs::write(d.join("cut.pdf"), &garbage).unwrap();
     // A content stream that inflates to 2 GiB: the worker's memory limit
     // ends it, the caller survives.
-    let bomb = intake::sample::pdf(&[
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_vec(),
-        {
-            let body = flate_bomb(2048);
-            let mut s = format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", body.len()).into_bytes();
-            s.extend_from_slice(&body);
-            s.extend_from_slice(b"\nendstream");
-            s
-        },
-    ]);
+    let bomb = synth::flate_bomb_pdf(2048);
     std::fs::write(d.join("bomb.pdf"), &bomb).unwrap();
     for (file, words) in [("locked.pdf", "protégé par un mot de passe"), ("cut.pdf", "endommagé"), ("bomb.pdf", "PDF")]
     {
@@ -298,69 +287,6 @@ fn a_hostile_or_locked_pdf_is_refused_in_french_and_nothing_is_written() {
         assert!(stderr.contains(file) && stderr.contains(words), "{file}: {stderr}");
         assert!(!d.join("x.pdf").exists(), "{file}");
         assert!(started.elapsed() < std::time::Duration::from_secs(120), "{file}: {:?}", started.elapsed());
-    }
-}
-
-/// A zlib stream inflating to `mib` MiB of zeros from a few KiB per MiB.
-fn flate_bomb(mib: usize) -> Vec<u8> {
-    // Stored blocks would be as large as their output; a fixed-Huffman
-    // block of zeros is not, and is simple to write by hand: byte 0 as
-    // literal, then length-258 copies at distance 1, one block per MiB.
-    let mut w = BitWriter::default();
-    for i in 0..mib {
-        w.bits(u32::from(i + 1 == mib), 1); // BFINAL on the last
-        w.bits(1, 2); // fixed Huffman
-        w.huffman(0x30, 8); // literal 0
-        let mut left = (1usize << 20) - 1;
-        while left >= 258 {
-            w.huffman(0b1100_0101, 8); // length code 285 = 258
-            w.bits(0, 5); // distance code 0 = 1 (5 bits, reversed order irrelevant for 0)
-            left -= 258;
-        }
-        for _ in 0..left {
-            w.huffman(0x30, 8);
-        }
-        w.huffman(0, 7); // end of block (256)
-    }
-    let mut out = vec![0x78, 0x01];
-    out.extend(w.finish());
-    let n = (mib as u64) << 20;
-    let (a, b) = (1u64, n % 65_521);
-    out.extend_from_slice(&(((b << 16) | a) as u32).to_be_bytes());
-    out
-}
-
-#[derive(Default)]
-struct BitWriter {
-    out: Vec<u8>,
-    acc: u64,
-    n: u32,
-}
-
-impl BitWriter {
-    /// `count` bits of `value`, least significant first (deflate's order for
-    /// everything but Huffman codes).
-    fn bits(&mut self, value: u32, count: u32) {
-        self.acc |= u64::from(value) << self.n;
-        self.n += count;
-        while self.n >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.n -= 8;
-        }
-    }
-
-    /// A Huffman code of `len` bits, most significant first.
-    fn huffman(&mut self, code: u32, len: u32) {
-        let reversed = (0..len).fold(0, |r, i| (r << 1) | ((code >> i) & 1));
-        self.bits(reversed, len);
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        if self.n > 0 {
-            self.out.push(self.acc as u8);
-        }
-        self.out
     }
 }
 

@@ -5,8 +5,8 @@
 //! quarantine; with the vault stopped (and scanner-ingest killed) during
 //! the batch, everything is filed once both are back, and nothing twice;
 //! the same kind of stack delivered as one duplex PDF (G4, JBIG2 and JPEG
-//! pages, blank backs) is filed the same way, and a password-locked PDF goes to
-//! quarantine; a piece the vault refused is sent again by the agent, through
+//! pages, blank backs) is filed the same way, and a password-locked PDF and
+//! a decompression bomb go to quarantine; a piece the vault refused is sent again by the agent, through
 //! a vault outage, and filed once.
 
 use std::{
@@ -440,6 +440,18 @@ async fn a_scanners_duplex_pdf_is_filed_right_and_quarantined_lots_are_retried_o
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!q.join(&lot).exists());
 
+    // The intake corpus's worst case, a content stream inflating to 2 GiB:
+    // the confined worker's limits end it, its batch goes to quarantine,
+    // and `watch` carries on (the lots below are still taken).
+    std::fs::write(dir.path().join("SCAN_0005.pdf"), synth::flate_bomb_pdf(2048)).unwrap();
+    std::fs::rename(dir.path().join("SCAN_0005.pdf"), hot.join("SCAN_0005.pdf")).unwrap();
+    let reason = quarantine_reason(&q, &scanner).await;
+    assert!(reason.contains("SCAN_0005.pdf") && reason.contains("trop lourd à ouvrir"), "{reason}");
+    assert!(matches!(scanner.child.try_wait(), Ok(None)), "watch is still running");
+    let lot = only_lot(&q);
+    let out = scanner_cmd(&hot, &["discard", &lot, "--reason", "PDF piégé, signalé au service informatique"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
     // Pages with no sheet before them: quarantined; the agent scans the
     // missing sheet into the lot's folder and sends it again.
     let stray = synth::scanner_pdf(&[synth::PdfPage::Bitonal(synth::text_page_pixels(61))], 300.0);
@@ -463,10 +475,13 @@ async fn a_scanners_duplex_pdf_is_filed_right_and_quarantined_lots_are_retried_o
     let outcomes: Vec<&str> =
         status["batches"].as_array().unwrap().iter().map(|b| b["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes.iter().filter(|o| **o == "queued").count(), 2, "{status}");
-    assert_eq!(status["discarded"][0]["reason"], "PDF verrouillé, pile numérisée à nouveau");
+    let reasons: Vec<&str> =
+        status["discarded"].as_array().unwrap().iter().map(|d| d["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&"PDF verrouillé, pile numérisée à nouveau"), "{status}");
+    assert!(reasons.contains(&"PDF piégé, signalé au service informatique"), "{status}");
     assert_eq!(status["filed"].as_array().unwrap().len(), 4);
     let text = String::from_utf8_lossy(&scanner_cmd(&hot, &["status"]).stdout).into_owned();
-    assert!(text.contains("Lots abandonnés : 1") && text.contains("découpé en 3 pièce(s)"), "{text}");
+    assert!(text.contains("Lots abandonnés : 2") && text.contains("découpé en 3 pièce(s)"), "{text}");
     let log = scanner.log();
     for secret in nus.iter().chain([&token]) {
         assert!(!log.contains(secret.as_str()), "{secret} in the scanner log");
