@@ -11,7 +11,7 @@ use crate::{
     crypto::{CryptoError, DossierKey, MasterKeys},
     db::{Db, MigrationState},
     error::Error,
-    gate::{Costly, InFlight, SourceBudget},
+    gate::{Costly, InFlight, Line, SourceBudget},
     keys::{AuditKey, Keys, SheetKey},
     oidc,
     sandbox::Sandbox,
@@ -47,6 +47,8 @@ struct Inner {
     sheet_key: SheetKey,
     sign_in: SignInGates,
     uploads: InFlight,
+    /// Dossier PDF exports composing, and waiting their turn.
+    exports: Line,
     /// ProConnect and FranceConnect, when configured.
     proconnect: Option<oidc::Client>,
     franceconnect: Option<oidc::Client>,
@@ -108,6 +110,9 @@ impl Vault {
         let store = ObjectStore::open(&config.object_store).await?;
         let sandbox = Sandbox::new(&config.intake);
         let uploads = InFlight::new(config.max_uploads, config.max_uploads_per_caller);
+        // Thirty seconds in line at most: an export takes about a second, so
+        // a longer wait means the line is not moving.
+        let exports = Line::new(config.max_exports, config.export_queue, std::time::Duration::from_secs(30));
         let client = |p: Option<&crate::config::ProviderConfig>| {
             p.cloned()
                 .map(oidc::Client::new)
@@ -129,6 +134,7 @@ impl Vault {
                 sheet_key,
                 sign_in: SignInGates::new(),
                 uploads,
+                exports,
                 proconnect,
                 franceconnect,
                 mailer,
@@ -166,6 +172,11 @@ impl Vault {
     /// Uploads in progress, bounded in all and per caller.
     pub fn uploads(&self) -> &InFlight {
         &self.inner.uploads
+    }
+
+    /// The line dossier PDF exports wait in.
+    pub fn exports(&self) -> &Line {
+        &self.inner.exports
     }
 
     /// The identity provider of `kind`, when one is configured.

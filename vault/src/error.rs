@@ -53,6 +53,10 @@ pub enum Error {
     /// Costly work is bounded and every turn is taken: not the caller's fault.
     #[error("the service is busy; try again in {retry_after_s} seconds")]
     Busy { retry_after_s: i64 },
+    /// A bounded line of costly work (dossier exports) is full: the server
+    /// sheds the request, not the caller's fault (503 with Retry-After).
+    #[error("too many {what} are being prepared at once; try again in {retry_after_s} seconds")]
+    Saturated { what: &'static str, retry_after_s: i64 },
     /// Stored data failed authentication: tampering or corruption.
     #[error("integrity failure: {0}")]
     Integrity(String),
@@ -134,6 +138,8 @@ impl Error {
             Self::Integrity(_) => Failure::Integrity,
             Self::Database(_) | Self::Migrate(_) => Failure::Database,
             Self::Store(_) | Self::StoreUnreachable(_) | Self::StorageFull { .. } => Failure::ObjectStore,
+            // Load shed on purpose: nothing failed.
+            Self::Saturated { .. } => Failure::Refusal,
             e if e.is_internal() => Failure::Internal,
             _ => Failure::Refusal,
         }
@@ -160,6 +166,7 @@ impl Error {
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             Self::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            Self::Saturated { .. } => (StatusCode::SERVICE_UNAVAILABLE, "saturated"),
             Self::Stalled(_) => (StatusCode::REQUEST_TIMEOUT, "stalled"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
             Self::StorageFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
@@ -210,6 +217,10 @@ impl IntoResponse for Error {
                     "the document store cannot be reached; nothing was lost; try again in {UNAVAILABLE_RETRY_S} seconds"
                 )
             }
+            Self::Saturated { what, .. } => {
+                tracing::warn!(what, "line full: request refused with 503");
+                self.to_string()
+            }
             e if e.is_storage_full() => {
                 tracing::error!(error = %self, "storage full: request refused with 507");
                 "the store has no space left; nothing was kept; the operators have been alerted, try again later"
@@ -223,7 +234,9 @@ impl IntoResponse for Error {
         };
         let mut resp = (status, Json(ErrorBody::new(code, message))).into_response();
         let retry_after_s = match &self {
-            Self::Throttled { retry_after_s } | Self::Busy { retry_after_s } => Some(*retry_after_s),
+            Self::Throttled { retry_after_s }
+            | Self::Busy { retry_after_s }
+            | Self::Saturated { retry_after_s, .. } => Some(*retry_after_s),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_S),
             _ => None,
         };

@@ -1,6 +1,7 @@
 //! Gates in front of costly work an unauthenticated client can trigger:
 //! a bound on how many run at once ([`Costly`]) and a per-source budget of
-//! attempts ([`SourceBudget`]). In memory, per process: each replica guards
+//! attempts ([`SourceBudget`]); and a line for costly work agents ask for
+//! ([`Line`]: dossier exports). In memory, per process: each replica guards
 //! its own CPU and memory, which is what they protect.
 //!
 //! Why both: an Argon2id verification takes about 19 MiB and tens of
@@ -13,7 +14,10 @@
 use std::{
     collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -84,6 +88,57 @@ impl<R> Drop for Turn<R> {
         if let Some(r) = self.resource.take() {
             self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(r);
         }
+    }
+}
+
+/// At most `running` at once and `waiting` in line behind them; a caller
+/// finding the line full, or still in it after `wait`, is refused at once
+/// rather than queued without end (each waiting export holds a connection
+/// and, once in, its renditions in memory).
+#[derive(Debug)]
+pub struct Line {
+    running: Arc<Semaphore>,
+    waiting: usize,
+    in_line: Arc<AtomicUsize>,
+    wait: Duration,
+}
+
+/// A place in the line, left on drop (a client that hangs up while waiting
+/// leaves it too).
+struct InLine(Arc<AtomicUsize>);
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Line {
+    pub fn new(running: usize, waiting: usize, wait: Duration) -> Self {
+        Self { running: Arc::new(Semaphore::new(running.max(1))), waiting, in_line: Arc::default(), wait }
+    }
+
+    /// A turn, held until dropped; [`Busy`] when the line is full or the
+    /// wait ran out.
+    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Busy> {
+        if let Ok(turn) = self.running.clone().try_acquire_owned() {
+            return Ok(turn);
+        }
+        let place = InLine(Arc::clone(&self.in_line));
+        if self.in_line.fetch_add(1, Ordering::AcqRel) >= self.waiting {
+            return Err(Busy);
+        }
+        let turn = tokio::time::timeout(self.wait, self.running.clone().acquire_owned()).await;
+        drop(place);
+        match turn {
+            Ok(Ok(turn)) => Ok(turn),
+            _ => Err(Busy),
+        }
+    }
+
+    /// Callers waiting in line now.
+    pub fn waiting(&self) -> usize {
+        self.in_line.load(Ordering::Acquire)
     }
 }
 
@@ -223,6 +278,39 @@ fn prefix(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One running, one in line: a third is refused at once; the one in
+    /// line gets the turn when it is given back; a waiter that gives up (its
+    /// client hung up) leaves its place; the wait is bounded.
+    #[tokio::test]
+    async fn a_line_runs_its_share_holds_its_waiters_and_refuses_the_rest() {
+        let line = Arc::new(Line::new(1, 1, Duration::from_millis(300)));
+        let first = line.enter().await.unwrap();
+        let l = Arc::clone(&line);
+        let second = tokio::spawn(async move { l.enter().await.map(drop) });
+        while line.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(line.enter().await.unwrap_err(), Busy, "the line is full");
+        drop(first);
+        assert_eq!(second.await.unwrap(), Ok(()));
+        assert_eq!(line.waiting(), 0);
+
+        let held = line.enter().await.unwrap();
+        let l = Arc::clone(&line);
+        let gave_up = tokio::spawn(async move { l.enter().await.map(drop) });
+        while line.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        gave_up.abort();
+        let _ = gave_up.await;
+        assert_eq!(line.waiting(), 0, "a cancelled waiter left its place");
+        let t = Instant::now();
+        assert_eq!(line.enter().await.unwrap_err(), Busy, "still held after the wait");
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        drop(held);
+        assert!(line.enter().await.is_ok());
+    }
 
     fn ip(s: &str) -> Option<IpAddr> {
         s.parse().ok()

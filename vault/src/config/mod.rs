@@ -150,6 +150,9 @@ pub struct Config {
     /// Uploads in progress at once: in all, and per caller.
     pub max_uploads: usize,
     pub max_uploads_per_caller: usize,
+    /// Dossier PDF exports composed at once, and waiting in line.
+    pub max_exports: usize,
+    pub export_queue: usize,
     /// What one dossier may hold.
     pub quota: DossierQuota,
     pub nu_territory: String,
@@ -354,6 +357,8 @@ impl Config {
         let upload_idle = Duration::from_secs(s.upload_idle_seconds.unwrap_or(30).max(1));
         let max_uploads = s.max_uploads.unwrap_or(64).max(1);
         let max_uploads_per_caller = s.max_uploads_per_caller.unwrap_or(8).max(1);
+        let max_exports = s.max_exports.unwrap_or_else(one_per_core).max(1);
+        let export_queue = s.export_queue.unwrap_or(8);
         let nu_territory = s.nu_territory.unwrap_or_else(|| "000".into());
         if nu_territory.len() != 3 || !nu_territory.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
             return Err(Error::Config(format!(
@@ -438,6 +443,8 @@ impl Config {
             upload_idle,
             max_uploads,
             max_uploads_per_caller,
+            max_exports,
+            export_queue,
             quota: DossierQuota::default(),
             nu_territory,
             policy_dir: s.policy_dir,
@@ -469,6 +476,8 @@ impl Config {
             upload_idle: Duration::from_secs(30),
             max_uploads: 64,
             max_uploads_per_caller: 8,
+            max_exports: one_per_core(),
+            export_queue: 8,
             quota: DossierQuota::default(),
             nu_territory: "059".into(),
             policy_dir: None,
@@ -484,6 +493,11 @@ impl Config {
             notices: NoticeConfig { daily: false, ..NoticeConfig::default() },
         }
     }
+}
+
+/// Exports are CPU-bound: more at once than cores only queues them in memory.
+fn one_per_core() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 #[cfg(test)]

@@ -164,6 +164,16 @@ pub struct Settings {
     #[serde(alias = "vault_max_uploads_per_caller")]
     pub max_uploads_per_caller: Option<usize>,
 
+    /// Dossier PDF exports composed at once (each decodes, watermarks and re-encodes every page) [default: one per core].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_EXPORTS", global = true, value_name = "N")]
+    #[serde(alias = "vault_max_exports")]
+    pub max_exports: Option<usize>,
+
+    /// Dossier PDF exports waiting for their turn; beyond, or after 30 s in line, they answer 503 with Retry-After [default: 8].
+    #[arg(help_heading = heading::SERVER, long, env = "VAULT_EXPORT_QUEUE", global = true, value_name = "N")]
+    #[serde(alias = "vault_export_queue")]
+    pub export_queue: Option<usize>,
+
     /// Territory code (3 characters) that starts the numéros uniques this vault issues [default: 000].
     #[arg(help_heading = heading::POLICY, long, env = "VAULT_NU_TERRITORY", global = true, value_name = "CODE")]
     #[serde(alias = "vault_nu_territory")]
@@ -379,6 +389,8 @@ impl Settings {
             scrub_max_mib_per_second,
             max_uploads,
             max_uploads_per_caller,
+            max_exports,
+            export_queue,
             nu_territory,
             policy_dir,
             intake_memory_mib,

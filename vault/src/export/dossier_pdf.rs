@@ -175,8 +175,18 @@ fn completeness_words(c: &crate::domain::Completeness) -> String {
     out
 }
 
+/// When a refused export may come back: about what a few exports take.
+const EXPORT_RETRY_S: i64 = 5;
+
 pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Result<Response, Error> {
     let opened = access::open(vault, principal, nu, Action::DossierExport).await?;
+    // Decided first (a refusal is a refusal, whatever the load), then in
+    // line before any rendition is read into memory.
+    let _turn = vault
+        .exports()
+        .enter()
+        .await
+        .map_err(|_| Error::Saturated { what: "dossier exports", retry_after_s: EXPORT_RETRY_S })?;
     let dossier = opened.dossier();
     let dk = opened.key().await?;
     let mut org_names: HashMap<Uuid, String> = HashMap::new();

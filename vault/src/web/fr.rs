@@ -45,6 +45,9 @@ pub fn refusal(e: &Error) -> String {
         Error::Throttled { retry_after_s } | Error::Busy { retry_after_s } => {
             format!("le service est très sollicité : réessayez dans {retry_after_s} seconde(s).")
         }
+        Error::Saturated { retry_after_s, .. } => format!(
+            "trop d'exports de dossiers sont en préparation en ce moment : réessayez dans {retry_after_s} seconde(s)."
+        ),
         e if e.status() == axum::http::StatusCode::INSUFFICIENT_STORAGE => {
             "l'espace de stockage du service est plein : rien n'a été conservé. Les administrateurs sont \
              prévenus ; réessayez plus tard."

@@ -226,3 +226,48 @@ print(json.dumps(out))
     let id = app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
     assert_eq!(app.vault.db().audit_count(id, "applicant.export").await.unwrap(), 1);
 }
+
+/// Exports are composed a few at a time (`VAULT_MAX_EXPORTS`), a few more
+/// wait their turn (`VAULT_EXPORT_QUEUE`), and beyond that the vault answers
+/// 503 with `Retry-After` at once instead of piling every export on the
+/// cores; a caller the policy refuses is refused as ever, whatever the load.
+#[tokio::test]
+async fn exports_wait_their_turn_and_a_full_line_answers_503_with_retry_after() {
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
+    let app = TestApp::builder()
+        .tune(|c| {
+            c.max_exports = 1;
+            c.export_queue = 1;
+        })
+        .build()
+        .await;
+    let nu = app.register().await;
+    assert_eq!(app.upload(&nu, "identite", &doc_of(1000, 2)).await.status, StatusCode::CREATED);
+    let uri = format!("/api/v1/dossiers/{nu}/export.pdf");
+    let held = app.vault.exports().enter().await.unwrap();
+
+    let request = || Request::get(&uri).header("authorization", format!("Bearer {}", app.guichet_token));
+    let waiting = tokio::spawn(app.router.clone().oneshot(request().body(Body::empty()).unwrap()));
+    while app.vault.exports().waiting() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let full = app.get(&uri, &app.guichet_token).await;
+    assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(full.headers["retry-after"], "5");
+    let body = full.json();
+    assert_eq!(body["error"]["code"], "saturated", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("dossier exports"), "{body}");
+    // Refused by the policy (a number that names no dossier): 403 as ever, not 503.
+    let other = app.get("/api/v1/dossiers/0591125999999DKMAI/export.pdf", &app.bailleur_token).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+
+    drop(held);
+    let done = waiting.await.unwrap().unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let pdf = axum::body::to_bytes(done.into_body(), usize::MAX).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("e.pdf"), &pdf).unwrap();
+    assert!(qpdf(&["--check"], &dir.path().join("e.pdf")).status.success());
+    assert_eq!(app.vault.exports().waiting(), 0);
+}
