@@ -134,3 +134,44 @@ fn a_sheet_code_on_a_document_is_not_a_sheet() {
     assert!(own.iter().all(|&s| s < 0.6 * max), "a sheet's own print: {own:?}");
     assert!(pasted.iter().all(|&s| s > 1.5 * max), "a code pasted on text: {pasted:?}");
 }
+
+/// A scanner's G4 page is read as its own pixels, bit for bit, at the
+/// resolution the PDF draws it at (decoded straight from the CCITT data, no
+/// rendering); with `BlackIs1` the samples mean the other colour, and the
+/// page shows the negative, as every reader draws it.
+#[test]
+fn a_scanners_g4_page_is_read_as_its_own_pixels() {
+    use intake::scan_pdf::{ScanPage, scanner_pages};
+    let page = synth::scanner_noise(&synth::text_page_pixels(81), 81, 8.0, 100);
+    let black = scan::bitonal::threshold(&page, 128);
+    let pdf = synth::scanner_pdf(&[synth::PdfPage::Bitonal(page.clone())], 300.0);
+    let limits = intake::Limits { max_pages: 10, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
+    let read = |pdf: &[u8]| {
+        let mut pages = Vec::new();
+        scanner_pages(pdf, &limits, |p| {
+            pages.push(p);
+            Ok(())
+        })
+        .unwrap();
+        match pages.pop() {
+            Some(ScanPage::Pixels(PageImage::Gray { pixels, dpi })) => (pixels, dpi),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (pixels, dpi) = read(&pdf);
+    assert!((dpi - 300.0).abs() < 0.5, "{dpi}");
+    assert_eq!(pixels.dimensions(), page.dimensions());
+    let wrong = pixels.as_raw().iter().zip(&black).filter(|(p, b)| **p != if **b { 0 } else { 255 }).count();
+    assert_eq!(wrong, 0, "every pixel as the scanner coded it");
+
+    let mut doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let id = doc.get_page_images(*doc.get_pages().values().next().unwrap()).unwrap()[0].id;
+    let stream = doc.get_object_mut(id).unwrap().as_stream_mut().unwrap();
+    let mut parms = stream.dict.get(b"DecodeParms").unwrap().as_dict().unwrap().clone();
+    parms.set("BlackIs1", true);
+    stream.dict.set("DecodeParms", parms);
+    let mut negative = Vec::new();
+    doc.save_to(&mut negative).unwrap();
+    let (inverted, _) = read(&negative);
+    assert!(inverted.as_raw().iter().zip(pixels.as_raw()).all(|(a, b)| *a == 255 - *b));
+}
