@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 
 /// Pages of one PDF at most (a long duplex stack).
 pub const MAX_PAGES: usize = 500;
+/// What one page the worker sends back may be, checked before it is
+/// decoded or allocated: the limits of any scan file.
+const ONE_PAGE: Limits = Limits { max_pages: 1, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
 /// Exit status when confinement itself failed.
 const CONFINEMENT_FAILED: u8 = 3;
 
@@ -140,8 +143,7 @@ impl RawPage {
         match self {
             Self::Pixels(p) => Ok(p),
             Self::Jpeg { bytes, dpi } => {
-                let limits = Limits { max_pages: 1, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
-                let mut decoded = intake::decode_scan(&bytes, &limits).map_err(|e| e.to_string())?;
+                let mut decoded = intake::decode_scan(&bytes, &ONE_PAGE).map_err(|e| e.to_string())?;
                 match decoded.pop() {
                     Some(PageImage::Gray { pixels, .. }) => Ok(PageImage::Gray { pixels, dpi }),
                     Some(PageImage::Rgb { pixels, .. }) => Ok(PageImage::Rgb { pixels, dpi }),
@@ -208,7 +210,6 @@ enum Answer {
 
 /// Reads and checks the worker's answer, handing each page to `each`.
 fn read_answer(mut r: impl BufRead, waiting: &Waiting, each: &mut dyn FnMut(RawPage)) -> Result<Answer, String> {
-    let limits = Limits { max_pages: 1, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
     let mut pages = 0;
     loop {
         waiting.start();
@@ -216,7 +217,7 @@ fn read_answer(mut r: impl BufRead, waiting: &Waiting, each: &mut dyn FnMut(RawP
         r.by_ref().take(4096).read_line(&mut line).map_err(|e| e.to_string())?;
         let line: Line = serde_json::from_str(line.trim_end()).map_err(|e| format!("garbled answer: {e}"))?;
         let bytes = |r: &mut dyn BufRead, len: usize| -> Result<Vec<u8>, String> {
-            if len > limits.max_alloc as usize {
+            if len > ONE_PAGE.max_alloc as usize {
                 return Err("page too large".into());
             }
             let mut b = vec![0; len];
@@ -225,7 +226,7 @@ fn read_answer(mut r: impl BufRead, waiting: &Waiting, each: &mut dyn FnMut(RawP
         };
         let pixels = |width: u32, height: u32, channels: u64| -> Result<usize, String> {
             let n = u64::from(width) * u64::from(height);
-            if width == 0 || height == 0 || n > limits.max_pixels {
+            if width == 0 || height == 0 || n > ONE_PAGE.max_pixels {
                 return Err("page size out of bounds".into());
             }
             usize::try_from(n * channels).map_err(|e| e.to_string())
