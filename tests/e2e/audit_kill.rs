@@ -185,3 +185,82 @@ async fn every_delivered_read_has_its_event_through_twenty_kills() {
     // not test the window between the event and the last byte.
     assert!(cut > 0, "no answer was cut by a kill");
 }
+
+/// The other side of the promise (issue 20, group commit): a read whose
+/// event is not yet committed has sent nothing. A Python `sqlite3` process
+/// holds the vault database's write lock (`BEGIN IMMEDIATE`), so no commit
+/// can happen; four clients ask for an original and a rendition; after a
+/// second none has a status line; the server is SIGKILLed; every client
+/// sees its connection die without a byte; once the lock is let go the
+/// journal holds no read event beyond those of before, and verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_killed_before_its_event_was_committed_sent_no_byte_and_left_no_event() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo(dir.path(), &[]);
+    let token = d["agents"][0]["token"].as_str().unwrap().to_owned();
+    let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
+    let mut server = Server::start(dir.path(), ENV);
+    let api = Api::new(&server, &token);
+    let piece = api.upload_ok(&nu, "ressources", &doc_of(400_000, 6200)).await;
+    let count_reads = || {
+        let out = run(dir.path(), &[], &["audit", "events"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"piece.read_original\"") || l.contains("\"piece.read_rendition\""))
+            .count()
+    };
+    // One read delivered before the lock: the journal was writable.
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let url = |part: &str| format!("{}/api/v1/dossiers/{nu}/pieces/{piece}/{part}", server.base);
+    let first = http.get(url("original")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    first.bytes().await.unwrap();
+    let before = count_reads();
+    assert_eq!(before, 1);
+
+    let mut lock = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n\
+             c.execute('BEGIN IMMEDIATE')\n\
+             print('locked', flush=True)\n\
+             sys.stdin.read()\n\
+             c.execute('ROLLBACK')\n",
+        ])
+        .arg(dir.path().join("vault.db"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(lock.stdout.take().unwrap()), &mut said).unwrap();
+    assert_eq!(said.trim(), "locked");
+
+    let mut clients = Vec::new();
+    for i in 0..4 {
+        let (http, token, url) = (http.clone(), token.clone(), url(if i % 2 == 0 { "original" } else { "rendition" }));
+        clients.push(tokio::spawn(async move {
+            match http.get(url).bearer_auth(token).send().await {
+                // A status line came: it must not have, before the commit.
+                Ok(r) => Some(r.status().as_u16()),
+                Err(_) => None,
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(clients.iter().all(|c| !c.is_finished()), "an answer came while the journal could not commit");
+    server.kill();
+    for c in clients {
+        let got = c.await.unwrap();
+        assert_eq!(got, None, "a status line came from a read whose event was never committed");
+    }
+    lock.stdin.take().unwrap().write_all(b"done").unwrap();
+    assert!(lock.wait().unwrap().success());
+    assert_eq!(count_reads(), before, "a read killed before its commit left an event");
+    let verify = run(dir.path(), &[], &["audit", "verify", "--max-checkpoint-age-hours", "0"]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}

@@ -88,7 +88,9 @@ impl Vault {
                 Error::Config(format!("cannot create data directory {}: {e}", config.data_dir.display()))
             })?;
         }
-        let db = Db::connect(&config.database_url, config.embedded_database, config.database_timeout).await?;
+        let db = Db::connect(&config.database_url, config.embedded_database, config.database_timeout)
+            .await?
+            .with_audit_batch(config.audit_batch);
         match (schema, db.migration_state().await?) {
             (_, MigrationState::UpToDate) => {}
             (_, MigrationState::Newer(v)) => {

@@ -64,6 +64,11 @@ pub enum Error {
     Config(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The commit that was to hold this request's audit event failed; the
+    /// cause is shared by every event of that commit (group commit), so it
+    /// is kept behind an `Arc`. Answers as its cause does.
+    #[error("audit journal: {0}")]
+    Journal(#[source] std::sync::Arc<Error>),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("object store: {0}")]
@@ -136,6 +141,7 @@ impl Error {
     pub fn failure(&self) -> Failure {
         match self {
             Self::Integrity(_) => Failure::Integrity,
+            Self::Journal(cause) => cause.failure(),
             Self::Database(_) | Self::Migrate(_) => Failure::Database,
             Self::Store(_) | Self::StoreUnreachable(_) | Self::StorageFull { .. } => Failure::ObjectStore,
             // Load shed on purpose: nothing failed.
@@ -152,6 +158,7 @@ impl Error {
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
+            Self::Journal(cause) => cause.status_and_code(),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
@@ -188,7 +195,16 @@ impl Error {
         match self {
             Self::StorageFull { .. } => true,
             Self::Database(e) => database_full(e),
+            Self::Journal(cause) => cause.is_storage_full(),
             _ => false,
+        }
+    }
+
+    /// The error itself, or the cause a [`Self::Journal`] shares.
+    fn peeled(&self) -> &Self {
+        match self {
+            Self::Journal(cause) => cause.peeled(),
+            e => e,
         }
     }
 
@@ -202,7 +218,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let failure = self.failure();
-        let message = match &self {
+        // A shared journal failure is told and logged as its cause.
+        let shown = self.peeled();
+        let message = match shown {
             Self::Integrity(_) => {
                 tracing::error!(error = %self, "integrity failure: stored data does not authenticate");
                 "stored data failed its integrity check; the operators have been alerted".to_owned()
@@ -233,7 +251,7 @@ impl IntoResponse for Error {
             e => e.to_string(),
         };
         let mut resp = (status, Json(ErrorBody::new(code, message))).into_response();
-        let retry_after_s = match &self {
+        let retry_after_s = match shown {
             Self::Throttled { retry_after_s }
             | Self::Busy { retry_after_s }
             | Self::Saturated { retry_after_s, .. } => Some(*retry_after_s),

@@ -15,6 +15,11 @@ use secrecy::SecretString;
 
 use crate::error::Error;
 
+/// Most audit events one commit holds unless configured: a few hundred rows
+/// insert in one or two statements, and a longer queue is better served by
+/// the next commit than by one ever larger.
+pub const DEFAULT_AUDIT_BATCH: usize = 256;
+
 mod net;
 mod notices;
 mod settings;
@@ -153,6 +158,8 @@ pub struct Config {
     /// Dossier PDF exports composed at once, and waiting in line.
     pub max_exports: usize,
     pub export_queue: usize,
+    /// Most audit events in one commit (group commit; 1: each alone).
+    pub audit_batch: usize,
     /// What one dossier may hold.
     pub quota: DossierQuota,
     pub nu_territory: String,
@@ -359,6 +366,7 @@ impl Config {
         let max_uploads_per_caller = s.max_uploads_per_caller.unwrap_or(8).max(1);
         let max_exports = s.max_exports.unwrap_or_else(one_per_core).max(1);
         let export_queue = s.export_queue.unwrap_or(8);
+        let audit_batch = s.audit_batch.unwrap_or(DEFAULT_AUDIT_BATCH).max(1);
         let nu_territory = s.nu_territory.unwrap_or_else(|| "000".into());
         if nu_territory.len() != 3 || !nu_territory.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
             return Err(Error::Config(format!(
@@ -445,6 +453,7 @@ impl Config {
             max_uploads_per_caller,
             max_exports,
             export_queue,
+            audit_batch,
             quota: DossierQuota::default(),
             nu_territory,
             policy_dir: s.policy_dir,
@@ -478,6 +487,7 @@ impl Config {
             max_uploads_per_caller: 8,
             max_exports: one_per_core(),
             export_queue: 8,
+            audit_batch: DEFAULT_AUDIT_BATCH,
             quota: DossierQuota::default(),
             nu_territory: "059".into(),
             policy_dir: None,

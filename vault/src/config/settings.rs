@@ -39,6 +39,11 @@ pub struct Settings {
     #[serde(alias = "vault_database_timeout_seconds")]
     pub database_timeout_seconds: Option<u64>,
 
+    /// Most audit events one commit holds: reads arriving together share one commit of their events, each still committed before its first byte; 1 commits each alone [default: 256].
+    #[arg(help_heading = heading::STORAGE, long, env = "VAULT_AUDIT_BATCH", global = true, value_name = "N")]
+    #[serde(alias = "vault_audit_batch")]
+    pub audit_batch: Option<usize>,
+
     /// File holding the database URL (for URLs with a password).
     #[arg(help_heading = heading::STORAGE, long, env = "VAULT_DATABASE_URL_FILE", global = true, value_name = "FILE")]
     #[serde(alias = "vault_database_url_file")]
@@ -365,6 +370,7 @@ impl Settings {
             database_url,
             database_url_file,
             database_timeout_seconds,
+            audit_batch,
             object_store,
             s3_endpoint,
             s3_region,

@@ -133,7 +133,18 @@ impl Db {
     /// here, and they are inserted a few hundred rows per statement. A batch
     /// job (the daily pass) records a hundred decisions for the price of one.
     pub(crate) async fn record_many_in(tx: &mut Tx, events: &[AuditEvent]) -> Result<(), Error> {
-        if events.is_empty() {
+        // Set by the request span for the task serving a request.
+        let request = RequestId::current();
+        Self::append_in(tx, events.iter().map(|e| (e, request.as_ref()))).await
+    }
+
+    /// [`Self::record_many_in`] for events of several requests (group
+    /// commit): each carries its own request id.
+    pub(super) async fn append_in<'e>(
+        tx: &mut Tx,
+        events: impl ExactSizeIterator<Item = (&'e AuditEvent, Option<&'e RequestId>)>,
+    ) -> Result<(), Error> {
+        if events.len() == 0 {
             return Ok(());
         }
         let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
@@ -145,10 +156,8 @@ impl Db {
             .await?;
         let (last, mut prev): (i64, Vec<u8>) = (head.try_get("seq")?, head.try_get("hash")?);
         let at = now_ms();
-        // Set by the request span for the task serving a request.
-        let request = RequestId::current().map(|r| r.as_str().to_owned());
         let mut rows = Vec::with_capacity(events.len());
-        for (i, e) in events.iter().enumerate() {
+        for (i, (e, request)) in events.enumerate() {
             let seq = last - n + 1 + i64::try_from(i).unwrap_or(0);
             let fields = [
                 s(e.actor.agent),
@@ -160,7 +169,7 @@ impl Db {
                 Some(e.outcome.as_str().to_owned()),
                 Some(e.actor.purpose.as_str().to_owned()),
                 s(e.grantee),
-                request.clone(),
+                request.map(|r| r.as_str().to_owned()),
             ];
             let hash = chain_hash(&prev, seq, at, &fields).to_vec();
             prev.clone_from(&hash);
@@ -192,15 +201,6 @@ impl Db {
             q.execute(&mut **tx).await?;
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    /// Records an event on its own, committed before this returns (reads are
-    /// traced before the first byte leaves).
-    pub async fn record(&self, e: &AuditEvent) -> Result<(), Error> {
-        let mut tx = self.write_tx().await?;
-        Self::record_in(&mut tx, e).await?;
-        tx.commit().await?;
         Ok(())
     }
 

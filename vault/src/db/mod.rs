@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod dossiers;
 pub mod expected;
 pub mod grants;
+mod journal;
 pub mod keys;
 mod lifecycle;
 mod maintenance;
@@ -55,7 +56,11 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Audit events waiting to share a commit (`journal`).
+    journal: std::sync::Arc<journal::Journal>,
 }
+
+pub use journal::JournalStats;
 
 /// Where a database stands with respect to this binary's migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +109,11 @@ impl Db {
             .connect(&url)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            journal: std::sync::Arc::new(journal::Journal::new(crate::config::DEFAULT_AUDIT_BATCH)),
+        })
     }
 
     pub fn backend(&self) -> Backend {

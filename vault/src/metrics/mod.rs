@@ -105,6 +105,11 @@ pub struct Metrics {
     pub notices_deferred: Counter,
     pub notices_refused: Counter,
     pub connections_refused: Counter,
+    /// Audit commits of events that must be durable before content leaves,
+    /// and the events they held (group commit: their ratio is how many
+    /// readers shared a commit).
+    pub audit_commits: Counter,
+    pub audit_events: Counter,
     /// Failed attempts of S3 requests, by [`StoreAttemptFailure`].
     store_attempt_failures: [Counter; 4],
     /// Connections open now.
@@ -230,7 +235,7 @@ impl Metrics {
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
             let _ = writeln!(out, "dnu_vault_http_request_duration_seconds_count{{{labels}}} {}", s.count);
         }
-        let counters: [(&str, &str, &Counter); 12] = [
+        let counters: [(&str, &str, &Counter); 14] = [
             ("dnu_vault_http_request_bytes_total", "Bytes of request bodies received.", &self.bytes_in),
             ("dnu_vault_http_response_bytes_total", "Bytes of response bodies sent.", &self.bytes_out),
             (
@@ -266,6 +271,16 @@ impl Metrics {
                 "dnu_vault_connections_refused_total",
                 "Connections refused on arrival: too many from one address (429) or in all (503).",
                 &self.connections_refused,
+            ),
+            (
+                "dnu_vault_audit_commits_total",
+                "Commits of audit events that must be durable before content leaves (reads, exports, sign-ins, denials).",
+                &self.audit_commits,
+            ),
+            (
+                "dnu_vault_audit_committed_events_total",
+                "Audit events those commits held: events per commit is how many requests shared one.",
+                &self.audit_events,
             ),
         ];
         for (name, help, c) in counters {

@@ -113,3 +113,80 @@ async fn verify_wants_the_newest_events_signed_and_the_newest_checkpoint_recent(
     // The default tolerates both: the event is fresh, the checkpoint too.
     assert!(verify(&app.vault).await.unwrap().is_clean());
 }
+
+/// Group commit (issue 20): readers arriving together share one commit of
+/// their events, and none of them gets a byte before that commit. The
+/// journal is held locked from another connection (PostgreSQL: the chain
+/// head's row; SQLite: the write lock) while eight renditions are asked
+/// for: no answer may come, and no event may be committed; once the lock
+/// is let go, all eight answer, their eight events are in the chain, and
+/// they took at most two commits (the first drainer may have taken one
+/// event before the others queued behind it).
+#[tokio::test]
+async fn readers_arriving_together_share_a_commit_and_none_answers_before_it() {
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
+    for db in databases() {
+        let app = TestApp::builder().db(db).build().await;
+        let nu = app.register().await;
+        let piece = app.upload_ok(&nu, &doc_of(2000, 7)).await;
+        let uri = format!("/api/v1/dossiers/{nu}/pieces/{piece}/rendition");
+        let reads = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events WHERE action = 'piece.read_rendition'")
+                .fetch_one(app.vault.db().pool())
+                .await
+                .unwrap()
+        };
+        let before = app.vault.db().journal_stats();
+
+        let mut lock = app.vault.db().write_tx().await.unwrap();
+        if db == DbKind::Postgres {
+            sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").execute(&mut *lock).await.unwrap();
+        }
+        let mut waiting = Vec::new();
+        for _ in 0..8 {
+            let req = Request::get(&uri)
+                .header("authorization", format!("Bearer {}", app.bailleur_token))
+                .body(Body::empty())
+                .unwrap();
+            waiting.push(tokio::spawn(app.router.clone().oneshot(req)));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let answered = waiting.iter().filter(|w| w.is_finished()).count();
+        assert_eq!(answered, 0, "{db:?}: an answer came before its event was committed");
+        lock.rollback().await.unwrap();
+
+        let mut bodies = Vec::new();
+        for w in waiting {
+            let r = w.await.unwrap().unwrap();
+            assert_eq!(r.status(), axum::http::StatusCode::OK, "{db:?}");
+            bodies.push(axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap());
+        }
+        assert!(bodies.iter().all(|b| b.starts_with(b"%PDF") && *b == bodies[0]), "{db:?}");
+        assert_eq!(reads().await, 8, "{db:?}: every read has its event");
+        let after = app.vault.db().journal_stats();
+        let (commits, events) = (after.commits - before.commits, after.events - before.events);
+        assert_eq!(events, 8, "{db:?}");
+        assert!(commits <= 2, "{db:?}: 8 waiting readers took {commits} commits");
+        let chain = verify(&app.vault).await.unwrap();
+        assert!(chain.is_clean(), "{db:?}: {:?}", chain.problems);
+    }
+}
+
+/// With `VAULT_AUDIT_BATCH=1` each event commits alone (what the
+/// benchmark compares against), and the chain is as whole.
+#[tokio::test]
+async fn a_batch_of_one_commits_each_event_alone() {
+    let app = TestApp::builder().tune(|c| c.audit_batch = 1).build().await;
+    let nu = app.register().await;
+    let piece = app.upload_ok(&nu, &doc_of(2000, 8)).await;
+    let uri = format!("/api/v1/dossiers/{nu}/pieces/{piece}/rendition");
+    let before = app.vault.db().journal_stats();
+    let gets: Vec<_> = (0..6).map(|_| app.get(&uri, &app.bailleur_token)).collect();
+    for r in futures_util::future::join_all(gets).await {
+        assert_eq!(r.status, axum::http::StatusCode::OK);
+    }
+    let after = app.vault.db().journal_stats();
+    assert_eq!((after.commits - before.commits, after.events - before.events), (6, 6));
+    assert!(verify(&app.vault).await.unwrap().is_clean());
+}
