@@ -11,6 +11,7 @@ use crate::{
     evaluate::{PreparedPrincipal, Question},
     request::{AccessRequest, Decision, Principal},
     scope::WorklistScope,
+    slice::Slices,
 };
 
 /// The schema every policy set is checked against.
@@ -50,6 +51,8 @@ pub struct Engine {
     policies: PolicySet,
     authorizer: Authorizer,
     worklist: WorklistScope,
+    /// The policies that can apply, per caller kind and action.
+    slices: Slices,
 }
 
 impl Engine {
@@ -107,7 +110,8 @@ impl Engine {
             return Err(PolicyError::Invalid(msgs.join("\n")));
         }
         let worklist = WorklistScope::derive(&schema, &policies)?;
-        Ok(Self { schema, policies, authorizer: Authorizer::new(), worklist })
+        let slices = Slices::new(&schema, &policies)?;
+        Ok(Self { schema, policies, authorizer: Authorizer::new(), worklist, slices })
     }
 
     /// Ids of the policies in the set.
@@ -140,8 +144,10 @@ impl Engine {
         &self.worklist
     }
 
-    pub(crate) fn evaluate(&self, request: &Request, entities: &Entities) -> Decision {
-        let response = self.authorizer.is_authorized(request, &self.policies, entities);
+    /// Evaluates against `policies`: the whole set, or the slice of it that
+    /// can apply to this caller and action (see `slice`).
+    pub(crate) fn evaluate(&self, policies: Option<&PolicySet>, request: &Request, entities: &Entities) -> Decision {
+        let response = self.authorizer.is_authorized(request, policies.unwrap_or(&self.policies), entities);
         let mut policies: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
         policies.sort();
         Decision { allowed: response.decision() == CedarDecision::Allow, policies }
@@ -150,6 +156,10 @@ impl Engine {
     pub(crate) fn schema(&self) -> &Schema {
         &self.schema
     }
+
+    pub(crate) fn slices(&self) -> &Slices {
+        &self.slices
+    }
 }
 
 impl PreparedPrincipal {
@@ -157,7 +167,10 @@ impl PreparedPrincipal {
     /// caller) is denied, never allowed.
     pub fn decide(&self, engine: &Engine, q: &Question<'_>) -> Decision {
         match self.request(engine.schema(), q) {
-            Some((request, entities)) => engine.evaluate(&request, &entities),
+            Some((request, entities)) => {
+                let slice = self.caller().and_then(|c| engine.slices().get(c, q.action));
+                engine.evaluate(slice, &request, &entities)
+            }
             None => Decision { allowed: false, policies: Vec::new() },
         }
     }

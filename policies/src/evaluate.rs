@@ -17,6 +17,7 @@ use cedar_policy::{
 use crate::{
     error::PolicyError,
     request::{Action, DossierFacts, GrantFacts, OrgFacts, Principal, Resource, SignInFacts},
+    slice::Caller,
 };
 
 /// One question about a prepared principal.
@@ -41,6 +42,7 @@ pub struct PreparedPrincipal {
 
 #[derive(Debug, Clone)]
 struct Built {
+    caller: Caller,
     uid: EntityUid,
     entities: Vec<Entity>,
     /// An applicant's own dossier, added as a bare entity when the question
@@ -66,6 +68,11 @@ impl PreparedPrincipal {
         Self { built: Built::new(principal).ok() }
     }
 
+    /// Who asks, for the slice of the set that can apply.
+    pub(crate) fn caller(&self) -> Option<Caller> {
+        self.built.as_ref().map(|b| b.caller)
+    }
+
     pub(crate) fn request(&self, schema: &Schema, q: &Question<'_>) -> Option<(Request, Entities)> {
         self.built.as_ref()?.request(schema, q).ok()
     }
@@ -83,7 +90,7 @@ impl Built {
                     ("active".to_owned(), RestrictedExpression::new_bool(*active)),
                 ]);
                 let agent = Entity::new(u.clone(), attrs, HashSet::from([org_uid])).map_err(request_error)?;
-                Ok(Self { uid: u, entities: vec![org, agent], own_dossier: None })
+                Ok(Self { caller: Caller::Agent, uid: u, entities: vec![org, agent], own_dossier: None })
             }
             Principal::Applicant { id, dossier } => {
                 let u = uid("Vault::Applicant", id)?;
@@ -91,6 +98,7 @@ impl Built {
                 let attrs = HashMap::from([("dossier".to_owned(), RestrictedExpression::new_entity_uid(d.clone()))]);
                 let applicant = Entity::new(u.clone(), attrs, HashSet::new()).map_err(request_error)?;
                 Ok(Self {
+                    caller: Caller::Applicant,
                     uid: u,
                     entities: vec![applicant],
                     own_dossier: Some((dossier.clone(), Entity::new_no_attrs(d, HashSet::new()))),

@@ -13,6 +13,7 @@ mod error;
 mod evaluate;
 mod request;
 mod scope;
+mod slice;
 
 pub use engine::{BUILTIN_SETS, Engine, PolicyError};
 pub use evaluate::{PreparedPrincipal, Question};

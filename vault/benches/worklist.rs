@@ -11,10 +11,11 @@
 //! for inspection (`vault_bench_…`).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::time::{Duration, Instant};
+#[path = "common/worklist.rs"]
+mod worklist;
 
-use axum::{body::Body, http::Request};
-use tower::ServiceExt;
+use std::time::Instant;
+
 use vault::{
     Config, Vault,
     app::Schema,
@@ -24,11 +25,6 @@ use vault::{
 };
 
 const COMMUNES: [&str; 8] = ["59183", "59350", "59155", "59512", "62193", "62041", "80021", "75056"];
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let Ok(admin) = std::env::var("BENCH_DATABASE_URL") else {
@@ -98,105 +94,8 @@ fn main() {
             ("dense territory (département 59, 1/2 of dossiers)", &dense, "c.departement = '59'", n / 2),
             ("sparse territory (commune 80021, 1/8 of dossiers)", &sparse, "c.commune = '80021'", n / 8),
         ] {
-            measure(&vault, who, token, territory, shown, n).await;
+            let filter = format!("EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND {territory})");
+            worklist::measure(&vault, who, token, &filter, shown, n).await;
         }
     });
-}
-
-async fn measure(vault: &Vault, who: &str, token: &str, territory: &'static str, shown: usize, n: usize) {
-    println!("{who}:");
-    let db = vault.db();
-
-    let router = vault::router::router(vault.clone());
-    let page = |after: Option<String>| {
-        let router = router.clone();
-        let token = token.to_owned();
-        async move {
-            let uri = match after {
-                Some(a) => format!("/api/v1/dossiers?limit=50&after={a}"),
-                None => "/api/v1/dossiers?limit=50".to_owned(),
-            };
-            let r = router
-                .oneshot(
-                    Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap(),
-                )
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-            let b = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
-            serde_json::from_slice::<serde_json::Value>(&b).unwrap()
-        }
-    };
-    let plain = |after: String| {
-        let pool = db.pool().clone();
-        async move {
-            // The same page, the territory filtered in SQL: ids, then their communes.
-            let rows = sqlx::query(&format!(
-                "SELECT id, numero_unique, status, deposited_on, valid_until FROM dossiers d WHERE numero_unique > $1 \
-                     AND EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND {territory}) \
-                     ORDER BY numero_unique LIMIT 50",
-            ))
-            .bind(after)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-            let ids: Vec<String> = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "id")).collect();
-            if ids.is_empty() {
-                return None;
-            }
-            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-            let sql =
-                format!("SELECT dossier_id, commune FROM dossier_communes WHERE dossier_id IN ({})", marks.join(","));
-            let mut q = sqlx::query(&sql);
-            for id in &ids {
-                q = q.bind(id.clone());
-            }
-            q.fetch_all(&pool).await.unwrap();
-            rows.last().map(|r| sqlx::Row::get::<String, _>(r, "numero_unique"))
-        }
-    };
-    let (mut first_w, mut first_p) = (Vec::new(), Vec::new());
-    for _ in 0..21 {
-        let t = Instant::now();
-        let j = page(None).await;
-        first_w.push(t.elapsed());
-        assert_eq!(j["items"].as_array().unwrap().len(), 50);
-        let t = Instant::now();
-        plain(String::new()).await;
-        first_p.push(t.elapsed());
-    }
-    let (w, p) = (median(first_w), median(first_p));
-    println!(
-        "  first page of 50: worklist {:.2} ms, SQL-only {:.2} ms, ratio {:.1}",
-        w.as_secs_f64() * 1e3,
-        p.as_secs_f64() * 1e3,
-        w.as_secs_f64() / p.as_secs_f64()
-    );
-    // Every page, to the end.
-    let t = Instant::now();
-    let (mut after, mut items, mut pages) = (None, 0, 0);
-    loop {
-        let j = page(after).await;
-        items += j["items"].as_array().unwrap().len();
-        pages += 1;
-        match j["next"].as_str() {
-            Some(n) => after = Some(n.to_owned()),
-            None => break,
-        }
-    }
-    let w = t.elapsed();
-    let t = Instant::now();
-    let (mut cursor, mut plain_pages) = (String::new(), 0);
-    while let Some(last) = plain(cursor.clone()).await {
-        cursor = last;
-        plain_pages += 1;
-    }
-    let p = t.elapsed();
-    assert_eq!(items, shown, "the worklist shows exactly the territory");
-    println!(
-        "  whole worklist: {items} of {n} dossiers in {pages} pages, {:.2} s; SQL-only {plain_pages} pages, {:.2} s; ratio {:.1}",
-        w.as_secs_f64(),
-        p.as_secs_f64(),
-        w.as_secs_f64() / p.as_secs_f64()
-    );
 }
