@@ -44,7 +44,9 @@ pub struct PreparedPrincipal {
 struct Built {
     caller: Caller,
     uid: EntityUid,
-    entities: Vec<Entity>,
+    /// The caller's entities, their hierarchy computed once; each question
+    /// adds its dossier to a copy (the entities themselves are shared).
+    base: Entities,
     /// An applicant's own dossier, added as a bare entity when the question
     /// is about another dossier (the `dossier` attribute must resolve).
     own_dossier: Option<(String, Entity)>,
@@ -90,7 +92,8 @@ impl Built {
                     ("active".to_owned(), RestrictedExpression::new_bool(*active)),
                 ]);
                 let agent = Entity::new(u.clone(), attrs, HashSet::from([org_uid])).map_err(request_error)?;
-                Ok(Self { caller: Caller::Agent, uid: u, entities: vec![org, agent], own_dossier: None })
+                let base = Entities::from_entities([org, agent], None).map_err(request_error)?;
+                Ok(Self { caller: Caller::Agent, uid: u, base, own_dossier: None })
             }
             Principal::Applicant { id, dossier } => {
                 let u = uid("Vault::Applicant", id)?;
@@ -100,7 +103,7 @@ impl Built {
                 Ok(Self {
                     caller: Caller::Applicant,
                     uid: u,
-                    entities: vec![applicant],
+                    base: Entities::from_entities([applicant], None).map_err(request_error)?,
                     own_dossier: Some((dossier.clone(), Entity::new_no_attrs(d, HashSet::new()))),
                 })
             }
@@ -108,7 +111,7 @@ impl Built {
     }
 
     fn request(&self, schema: &Schema, q: &Question<'_>) -> Result<(Request, Entities), PolicyError> {
-        let mut entities = self.entities.clone();
+        let mut entities = Vec::with_capacity(2);
         let resource = match q.resource {
             Resource::Platform => {
                 let u = uid("Vault::Platform", "vault")?;
@@ -162,7 +165,7 @@ impl Built {
         // The request is checked against the schema: a malformed one (a typo
         // in the caller) must not slip past a forbid that would have matched.
         let request = Request::new(self.uid.clone(), action, resource, context, Some(schema)).map_err(request_error)?;
-        let entities = Entities::from_entities(entities, None).map_err(request_error)?;
+        let entities = self.base.clone().add_entities(entities, None).map_err(request_error)?;
         Ok((request, entities))
     }
 }

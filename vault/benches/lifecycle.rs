@@ -157,7 +157,8 @@ fn main() {
                 }
             }
         }
-        sqlx::query("INSERT INTO dossier_communes (dossier_id, commune, departement) SELECT id, '59183', '59' FROM dossiers")
+        sqlx::query("INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) \
+             SELECT id, '59183', '59', numero_unique FROM dossiers")
             .execute(db.pool())
             .await
             .unwrap();

@@ -62,7 +62,7 @@ fn main() {
         let mut d = String::from(
             "INSERT INTO dossiers (id, numero_unique, status, registered_by, deposited_on, valid_until, created_at) VALUES ",
         );
-        let mut c = String::from("INSERT INTO dossier_communes (dossier_id, commune, departement) VALUES ");
+        let mut c = String::from("INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) VALUES ");
         for i in 0..ROWS {
             let id = uuid::Uuid::new_v4();
             let sep = if i == 0 { "" } else { "," };
@@ -70,7 +70,7 @@ fn main() {
                 "{sep}('{id}', '0590126{i:06}BENCH', 'active', '{}', '2026-01-15', '2027-01-15', 0)",
                 org.id
             ));
-            c.push_str(&format!("{sep}('{id}', '59183', '59')"));
+            c.push_str(&format!("{sep}('{id}', '59183', '59', '0590126{i:06}BENCH')"));
         }
         sqlx::query(&d).execute(db.pool()).await.unwrap();
         sqlx::query(&c).execute(db.pool()).await.unwrap();

@@ -74,7 +74,7 @@ fn main() {
             let mut d = String::from(
                 "INSERT INTO dossiers (id, numero_unique, status, registered_by, deposited_on, valid_until, created_at) VALUES ",
             );
-            let mut c = String::from("INSERT INTO dossier_communes (dossier_id, commune, departement) VALUES ");
+            let mut c = String::from("INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) VALUES ");
             for (k, i) in chunk.iter().enumerate() {
                 let id = uuid::Uuid::new_v4();
                 let sep = if k == 0 { "" } else { "," };
@@ -83,7 +83,7 @@ fn main() {
                     org.id
                 ));
                 let commune = COMMUNES[i * 7 % COMMUNES.len()];
-                c.push_str(&format!("{sep}('{id}', '{commune}', '{}')", &commune[..2]));
+                c.push_str(&format!("{sep}('{id}', '{commune}', '{}', '0590126{i:06}BENCH')", &commune[..2]));
             }
             sqlx::query(&d).execute(db.pool()).await.unwrap();
             sqlx::query(&c).execute(db.pool()).await.unwrap();
@@ -94,8 +94,12 @@ fn main() {
             ("dense territory (département 59, 1/2 of dossiers)", &dense, "c.departement = '59'", n / 2),
             ("sparse territory (commune 80021, 1/8 of dossiers)", &sparse, "c.commune = '80021'", n / 8),
         ] {
-            let filter = format!("EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND {territory})");
-            worklist::measure(&vault, who, token, &filter, shown, n).await;
+            let baseline = format!(
+                "SELECT id, numero_unique, status, deposited_on, valid_until FROM dossiers d WHERE numero_unique > $1 \
+                 AND EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND {territory}) \
+                 ORDER BY numero_unique LIMIT 50"
+            );
+            worklist::measure(&vault, who, token, &baseline, shown, n).await;
         }
     });
 }

@@ -14,8 +14,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// Measures the worklist of `token`'s agent, which must show exactly the
-/// dossiers `d` that `filter` selects in SQL, `shown` of the `n`.
-pub async fn measure(vault: &Vault, who: &str, token: &str, filter: &str, shown: usize, n: usize) {
+/// `shown` of the `n` dossiers that `baseline` lists 50 at a time in
+/// numéro unique order after `$1` (selecting at least `id` and
+/// `numero_unique`).
+pub async fn measure(vault: &Vault, who: &str, token: &str, baseline: &str, shown: usize, n: usize) {
     println!("{who}:");
     let db = vault.db();
 
@@ -43,14 +45,7 @@ pub async fn measure(vault: &Vault, who: &str, token: &str, filter: &str, shown:
         let pool = db.pool().clone();
         async move {
             // The same page, the territory filtered in SQL: ids, then their communes.
-            let rows = sqlx::query(&format!(
-                "SELECT id, numero_unique, status, deposited_on, valid_until FROM dossiers d WHERE numero_unique > $1 \
-                     AND {filter} ORDER BY numero_unique LIMIT 50",
-            ))
-            .bind(after)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+            let rows = sqlx::query(baseline).bind(after).fetch_all(&pool).await.unwrap();
             let ids: Vec<String> = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "id")).collect();
             if ids.is_empty() {
                 return None;

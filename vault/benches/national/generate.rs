@@ -174,7 +174,7 @@ pub async fn dossiers(
         .unwrap_or_default();
     let streams = [
         "COPY dossiers (id, numero_unique, status, registered_by, deposited_on, valid_until, radiated_on, radiation_reason, created_at) FROM STDIN",
-        "COPY dossier_communes (dossier_id, commune, departement) FROM STDIN",
+        "COPY dossier_communes (dossier_id, commune, departement, numero_unique) FROM STDIN",
         "COPY dossier_keys (dossier_id, kek_version, wrapped, updated_at) FROM STDIN",
         "COPY pieces (id, dossier_id, kind, created_at) FROM STDIN",
         "COPY objects (id, dossier_id, role, stored_len, created_at) FROM STDIN",
@@ -236,7 +236,7 @@ pub async fn dossiers(
                 }
             }
             for c in &communes {
-                fc.row(format_args!("{dossier}\t{c}\t{}", dep.code));
+                fc.row(format_args!("{dossier}\t{c}\t{}\t{}", dep.code, nu.as_str()));
             }
             let dk = DossierKey::generate(dossier).unwrap_or_else(|e| panic!("dossier key: {e}"));
             let wrapped = dk.wrap(&ring).unwrap_or_else(|e| panic!("wrap: {e}"));
@@ -448,4 +448,56 @@ pub async fn set_aside(pool: &PgPool) -> Vec<String> {
     }
     again.extend(refs.into_iter().map(|(_, _, a)| a));
     again
+}
+
+/// The name a rebuilding statement creates (`ADD CONSTRAINT n`, `INDEX n`)
+/// and the table it works on.
+fn target(statement: &str) -> (String, String) {
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    let after = |w: &str| words.iter().position(|x| *x == w).and_then(|i| words.get(i + 1)).map(|s| (*s).to_owned());
+    let name = after("CONSTRAINT").or_else(|| after("INDEX")).unwrap_or_default();
+    let table = after("TABLE").or_else(|| after("ON")).unwrap_or_default();
+    let table = if table == "public." { String::new() } else { table.trim_start_matches("public.").to_owned() };
+    (name, table)
+}
+
+/// Builds again what [`set_aside`] dropped and is not there yet (so an
+/// interrupted run resumes): keys and indexes first, references after;
+/// two tables at a time (each build already uses PostgreSQL's parallel
+/// workers), one statement at a time per table (they lock it).
+pub async fn rebuild(pool: &PgPool, statements: &[String]) {
+    let existing: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
+        "SELECT conname::text FROM pg_constraint UNION SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_else(|e| panic!("existing indexes: {e}"))
+    .into_iter()
+    .collect();
+    let (refs, keys): (Vec<&String>, Vec<&String>) = statements.iter().partition(|s| s.contains("FOREIGN KEY"));
+    for phase in [keys, refs] {
+        let mut by_table: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for s in phase {
+            let (name, table) = target(s);
+            if !existing.contains(&name) {
+                by_table.entry(table).or_default().push(s.clone());
+            }
+        }
+        let turns = std::sync::Arc::new(tokio::sync::Semaphore::new(2));
+        let mut tasks = Vec::new();
+        for (table, list) in by_table {
+            let (pool, turns) = (pool.clone(), std::sync::Arc::clone(&turns));
+            tasks.push(tokio::spawn(async move {
+                let _turn = turns.acquire_owned().await;
+                let t = Instant::now();
+                for s in &list {
+                    sqlx::query(s).execute(&pool).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                }
+                eprintln!("  {table}: {} built in {:.0} s", list.len(), t.elapsed().as_secs_f64());
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap_or_else(|e| panic!("rebuild: {e}"));
+        }
+    }
 }

@@ -255,17 +255,22 @@ impl Db {
         if dossiers.is_empty() {
             return Ok(0);
         }
-        let seen: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
-            "SELECT DISTINCT dossier_id FROM audit_events WHERE agent_id = $1 AND action = $2 AND at >= $3 \
-             AND outcome = 'ok' AND dossier_id IS NOT NULL",
-        )
-        .bind(agent.to_string())
-        .bind(event.action.as_str())
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .collect();
+        // Looked up by these dossiers (their few events each, through the
+        // dossier index), not by everything the agent did today: a bailleur
+        // walking a worklist of 100,000 dossiers read, on every page, the
+        // events of every page before (1,989 pages took 300 s at 2.7 M
+        // dossiers, against 45 s for the listing alone).
+        let sql = format!(
+            "SELECT DISTINCT dossier_id FROM audit_events WHERE dossier_id IN ({}) AND agent_id = $1 \
+             AND action = $2 AND at >= $3 AND outcome = 'ok'",
+            super::placeholders(4, dossiers.len())
+        );
+        let mut q =
+            sqlx::query_scalar::<_, String>(&sql).bind(agent.to_string()).bind(event.action.as_str()).bind(since);
+        for d in dossiers {
+            q = q.bind(d.to_string());
+        }
+        let seen: std::collections::HashSet<String> = q.fetch_all(self.pool()).await?.into_iter().collect();
         let fresh: Vec<Uuid> = dossiers.iter().copied().filter(|d| !seen.contains(&d.to_string())).collect();
         if fresh.is_empty() {
             return Ok(0);

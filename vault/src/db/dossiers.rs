@@ -114,6 +114,13 @@ pub enum Reach {
 
 const COLUMNS: &str = "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at, radiated_on, radiation_reason, purged_on";
 
+/// [`COLUMNS`] read through a territory's `dossier_communes c` joined to
+/// `dossiers d`: the numéro unique from `c`, whose index gives the order.
+const TERRITORY_COLUMNS: &str = "d.id AS id, c.numero_unique AS numero_unique, d.status AS status, \
+     d.registered_by AS registered_by, d.deposited_on AS deposited_on, d.valid_until AS valid_until, \
+     d.shredded_at AS shredded_at, d.radiated_on AS radiated_on, d.radiation_reason AS radiation_reason, \
+     d.purged_on AS purged_on";
+
 /// Most numbers issued in one month and territory: random draws among a
 /// million stay quick while at most 60 % are taken.
 const MAX_ISSUED_PER_MONTH: u32 = 600_000;
@@ -200,10 +207,13 @@ impl Db {
         communes.sort();
         communes.dedup();
         for c in &communes {
-            sqlx::query("INSERT INTO dossier_communes (dossier_id, commune, departement) VALUES ($1, $2, $3)")
-                .bind(new.id.to_string())
-                .bind(c.as_str())
-                .bind(c.departement())
+            sqlx::query(
+                "INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(new.id.to_string())
+            .bind(c.as_str())
+            .bind(c.departement())
+            .bind(nu.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -306,39 +316,47 @@ impl Db {
             let not = if complete { "" } else { "NOT " };
             base.push_str(&format!(" AND {not}{}", super::expected::complete_predicate("d.id", &r, &t)));
         }
-        // One branch per reach, each walking the numéro unique index with
-        // its own LIMIT, then merged: an OR of EXISTS makes PostgreSQL hash
-        // the whole territory on every page (30 ms at 100,000 dossiers
-        // against 2 ms this way).
-        let mut branches = Vec::new();
+        // One branch per reach, each walking a numéro unique index with its
+        // own LIMIT, then merged: an OR of EXISTS makes PostgreSQL hash the
+        // whole territory on every page (30 ms at 100,000 dossiers against
+        // 2 ms this way). A territory is one branch per code, each walking
+        // `dossier_communes` by (code, numéro unique): walking `dossiers` in
+        // numéro order and probing each one's communes read every dossier of
+        // the départements before the territory's first — 1.25 million rows,
+        // 18.6 s, for the Nord's first page among 2.7 million dossiers,
+        // against 50 ms this way (`cargo bench -p vault --bench national`).
+        // DISTINCT: a dossier wishing two communes of one département
+        // comes once.
+        let mut branches: Vec<(String, &str)> = Vec::new();
+        let plain = |cond: &str| format!("SELECT {COLUMNS} FROM dossiers d WHERE {base}{cond}");
         match reach {
-            Reach::Everything => branches.push(String::new()),
+            Reach::Everything => branches.push((plain(""), "d.numero_unique")),
             Reach::Within { communes, departements, grants_of, own } => {
-                let list = |binds: &mut Vec<String>, vs: &[String]| {
-                    vs.iter().map(|v| mark(binds, v.clone())).collect::<Vec<_>>().join(", ")
-                };
-                let mut territory = Vec::new();
-                if !communes.is_empty() {
-                    territory.push(format!("c.commune IN ({})", list(&mut binds, communes)));
-                }
-                if !departements.is_empty() {
-                    territory.push(format!("c.departement IN ({})", list(&mut binds, departements)));
-                }
-                if !territory.is_empty() {
-                    branches.push(format!(
-                        " AND EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND ({}))",
-                        territory.join(" OR ")
-                    ));
+                for (column, codes) in [("commune", communes), ("departement", departements)] {
+                    for code in codes {
+                        let m = mark(&mut binds, code.clone());
+                        branches.push((
+                            format!(
+                                "SELECT DISTINCT {TERRITORY_COLUMNS} FROM dossier_communes c \
+                                 JOIN dossiers d ON d.id = c.dossier_id \
+                                 WHERE c.{column} = {m} AND c.numero_unique > $1 AND {base}"
+                            ),
+                            "c.numero_unique",
+                        ));
+                    }
                 }
                 if let Some(org) = grants_of {
                     let m = mark(&mut binds, org.to_string());
-                    branches.push(format!(
-                        " AND EXISTS (SELECT 1 FROM grants g WHERE g.dossier_id = d.id AND g.organisation_id = {m})"
+                    branches.push((
+                        plain(&format!(
+                            " AND EXISTS (SELECT 1 FROM grants g WHERE g.dossier_id = d.id AND g.organisation_id = {m})"
+                        )),
+                        "d.numero_unique",
                     ));
                 }
                 if let Some(own) = own {
                     let m = mark(&mut binds, own.to_string());
-                    branches.push(format!(" AND d.id = {m}"));
+                    branches.push((plain(&format!(" AND d.id = {m}")), "d.numero_unique"));
                 }
             }
         }
@@ -347,17 +365,12 @@ impl Db {
             return Ok(Vec::new());
         }
         let lim = format!("${}", binds.len() + 1);
-        let sql = if let [only] = branches.as_slice() {
-            format!("SELECT {COLUMNS} FROM dossiers d WHERE {base}{only} ORDER BY d.numero_unique LIMIT {lim}")
+        let sql = if let [(only, order)] = branches.as_slice() {
+            format!("{only} ORDER BY {order} LIMIT {lim}")
         } else {
             let parts: Vec<String> = branches
                 .iter()
-                .map(|b| {
-                    format!(
-                        "SELECT * FROM (SELECT {COLUMNS} FROM dossiers d WHERE {base}{b} \
-                         ORDER BY d.numero_unique LIMIT {lim}) AS branch"
-                    )
-                })
+                .map(|(b, order)| format!("SELECT * FROM ({b} ORDER BY {order} LIMIT {lim}) AS branch"))
                 .collect();
             format!("{} ORDER BY numero_unique LIMIT {lim}", parts.join(" UNION "))
         };

@@ -77,14 +77,17 @@ impl Journal {
     }
 }
 
-/// Resets the queue's drainer flag if the drainer unwinds, so that the next
-/// event starts another instead of waiting forever.
+/// If the drainer unwinds, fails every event still queued (their waiters
+/// answer an error rather than wait forever) and lets the next event start
+/// another drainer.
 struct DrainGuard(Arc<Journal>);
 
 impl Drop for DrainGuard {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.lock().draining = false;
+            let mut q = self.0.lock();
+            q.draining = false;
+            q.waiting.clear();
         }
     }
 }

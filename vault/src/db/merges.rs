@@ -169,8 +169,9 @@ impl Db {
         .await?;
         // The communes wished in either demand.
         sqlx::query(
-            "INSERT INTO dossier_communes (dossier_id, commune, departement) \
-             SELECT $1, commune, departement FROM dossier_communes WHERE dossier_id = $2 \
+            "INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) \
+             SELECT $1, c.commune, c.departement, k.numero_unique FROM dossier_communes c, dossiers k \
+             WHERE c.dossier_id = $2 AND k.id = $1 \
              ON CONFLICT DO NOTHING",
         )
         .bind(&kept)

@@ -46,6 +46,7 @@ migrations![
     "0019_expected_kinds.sql",
     "0020_scrub.sql",
     "0021_audit_request.sql",
+    "0022_territory_order.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

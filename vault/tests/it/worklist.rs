@@ -100,13 +100,17 @@ async fn worklist_equals_the_single_dossier_check() {
                     .await
                     .unwrap();
                 for c in &communes {
-                    sqlx::query("INSERT INTO dossier_communes (dossier_id, commune, departement) VALUES ($1, $2, $3)")
-                        .bind(id.to_string())
-                        .bind(*c)
-                        .bind(&c[..2])
-                        .execute(app.vault.db().pool())
-                        .await
-                        .unwrap();
+                    sqlx::query(
+                        "INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(id.to_string())
+                    .bind(*c)
+                    .bind(&c[..2])
+                    .bind(&nu)
+                    .execute(app.vault.db().pool())
+                    .await
+                    .unwrap();
                 }
                 if rng.below(4) == 0 {
                     sqlx::query("UPDATE dossiers SET status = 'radiated' WHERE id = $1")
