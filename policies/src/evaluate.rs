@@ -5,17 +5,13 @@
 //! question then adds only its dossier. Building the organisation's sets was
 //! a third of a decision's time, which the worklist paid per candidate.
 
-use std::{
-    collections::{HashMap, HashSet},
-    str::FromStr,
-};
+use std::collections::{HashMap, HashSet};
 
-use cedar_policy::{
-    Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression, Schema,
-};
+use cedar_policy::{Context, Entities, Entity, EntityUid, Request, RestrictedExpression, Schema};
 
 use crate::{
     error::PolicyError,
+    names::uid,
     request::{Action, DossierFacts, GrantFacts, OrgFacts, Principal, Resource, SignInFacts},
     slice::Caller,
 };
@@ -50,11 +46,6 @@ struct Built {
     /// An applicant's own dossier, added as a bare entity when the question
     /// is about another dossier (the `dossier` attribute must resolve).
     own_dossier: Option<(String, Entity)>,
-}
-
-pub(crate) fn uid(ty: &str, id: &str) -> Result<EntityUid, PolicyError> {
-    let t = EntityTypeName::from_str(ty).map_err(|e| PolicyError::Request(e.to_string()))?;
-    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
 }
 
 fn strings(v: &[String]) -> RestrictedExpression {

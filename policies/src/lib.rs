@@ -11,6 +11,7 @@
 mod engine;
 mod error;
 mod evaluate;
+mod names;
 mod request;
 mod scope;
 mod slice;
