@@ -73,13 +73,18 @@ async fn read_one(http: &reqwest::Client, url: &str, token: &str, original: bool
     (got > 0).then(|| Delivered { request_id, original, complete: !broken && expected.is_none_or(|n| n == got) })
 }
 
+/// A demo vault, served: its first agent's token and first dossier's number.
+fn demo_served(dir: &std::path::Path) -> (String, String, Server) {
+    let d = demo(dir, &[]);
+    let token = d["agents"][0]["token"].as_str().unwrap().to_owned();
+    let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
+    (token, nu, Server::start(dir, ENV))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_delivered_read_has_its_event_through_twenty_kills() {
     let dir = tempfile::tempdir().unwrap();
-    let d = demo(dir.path(), &[]);
-    let token = d["agents"][0]["token"].as_str().unwrap().to_owned();
-    let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
-    let mut server = Server::start(dir.path(), ENV);
+    let (token, nu, mut server) = demo_served(dir.path());
     let api = Api::new(&server, &token);
     // Sizes from 200 KB to 3 MB for the many reads, and one of 16 MB for
     // the slow readers: larger than what the kernel's socket buffers hold
@@ -197,10 +202,7 @@ async fn every_delivered_read_has_its_event_through_twenty_kills() {
 async fn a_read_killed_before_its_event_was_committed_sent_no_byte_and_left_no_event() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let d = demo(dir.path(), &[]);
-    let token = d["agents"][0]["token"].as_str().unwrap().to_owned();
-    let nu = d["dossiers"][0]["numero_unique"].as_str().unwrap().to_owned();
-    let mut server = Server::start(dir.path(), ENV);
+    let (token, nu, mut server) = demo_served(dir.path());
     let api = Api::new(&server, &token);
     let piece = api.upload_ok(&nu, "ressources", &doc_of(400_000, 6200)).await;
     let count_reads = || {

@@ -144,6 +144,11 @@ fn copy(pool: &PgPool, statement: String) -> (Feed, tokio::task::JoinHandle<u64>
     (Feed { tx, buf: Vec::with_capacity(FLUSH + 4096) }, handle)
 }
 
+/// Long work shows where it is.
+fn progress(what: &str, done: u64, of: u64, started: Instant) {
+    eprintln!("  {done} {what} of {of} ({:.0} per second)", done as f64 / started.elapsed().as_secs_f64());
+}
+
 fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(3 + 2 * b.len());
     s.push_str("\\\\x");
@@ -285,12 +290,7 @@ pub async fn dossiers(
                 ));
             }
             if (i + 1) % 100_000 == 0 {
-                eprintln!(
-                    "  {} dossiers of {} ({:.0} per second)",
-                    i + 1,
-                    size.dossiers,
-                    (i + 1) as f64 / started.elapsed().as_secs_f64()
-                );
+                progress("dossiers", i + 1, size.dossiers, started);
             }
         }
         for f in [fd, fc, fk, fp, fo, fv, fg] {
@@ -370,12 +370,7 @@ pub async fn journal(pool: &PgPool, orgs: &[DepOrgs], deps: &[u16], size: Size) 
             ));
             prev = hash.to_vec();
             if (s + 1) % 5_000_000 == 0 {
-                eprintln!(
-                    "  {} events of {} ({:.0} per second)",
-                    s + 1,
-                    size.events,
-                    (s + 1) as f64 / started.elapsed().as_secs_f64()
-                );
+                progress("events", s + 1, size.events, started);
             }
         }
         feed.close();
