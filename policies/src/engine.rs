@@ -144,10 +144,10 @@ impl Engine {
         &self.worklist
     }
 
-    /// Evaluates against `policies`: the whole set, or the slice of it that
-    /// can apply to this caller and action (see `slice`).
-    pub(crate) fn evaluate(&self, policies: Option<&PolicySet>, request: &Request, entities: &Entities) -> Decision {
-        let response = self.authorizer.is_authorized(request, policies.unwrap_or(&self.policies), entities);
+    /// Evaluates against `policies`: the slice of the set that can apply to
+    /// this caller and action (see `slice`), or the whole set.
+    pub(crate) fn evaluate(&self, policies: &PolicySet, request: &Request, entities: &Entities) -> Decision {
+        let response = self.authorizer.is_authorized(request, policies, entities);
         let mut policies: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
         policies.sort();
         Decision { allowed: response.decision() == CedarDecision::Allow, policies }
@@ -155,10 +155,6 @@ impl Engine {
 
     pub(crate) fn schema(&self) -> &Schema {
         &self.schema
-    }
-
-    pub(crate) fn slices(&self) -> &Slices {
-        &self.slices
     }
 }
 
@@ -168,8 +164,8 @@ impl PreparedPrincipal {
     pub fn decide(&self, engine: &Engine, q: &Question<'_>) -> Decision {
         match self.request(engine.schema(), q) {
             Some((request, entities)) => {
-                let slice = self.caller().and_then(|c| engine.slices().get(c, q.action));
-                engine.evaluate(slice, &request, &entities)
+                let slice = self.caller().and_then(|c| engine.slices.get(c, q.action));
+                engine.evaluate(slice.unwrap_or(&engine.policies), &request, &entities)
             }
             None => Decision { allowed: false, policies: Vec::new() },
         }
@@ -185,7 +181,7 @@ mod slice_tests {
     #[test]
     fn a_slice_keeps_what_can_apply_and_nothing_the_scope_rules_out() {
         let engine = Engine::builtin("default").unwrap();
-        let s = engine.slices();
+        let s = &engine.slices;
         assert_eq!(
             s.ids(Caller::Agent, Action::DossierRead),
             [
@@ -285,7 +281,7 @@ mod slice_tests {
                                     let sliced = prepared.decide(&engine, &q);
                                     let whole = prepared
                                         .request(engine.schema(), &q)
-                                        .map(|(r, e)| engine.evaluate(None, &r, &e))
+                                        .map(|(r, e)| engine.evaluate(&engine.policies, &r, &e))
                                         .unwrap_or(crate::Decision { allowed: false, policies: Vec::new() });
                                     assert_eq!(
                                         sliced, whole,

@@ -14,11 +14,7 @@
 //! `pg_get_constraintdef`): a 27-million-row table loads in minutes that way,
 //! against hours of random index updates.
 
-use std::{
-    fmt::Write as _,
-    sync::mpsc::{Receiver, SyncSender, sync_channel},
-    time::Instant,
-};
+use std::{fmt::Write as _, time::Instant};
 
 use sqlx::{PgPool, Row, postgres::PgPoolCopyExt};
 use uuid::Uuid;
@@ -95,7 +91,7 @@ pub struct DepOrgs {
 
 /// One table's `COPY` stream, fed from the generating thread.
 struct Feed {
-    tx: SyncSender<Vec<u8>>,
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
     buf: Vec<u8>,
 }
 
@@ -108,36 +104,27 @@ impl Feed {
         if self.buf.len() >= FLUSH {
             let full = std::mem::replace(&mut self.buf, Vec::with_capacity(FLUSH + 4096));
             // The receiving side only goes away on a COPY error, reported there.
-            let _ = self.tx.send(full);
+            let _ = self.tx.blocking_send(full);
         }
     }
 
     fn close(self) {
         if !self.buf.is_empty() {
-            let _ = self.tx.send(self.buf);
+            let _ = self.tx.blocking_send(self.buf);
         }
     }
 }
 
 /// Starts `COPY table (columns) FROM STDIN` on its own connection; the
-/// sender feeds it.
+/// feed, written from the generating thread, sends it 1 MiB at a time, at
+/// most 8 chunks ahead.
 fn copy(pool: &PgPool, statement: String) -> (Feed, tokio::task::JoinHandle<u64>) {
-    let (tx, rx): (SyncSender<Vec<u8>>, Receiver<Vec<u8>>) = sync_channel(8);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
     let pool = pool.clone();
     let handle = tokio::spawn(async move {
         let mut copy = pool.copy_in_raw(&statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        loop {
-            let rx = std::sync::Arc::clone(&rx);
-            let chunk = tokio::task::spawn_blocking(move || rx.lock().map(|r| r.recv().ok()).ok().flatten())
-                .await
-                .unwrap_or(None);
-            match chunk {
-                Some(c) => {
-                    copy.send(c).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
-                }
-                None => break,
-            }
+        while let Some(chunk) = rx.recv().await {
+            copy.send(chunk).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
         copy.finish().await.unwrap_or_else(|e| panic!("{statement}: {e}"))
     });

@@ -78,6 +78,24 @@ async fn organisation(
     (Org { id: org.id, agent: agent.id, guichet: org.guichet_code }, token)
 }
 
+/// Connections for bulk work: one per `COPY` stream and index build, no
+/// wait for the log flush at each commit (a crash means generating again),
+/// room to sort an index in memory.
+async fn loader(url: &str) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(12)
+        .after_connect(|c, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(&mut *c, "SET synchronous_commit = off").await?;
+                sqlx::Executor::execute(&mut *c, "SET maintenance_work_mem = '1GB'").await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .unwrap()
+}
+
 async fn generate(admin: &str, name: &str, dir: &std::path::Path, size: Size) {
     let started = Instant::now();
     let admin_pool = PgPool::connect(admin).await.unwrap();
@@ -130,18 +148,7 @@ async fn generate(admin: &str, name: &str, dir: &std::path::Path, size: Size) {
         france.departements.iter().map(|d| d.communes.len()).sum::<usize>()
     );
 
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(12)
-        .after_connect(|c, _| {
-            Box::pin(async move {
-                sqlx::Executor::execute(&mut *c, "SET synchronous_commit = off").await?;
-                sqlx::Executor::execute(&mut *c, "SET maintenance_work_mem = '1GB'").await?;
-                Ok(())
-            })
-        })
-        .connect(&url)
-        .await
-        .unwrap();
+    let pool = loader(&url).await;
     let again = generate::set_aside(&pool).await;
     // Kept so that an interrupted run can build them again (`BENCH_REUSE=1`).
     std::fs::write(dir.join("rebuild.sql"), again.join(";\n")).unwrap();
@@ -250,16 +257,7 @@ fn main() {
         let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
         if reuse && let Ok(saved) = std::fs::read_to_string(dir.join("rebuild.sql")) {
             // Whatever an interrupted generation did not build again.
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .after_connect(|c, _| {
-                    Box::pin(async move {
-                        sqlx::Executor::execute(&mut *c, "SET maintenance_work_mem = '1GB'").await?;
-                        Ok(())
-                    })
-                })
-                .connect(&url)
-                .await
-                .unwrap();
+            let pool = loader(&url).await;
             let t = Instant::now();
             let statements: Vec<String> = saved.split(";\n").map(str::to_owned).filter(|s| !s.is_empty()).collect();
             generate::rebuild(&pool, &statements).await;

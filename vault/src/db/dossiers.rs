@@ -212,14 +212,15 @@ impl Db {
         communes.dedup();
         for c in &communes {
             sqlx::query(
-                "INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO dossier_communes (dossier_id, commune, departement, numero_unique) \
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(new.id.to_string())
             .bind(c.as_str())
             .bind(c.departement())
             .bind(nu.as_str())
-                .execute(&mut *tx)
-                .await?;
+            .execute(&mut *tx)
+            .await?;
         }
         Self::insert_dossier_key(&mut tx, new.id, &new.key).await?;
         if let Some((identifier, code_hash)) = &new.applicant {
