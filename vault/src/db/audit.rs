@@ -275,10 +275,11 @@ impl Db {
         if fresh.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.write_tx().await?;
+        // Through the group commit: under load, every agent opening a
+        // dossier for the first time today would otherwise take the
+        // journal's lock and a log flush of its own.
         let events: Vec<AuditEvent> = fresh.iter().map(|d| (*event).on(*d)).collect();
-        Self::record_many_in(&mut tx, &events).await?;
-        tx.commit().await?;
+        self.record_all(&events).await?;
         Ok(fresh.len())
     }
 

@@ -96,18 +96,35 @@ impl Db {
     /// Records an event, committed before this returns (reads are traced
     /// before the first byte leaves). Concurrent callers share commits.
     pub async fn record(&self, e: &AuditEvent) -> Result<(), Error> {
-        let (done, committed) = oneshot::channel();
-        let queued = Queued { event: *e, request: RequestId::current(), done };
+        self.record_all(std::slice::from_ref(e)).await
+    }
+
+    /// Records several events, all committed before this returns. They are
+    /// queued together, so they ride in one commit unless the batch limit
+    /// falls between them; if a commit fails, the error is returned (some
+    /// of them may then be in the journal: each says only what was asked).
+    pub async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Error> {
+        let request = RequestId::current();
+        let mut waits = Vec::with_capacity(events.len());
         let start = {
             let mut q = self.journal.lock();
-            q.waiting.push(queued);
+            for event in events {
+                let (done, committed) = oneshot::channel();
+                q.waiting.push(Queued { event: *event, request: request.clone(), done });
+                waits.push(committed);
+            }
             !std::mem::replace(&mut q.draining, true)
         };
         if start {
             let db = self.clone();
             tokio::spawn(async move { db.drain().await });
         }
-        committed.await.map_err(|_| Error::internal("audit journal", "the commit of this event was abandoned"))?
+        for committed in waits {
+            committed
+                .await
+                .map_err(|_| Error::internal("audit journal", "the commit of this event was abandoned"))??;
+        }
+        Ok(())
     }
 
     /// Commits what is queued, batch after batch, until nothing is left.

@@ -47,6 +47,7 @@ migrations![
     "0020_scrub.sql",
     "0021_audit_request.sql",
     "0022_territory_order.sql",
+    "0023_foreign_key_indexes.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

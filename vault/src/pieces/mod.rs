@@ -186,9 +186,16 @@ pub async fn summaries(opened: &Opened<'_>) -> Result<Vec<PieceSummary>, Error> 
     }
     let dk = opened.key().await?;
     let mut marks = marks::marks_by_version(vault, &dk, dossier.id).await?;
+    // Every version of the dossier in one query, not one per piece: a
+    // dossier fetch under load spent most of its round trips here.
+    let mut by_piece: std::collections::HashMap<Uuid, Vec<Version>> = std::collections::HashMap::new();
+    for v in vault.db().versions_of_dossier(dossier.id).await? {
+        by_piece.entry(v.piece_id).or_default().push(v);
+    }
     let mut out = Vec::with_capacity(pieces.len());
     for p in &pieces {
-        let versions = vault.db().versions_of(p.id).await?;
+        let mut versions = by_piece.remove(&p.id).unwrap_or_default();
+        versions.sort_by_key(|v| v.number);
         let current = versions
             .last()
             .map(|v| {

@@ -1,0 +1,30 @@
+-- pgbench baseline of bench/load.py: the reads `GET /api/v1/dossiers/{nu}`
+-- makes, in the order it makes them, as PostgreSQL's statement log showed
+-- them for one fetch (log_min_duration_statement = 0), each its own
+-- prepared statement as sqlx sends them; a random sampled dossier and one
+-- of its département's agents per transaction. Not here: the policy
+-- decision, unwrapping the key and opening the sealed metadata, and the
+-- daily trace's commit when the agent had not read the dossier today.
+\set i random(1, :n_nus)
+SELECT nu, token_hash FROM load.nus WHERE i = :i \gset
+SELECT id AS agent, organisation_id AS org FROM agents WHERE token_hash = :token_hash \gset
+SELECT id, siren, name, kind, registering, guichet_code FROM organisations WHERE id = :org;
+SELECT code FROM organisation_territories WHERE organisation_id = :org ORDER BY code;
+SELECT id AS dossier, registered_by FROM dossiers WHERE numero_unique = :nu \gset
+SELECT commune FROM dossier_communes WHERE dossier_id = :dossier ORDER BY commune;
+SELECT id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at, note
+  FROM grants WHERE dossier_id = :dossier AND organisation_id = :org ORDER BY created_at DESC, id;
+SELECT id, dossier_id, kind, member, member_sealed, valid_until, created_at FROM pieces
+  WHERE dossier_id = :dossier ORDER BY created_at, id;
+SELECT kek_version, wrapped FROM dossier_keys WHERE dossier_id = :dossier;
+SELECT id, version_id, mark, sealed_reason, marked_by_org, created_at FROM version_marks
+  WHERE dossier_id = :dossier ORDER BY created_at, id;
+SELECT id, piece_id, dossier_id, number, object_id, fingerprint, size_bytes, media_type, sealed_meta,
+  uploaded_by_agent, uploaded_by_org, created_at, pages, rendition_object_id, rendition_size,
+  thumbnail_object_id, thumbnail_size FROM piece_versions WHERE dossier_id = :dossier ORDER BY created_at;
+SELECT kind FROM dossier_expected_kinds WHERE dossier_id = :dossier ORDER BY kind;
+SELECT id, siren, name, kind, registering, guichet_code FROM organisations WHERE id = :registered_by;
+SELECT code FROM organisation_territories WHERE organisation_id = :registered_by ORDER BY code;
+SELECT sealed_id, sealed FROM dossier_contacts WHERE dossier_id = :dossier;
+SELECT DISTINCT dossier_id FROM audit_events WHERE dossier_id IN (:dossier) AND agent_id = :agent
+  AND action = 'dossier.read' AND at >= :since AND outcome = 'ok';
