@@ -8,7 +8,8 @@
 -- every request (a thread number and a counter in its payload), so no upload
 -- is a copy of another. Every answer's status is counted; a 503 or 429 is
 -- counted apart when it carries Retry-After (a configured limit, documented),
--- anything else that is not 2xx is an error. `done` prints one JSON line.
+-- anything else that is not 2xx is an error, as are connections wrk saw
+-- fail (in `socket_errors`). `done` prints one JSON line.
 
 local threads = {}
 local counter = 0
@@ -95,9 +96,11 @@ function request()
 end
 
 function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-  if (status == 503 or status == 429) and headers["Retry-After"] then
+  -- hyper writes header names in lower case.
+  if (status == 503 or status == 429) and (headers["retry-after"] or headers["Retry-After"]) then
     limited = limited + 1
+  else
+    statuses[status] = (statuses[status] or 0) + 1
   end
 end
 

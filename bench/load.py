@@ -36,6 +36,8 @@ LEVELS = [int(c) for c in os.environ.get("LOAD_LEVELS", "1 8 32 128").split()]
 BIN = Path(os.environ.get("DNU_VAULT_BIN", ROOT / "target/release/dnu-vault"))
 LUA = ROOT / "bench/load.lua"
 TICK = os.sysconf("SC_CLK_TCK")
+RUN_SEED = int(time.time()) % 1_000_000 * 100
+PG_CLIENTS = int(os.environ.get("LOAD_PG_CLIENTS", "64"))
 WORK = Path(tempfile.mkdtemp(prefix="dnu-load."))
 
 
@@ -99,6 +101,18 @@ def client_cpu():
     return r.ru_utime + r.ru_stime
 
 
+def vault_env(extra):
+    return dict(os.environ, VAULT_DATA_DIR=str(DIR), VAULT_DATABASE_URL=URL, RUST_LOG="warn", **extra)
+
+
+def migrate():
+    """The dataset takes this binary's migrations (`serve` requires them)."""
+    t0 = time.time()
+    subprocess.run([str(BIN), "migrate"], env=vault_env({}), check=True, capture_output=True)
+    if time.time() - t0 > 2:
+        say(f"migrations applied in {time.time() - t0:.0f} s")
+
+
 class Vault:
     """The release server on the dataset, with the given object store."""
 
@@ -108,8 +122,7 @@ class Vault:
         # A run interrupted earlier leaves its lease on the day's lifecycle
         # run for 30 minutes: this server takes it over now.
         psql("DELETE FROM lifecycle_runs WHERE finished_at IS NULL")
-        e = dict(os.environ, VAULT_LISTEN=f"127.0.0.1:{self.port}", VAULT_DATA_DIR=str(DIR),
-                 VAULT_DATABASE_URL=URL, RUST_LOG="warn", **env)
+        e = dict(vault_env(env), VAULT_LISTEN=f"127.0.0.1:{self.port}")
         self.log = open(WORK / f"{name}.log", "w")
         self.proc = subprocess.Popen([str(BIN), "serve"], env=e, stdout=self.log, stderr=subprocess.STDOUT)
         wait_http(self.url + "/readyz")
@@ -143,13 +156,15 @@ def upload_photos(vault, pairs, n):
     lines, sizes, sample = [], [], None
     for i, (token, nu) in enumerate(random.sample(pairs, n)):
         photo = WORK / f"photo-{i}.jpg"
-        subprocess.run(["convert", "-seed", str(i + 1), "-size", "1275x1650", "plasma:", "-quality", "92",
+        # Different in every run: the dataset keeps earlier runs' pieces,
+        # and a photo stored before would be answered as a duplicate.
+        subprocess.run(["convert", "-seed", str(RUN_SEED + i), "-size", "1275x1650", "plasma:", "-quality", "92",
                         str(photo)], check=True)
         body, ctype = multipart("ressources", "scan.jpg", "image/jpeg", photo.read_bytes())
         req = urllib.request.Request(f"{vault.url}/api/v1/dossiers/{nu}/pieces", data=body, method="POST",
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": ctype})
         with urllib.request.urlopen(req, timeout=120) as r:
-            piece = json.load(r)["id"]
+            piece = json.load(r)["piece"]["id"]
         path = f"/api/v1/dossiers/{nu}/pieces/{piece}/rendition"
         req = urllib.request.Request(vault.url + path, headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(req, timeout=60) as r:
@@ -166,7 +181,9 @@ def wrk(url, conns, mode, lines_file, secs=SECONDS):
     r = subprocess.run(["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{secs}s", "--timeout", "30s",
                         "-s", str(LUA), url, "--", mode, str(lines_file)],
                        capture_output=True, text=True, check=True)
-    wall, after, c1 = time.time() - t0, cpu_groups(), client_cpu()
+    wall = time.time() - t0
+    time.sleep(0.5)  # exited processes reaped, their CPU counted in their parent
+    after, c1 = cpu_groups(), client_cpu()
     out = json.loads([l for l in r.stdout.splitlines() if l.startswith("{")][-1])
     out["cpu"] = {k: after[k] - before.get(k, 0) for k in after}
     out["cpu"]["load generator"] = c1 - c0
@@ -177,11 +194,15 @@ def wrk(url, conns, mode, lines_file, secs=SECONDS):
 def pgbench(script, conns, secs=SECONDS):
     """The same SQL, prepared, at the same concurrency; latencies from its
     per-transaction log."""
+    # PostgreSQL's max_connections (100 by default) leaves no room for 128
+    # clients beside the vault's pool: the highest level runs 64.
+    conns = min(conns, PG_CLIENTS)
     logdir = Path(tempfile.mkdtemp(dir=WORK))
     before, c0 = cpu_groups(), client_cpu()
     r = subprocess.run(["pgbench", "-n", "-M", "prepared", "-f", str(script), "-c", str(conns),
                         "-j", str(min(2, conns)), "-T", str(secs), "-l", "--log-prefix", str(logdir / "tx"), URL],
                        capture_output=True, text=True, check=True, cwd=logdir)
+    time.sleep(0.5)
     after, c1 = cpu_groups(), client_cpu()
     lat = sorted(int(l.split()[2]) for f in logdir.iterdir() for l in open(f))
     failed = sum(1 for f in logdir.iterdir() for l in open(f) if l.split()[2] == "failed")
@@ -189,7 +210,7 @@ def pgbench(script, conns, secs=SECONDS):
     tps = float([l for l in r.stdout.splitlines() if l.startswith("tps")][0].split()[2])
     cpu = {k: after[k] - before.get(k, 0) for k in after}
     cpu["load generator"] = c1 - c0
-    return {"requests": len(lat), "ok": len(lat) - failed, "limited": 0, "other": {}, "socket_errors": 0,
+    return {"clients": conns, "requests": len(lat), "ok": len(lat) - failed, "limited": 0, "other": {}, "socket_errors": 0,
             "seconds": len(lat) / tps if tps else secs, "p50_ms": q(0.5), "p99_ms": q(0.99), "p999_ms": q(0.999),
             "cpu": cpu, "wall": secs}
 
@@ -327,7 +348,7 @@ def main():
     sparse_sql.write_text("\\set i random(1, %d)\n" % n_dep + wl.split("-- sparse\n")[1])
 
     table = []
-    header = ("| request | conns | requests/s | latency p50 / p99 / p99.9 (ms) | 2xx / limited (503, Retry-After) / other | "
+    header = ("| request | conns | requests/s | latency p50 / p99 / p99.9 (ms) | 2xx / refused with Retry-After (503, 429) / other | "
               "server CPU ms/req | PostgreSQL CPU ms/req | cores busy |\n|---|---|---|---|---|---|---|---|")
 
     def run(label, url, mode, lf, base=None):
@@ -338,6 +359,7 @@ def main():
             say(f"{label} c={c}: {r}")
             out.append((c, r))
             table.append(row(label, c, r, (base or {}).get(c)))
+        rss.append(f"after {label}: {rss_mib(vault.proc.pid):.0f} MiB")
         return {c: r["requests"] / r["seconds"] for c, r in out}
 
     def baseline(label, fn):
@@ -345,16 +367,21 @@ def main():
         for c in LEVELS:
             r = fn(c)
             say(f"{label} c={c}: {r}")
-            table.append(row(label, c, r))
+            table.append(row(label, r.get("clients", c), r))
             out[c] = r["requests"] / r["seconds"]
         return out
 
+    migrate()
     vault = Vault("local", {})
     rss_start = rss_mib(vault.proc.pid)
+    rss = [f"at start: {rss_start:.0f} MiB"]
     rendition_lines, sizes, rendition_bytes = upload_photos(vault, guichet_pairs, 20)
     say(f"renditions: {min(sizes):,}–{max(sizes):,} bytes")
-    (WORK / "www").mkdir()
+    # nginx's workers run as another user: the file must be theirs to read.
+    os.chmod(WORK, 0o755)
+    (WORK / "www").mkdir(mode=0o755)
     (WORK / "www/rendition.pdf").write_bytes(rendition_bytes)
+    os.chmod(WORK / "www/rendition.pdf", 0o644)
 
     pg_fetch = baseline("pgbench: the fetch's SQL", lambda c: pgbench(fetch_sql, c))
     run("GET /api/v1/dossiers/{nu}", vault.url, "get", lines_file("fetch", fetch), pg_fetch)
@@ -374,6 +401,7 @@ def main():
     garage = Garage()
     try:
         vault = Vault("s3", garage.env())
+        rss.append("then a new server on Garage")
         s3_lines, _, _ = upload_photos(vault, guichet_pairs, 20)
         run("GET …/rendition, Garage", vault.url, "get", lines_file("rendition-s3", s3_lines), ng)
         vault.stop()
@@ -383,7 +411,7 @@ def main():
     print(f"\n{n_dossiers:,} dossiers ({DB}); {SECONDS} s per level; {os.cpu_count()} cores shared by the server, "
           f"PostgreSQL and the load generator; renditions {min(sizes):,}–{max(sizes):,} bytes.")
     print(f"Server RSS (local store): {rss_start:.0f} MiB at start, {rss_end:.0f} MiB at the end "
-          f"({rss_end / rss_start:.2f}×).\n")
+          f"({rss_end / rss_start:.2f}×); {'; '.join(rss)}.\n")
     print(header)
     print("\n".join(table))
     psql("DROP SCHEMA load CASCADE")
