@@ -358,7 +358,12 @@ mod tests {
     /// A stand-in worker: a shell script run in place of `scanner-ingest`.
     fn worker(dir: &std::path::Path, script: &str, wall: Duration) -> PdfWorker {
         let exe = dir.join("worker.sh");
-        std::fs::write(&exe, format!("#!/bin/sh\n{script}\n")).unwrap();
+        // Written by `cp`, never opened for writing by this process: a test
+        // on another thread forking at that moment would inherit the
+        // descriptor and the exec here would fail with "Text file busy".
+        let source = dir.join("worker.txt");
+        std::fs::write(&source, format!("#!/bin/sh\n{script}\n")).unwrap();
+        assert!(std::process::Command::new("cp").arg(&source).arg(&exe).status().unwrap().success());
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o700)).unwrap();
         PdfWorker { wall, ..PdfWorker::at(exe) }
     }
