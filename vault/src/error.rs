@@ -53,10 +53,11 @@ pub enum Error {
     /// Costly work is bounded and every turn is taken: not the caller's fault.
     #[error("the service is busy; try again in {retry_after_s} seconds")]
     Busy { retry_after_s: i64 },
-    /// A bounded line of costly work (dossier exports) is full: the server
-    /// sheds the request, not the caller's fault (503 with Retry-After).
-    #[error("too many {what} are being prepared at once; try again in {retry_after_s} seconds")]
-    Saturated { what: &'static str, retry_after_s: i64 },
+    /// A bounded line of costly work (dossier exports, uploads) is full: the
+    /// server sheds the request, not the caller's fault (503 with
+    /// Retry-After).
+    #[error("too many {what} are under way at once; try again in {retry_after_s} seconds")]
+    Saturated { what: Saturable, retry_after_s: i64 },
     /// Stored data failed authentication: tampering or corruption.
     #[error("integrity failure: {0}")]
     Integrity(String),
@@ -129,6 +130,22 @@ pub enum Failure {
     Internal,
     /// The caller's mistake or a refusal (4xx).
     Refusal,
+}
+
+/// The bounded lines of work a server sheds when full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saturable {
+    DossierExports,
+    Uploads,
+}
+
+impl std::fmt::Display for Saturable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::DossierExports => "dossier exports",
+            Self::Uploads => "uploads",
+        })
+    }
 }
 
 impl Error {
@@ -236,7 +253,7 @@ impl IntoResponse for Error {
                 )
             }
             Self::Saturated { what, .. } => {
-                tracing::warn!(what, "line full: request refused with 503");
+                tracing::warn!(what = %what, "line full: request refused with 503");
                 self.to_string()
             }
             e if e.is_storage_full() => {

@@ -151,6 +151,14 @@ pub struct InFlight {
     counts: Arc<Mutex<(usize, HashMap<String, usize>)>>,
 }
 
+/// Which bound an [`InFlight`] refusal met: the server's (everyone's slots
+/// are taken: 503, come back later) or the caller's own share (429).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    Everyone,
+    Caller,
+}
+
 /// A slot of [`InFlight`], given back on drop.
 #[derive(Debug)]
 pub struct Slot {
@@ -163,14 +171,17 @@ impl InFlight {
         Self { max, per_caller, counts: Arc::new(Mutex::new((0, HashMap::new()))) }
     }
 
-    /// A slot for `caller`, or [`Busy`] when all of them, or all of the
-    /// caller's, are taken.
-    pub fn enter(&self, caller: &str) -> Result<Slot, Busy> {
+    /// A slot for `caller`, or which bound is reached when all of them, or
+    /// all of the caller's, are taken.
+    pub fn enter(&self, caller: &str) -> Result<Slot, Full> {
         let mut guard = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (total, by_caller) = &mut *guard;
         let mine = by_caller.get(caller).copied().unwrap_or(0);
-        if *total >= self.max || mine >= self.per_caller {
-            return Err(Busy);
+        if mine >= self.per_caller {
+            return Err(Full::Caller);
+        }
+        if *total >= self.max {
+            return Err(Full::Everyone);
         }
         *total += 1;
         by_caller.insert(caller.to_owned(), mine + 1);
@@ -352,9 +363,9 @@ mod tests {
         let f = InFlight::new(3, 2);
         let a1 = f.enter("a").unwrap();
         let _a2 = f.enter("a").unwrap();
-        assert_eq!(f.enter("a").unwrap_err(), Busy, "a's own two are taken");
+        assert_eq!(f.enter("a").unwrap_err(), Full::Caller, "a's own two are taken");
         let _b1 = f.enter("b").unwrap();
-        assert_eq!(f.enter("c").unwrap_err(), Busy, "all three are taken");
+        assert_eq!(f.enter("c").unwrap_err(), Full::Everyone, "all three are taken");
         drop(a1);
         assert!(f.enter("c").is_ok(), "a slot given back serves anyone");
     }

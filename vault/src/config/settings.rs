@@ -159,7 +159,7 @@ pub struct Settings {
     #[serde(alias = "vault_scrub_max_mib_per_second")]
     pub scrub_max_mib_per_second: Option<u64>,
 
-    /// Uploads in progress at once, whoever sends them (more answer 429) [default: 64].
+    /// Uploads in progress at once, whoever sends them (more answer 503 `saturated` with Retry-After) [default: 64].
     #[arg(help_heading = heading::SERVER, long, env = "VAULT_MAX_UPLOADS", global = true, value_name = "N")]
     #[serde(alias = "vault_max_uploads")]
     pub max_uploads: Option<usize>,

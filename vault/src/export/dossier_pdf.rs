@@ -182,11 +182,10 @@ pub async fn export_pdf(vault: &Vault, principal: &Principal, nu: &str) -> Resul
     let opened = access::open(vault, principal, nu, Action::DossierExport).await?;
     // Decided first (a refusal is a refusal, whatever the load), then in
     // line before any rendition is read into memory.
-    let _turn = vault
-        .exports()
-        .enter()
-        .await
-        .map_err(|_| Error::Saturated { what: "dossier exports", retry_after_s: EXPORT_RETRY_S })?;
+    let _turn = vault.exports().enter().await.map_err(|_| Error::Saturated {
+        what: crate::error::Saturable::DossierExports,
+        retry_after_s: EXPORT_RETRY_S,
+    })?;
     let dossier = opened.dossier();
     let dk = opened.key().await?;
     let mut org_names: HashMap<Uuid, String> = HashMap::new();

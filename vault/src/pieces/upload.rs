@@ -32,7 +32,8 @@ use crate::{
     auth::{Action, Principal},
     db::pieces::{Committed, PieceTarget},
     domain::PieceKind,
-    error::Error,
+    error::{Error, Saturable},
+    gate::{Full, Slot},
     sealed,
 };
 
@@ -88,6 +89,28 @@ pub async fn upload(
     Ok((status, Json(view)))
 }
 
+/// Everything decided before a byte of the body is read: the key, access,
+/// a slot, the dossier's quota.
+async fn admit<'a>(
+    vault: &'a Vault,
+    principal: &'a Principal,
+    nu: &str,
+    headers: &HeaderMap,
+    caller: &str,
+) -> Result<(Option<String>, access::Opened<'a>, Slot), Error> {
+    let idempotency_key = idempotency_key(headers)?.map(|k| format!("{caller}:{k}"));
+    let opened = access::open(vault, principal, nu, Action::PieceUpload).await?;
+    // Slow or stalled uploads hold a connection and an intake worker each:
+    // a bounded number, and no caller takes them all. The server's bound is
+    // its capacity (503); the caller's share is the caller's doing (429).
+    let slot = vault.uploads().enter(caller).map_err(|full| match full {
+        Full::Everyone => Error::Saturated { what: Saturable::Uploads, retry_after_s: 5 },
+        Full::Caller => Error::Busy { retry_after_s: 5 },
+    })?;
+    within_quota(vault, opened.dossier().id).await?;
+    Ok((idempotency_key, opened, slot))
+}
+
 /// An upload from the API or from a web page. A page's form must carry
 /// `csrf` (the expected value given here) before its file.
 pub async fn store_upload(
@@ -109,14 +132,16 @@ pub async fn store_upload(
     // Scoped to the uploader: another principal's key (a guichet's and an
     // applicant's may coincide) never makes this upload a duplicate.
     let caller = principal.caller_key();
-    let idempotency_key = idempotency_key(headers)?.map(|k| format!("{caller}:{k}"));
-    let opened = access::open(&vault, principal, nu, Action::PieceUpload).await?;
-    // Slow or stalled uploads hold a connection and an intake worker each:
-    // a bounded number, and no caller takes them all.
-    let _slot = vault.uploads().enter(&caller).map_err(|_| Error::Busy { retry_after_s: 5 })?;
-    within_quota(&vault, opened.dossier().id).await?;
+    let body = multipart?;
+    let (idempotency_key, opened, _slot) = match admit(&vault, principal, nu, headers, &caller).await {
+        Ok(admitted) => admitted,
+        Err(e) => {
+            body.drain().await;
+            return Err(e);
+        }
+    };
     let dossier = opened.dossier();
-    let UploadBody(mut multipart) = multipart?;
+    let mut multipart = body.open(&vault).await?;
     let dk = opened.key().await?;
 
     let mut form = Form::default();

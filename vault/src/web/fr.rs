@@ -6,7 +6,10 @@
 
 use time::{Date, OffsetDateTime};
 
-use crate::{clock::Zone, error::Error};
+use crate::{
+    clock::Zone,
+    error::{Error, Saturable},
+};
 
 /// A refusal the pages relay, in French.
 pub fn refusal(e: &Error) -> String {
@@ -45,8 +48,12 @@ pub fn refusal(e: &Error) -> String {
         Error::Throttled { retry_after_s } | Error::Busy { retry_after_s } => {
             format!("le service est très sollicité : réessayez dans {retry_after_s} seconde(s).")
         }
-        Error::Saturated { retry_after_s, .. } => format!(
+        Error::Saturated { what: Saturable::DossierExports, retry_after_s } => format!(
             "trop d'exports de dossiers sont en préparation en ce moment : réessayez dans {retry_after_s} seconde(s)."
+        ),
+        Error::Saturated { what: Saturable::Uploads, retry_after_s } => format!(
+            "trop de pièces sont en cours de dépôt en ce moment : rien n'a été conservé de celle-ci, réessayez dans \
+             {retry_after_s} seconde(s)."
         ),
         e if e.status() == axum::http::StatusCode::INSUFFICIENT_STORAGE => {
             "l'espace de stockage du service est plein : rien n'a été conservé. Les administrateurs sont \

@@ -117,7 +117,8 @@ async fn stalled_uploads_are_cut_off_and_a_caller_holds_only_its_share() {
 
 /// A dossier holds a bounded amount: an applicant could grow theirs until
 /// partners' exports exhausted memory. Past the quota, uploads are refused
-/// (422 `dossier_full`) before a byte of the body is read.
+/// (422 `dossier_full`) before the body is parsed; the body is then read
+/// off and dropped, so that the client hears the answer.
 #[tokio::test]
 async fn a_dossier_holds_no_more_than_its_quota() {
     let app = TestApp::builder()
@@ -132,8 +133,75 @@ async fn a_dossier_holds_no_more_than_its_quota() {
     let r = post(&app, &nu, body).await;
     assert_eq!((r.status, r.error_code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "dossier_full"));
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("3 versions"));
-    assert_eq!(pulled.load(Ordering::Relaxed), 0, "refused before reading the body");
+    assert_eq!(pulled.load(Ordering::Relaxed), 13 + 15 * CHUNK as u64, "read off whole, not left unread");
     // Another dossier is not affected.
     let other = app.register().await;
     app.upload_ok(&other, &crate::common::doc_of(1500, 30)).await;
+}
+
+/// At 128 connections, 942 refused uploads reached their client as a reset
+/// connection rather than as the refusal: the server answered before the
+/// body and closed while the client was still sending. Over a real socket,
+/// an upload refused because every slot is taken now gets its 503 with
+/// `Retry-After`, its whole body having been accepted off the wire.
+#[tokio::test]
+async fn an_upload_refused_for_want_of_a_slot_hears_the_refusal_over_a_real_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::builder().max_upload(32 << 20).tune(|c| c.max_uploads = 1).build().await;
+    let nu = app.register().await;
+    let app = Arc::new(app);
+    // The only slot is held by an upload that stalls.
+    let holder = {
+        let (app, nu) = (app.clone(), nu.clone());
+        tokio::spawn(async move { post(&app, &nu, stalled_body()).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = app.vault.config().connections.clone();
+    let server = tokio::spawn(vault::listener::serve(listener, app.router.clone(), limits, std::future::pending()));
+
+    // 16 MiB: more than the loopback's socket buffers hold, so the client
+    // is still sending when the server decides.
+    let len = 16usize << 20;
+    let head = format!(
+        "POST /api/v1/dossiers/{nu}/pieces HTTP/1.1\r\nhost: vault\r\nauthorization: Bearer {}\r\n\
+         content-type: multipart/form-data; boundary=NEVERSENT\r\ncontent-length: {len}\r\n\r\n",
+        app.guichet_token
+    );
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    let sender = tokio::spawn(async move {
+        wr.write_all(head.as_bytes()).await?;
+        let mut body =
+            b"--NEVERSENT\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n".to_vec();
+        body.resize(len, b'x');
+        for chunk in body.chunks(64 * 1024) {
+            wr.write_all(chunk).await?;
+        }
+        Ok::<_, std::io::Error>(wr)
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = rd.read(&mut buf).await?;
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                return Ok::<_, std::io::Error>(());
+            }
+        }
+    })
+    .await
+    .expect("an answer within the drain window");
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(read.is_ok(), "the connection was reset before the answer: {read:?}, read {answer:?}");
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 5"), "{answer}");
+    assert!(answer.contains("saturated"), "{answer}");
+    assert!(sender.await.unwrap().is_ok(), "the whole body was taken off the wire");
+
+    server.abort();
+    holder.abort();
 }
