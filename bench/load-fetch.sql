@@ -7,9 +7,10 @@
 -- daily trace's commit when the agent had not read the dossier today.
 \set i random(1, :n_nus)
 SELECT nu, token_hash FROM load.nus WHERE i = :i \gset
-SELECT id AS agent, organisation_id AS org FROM agents WHERE token_hash = :token_hash \gset
-SELECT id, siren, name, kind, registering, guichet_code FROM organisations WHERE id = :org;
-SELECT code FROM organisation_territories WHERE organisation_id = :org ORDER BY code;
+SELECT a.id AS agent, a.name AS agent_name, a.disabled_at, a.scanner, o.id AS org, o.siren, o.name, o.kind,
+  o.registering, o.guichet_code, t.code AS territory_code FROM organisations o
+  LEFT JOIN organisation_territories t ON t.organisation_id = o.id
+  JOIN agents a ON a.organisation_id = o.id WHERE a.token_hash = :token_hash ORDER BY territory_code \aset
 SELECT id AS dossier, registered_by FROM dossiers WHERE numero_unique = :nu \gset
 SELECT commune FROM dossier_communes WHERE dossier_id = :dossier ORDER BY commune;
 SELECT id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at, note
@@ -23,8 +24,9 @@ SELECT id, piece_id, dossier_id, number, object_id, fingerprint, size_bytes, med
   uploaded_by_agent, uploaded_by_org, created_at, pages, rendition_object_id, rendition_size,
   thumbnail_object_id, thumbnail_size FROM piece_versions WHERE dossier_id = :dossier ORDER BY created_at;
 SELECT kind FROM dossier_expected_kinds WHERE dossier_id = :dossier ORDER BY kind;
-SELECT id, siren, name, kind, registering, guichet_code FROM organisations WHERE id = :registered_by;
-SELECT code FROM organisation_territories WHERE organisation_id = :registered_by ORDER BY code;
+SELECT o.id, o.siren, o.name, o.kind, o.registering, o.guichet_code, t.code AS territory_code
+  FROM organisations o LEFT JOIN organisation_territories t ON t.organisation_id = o.id
+  WHERE o.id = :registered_by ORDER BY territory_code;
 SELECT sealed_id, sealed FROM dossier_contacts WHERE dossier_id = :dossier;
 SELECT DISTINCT dossier_id FROM audit_events WHERE dossier_id IN (:dossier) AND agent_id = :agent
   AND action = 'dossier.read' AND at >= :since AND outcome = 'ok';

@@ -141,19 +141,20 @@ impl Principal {
                 .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?;
             return Ok(Self::Applicant { id, dossier });
         }
-        let (agent, signed_in) = if kind == TokenKind::AgentSession {
-            vault
+        let (agent, signed_in, organisation) = if kind == TokenKind::AgentSession {
+            let (agent, signed_in) = vault
                 .db()
                 .agent_by_session(&sha256(token.as_bytes()))
                 .await?
-                .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?
+                .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?;
+            (agent, signed_in, None)
         } else {
-            let agent = vault
+            let (agent, organisation) = vault
                 .db()
                 .agent_by_token_hash(&sha256(token.as_bytes()))
                 .await?
                 .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
-            (agent, None)
+            (agent, None, Some(organisation))
         };
         let purpose = purpose
             .map(|v| {
@@ -165,11 +166,14 @@ impl Principal {
         if agent.disabled {
             return Err(Error::Unauthenticated("this agent has been disabled"));
         }
-        let organisation = vault
-            .db()
-            .organisation(agent.organisation_id)
-            .await?
-            .ok_or_else(|| Error::Integrity("agent without its organisation".into()))?;
+        let organisation = match organisation {
+            Some(o) => o,
+            None => vault
+                .db()
+                .organisation(agent.organisation_id)
+                .await?
+                .ok_or_else(|| Error::Integrity("agent without its organisation".into()))?,
+        };
         Ok(Self::Agent(AgentPrincipal { agent, organisation, purpose, signed_in }))
     }
 }

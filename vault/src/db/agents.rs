@@ -3,6 +3,7 @@
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
 
+use super::orgs::{Organisation, WITH_TERRITORY, with_territory_from_rows};
 use super::signin::SignedIn;
 use super::{Db, is_unique_violation, now_ms, uuid_col};
 use crate::error::Error;
@@ -56,13 +57,26 @@ impl Db {
         Ok(Agent { id, organisation_id, name: name.to_owned(), disabled: false, scanner })
     }
 
-    pub async fn agent_by_token_hash(&self, token_hash: &[u8; 32]) -> Result<Option<Agent>, Error> {
-        let row =
-            sqlx::query("SELECT id, organisation_id, name, disabled_at, scanner FROM agents WHERE token_hash = $1")
-                .bind(token_hash.to_vec())
-                .fetch_optional(self.pool())
-                .await?;
-        row.as_ref().map(from_row).transpose()
+    /// The agent a bearer token stands for, with its organisation, in one
+    /// round trip (every API request asks).
+    pub async fn agent_by_token_hash(&self, token_hash: &[u8; 32]) -> Result<Option<(Agent, Organisation)>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT a.id AS agent_id, a.name AS agent_name, a.disabled_at, a.scanner, {WITH_TERRITORY} \
+             JOIN agents a ON a.organisation_id = o.id WHERE a.token_hash = $1 ORDER BY territory_code"
+        ))
+        .bind(token_hash.to_vec())
+        .fetch_all(self.pool())
+        .await?;
+        let Some(organisation) = with_territory_from_rows(&rows)? else { return Ok(None) };
+        let first = &rows[0];
+        let agent = Agent {
+            id: uuid_col(first, "agent_id")?,
+            organisation_id: uuid_col(first, "id")?,
+            name: first.try_get("agent_name")?,
+            disabled: first.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+            scanner: first.try_get::<i64, _>("scanner")? != 0,
+        };
+        Ok(Some((agent, organisation)))
     }
 
     pub async fn agent(&self, id: Uuid) -> Result<Option<Agent>, Error> {

@@ -65,8 +65,16 @@ impl LocalStore {
     }
 
     pub(super) async fn reader(&self, key: &ObjectKey) -> Result<ObjectReader, Error> {
-        let f = tokio::fs::File::open(self.path(key)).await.map_err(|e| store_err("open object", e))?;
-        Ok(Box::new(super::read_ahead::ReadAhead::start(f.into_std().await)))
+        let path = self.path(key);
+        let (file, len) = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            let len = file.metadata()?.len();
+            Ok::<_, io::Error>((file, len))
+        })
+        .await
+        .map_err(|e| store_err("open object", io::Error::other(e)))?
+        .map_err(|e| store_err("open object", e))?;
+        Ok(Box::new(super::read_ahead::ReadAhead::start(file, len)))
     }
 
     pub(super) async fn len(&self, key: &ObjectKey) -> Result<Option<u64>, Error> {

@@ -19,17 +19,23 @@ pub(super) struct ReadAhead {
 }
 
 impl ReadAhead {
-    /// Starts reading `file` ahead. A task sends the blocks; each read runs
+    /// Starts reading `file` ahead, `len` bytes long (objects are never
+    /// written again once stored). A task sends the blocks; each read runs
     /// on a blocking thread only while it reads, so a slow client holds a
     /// few buffers but no thread (a thread per download would let a few
     /// hundred slow readers take the whole blocking pool).
-    pub(super) fn start(file: std::fs::File) -> Self {
+    pub(super) fn start(file: std::fs::File, len: u64) -> Self {
         let (tx, blocks) = tokio::sync::mpsc::channel(READ_AHEAD);
         tokio::spawn(async move {
             let mut file = file;
+            let mut left = len;
             loop {
+                // A block is sized to what is left: most objects (a 300 KB
+                // rendition) are one block, and a full-size block for each
+                // kept 1 MiB per download in the allocator's arenas.
+                let want = usize::try_from(left).map_or(READ_BLOCK, |l| l.min(READ_BLOCK));
                 let (back, read) = match tokio::task::spawn_blocking(move || {
-                    let read = read_block(&mut file);
+                    let read = read_block(&mut file, want);
                     (file, read)
                 })
                 .await
@@ -41,8 +47,11 @@ impl ReadAhead {
                     }
                 };
                 file = back;
+                if let Ok(b) = &read {
+                    left = left.saturating_sub(b.len() as u64);
+                }
                 // The end of the object, or an error: the last item.
-                let last = read.as_ref().map_or(true, |b| b.len() < READ_BLOCK);
+                let last = read.as_ref().map_or(true, |b| b.len() < want || left == 0);
                 let empty = read.as_ref().is_ok_and(bytes::Bytes::is_empty);
                 // A dropped reader (the client went away) stops the task.
                 let gone = !empty && tx.send(read).await.is_err();
@@ -55,21 +64,13 @@ impl ReadAhead {
     }
 }
 
-/// Reads up to [`READ_BLOCK`] bytes; fewer only at the end of the file.
-fn read_block(file: &mut std::fs::File) -> io::Result<bytes::Bytes> {
+/// Reads up to `want` bytes; fewer only at the end of the file. The buffer
+/// is filled by the reads themselves, not zeroed first.
+fn read_block(file: &mut std::fs::File, want: usize) -> io::Result<bytes::Bytes> {
     use std::io::Read;
-    let mut block = bytes::BytesMut::zeroed(READ_BLOCK);
-    let mut filled = 0;
-    while filled < READ_BLOCK {
-        match file.read(&mut block[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    block.truncate(filled);
-    Ok(block.freeze())
+    let mut block = Vec::with_capacity(want);
+    file.take(want as u64).read_to_end(&mut block)?;
+    Ok(bytes::Bytes::from(block))
 }
 
 impl tokio::io::AsyncRead for ReadAhead {
