@@ -11,6 +11,7 @@ use crate::{
     evaluate::{PreparedPrincipal, Question},
     request::{AccessRequest, Decision, Principal},
     scope::WorklistScope,
+    shapes::{Checked, Shape},
     slice::Slices,
 };
 
@@ -53,6 +54,8 @@ pub struct Engine {
     worklist: WorklistScope,
     /// The policies that can apply, per caller kind and action.
     slices: Slices,
+    /// The request shapes already checked against the schema.
+    checked: Checked,
 }
 
 impl Engine {
@@ -111,7 +114,8 @@ impl Engine {
         }
         let worklist = WorklistScope::derive(&schema, &policies)?;
         let slices = Slices::new(&schema, &policies)?;
-        Ok(Self { schema, policies, authorizer: Authorizer::new(), worklist, slices })
+        let checked = Checked::new(&schema);
+        Ok(Self { schema, policies, authorizer: Authorizer::new(), worklist, slices, checked })
     }
 
     /// Ids of the policies in the set.
@@ -162,9 +166,12 @@ impl PreparedPrincipal {
     /// Decides one question. A request the engine cannot build (a bug in the
     /// caller) is denied, never allowed.
     pub fn decide(&self, engine: &Engine, q: &Question<'_>) -> Decision {
-        match self.request(engine.schema(), q) {
+        let caller = self.caller();
+        let checked = caller.is_some_and(|c| engine.checked.passed(&Shape::of(c, q)));
+        let schema = if checked { None } else { Some(engine.schema()) };
+        match self.request(schema, q) {
             Some((request, entities)) => {
-                let slice = self.caller().and_then(|c| engine.slices.get(c, q.action));
+                let slice = caller.and_then(|c| engine.slices.get(c, q.action));
                 engine.evaluate(slice.unwrap_or(&engine.policies), &request, &entities)
             }
             None => Decision { allowed: false, policies: Vec::new() },
@@ -280,7 +287,7 @@ mod slice_tests {
                                     };
                                     let sliced = prepared.decide(&engine, &q);
                                     let whole = prepared
-                                        .request(engine.schema(), &q)
+                                        .request(Some(engine.schema()), &q)
                                         .map(|(r, e)| engine.evaluate(&engine.policies, &r, &e))
                                         .unwrap_or(crate::Decision { allowed: false, policies: Vec::new() });
                                     assert_eq!(

@@ -66,7 +66,9 @@ impl PreparedPrincipal {
         self.built.as_ref().map(|b| b.caller)
     }
 
-    pub(crate) fn request(&self, schema: &Schema, q: &Question<'_>) -> Option<(Request, Entities)> {
+    /// The request and its entities; checked against `schema` when given
+    /// (`shapes`: which requests need not be checked again).
+    pub(crate) fn request(&self, schema: Option<&Schema>, q: &Question<'_>) -> Option<(Request, Entities)> {
         self.built.as_ref()?.request(schema, q).ok()
     }
 }
@@ -101,7 +103,7 @@ impl Built {
         }
     }
 
-    fn request(&self, schema: &Schema, q: &Question<'_>) -> Result<(Request, Entities), PolicyError> {
+    fn request(&self, schema: Option<&Schema>, q: &Question<'_>) -> Result<(Request, Entities), PolicyError> {
         let mut entities = Vec::with_capacity(2);
         let resource = match q.resource {
             Resource::Platform => {
@@ -153,9 +155,10 @@ impl Built {
         }
         let context = Context::from_pairs(ctx).map_err(request_error)?;
         let action = uid("Vault::Action", q.action.as_str())?;
-        // The request is checked against the schema: a malformed one (a typo
-        // in the caller) must not slip past a forbid that would have matched.
-        let request = Request::new(self.uid.clone(), action, resource, context, Some(schema)).map_err(request_error)?;
+        // Checked against the schema (here, or once for its shape: see
+        // `shapes`): a malformed request must not slip past a forbid that
+        // would have matched.
+        let request = Request::new(self.uid.clone(), action, resource, context, schema).map_err(request_error)?;
         let entities = self.base.clone().add_entities(entities, None).map_err(request_error)?;
         Ok((request, entities))
     }

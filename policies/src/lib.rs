@@ -14,6 +14,7 @@ mod evaluate;
 mod names;
 mod request;
 mod scope;
+mod shapes;
 mod slice;
 
 pub use engine::{BUILTIN_SETS, Engine, PolicyError};

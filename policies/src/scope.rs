@@ -163,7 +163,7 @@ fn probe(schema: &Schema, alone: &PolicySet, id: &str, reach: Reach) -> Result<(
                             grant: grant.as_ref(),
                             signin: None,
                         };
-                        let Some((request, entities)) = prepared.request(schema, &q) else { continue };
+                        let Some((request, entities)) = prepared.request(Some(schema), &q) else { continue };
                         if authorizer.is_authorized(&request, alone, &entities).decision() == CedarDecision::Allow {
                             return Err(PolicyError::Worklist(format!(
                                 "policy {id} is annotated @worklist({:?}) but allows reading a dossier it does not \

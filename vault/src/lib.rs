@@ -24,6 +24,7 @@ pub mod zip; //          ZIP archives written as a stream
 pub mod db; //           all SQL, one file per entity
 pub mod keys; //         the three key files, one load-or-create rule
 pub mod mail; //         e-mail out through SMTP
+pub mod memory; //       freed memory given back to the system
 pub mod metrics; //      the process's counters and their exposition
 pub mod oidc; //         OpenID Connect: ProConnect and FranceConnect, every check
 pub mod sandbox; //      confined intake workers

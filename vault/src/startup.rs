@@ -50,12 +50,14 @@ impl Application {
             self.vault.config().scrub,
             stopped.clone(),
         ));
+        let trims = tokio::spawn(crate::memory::give_back(stopped.clone()));
         let daily = tokio::spawn(crate::jobs::lifecycle::daily(self.vault.clone(), stopped));
         crate::listener::serve(self.listener, app, self.vault.config().connections.clone(), shutdown).await;
         checkpoints.abort();
         let _ = stop.send(true);
         // A dossier being scrubbed is only read: nothing to finish.
         scrubber.abort();
+        trims.abort();
         let daily_abort = daily.abort_handle();
         // The mailer's own timeout (20 s) bounds the message in flight.
         if tokio::time::timeout(DAILY_GRACE, daily).await.is_err() {
