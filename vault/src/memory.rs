@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 /// Pause between two trims.
-pub const EVERY: Duration = Duration::from_secs(30);
+pub const EVERY: Duration = Duration::from_secs(10);
 
 /// Trims every [`EVERY`] until `stop` says the server is stopping.
 pub async fn give_back(mut stop: tokio::sync::watch::Receiver<bool>) {

@@ -178,10 +178,13 @@ impl Db {
         next.map(|s| Uuid::parse_str(&s).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))).transpose()
     }
 
-    /// How many dossiers have stored versions (the cycle's length).
-    pub async fn dossiers_with_versions(&self) -> Result<u64, Error> {
-        let r =
-            sqlx::query("SELECT COUNT(DISTINCT dossier_id) AS n FROM piece_versions").fetch_one(self.pool()).await?;
+    /// How many dossiers a cycle may visit: every dossier, an upper bound
+    /// of those with stored versions (the ones without cost nothing to
+    /// skip). Counting the distinct dossiers of `piece_versions` instead
+    /// took 8.5 s of PostgreSQL at 270,000 dossiers, at every start, beside
+    /// the first requests; this is an index-only count of one row each.
+    pub async fn scrub_cycle_length(&self) -> Result<u64, Error> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM dossiers").fetch_one(self.pool()).await?;
         Ok(u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0))
     }
 

@@ -149,7 +149,7 @@ async fn step(vault: &Vault, pace: Pace, dossiers: &mut Option<u64>) -> Result<D
     // byte rate allows.
     let n = match *dossiers {
         Some(n) => n,
-        None => *dossiers.insert(vault.db().dossiers_with_versions().await?.max(1)),
+        None => *dossiers.insert(vault.db().scrub_cycle_length().await?.max(1)),
     };
     let spread = pace.cycle / u32::try_from(n).unwrap_or(u32::MAX);
     let by_rate = Duration::from_secs_f64(report.bytes as f64 / pace.max_bytes_per_s.max(1) as f64);
