@@ -1,7 +1,9 @@
 -- pgbench baseline of bench/load.py: the reads `GET /api/v1/dossiers/{nu}`
 -- makes, in the order it makes them, as PostgreSQL's statement log showed
 -- them for one fetch (log_min_duration_statement = 0), each its own
--- prepared statement as sqlx sends them; a random sampled dossier and one
+-- prepared statement as sqlx sends them (the caller's and the registering
+-- organisation's lookups rewritten as the vault's joins since); a random
+-- sampled dossier and one
 -- of its département's agents per transaction. Not here: the policy
 -- decision, unwrapping the key and opening the sealed metadata, and the
 -- daily trace's commit when the agent had not read the dossier today.
