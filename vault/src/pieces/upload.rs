@@ -132,16 +132,17 @@ pub async fn store_upload(
     // Scoped to the uploader: another principal's key (a guichet's and an
     // applicant's may coincide) never makes this upload a duplicate.
     let caller = principal.caller_key();
-    let body = multipart?;
     let (idempotency_key, opened, _slot) = match admit(&vault, principal, nu, headers, &caller).await {
         Ok(admitted) => admitted,
         Err(e) => {
-            body.drain().await;
+            if let Ok(body) = multipart {
+                body.drain().await;
+            }
             return Err(e);
         }
     };
     let dossier = opened.dossier();
-    let mut multipart = body.open(&vault).await?;
+    let mut multipart = multipart?.open(&vault).await?;
     let dk = opened.key().await?;
 
     let mut form = Form::default();
