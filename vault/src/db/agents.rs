@@ -67,7 +67,7 @@ impl Db {
         .bind(token_hash.to_vec())
         .fetch_all(self.pool())
         .await?;
-        let Some(organisation) = with_territory_from_rows(&rows)? else { return Ok(None) };
+        let Some(organisation) = with_territory_from_rows(&rows)?.pop() else { return Ok(None) };
         let first = &rows[0];
         let agent = Agent {
             id: uuid_col(first, "agent_id")?,

@@ -31,8 +31,6 @@ pub struct NewOrganisation {
     pub territory: Vec<TerritoryCode>,
 }
 
-const COLUMNS: &str = "id, siren, name, kind, registering, guichet_code";
-
 /// An organisation and its territory in one round trip: one row per code
 /// (one with a NULL code when it has none), the organisation's columns
 /// repeated. Callers add `WHERE` and `ORDER BY territory_code`. Every
@@ -42,16 +40,23 @@ pub(super) const WITH_TERRITORY: &str = "o.id, o.siren, o.name, o.kind, o.regist
      t.code AS territory_code FROM organisations o \
      LEFT JOIN organisation_territories t ON t.organisation_id = o.id";
 
-/// Folds the rows of a [`WITH_TERRITORY`] query into the organisation.
-pub(super) fn with_territory_from_rows(rows: &[AnyRow]) -> Result<Option<Organisation>, Error> {
-    let Some(first) = rows.first() else { return Ok(None) };
-    let mut org = from_row(first)?;
+/// Folds the rows of a [`WITH_TERRITORY`] query into organisations, in
+/// row order (each organisation's rows are adjacent: order by its key first).
+pub(super) fn with_territory_from_rows(rows: &[AnyRow]) -> Result<Vec<Organisation>, Error> {
+    let mut out: Vec<Organisation> = Vec::new();
     for r in rows {
+        let id = uuid_col(r, "id")?;
+        if out.last().is_none_or(|o| o.id != id) {
+            out.push(from_row(r)?);
+        }
         if r.try_get::<Option<String>, _>("territory_code")?.is_some() {
-            org.territory.push(parsed(r, "territory_code", TerritoryCode::parse)?);
+            let code = parsed(r, "territory_code", TerritoryCode::parse)?;
+            if let Some(o) = out.last_mut() {
+                o.territory.push(code);
+            }
         }
     }
-    Ok(Some(org))
+    Ok(out)
 }
 
 fn from_row(row: &AnyRow) -> Result<Organisation, Error> {
@@ -126,21 +131,12 @@ impl Db {
         })
     }
 
-    async fn with_territory(&self, mut org: Organisation) -> Result<Organisation, Error> {
-        let rows = sqlx::query("SELECT code FROM organisation_territories WHERE organisation_id = $1 ORDER BY code")
-            .bind(org.id.to_string())
-            .fetch_all(self.pool())
-            .await?;
-        org.territory = rows.iter().map(|r| parsed(r, "code", TerritoryCode::parse)).collect::<Result<_, _>>()?;
-        Ok(org)
-    }
-
     pub async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, Error> {
         let rows = sqlx::query(&format!("SELECT {WITH_TERRITORY} WHERE o.id = $1 ORDER BY territory_code"))
             .bind(id.to_string())
             .fetch_all(self.pool())
             .await?;
-        with_territory_from_rows(&rows)
+        Ok(with_territory_from_rows(&rows)?.pop())
     }
 
     pub async fn organisation_by_siren(&self, siren: &Siren) -> Result<Option<Organisation>, Error> {
@@ -148,17 +144,14 @@ impl Db {
             .bind(siren.as_str())
             .fetch_all(self.pool())
             .await?;
-        with_territory_from_rows(&rows)
+        Ok(with_territory_from_rows(&rows)?.pop())
     }
 
     pub async fn organisations(&self) -> Result<Vec<Organisation>, Error> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM organisations ORDER BY name, siren"))
+        // Siren is unique: one organisation's rows stay together.
+        let rows = sqlx::query(&format!("SELECT {WITH_TERRITORY} ORDER BY o.name, o.siren, territory_code"))
             .fetch_all(self.pool())
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.with_territory(from_row(r)?).await?);
-        }
-        Ok(out)
+        with_territory_from_rows(&rows)
     }
 }
