@@ -8,7 +8,8 @@
 //!   scale, re-encode, rebuild, thumbnail) against ImageMagick's
 //!   `convert -auto-orient -strip` re-encoding it (decode and re-encode only).
 //!
-//! Each is timed in process (`intake::process`) and, when DNU_VAULT_BIN names
+//! Each is timed in process (`intake::process`, on as many threads as the
+//! worker takes) and, when DNU_VAULT_BIN names
 //! a built `dnu-vault`, as the server runs it: one confined worker process
 //! per document (`dnu-vault intake-worker`, start-up and confinement
 //! included). Medians of BENCH_RUNS runs (default 5), interleaved.
@@ -85,7 +86,21 @@ fn time(runs: usize, mut f: impl FnMut()) -> Duration {
     )
 }
 
+/// One file as the server frames it for the worker
+/// (`vault/src/sandbox/frames.rs`): a file, its bytes, no turn.
+fn framed(doc: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'F'];
+    for part in doc.chunks(64 << 10) {
+        out.push(b'D');
+        out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(&[b'T', 1, 0]);
+    out
+}
+
 fn through_worker(bin: &Path, doc: &[u8]) {
+    let doc = framed(doc);
     let mut child = Command::new(bin)
         .args(["intake-worker", "--memory-mib=2048", "--cpu-seconds=120"])
         .arg(format!("--max-input-bytes={}", doc.len()))
@@ -95,7 +110,6 @@ fn through_worker(bin: &Path, doc: &[u8]) {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let doc = doc.to_vec();
     let feeder = std::thread::spawn(move || stdin.write_all(&doc));
     let out = child.wait_with_output().unwrap();
     feeder.join().unwrap().unwrap();
@@ -127,7 +141,9 @@ fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let worker_bin = std::env::var_os("DNU_VAULT_BIN").map(std::path::PathBuf::from);
     let dir = tempfile::tempdir().unwrap();
-    let limits = Limits::default();
+    // In process on as many threads as the worker takes (its MAX_THREADS).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let limits = Limits { threads, ..Limits::default() };
 
     // The scanned PDF: 20 greyscale pages at 300 dpi, as a scanner's PDF.
     let pages: Vec<PageImage> = (0..20).map(|i| PageImage::Gray { pixels: scanned_page(i), dpi: 300.0 }).collect();

@@ -12,10 +12,7 @@ use tiff::{
     tags::Tag,
 };
 
-use crate::{
-    Format, Limits, Refusal, RefusalCode,
-    pdf_out::{PageImage, fit},
-};
+use crate::{Format, Limits, Refusal, RefusalCode, pdf_out::PageImage, scale::fit};
 
 /// Resolution assumed for a photo, which carries none that means anything.
 const PHOTO_DPI: f32 = 150.0;
@@ -41,9 +38,9 @@ pub(crate) fn decode_full(format: Format, bytes: &[u8], limits: &Limits) -> Resu
 fn pages(format: Format, bytes: &[u8], limits: &Limits, max_side: u32) -> Result<Vec<PageImage>, Refusal> {
     match format {
         Format::Tiff => tiff_pages(bytes, limits, max_side),
-        Format::Jpeg => single(ImageFormat::Jpeg, "JPEG", bytes, limits).map(|p| vec![fit(p, max_side)]),
-        Format::Png => single(ImageFormat::Png, "PNG", bytes, limits).map(|p| vec![fit(p, max_side)]),
-        Format::Heif => crate::heif_in::decode(bytes, limits).map(|p| vec![fit(p, max_side)]),
+        Format::Jpeg => Ok(vec![single(ImageFormat::Jpeg, "JPEG", bytes, limits, max_side)?]),
+        Format::Png => Ok(vec![single(ImageFormat::Png, "PNG", bytes, limits, max_side)?]),
+        Format::Heif => Ok(vec![fit(crate::heif_in::decode(bytes, limits)?, max_side)?]),
         Format::Pdf => Err(Refusal::Unsupported("not an image".into())),
     }
 }
@@ -112,7 +109,9 @@ fn jpeg_frame_size(bytes: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
-fn single(format: ImageFormat, name: &str, bytes: &[u8], limits: &Limits) -> Result<PageImage, Refusal> {
+/// One image, downscaled to at most `max_side` and then oriented: turning
+/// the reduced image moves a third of the pixels a 12 MP photo has.
+fn single(format: ImageFormat, name: &str, bytes: &[u8], limits: &Limits, max_side: u32) -> Result<PageImage, Refusal> {
     if format == ImageFormat::Jpeg
         && let Some((w, h)) = jpeg_frame_size(bytes)
     {
@@ -134,18 +133,40 @@ fn single(format: ImageFormat, name: &str, bytes: &[u8], limits: &Limits) -> Res
     let (w, h) = decoder.dimensions();
     limits.check_size(w, h)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| broken(name, e))?;
-    img.apply_orientation(orientation);
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| broken(name, e))?;
     let dpi = match format {
         ImageFormat::Jpeg => jfif_dpi(bytes),
         ImageFormat::Png => png_dpi(bytes),
         _ => None,
     }
     .unwrap_or(PHOTO_DPI);
-    Ok(match img {
-        DynamicImage::ImageLuma8(pixels) => PageImage::Gray { pixels, dpi },
-        img => PageImage::from_rgb(img.to_rgb8(), dpi),
-    })
+    let page = match img {
+        DynamicImage::ImageLuma8(pixels) => fit(PageImage::Gray { pixels, dpi }, max_side)?,
+        img => match fit(PageImage::Rgb { pixels: img.into_rgb8(), dpi }, max_side)? {
+            PageImage::Rgb { pixels, dpi } => PageImage::from_rgb(pixels, dpi),
+            grey => grey,
+        },
+    };
+    Ok(oriented(page, orientation))
+}
+
+/// `page` turned or flipped as its EXIF orientation says.
+fn oriented(page: PageImage, orientation: Orientation) -> PageImage {
+    if orientation == Orientation::NoTransforms {
+        return page;
+    }
+    match page {
+        PageImage::Gray { pixels, dpi } => {
+            let mut img = DynamicImage::ImageLuma8(pixels);
+            img.apply_orientation(orientation);
+            PageImage::Gray { pixels: img.into_luma8(), dpi }
+        }
+        PageImage::Rgb { pixels, dpi } => {
+            let mut img = DynamicImage::ImageRgb8(pixels);
+            img.apply_orientation(orientation);
+            PageImage::Rgb { pixels: img.into_rgb8(), dpi }
+        }
+    }
 }
 
 fn tiff_pages(bytes: &[u8], limits: &Limits, max_side: u32) -> Result<Vec<PageImage>, Refusal> {
@@ -158,7 +179,7 @@ fn tiff_pages(bytes: &[u8], limits: &Limits, max_side: u32) -> Result<Vec<PageIm
         if pages.len() == limits.max_pages {
             return Err(too_many_pages(limits));
         }
-        pages.push(fit(tiff_page(&mut dec, limits)?, max_side));
+        pages.push(fit(tiff_page(&mut dec, limits)?, max_side)?);
         if !dec.more_images() {
             return Ok(pages);
         }

@@ -16,9 +16,11 @@ pub mod compose;
 mod heif_in;
 mod image_in;
 pub mod own;
+mod par;
 mod pdf_in;
 mod pdf_out;
 pub mod sample;
+mod scale;
 pub mod scan_pdf;
 pub mod sheet;
 
@@ -77,6 +79,8 @@ pub struct Limits {
     pub max_side: u32,
     /// Bytes the image decoder may allocate for one image.
     pub max_alloc: u64,
+    /// Threads one document's pages may be rendered and encoded on.
+    pub threads: usize,
 }
 
 impl Limits {
@@ -101,7 +105,7 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_pages: 200, max_pixels: 50_000_000, max_side: 20_000, max_alloc: 512 << 20 }
+        Self { max_pages: 200, max_pixels: 50_000_000, max_side: 20_000, max_alloc: 512 << 20, threads: 1 }
     }
 }
 
@@ -246,7 +250,7 @@ pub fn decode_scan(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refu
 pub fn process(bytes: &[u8], limits: &Limits) -> Result<Intake, Refusal> {
     let format = detect(bytes)?;
     let pages = pages_of(format, bytes, limits)?;
-    rebuild(format, pages)
+    rebuild(format, pages, limits)
 }
 
 fn pages_of(format: Format, bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
@@ -317,16 +321,18 @@ pub fn process_several(files: &[(&[u8], Turns)], limits: &Limits) -> Result<Inta
     let Some(format) = first else {
         return Err(Refusal::unusable(RefusalCode::NoPages, "the upload has no file"));
     };
-    rebuild(format, pages)
+    rebuild(format, pages, limits)
 }
 
-fn rebuild(format: Format, pages: Vec<PageImage>) -> Result<Intake, Refusal> {
+fn rebuild(format: Format, pages: Vec<PageImage>, limits: &Limits) -> Result<Intake, Refusal> {
     let Some(first) = pages.first() else {
         return Err(Refusal::unusable(RefusalCode::NoPages, "the document has no page that can be shown"));
     };
     let thumbnail = first.thumbnail(THUMBNAIL_WIDTH)?;
     let count = pages.len();
-    let rendition = build_pdf(&pages)?;
+    let encoded = par::map(&pages, limits.threads, EncodedPage::new)?;
+    drop(pages);
+    let rendition = build_pdf_from(&encoded, &[])?;
     Ok(Intake { format, pages: count, rendition, thumbnail })
 }
 

@@ -14,7 +14,6 @@ use hayro::{
     render,
     vello_cpu::color::palette::css::WHITE,
 };
-use image::RgbImage;
 
 use crate::{Limits, RENDER_DPI, Refusal, RefusalCode, image_in::too_many_pages, pdf_out::PageImage};
 
@@ -24,17 +23,14 @@ const MAX_RENDER_SIDE: f32 = 5000.0;
 
 pub(crate) fn rasterise(bytes: &[u8], limits: &Limits) -> Result<Vec<PageImage>, Refusal> {
     let pdf = open(bytes, limits)?;
-    let renderer = Renderer::new();
-    let mut out = Vec::with_capacity(pdf.pages().len());
-    for page in pdf.pages().iter() {
-        out.push(renderer.page(page, RENDER_DPI, MAX_RENDER_SIDE, |rgba, w, h, dpi| {
-            let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-            RgbImage::from_raw(w, h, rgb)
-                .map(|pixels| PageImage::from_rgb(pixels, dpi))
+    // Pages are rendered on `limits.threads` threads, each with its own
+    // cache (hayro's document is shared, read only).
+    crate::par::map_with(pdf.pages(), limits.threads, Renderer::new, |renderer, page| {
+        renderer.page(page, RENDER_DPI, MAX_RENDER_SIDE, |rgba, w, h, dpi| {
+            PageImage::from_rgba(rgba, w, h, dpi)
                 .ok_or_else(|| Refusal::unusable(RefusalCode::RenderFailed, "pixmap size"))
-        })??);
-    }
-    Ok(out)
+        })?
+    })
 }
 
 /// Opens a PDF with hayro: a password, encryption it cannot open, damage,

@@ -2,7 +2,7 @@
 //! content stream that paints it, nothing else (no outlines, annotations,
 //! actions, metadata or incremental sections).
 
-use image::{GrayImage, RgbImage, imageops::FilterType};
+use image::{GrayImage, RgbImage};
 use lopdf::{
     Document, Object, Stream,
     content::{Content, Operation},
@@ -59,17 +59,27 @@ impl PageImage {
     /// A grey page when every pixel is grey (scans of text), which makes
     /// smaller JPEGs.
     pub fn from_rgb(pixels: RgbImage, dpi: f32) -> Self {
-        let grey = pixels.pixels().all(|p| {
-            let [r, g, b] = p.0;
-            r.abs_diff(g) <= 2 && g.abs_diff(b) <= 2
-        });
-        if grey {
-            let pixels =
-                GrayImage::from_fn(pixels.width(), pixels.height(), |x, y| image::Luma([pixels.get_pixel(x, y).0[1]]));
-            Self::Gray { pixels, dpi }
+        if all_grey(pixels.as_raw().chunks_exact(3)) {
+            let (w, h) = pixels.dimensions();
+            let green = pixels.as_raw().chunks_exact(3).map(|p| p[1]).collect();
+            Self::Gray { pixels: GrayImage::from_raw(w, h, green).unwrap_or_default(), dpi }
         } else {
             Self::Rgb { pixels, dpi }
         }
+    }
+
+    /// The same from a renderer's RGBA pixels (opaque: alpha is dropped),
+    /// in one copy; `None` if `rgba` is not `w`×`h` pixels.
+    pub fn from_rgba(rgba: &[u8], w: u32, h: u32, dpi: f32) -> Option<Self> {
+        if rgba.len() != w as usize * h as usize * 4 {
+            return None;
+        }
+        Some(if all_grey(rgba.chunks_exact(4)) {
+            Self::Gray { pixels: GrayImage::from_raw(w, h, rgba.chunks_exact(4).map(|p| p[1]).collect())?, dpi }
+        } else {
+            let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+            Self::Rgb { pixels: RgbImage::from_raw(w, h, rgb)?, dpi }
+        })
     }
 
     /// The page as a baseline JPEG.
@@ -87,22 +97,6 @@ impl PageImage {
         }
         .map_err(|e| internal("JPEG encoding", e))?;
         Ok(out)
-    }
-
-    /// A small JPEG of the page, `width` pixels wide.
-    pub fn thumbnail(&self, width: u32) -> Result<Vec<u8>, Refusal> {
-        let (w, h) = self.dimensions();
-        let height = (u64::from(h) * u64::from(width) / u64::from(w.max(1))).clamp(1, 4 * u64::from(width));
-        let height = u32::try_from(height).unwrap_or(width);
-        let small = match self {
-            Self::Gray { pixels, dpi } => {
-                Self::Gray { pixels: image::imageops::resize(pixels, width, height, FilterType::Triangle), dpi: *dpi }
-            }
-            Self::Rgb { pixels, dpi } => {
-                Self::Rgb { pixels: image::imageops::resize(pixels, width, height, FilterType::Triangle), dpi: *dpi }
-            }
-        };
-        small.jpeg(75)
     }
 }
 
@@ -235,26 +229,6 @@ pub fn build_pdf_from<P: std::borrow::Borrow<EncodedPage>>(
     Ok(out)
 }
 
-/// Downscales a page so its longest side is at most `max_side` pixels,
-/// keeping its printed size (the resolution drops with it).
-pub(crate) fn fit(page: PageImage, max_side: u32) -> PageImage {
-    let (w, h) = page.dimensions();
-    let longest = w.max(h);
-    if longest <= max_side {
-        return page;
-    }
-    let ratio = max_side as f32 / longest as f32;
-    let (nw, nh) = (((w as f32 * ratio) as u32).max(1), ((h as f32 * ratio) as u32).max(1));
-    match page {
-        PageImage::Gray { pixels, dpi } => {
-            PageImage::Gray { pixels: image::imageops::resize(&pixels, nw, nh, FilterType::Triangle), dpi: dpi * ratio }
-        }
-        PageImage::Rgb { pixels, dpi } => {
-            PageImage::Rgb { pixels: image::imageops::resize(&pixels, nw, nh, FilterType::Triangle), dpi: dpi * ratio }
-        }
-    }
-}
-
 /// PDF text string: UTF-16BE with its byte-order mark, as hex (no escaping).
 fn text_string(s: &str) -> Object {
     let mut bytes = vec![0xFE, 0xFF];
@@ -308,4 +282,9 @@ pub(crate) fn add_outline(
     );
     catalog.set("Outlines", outlines_id);
     catalog.set("PageMode", "UseOutlines");
+}
+
+/// Every pixel grey: its channels within 2 levels of each other.
+fn all_grey<'a>(mut pixels: impl Iterator<Item = &'a [u8]>) -> bool {
+    pixels.all(|p| p[0].abs_diff(p[1]) <= 2 && p[1].abs_diff(p[2]) <= 2)
 }

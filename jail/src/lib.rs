@@ -169,6 +169,11 @@ fn allowed_syscalls(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String>
     allowed.insert(libc::SYS_clone3, Vec::new());
     allowed.insert(libc::SYS_set_robust_list, Vec::new());
     allowed.insert(libc::SYS_rseq, Vec::new());
+    // Read only: a thread's CPU mask. Rust's threads (the intake renders a
+    // document's pages on several) ask glibc for their stack's bounds when
+    // they start, and `pthread_getattr_np` fills in the mask with it.
+    // Setting a mask (`sched_setaffinity`) stays forbidden.
+    allowed.insert(libc::SYS_sched_getaffinity, Vec::new());
     // A new thread's stack guard page; nothing may become executable.
     allowed.insert(libc::SYS_mprotect, vec![rule(vec![on(2, Qword, SeccompCmpOp::MaskedEq(prot_exec), 0)?])?]);
     allowed.insert(libc::SYS_read, vec![fd_is(0)?]);

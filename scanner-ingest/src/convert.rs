@@ -95,7 +95,7 @@ fn clean_file(
     }
     let bytes = std::fs::read(path).map_err(|e| input(e.to_string()))?;
     let sha256 = hex::encode(digest::digest(&digest::SHA256, &bytes));
-    let limits = Limits { max_pages: 500, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
+    let limits = Limits { max_pages: 500, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30, threads: 1 };
     // A scanner's PDF is opened only by the confined worker.
     if intake::detect(&bytes).is_ok_and(|f| f == intake::Format::Pdf) {
         let cleaned = clean_pdf(&bytes, pdf, find_qr, threads).map_err(|e| match e {

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PAGES: usize = 500;
 /// What one page the worker sends back may be, checked before it is
 /// decoded or allocated: the limits of any scan file.
-const ONE_PAGE: Limits = Limits { max_pages: 1, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
+const ONE_PAGE: Limits =
+    Limits { max_pages: 1, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30, threads: 1 };
 /// Exit status when confinement itself failed.
 const CONFINEMENT_FAILED: u8 = 3;
 

@@ -145,7 +145,8 @@ fn a_scanners_g4_page_is_read_as_its_own_pixels() {
     let page = synth::scanner_noise(&synth::text_page_pixels(81), 81, 8.0, 100);
     let black = scan::bitonal::threshold(&page, 128);
     let pdf = synth::scanner_pdf(&[synth::PdfPage::Bitonal(page.clone())], 300.0);
-    let limits = intake::Limits { max_pages: 10, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30 };
+    let limits =
+        intake::Limits { max_pages: 10, max_pixels: 80_000_000, max_side: 20_000, max_alloc: 1 << 30, threads: 1 };
     let read = |pdf: &[u8]| {
         let mut pages = Vec::new();
         scanner_pages(pdf, &limits, |p| {

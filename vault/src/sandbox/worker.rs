@@ -16,10 +16,20 @@ use super::{Answer, WorkerArgs};
 /// upload rather than parse it unconfined.
 const CONFINEMENT_FAILED: u8 = 3;
 
+/// Most threads one document's pages are worked on by: each adds a page's
+/// pixels to the worker's memory, which its limit (`--memory-mib`) bounds
+/// as a whole.
+const MAX_THREADS: usize = 4;
+
 pub fn main(args: &WorkerArgs) -> ExitCode {
     // Loading a shared library opens files and maps code: only possible
     // before the jail closes. Without libheif, HEIC photos are refused.
     intake::load_heif();
+    // Read before the jail closes: the count may come from files
+    // (cgroup quotas) the jail no longer lets the worker open.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
+    // Without it, the worker's threads may be killed by the jail.
+    let threads = if crate::memory::one_arena() { threads } else { 1 };
     if let Err(e) = confine(args) {
         eprintln!("intake worker: cannot confine itself: {e}");
         return ExitCode::from(CONFINEMENT_FAILED);
@@ -29,7 +39,7 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
         eprintln!("intake worker: reading the upload: {e}");
         return ExitCode::FAILURE;
     }
-    let limits = intake::Limits { max_pages: args.max_pages, ..intake::Limits::default() };
+    let limits = intake::Limits { max_pages: args.max_pages, threads, ..intake::Limits::default() };
     let result = if input.len() as u64 > args.max_input_bytes {
         // The server enforces its upload limit itself; this is the backstop.
         Err(intake::Refusal::Unusable {

@@ -189,3 +189,31 @@ async fn a_slow_upload_does_not_hold_the_only_worker_slot() {
     slow.feed(&doc[100..]).await;
     assert_eq!(slow.finish(&[]).await.unwrap().pages, 1);
 }
+
+/// A scanner's 12-page PDF (300-dpi greyscale pages with paper grain) is
+/// rendered whole by the real worker, which works its pages on several
+/// threads inside the jail: the threads' allocations and start-up stay
+/// within what the jail lets through (a thread's own allocator arena, once
+/// shrunk, had glibc open a file and the jail kill the worker).
+#[tokio::test]
+async fn a_many_page_scan_is_rendered_on_the_workers_threads_inside_the_jail() {
+    let mut seed = 0x2545_F491u32;
+    let pages: Vec<intake::PageImage> = (0..12)
+        .map(|_| {
+            let pixels = image::GrayImage::from_fn(2480, 3508, |x, y| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let ink = (y / 40) % 2 == 0 && (x / 90) % 3 != 0;
+                image::Luma([if ink { 30 } else { 230 } + (seed % 12) as u8])
+            });
+            intake::PageImage::Gray { pixels, dpi: 300.0 }
+        })
+        .collect();
+    let scan = intake::build_pdf(&pages).unwrap();
+    drop(pages);
+    let r = sandbox().render(Bytes::from(scan)).await.unwrap();
+    assert_eq!((r.media_type.as_str(), r.pages), ("application/pdf", 12));
+    let rendition = intake::compose::Rendition::open(&r.rendition).unwrap();
+    assert_eq!(rendition.len(), 12, "the rendition in the vault's own shape, every page");
+}
