@@ -142,19 +142,18 @@ impl Principal {
             return Ok(Self::Applicant { id, dossier });
         }
         let (agent, signed_in, organisation) = if kind == TokenKind::AgentSession {
-            let (agent, signed_in) = vault
+            vault
                 .db()
                 .agent_by_session(&sha256(token.as_bytes()))
                 .await?
-                .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?;
-            (agent, signed_in, None)
+                .ok_or(Error::Unauthenticated("unknown or expired session; sign in again"))?
         } else {
             let (agent, organisation) = vault
                 .db()
                 .agent_by_token_hash(&sha256(token.as_bytes()))
                 .await?
                 .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
-            (agent, None, Some(organisation))
+            (agent, None, organisation)
         };
         let purpose = purpose
             .map(|v| {
@@ -166,14 +165,6 @@ impl Principal {
         if agent.disabled {
             return Err(Error::Unauthenticated("this agent has been disabled"));
         }
-        let organisation = match organisation {
-            Some(o) => o,
-            None => vault
-                .db()
-                .organisation(agent.organisation_id)
-                .await?
-                .ok_or_else(|| Error::Integrity("agent without its organisation".into()))?,
-        };
         Ok(Self::Agent(AgentPrincipal { agent, organisation, purpose, signed_in }))
     }
 }

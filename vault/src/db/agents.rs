@@ -28,6 +28,21 @@ fn from_row(row: &AnyRow) -> Result<Agent, Error> {
     })
 }
 
+/// An agent's columns beside its organisation's ([`WITH_TERRITORY`]), which
+/// names `o.id` as `id`: the agent's own are renamed.
+const AGENT_JOINED: &str = "a.id AS agent_id, a.name AS agent_name, a.disabled_at, a.scanner";
+
+/// The agent of a row selected with [`AGENT_JOINED`].
+fn agent_joined(row: &AnyRow) -> Result<Agent, Error> {
+    Ok(Agent {
+        id: uuid_col(row, "agent_id")?,
+        organisation_id: uuid_col(row, "id")?,
+        name: row.try_get("agent_name")?,
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        scanner: row.try_get::<i64, _>("scanner")? != 0,
+    })
+}
+
 impl Db {
     /// Stores an agent (a person, or a guichet's scanner) with the hash of
     /// its token.
@@ -61,22 +76,14 @@ impl Db {
     /// round trip (every API request asks).
     pub async fn agent_by_token_hash(&self, token_hash: &[u8; 32]) -> Result<Option<(Agent, Organisation)>, Error> {
         let rows = sqlx::query(&format!(
-            "SELECT a.id AS agent_id, a.name AS agent_name, a.disabled_at, a.scanner, {WITH_TERRITORY} \
+            "SELECT {AGENT_JOINED}, {WITH_TERRITORY} \
              JOIN agents a ON a.organisation_id = o.id WHERE a.token_hash = $1 ORDER BY territory_code"
         ))
         .bind(token_hash.to_vec())
         .fetch_all(self.pool())
         .await?;
         let Some(organisation) = with_territory_from_rows(&rows)?.pop() else { return Ok(None) };
-        let first = &rows[0];
-        let agent = Agent {
-            id: uuid_col(first, "agent_id")?,
-            organisation_id: uuid_col(first, "id")?,
-            name: first.try_get("agent_name")?,
-            disabled: first.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
-            scanner: first.try_get::<i64, _>("scanner")? != 0,
-        };
-        Ok(Some((agent, organisation)))
+        Ok(Some((agent_joined(&rows[0])?, organisation)))
     }
 
     pub async fn agent(&self, id: Uuid) -> Result<Option<Agent>, Error> {
@@ -123,19 +130,25 @@ impl Db {
         Ok(())
     }
 
-    /// The agent of a live web session, and how it signed in when it was
-    /// through an identity provider.
-    pub async fn agent_by_session(&self, token_hash: &[u8; 32]) -> Result<Option<(Agent, Option<SignedIn>)>, Error> {
-        let row = sqlx::query(
-            "SELECT a.id, a.organisation_id, a.name, a.disabled_at, a.scanner, s.provider, s.acr, s.amr, s.id_token \
-             FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
+    /// The agent of a live web session, how it signed in when it was
+    /// through an identity provider, and its organisation, in one round
+    /// trip (every page an agent opens asks).
+    pub async fn agent_by_session(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Agent, Option<SignedIn>, Organisation)>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_JOINED}, s.provider, s.acr, s.amr, s.id_token, {WITH_TERRITORY} \
+             JOIN agents a ON a.organisation_id = o.id JOIN agent_sessions s ON s.agent_id = a.id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 ORDER BY territory_code"
+        ))
         .bind(token_hash.to_vec())
         .bind(now_ms())
-        .fetch_optional(self.pool())
+        .fetch_all(self.pool())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some((from_row(&row)?, super::signin::signed_in_of(&row)?)))
+        let Some(organisation) = with_territory_from_rows(&rows)?.pop() else { return Ok(None) };
+        let first = &rows[0];
+        Ok(Some((agent_joined(first)?, super::signin::signed_in_of(first)?, organisation)))
     }
 
     /// Ends a web session (signing out); returns its ProConnect id_token,
