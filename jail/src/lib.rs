@@ -30,6 +30,7 @@ pub struct Limits {
 /// 1. resource limits: memory, CPU time, no file growth, few descriptors,
 ///    no core dumps;
 /// 2. not dumpable: no same-uid process may attach to it or read its memory;
+///    one allocator arena, so its threads never need a file ([`one_arena`]);
 /// 3. new user, network, IPC and mount namespaces where the kernel allows
 ///    (no network interface but a dead loopback);
 /// 4. Landlock, where the kernel has it: every file-system access refused,
@@ -57,6 +58,7 @@ pub fn confine(args: Limits) -> Result<(), String> {
     limit(Resource::Nofile, 16, "open files")?;
     limit(Resource::Core, 0, "core dumps")?;
     set_dumpable_behavior(DumpableBehavior::NotDumpable).map_err(|e| format!("not dumpable: {e}"))?;
+    one_arena()?;
     // Best effort: refused where user namespaces are switched off (some
     // container runtimes); Landlock and seccomp below still hold.
     let namespaces = UnshareFlags::NEWUSER | UnshareFlags::NEWNET | UnshareFlags::NEWIPC | UnshareFlags::NEWNS;
@@ -118,6 +120,28 @@ fn landlock_everything() -> Result<(), String> {
         .map_err(err)?
         .restrict_self()
         .map_err(err)?;
+    Ok(())
+}
+
+/// Every thread allocates from glibc's main heap, which grows and shrinks
+/// by `brk`. A thread's own arena, when it shrinks, makes glibc open
+/// `/proc/sys/vm/overcommit_memory`, which the filter answers by killing
+/// the process (seen when the intake worker rendered a 20-page scan on two
+/// threads). One arena also keeps each further arena's 64 MiB reservation
+/// out of the address-space limit.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_arena() -> Result<(), String> {
+    // SAFETY: `mallopt` takes no pointer and sets one of the allocator's
+    // parameters under its lock (MT-Safe); the worker is single-threaded
+    // here.
+    #[allow(unsafe_code)]
+    let set = unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    if set == 1 { Ok(()) } else { Err("one allocator arena: mallopt refused".into()) }
+}
+
+/// Other C libraries have no per-thread arenas that open files.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_arena() -> Result<(), String> {
     Ok(())
 }
 

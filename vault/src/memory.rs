@@ -43,30 +43,6 @@ pub fn trim() -> bool {
     false
 }
 
-/// Every thread of the process allocates from glibc's main heap, which
-/// grows and shrinks by `brk`; whether the setting took.
-///
-/// For the confined intake worker, called before it shuts itself in: it
-/// renders a document's pages on several threads, and a thread's own arena,
-/// when it shrinks, makes glibc open `/proc/sys/vm/overcommit_memory`,
-/// which the jail answers by killing the worker (seen on a 20-page scan).
-/// One arena also keeps the 64 MiB address-space reservation of each
-/// further arena out of the worker's `--memory-mib`.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-pub fn one_arena() -> bool {
-    // SAFETY: `mallopt` takes no pointer and sets one of the allocator's
-    // parameters under its lock (MT-Safe); it is called here while the
-    // worker has a single thread.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) == 1 }
-}
-
-/// Other allocators have no glibc arenas.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn one_arena() -> bool {
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,10 +19,15 @@ pub struct Agent {
 }
 
 fn from_row(row: &AnyRow) -> Result<Agent, Error> {
+    agent_of(row, ["id", "organisation_id", "name"])
+}
+
+/// The agent of a row, its id, organisation id and name in the columns named.
+fn agent_of(row: &AnyRow, [id, organisation_id, name]: [&str; 3]) -> Result<Agent, Error> {
     Ok(Agent {
-        id: uuid_col(row, "id")?,
-        organisation_id: uuid_col(row, "organisation_id")?,
-        name: row.try_get("name")?,
+        id: uuid_col(row, id)?,
+        organisation_id: uuid_col(row, organisation_id)?,
+        name: row.try_get(name)?,
         disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         scanner: row.try_get::<i64, _>("scanner")? != 0,
     })
@@ -34,13 +39,7 @@ const AGENT_JOINED: &str = "a.id AS agent_id, a.name AS agent_name, a.disabled_a
 
 /// The agent of a row selected with [`AGENT_JOINED`].
 fn agent_joined(row: &AnyRow) -> Result<Agent, Error> {
-    Ok(Agent {
-        id: uuid_col(row, "agent_id")?,
-        organisation_id: uuid_col(row, "id")?,
-        name: row.try_get("agent_name")?,
-        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
-        scanner: row.try_get::<i64, _>("scanner")? != 0,
-    })
+    agent_of(row, ["agent_id", "id", "agent_name"])
 }
 
 impl Db {

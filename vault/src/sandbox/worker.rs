@@ -28,8 +28,6 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
     // Read before the jail closes: the count may come from files
     // (cgroup quotas) the jail no longer lets the worker open.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
-    // Without it, the worker's threads may be killed by the jail.
-    let threads = if crate::memory::one_arena() { threads } else { 1 };
     if let Err(e) = confine(args) {
         eprintln!("intake worker: cannot confine itself: {e}");
         return ExitCode::from(CONFINEMENT_FAILED);
