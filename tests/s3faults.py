@@ -17,6 +17,12 @@ the vault's own counters:
 * ``partition_until`` (Unix seconds): until then every request is held and
   its connection finally dropped, as a network partition does.
 
+Garage itself answers 503 when one of its own internal calls times out (a
+loaded machine can make it do so); such answers pass through untouched and
+are logged as ``upstream_unavailable`` (other 5xx: ``upstream_server_error``)
+with Garage's message, so that every failure the vault counts has a cause
+seen on the wire.
+
 The draws come from one seeded generator, so a run can be replayed.
 """
 
@@ -64,10 +70,13 @@ class Faults:
         except (OSError, ValueError):
             return {}
 
-    def note(self, fault: str, flow: http.HTTPFlow) -> None:
+    def note(self, fault: str, flow: http.HTTPFlow, detail: str = "") -> None:
+        flow.metadata["s3faults"] = fault
         if not LOG:
             return
         line = {"at": time.time(), "fault": fault, "op": operation(flow.request)}
+        if detail:
+            line["detail"] = detail
         with open(LOG, "a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
 
@@ -98,6 +107,15 @@ class Faults:
         elif draw < c.get("unavailable", 0) + c.get("stall", 0):
             self.note("stall", flow)
             await asyncio.sleep(hold)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        # Answers of Garage's own making: the injected ones carry their mark.
+        status = flow.response.status_code if flow.response else 0
+        if status < 500 or "s3faults" in flow.metadata:
+            return
+        fault = "upstream_unavailable" if status == 503 else "upstream_server_error"
+        detail = flow.response.get_text(strict=False) or ""
+        self.note(fault, flow, f"{status} {detail[:300]}")
 
 
 addons = [Faults()]

@@ -3,8 +3,8 @@
 //! *into the pixels* of every page (it cannot be removed by editing the
 //! PDF), with one bookmark per piece.
 //!
-//! The renditions come from the intake worker (one JPEG image per page,
-//! [`crate::build_pdf`]); [`Rendition::open`] takes one only in exactly
+//! The renditions come from the intake worker (one image per page, JPEG or
+//! bitonal Group 4, [`crate::build_pdf`]); [`Rendition::open`] takes one only in exactly
 //! that shape ([`crate::own`]), and the text is laid out by the vault. Text is rasterised by hayro from a PDF page built
 //! here, with its built-in Helvetica.
 
@@ -26,6 +26,9 @@ use crate::{PageImage, Refusal, internal};
 const WATERMARK_OPACITY: f32 = 0.28;
 /// Watermark text size, in points.
 const WATERMARK_SIZE: f32 = 15.0;
+/// On bitonal pages, one row in this many of the watermark's letters is
+/// inked.
+const HATCH: usize = 3;
 
 /// A rendition made by [`crate::build_pdf`], read back a page at a time
 /// (a 200-page piece is never decoded whole).
@@ -51,8 +54,9 @@ impl Rendition {
         self.pages.is_empty()
     }
 
-    /// Page `i` (0-based) as an image at its own resolution.
-    pub fn page(&self, i: usize) -> Result<PageImage, Refusal> {
+    /// Page `i` (0-based) as an image at its own resolution, and whether
+    /// the rendition keeps it bitonal (its pixels are then 0 or 255).
+    pub fn page(&self, i: usize) -> Result<RenditionPage, Refusal> {
         let bad = |why: &str| internal("reading a rendition", why);
         let id = *self.pages.get(i).ok_or_else(|| bad("no such page"))?;
         let page = self.doc.get_dictionary(id).map_err(|e| internal("rendition page", e))?;
@@ -68,14 +72,32 @@ impl Rendition {
             .and_then(|r| self.doc.get_object(r))
             .and_then(Object::as_stream)
             .map_err(|e| internal("rendition page image", e))?;
+        if image.dict.get(b"Filter").and_then(Object::as_name).ok() == Some(b"CCITTFaxDecode".as_slice()) {
+            // `own::check` proved Width and Height are the G4 parameters.
+            let side = |k: &[u8]| image.dict.get(k).and_then(Object::as_i64).ok().and_then(|v| u32::try_from(v).ok());
+            let (w, h) = side(b"Width").zip(side(b"Height")).ok_or_else(|| bad("G4 image size"))?;
+            let pixels = crate::scan_pdf::group4_pixels(&image.content, w, h, u64::MAX)
+                .ok_or_else(|| bad("a G4 page does not decode whole"))?;
+            let dpi = w as f32 * 72.0 / wpt.max(1.0);
+            return Ok(RenditionPage { image: PageImage::Gray { pixels, dpi }, bitonal: true });
+        }
         let decoded = image::load_from_memory_with_format(&image.content, ImageFormat::Jpeg)
             .map_err(|e| internal("rendition page JPEG", e))?;
         let dpi = decoded.width() as f32 * 72.0 / wpt.max(1.0);
-        Ok(match decoded {
+        let image = match decoded {
             image::DynamicImage::ImageLuma8(pixels) => PageImage::Gray { pixels, dpi },
             other => PageImage::Rgb { pixels: other.to_rgb8(), dpi },
-        })
+        };
+        Ok(RenditionPage { image, bitonal: false })
     }
+}
+
+/// One page of a rendition, decoded.
+#[derive(Debug, Clone)]
+pub struct RenditionPage {
+    pub image: PageImage,
+    /// Kept bitonal (Group 4) by the rendition: a text page.
+    pub bitonal: bool,
 }
 
 /// Text shown with a simple font: WinAnsi bytes (Latin-1 for French).
@@ -215,6 +237,23 @@ impl Watermark {
             *p = Luma([ink]);
         }
         Ok(Self { coverage })
+    }
+
+    /// Draws the watermark into a bitonal page (pixels 0 or 255, kept so):
+    /// every [`HATCH`]th row of its letters is inked black, a hatching that
+    /// reads as the recipient's text at any zoom, stays clear of the page's
+    /// own text (a third of the letters' area), and costs Group 4 little
+    /// (whole runs, not a dot screen).
+    pub fn apply_bitonal(&self, pixels: &mut GrayImage) {
+        let cw = self.coverage.width() as usize;
+        let w = pixels.width() as usize;
+        if cw == 0 || w == 0 {
+            return;
+        }
+        let rows = pixels.chunks_exact_mut(w).zip(self.coverage.as_raw().chunks_exact(cw));
+        for (row, cover) in rows.step_by(HATCH) {
+            row.iter_mut().zip(cover).filter(|(_, c)| **c > 127).for_each(|(v, _)| *v = 0);
+        }
     }
 
     /// Fraction of the page the watermark inks (for tests and checks).

@@ -12,6 +12,7 @@
 //! JavaScript, actions, annotations, forms, attachments, metadata, EXIF or
 //! earlier revisions can survive a rebuild from rasterised pages.
 
+pub mod bitonal;
 pub mod compose;
 mod heif_in;
 mod image_in;
@@ -330,7 +331,7 @@ fn rebuild(format: Format, pages: Vec<PageImage>, limits: &Limits) -> Result<Int
     };
     let thumbnail = first.thumbnail(THUMBNAIL_WIDTH)?;
     let count = pages.len();
-    let encoded = par::map(&pages, limits.threads, EncodedPage::new)?;
+    let encoded = par::map(&pages, limits.threads, EncodedPage::fitting)?;
     drop(pages);
     let rendition = build_pdf_from(&encoded, &[])?;
     Ok(Intake { format, pages: count, rendition, thumbnail })

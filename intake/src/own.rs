@@ -6,9 +6,10 @@
 //! [`crate::build_pdf`] writes: a catalogue with its page tree and nothing
 //! else (no action, name tree, form, outline or metadata); pages with a
 //! media box, one content stream that draws one image (`q W 0 0 H 0 0 cm
-//! /P Do Q`) and resources naming that image alone; each image a baseline
-//! or progressive JPEG, grey or RGB, whose own header gives the size the
-//! dictionary claims, within [`MAX_SIDE`]; no object beyond these.
+//! /P Do Q`) and resources naming that image alone; each image either a
+//! baseline or progressive JPEG, grey or RGB, whose own header gives the
+//! size the dictionary claims, or a bitonal Group 4 image whose parameters
+//! give that size, within [`MAX_SIDE`]; no object beyond these.
 
 use lopdf::{Dictionary, Document, Object, ObjectId, content::Content};
 
@@ -78,25 +79,53 @@ fn check_page(doc: &Document, id: ObjectId, parent: ObjectId) -> Result<(), NotO
     let image = doc.get_object(image_id).and_then(Object::as_stream).map_err(|_| no("the image is not a stream"))?;
     only_keys(
         &image.dict,
-        &[b"Type", b"Subtype", b"Width", b"Height", b"ColorSpace", b"BitsPerComponent", b"Filter", b"Length"],
+        &[
+            b"Type",
+            b"Subtype",
+            b"Width",
+            b"Height",
+            b"ColorSpace",
+            b"BitsPerComponent",
+            b"Filter",
+            b"DecodeParms",
+            b"Length",
+        ],
         "the image",
     )?;
     let name = |k: &[u8]| image.dict.get(k).and_then(Object::as_name).ok();
     let int = |k: &[u8]| image.dict.get(k).and_then(Object::as_i64).ok();
-    if name(b"Subtype") != Some(b"Image".as_slice()) || name(b"Filter") != Some(b"DCTDecode".as_slice()) {
-        return Err(no("the image is not a JPEG image"));
+    if name(b"Subtype") != Some(b"Image".as_slice()) {
+        return Err(no("the page draws something other than an image"));
     }
-    let components = match name(b"ColorSpace") {
-        Some(b"DeviceGray") => 1,
-        Some(b"DeviceRGB") => 3,
-        _ => return Err(no("the image is neither grey nor RGB")),
-    };
-    let (Some(w), Some(h), Some(8)) = (int(b"Width"), int(b"Height"), int(b"BitsPerComponent")) else {
-        return Err(no("the image has no size or depth"));
-    };
+    let (Some(w), Some(h)) = (int(b"Width"), int(b"Height")) else { return Err(no("the image has no size")) };
     let (Ok(w), Ok(h)) = (u32::try_from(w), u32::try_from(h)) else { return Err(no("negative image size")) };
-    if jpeg_header(&image.content) != Some((w, h, components)) {
-        return Err(no("the JPEG's own header disagrees with the image dictionary"));
+    match (name(b"Filter"), name(b"ColorSpace"), int(b"BitsPerComponent")) {
+        (Some(b"DCTDecode"), space, Some(8)) => {
+            let components = match space {
+                Some(b"DeviceGray") => 1,
+                Some(b"DeviceRGB") => 3,
+                _ => return Err(no("the image is neither grey nor RGB")),
+            };
+            if image.dict.has(b"DecodeParms") {
+                return Err(no("a JPEG image with decoding parameters"));
+            }
+            if jpeg_header(&image.content) != Some((w, h, components)) {
+                return Err(no("the JPEG's own header disagrees with the image dictionary"));
+            }
+        }
+        // A bitonal text page: Group 4 exactly as `build_pdf_from` writes
+        // it; its data is decoded (strictly, to the row count) only when
+        // a page is drawn.
+        (Some(b"CCITTFaxDecode"), Some(b"DeviceGray"), Some(1)) => {
+            let parms =
+                image.dict.get(b"DecodeParms").and_then(Object::as_dict).map_err(|_| no("G4 without parameters"))?;
+            only_keys(parms, &[b"K", b"Columns", b"Rows"], "the G4 parameters")?;
+            let p = |k: &[u8]| parms.get(k).and_then(Object::as_i64).ok();
+            if (p(b"K"), p(b"Columns"), p(b"Rows")) != (Some(-1), Some(i64::from(w)), Some(i64::from(h))) {
+                return Err(no("the G4 parameters disagree with the image dictionary"));
+            }
+        }
+        _ => return Err(no("the image is neither a JPEG nor a Group 4 bitonal image")),
     }
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
         return Err(no(format!("an image of {w}×{h} pixels")));

@@ -14,6 +14,11 @@ use crate::{Refusal, internal};
 /// JPEG quality of rendition pages: text stays crisp at 150 dpi.
 const QUALITY: u8 = 82;
 
+/// A bitonal page this small is smaller than its JPEG without asking (a
+/// 150-dpi text page's JPEG is 200 KB and more): the JPEG is encoded to
+/// compare only beyond.
+const BITONAL_SURE: usize = 48 * 1024;
+
 /// One rasterised page and the resolution it prints at.
 #[derive(Debug, Clone)]
 pub enum PageImage {
@@ -124,6 +129,24 @@ impl EncodedPage {
     /// The page as a JPEG of the rendition quality.
     pub fn new(page: &PageImage) -> Result<Self, Refusal> {
         Self::jpeg(page, QUALITY)
+    }
+
+    /// The page as a rendition keeps it: a text page bitonal in Group 4
+    /// ([`crate::bitonal`]), any other as a JPEG. A bitonal page larger
+    /// than [`BITONAL_SURE`] is weighed against its JPEG and the smaller
+    /// kept, so that a rendition page is never larger than its JPEG.
+    pub fn fitting(page: &PageImage) -> Result<Self, Refusal> {
+        let PageImage::Gray { pixels, dpi } = page else { return Self::new(page) };
+        if !crate::bitonal::is_text(pixels) {
+            return Self::new(page);
+        }
+        let (w, h) = pixels.dimensions();
+        let bitonal = Self::group4(crate::bitonal::group4(pixels), w, h, *dpi);
+        if bitonal.len() <= BITONAL_SURE {
+            return Ok(bitonal);
+        }
+        let jpeg = Self::new(page)?;
+        Ok(if jpeg.len() < bitonal.len() { jpeg } else { bitonal })
     }
 
     /// The page as a JPEG of `quality`.

@@ -204,6 +204,26 @@ fn ccitt(dict: &lopdf::Dictionary, data: &[u8], width: i64, height: i64) -> Opti
 /// `None` when it is too large or does not decode whole (hayro's renderer
 /// then has its say).
 fn ccitt_pixels(c: &Ccitt, limits: &Limits) -> Option<GrayImage> {
+    ccitt_within(c, limits.max_pixels)
+}
+
+/// A Group 4 image of `w`×`h` pixels as PDF's default decode shows it
+/// (the bitonal pages of the vault's own renditions), `None` when larger
+/// than `max_pixels` or when it does not decode whole.
+pub(crate) fn group4_pixels(data: &[u8], w: u32, h: u32, max_pixels: u64) -> Option<GrayImage> {
+    let settings = hayro_ccitt::DecodeSettings {
+        columns: w,
+        rows: h,
+        end_of_block: true,
+        end_of_line: false,
+        rows_are_byte_aligned: false,
+        encoding: hayro_ccitt::EncodingMode::Group4,
+        strict: true,
+    };
+    ccitt_within(&Ccitt { data: data.to_vec(), settings, black_is_1: false }, max_pixels)
+}
+
+fn ccitt_within(c: &Ccitt, max_pixels: u64) -> Option<GrayImage> {
     struct Rows {
         pixels: Vec<u8>,
         width: usize,
@@ -225,7 +245,7 @@ fn ccitt_pixels(c: &Ccitt, limits: &Limits) -> Option<GrayImage> {
         }
     }
     let (w, h) = (c.settings.columns, c.settings.rows);
-    if w == 0 || h == 0 || u64::from(w) * u64::from(h) > limits.max_pixels || w.max(h) as f32 > MAX_SIDE {
+    if w == 0 || h == 0 || u64::from(w) * u64::from(h) > max_pixels || w.max(h) as f32 > MAX_SIDE {
         return None;
     }
     let (ink, paper) = if c.black_is_1 { (255, 0) } else { (0, 255) };

@@ -256,7 +256,7 @@ pub fn scanner_pdf(pages: &[PdfPage], dpi: f32) -> Vec<u8> {
             PdfPage::Colour(c) => intake::EncodedPage::jpeg(&PageImage::Rgb { pixels: c.clone(), dpi }, 85).ok(),
             PdfPage::Bitonal(g) | PdfPage::Jbig2(g) => {
                 let bits = crate::scan::bitonal::threshold(g, 128);
-                let Ok(data) = crate::scan::bitonal::group4(&bits, g.width());
+                let data = crate::scan::bitonal::group4(&bits, g.width());
                 Some(intake::EncodedPage::group4(data, g.width(), g.height(), dpi))
             }
         })

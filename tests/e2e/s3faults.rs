@@ -9,7 +9,8 @@
 //! every answer is a success or a 503 with `Retry-After` saying the store
 //! is unreachable; every acknowledged upload reads back byte-identical and
 //! none is stored twice; and the vault's count of failed store attempts
-//! equals, cause by cause, what the proxy injected.
+//! equals, cause by cause, what the proxy injected (plus any 5xx Garage
+//! answered of its own, which the proxy sees and logs apart).
 
 use std::{
     collections::BTreeMap,
@@ -220,9 +221,13 @@ async fn the_store_fails_in_every_way_and_nothing_acknowledged_is_lost() {
 
     // What the proxy injected, and what the vault counted.
     let mut injected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut garage_said = Vec::new();
     for line in std::fs::read_to_string(&injected_log).unwrap_or_default().lines() {
         let v: Value = serde_json::from_str(line).unwrap();
         *injected.entry(v["fault"].as_str().unwrap().to_owned()).or_default() += 1;
+        if let Some(d) = v["detail"].as_str() {
+            garage_said.push(format!("{}: {d}", v["op"]));
+        }
     }
     let count = |k: &str| injected.get(k).copied().unwrap_or(0);
     let series = |cause: &str| format!("dnu_vault_object_store_attempt_failures_total{{cause=\"{cause}\"}}");
@@ -270,13 +275,20 @@ async fn the_store_fails_in_every_way_and_nothing_acknowledged_is_lost() {
          the vault counted {counted_unavailable} 503s, {counted_timeout} time-outs, {counted_connection} cut \
          connections, {counted_server} other 5xx in its store attempts; {failed_requests} client requests failed \
          by the store; answers {statuses:?} ({refused} 503 with Retry-After, all object_store_unavailable); \
-         {} uploads acknowledged ({acked_in_partition} during the partition), 0 lost, 0 duplicated",
+         {} uploads acknowledged ({acked_in_partition} during the partition), 0 lost, 0 duplicated; \
+         Garage's own 5xx: {garage_said:?}",
         acked.len()
     );
-    assert_eq!(counted_unavailable, count("unavailable"), "503s injected vs counted");
+    // Garage's own 503s (an internal call of its timing out on a loaded
+    // machine) are seen by the proxy too, which logs them apart.
+    assert_eq!(
+        counted_unavailable,
+        count("unavailable") + count("upstream_unavailable"),
+        "503s injected or answered by Garage vs counted"
+    );
     assert_eq!(counted_timeout, count("stall") + count("partition"), "stalls injected vs time-outs counted");
     assert_eq!(counted_connection, count("reset"), "resets injected vs cut connections counted");
-    assert_eq!(counted_server, 0);
+    assert_eq!(counted_server, count("upstream_server_error"), "Garage's other 5xx vs counted");
     assert!(count("unavailable") > 0 && count("reset") > 0 && count("partition") > 0, "{injected:?}");
     assert!(refused > 0, "the partition refused no client request");
 }

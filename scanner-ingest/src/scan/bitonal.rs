@@ -1,7 +1,6 @@
 //! Text pages as bitonal images compressed with CCITT Group 4: a threshold,
 //! isolated specks removed, then one G4 line per row.
 
-use fax::{Color, VecWriter, encoder::Encoder};
 use image::GrayImage;
 
 /// Black (true) where the page is darker than `threshold`, with isolated
@@ -33,11 +32,7 @@ pub fn threshold(g: &GrayImage, threshold: u8) -> Vec<bool> {
 }
 
 /// The bitmap (`width` pixels a row) as a Group 4 stream (K -1, black runs
-/// as 0 in PDF's default decode).
-pub fn group4(bits: &[bool], width: u32) -> Result<Vec<u8>, std::convert::Infallible> {
-    let mut enc = Encoder::new(VecWriter::new());
-    for row in bits.chunks_exact(width as usize) {
-        enc.encode_line(row.iter().map(|&b| if b { Color::Black } else { Color::White }), width)?;
-    }
-    Ok(enc.finish()?.finish())
+/// as 0 in PDF's default decode): the encoder renditions use too.
+pub fn group4(bits: &[bool], width: u32) -> Vec<u8> {
+    intake::bitonal::group4_bits(bits, width)
 }

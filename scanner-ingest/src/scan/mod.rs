@@ -97,6 +97,6 @@ fn straighten(gray: &image::GrayImage, skew: f32) -> image::GrayImage {
 
 fn bitonal_page(gray: &image::GrayImage, a: &Analysis, dpi: f32) -> Result<EncodedPage, Error> {
     let bits = bitonal::threshold(gray, a.otsu);
-    let Ok(data) = bitonal::group4(&bits, gray.width());
+    let data = bitonal::group4(&bits, gray.width());
     Ok(EncodedPage::group4(data, gray.width(), gray.height(), dpi))
 }

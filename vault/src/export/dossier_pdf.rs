@@ -23,7 +23,7 @@ use axum::{
 };
 use intake::{
     EncodedPage, PageImage,
-    compose::{Bookmark, Rendition, Watermark, text_page},
+    compose::{Bookmark, Rendition, RenditionPage, Watermark, text_page},
 };
 use uuid::Uuid;
 
@@ -76,7 +76,8 @@ pub fn compose(
     let mut pages = Vec::with_capacity(next);
     let mut bookmarks = vec![Bookmark { title: "Page de garde".into(), page: 0 }];
     for lines in cover::layout(&cover) {
-        pages.push(marks.marked(text_page(&lines, COVER_DPI).map_err(internal)?)?);
+        let image = text_page(&lines, COVER_DPI).map_err(internal)?;
+        pages.push(marks.marked(RenditionPage { image, bitonal: false })?);
     }
     let renditions: Vec<(&ExportPiece, Rendition)> = pieces
         .iter()
@@ -128,7 +129,10 @@ struct Marks<'a> {
 }
 
 impl Marks<'_> {
-    fn marked(&self, mut page: PageImage) -> Result<EncodedPage, Error> {
+    /// The page with its watermark, encoded as the rendition kept it: a
+    /// bitonal page stays bitonal (hatched watermark, Group 4).
+    fn marked(&self, page: RenditionPage) -> Result<EncodedPage, Error> {
+        let RenditionPage { image: mut page, bitonal } = page;
         let (w, h) = page.dimensions();
         let key = (w, h, page.dpi().to_bits());
         let mark = {
@@ -143,8 +147,16 @@ impl Marks<'_> {
                 }
             }
         };
-        mark.apply(&mut page);
-        EncodedPage::new(&page).map_err(internal)
+        match (&mut page, bitonal) {
+            (PageImage::Gray { pixels, dpi }, true) => {
+                mark.apply_bitonal(pixels);
+                Ok(EncodedPage::group4(intake::bitonal::group4(pixels), w, h, *dpi))
+            }
+            _ => {
+                mark.apply(&mut page);
+                EncodedPage::new(&page).map_err(internal)
+            }
+        }
     }
 }
 

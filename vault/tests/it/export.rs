@@ -2,7 +2,10 @@
 //! a 10-piece, 40-page dossier exports as one PDF that passes
 //! `qpdf --check`, has one bookmark per piece (qpdf's JSON), renders with
 //! poppler's `pdftoppm`, and carries the recipient's watermark in the
-//! pixels of every page.
+//! pixels of every page: the page images alone, taken out of the PDF by
+//! poppler's `pdfimages` (every other content stream and object left
+//! behind), still show it, on text pages kept bitonal and photo pages
+//! kept as JPEG alike.
 
 use std::process::Command;
 
@@ -13,6 +16,16 @@ use crate::common::{TestApp, doc_of};
 
 /// A text document of `pages` pages, each saying which piece and page it is.
 pub fn text_document(piece: usize, pages: usize) -> Vec<u8> {
+    document(piece, pages, "")
+}
+
+/// The same with a grey box under the text of every page (a form's shaded
+/// area): grey levels a bitonal page would lose.
+pub fn shaded_document(piece: usize, pages: usize) -> Vec<u8> {
+    document(piece, pages, "0.75 g 60 380 470 260 re f 0 g ")
+}
+
+fn document(piece: usize, pages: usize, under: &str) -> Vec<u8> {
     let mut objects = vec![b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()];
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
     objects.push(format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" ")).into_bytes());
@@ -25,8 +38,10 @@ pub fn text_document(piece: usize, pages: usize) -> Vec<u8> {
             )
             .into_bytes(),
         );
-        let text =
-            format!("BT /F1 28 Tf 72 720 Td (Piece {piece} page {}) Tj ET 0 0 0 RG 4 w 72 690 m 520 690 l S", i + 1);
+        let text = format!(
+            "{under}BT /F1 28 Tf 72 720 Td (Piece {piece} page {}) Tj ET 0 0 0 RG 4 w 72 690 m 520 690 l S",
+            i + 1
+        );
         objects.push(intake::sample::stream("", text.as_bytes()));
     }
     intake::sample::pdf(&objects)
@@ -53,10 +68,13 @@ async fn a_forty_page_dossier_exports_as_one_watermarked_pdf() {
         "autre",
     ];
     for (i, kind) in kinds.iter().enumerate() {
-        let r = app.upload(&nu, kind, &text_document(i + 1, 4)).await;
+        // The last piece's pages are shaded: JPEG pages, the others bitonal.
+        let doc = if i == 9 { shaded_document(i + 1, 4) } else { text_document(i + 1, 4) };
+        let r = app.upload(&nu, kind, &doc).await;
         assert_eq!(r.status, StatusCode::CREATED, "{kind}: {:?}", r.body);
         assert_eq!(r.json()["version"]["pages"], 4);
     }
+
     let r = app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.bailleur_token).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let pdf = r.body.unwrap();
@@ -68,6 +86,12 @@ async fn a_forty_page_dossier_exports_as_one_watermarked_pdf() {
     assert!(check.status.success(), "qpdf --check: {}", String::from_utf8_lossy(&check.stdout));
     let pages = qpdf(&["--show-npages"], &path);
     assert_eq!(String::from_utf8_lossy(&pages.stdout).trim(), "41", "a cover page and 40 rendition pages");
+    // Nine pieces' 36 text pages bitonal; the shaded piece's 4 pages and
+    // the cover JPEGs.
+    let list = Command::new("pdfimages").arg("-list").arg(&path).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    let count = |enc: &str| list.lines().filter(|l| l.split_whitespace().nth(8) == Some(enc)).count();
+    assert_eq!((count("ccitt"), count("jpeg")), (36, 5), "{list}");
     // One bookmark per piece, after the cover's.
     let json = qpdf(&["--json=2", "--json-key=outlines"], &path);
     let outlines: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -103,20 +127,47 @@ async fn a_forty_page_dossier_exports_as_one_watermarked_pdf() {
         .output()
         .unwrap();
     assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
-    let mut rendered: Vec<_> = std::fs::read_dir(dir.path())
+    assert_marked(&pngs(dir.path(), "p-"), &text);
+    // The page images alone: nothing but the pixels carries the mark.
+    let images = Command::new("pdfimages").arg("-png").arg(&path).arg(dir.path().join("i")).output().unwrap();
+    assert!(images.status.success(), "{}", String::from_utf8_lossy(&images.stderr));
+    assert_marked(&pngs(dir.path(), "i-"), &text);
+
+    // The export was traced; the guichet may export too, an unknown caller not.
+    let id = app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
+    assert_eq!(app.vault.db().audit_count(id, "dossier.export").await.unwrap(), 1);
+    assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.guichet_token).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), "dnuv_nobody").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// The PNG files in `dir` whose names start with `prefix`, in order.
+fn pngs(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
         .collect();
-    rendered.sort();
-    assert_eq!(rendered.len(), 41);
-    let mut mark: Option<Watermark> = None;
-    for page in &rendered {
+    found.sort();
+    found
+}
+
+/// Every page image is inked where the recipient's watermark is and
+/// nowhere else in the same way: darker by more than 25 grey levels on
+/// average where the mark covers than where it does not.
+fn assert_marked(pages: &[std::path::PathBuf], text: &str) {
+    assert_eq!(pages.len(), 41);
+    let mut marks: std::collections::HashMap<(u32, u32), Watermark> = std::collections::HashMap::new();
+    for page in pages {
         let img = image::open(page).unwrap().to_luma8();
-        let m = mark.get_or_insert_with(|| Watermark::new(&text, img.width(), img.height(), 150.0).unwrap());
+        let m = marks
+            .entry(img.dimensions())
+            .or_insert_with(|| Watermark::new(text, img.width(), img.height(), 150.0).unwrap());
         let cov = m.coverage();
         let (mut on, mut n_on, mut off, mut n_off) = (0u64, 0u64, 0u64, 0u64);
-        assert_eq!(cov.dimensions(), img.dimensions(), "every page has the same size");
         for (p, c) in img.as_raw().iter().zip(cov.as_raw()) {
             match c {
                 201.. => (on, n_on) = (on + u64::from(*p), n_on + 1),
@@ -128,15 +179,6 @@ async fn a_forty_page_dossier_exports_as_one_watermarked_pdf() {
         assert!(n_on > 10_000, "{}: watermark covers {n_on} pixels", page.display());
         assert!(off - on > 25.0, "{}: watermark pixels {on:.0} vs the rest {off:.0}", page.display());
     }
-
-    // The export was traced; the guichet may export too, an unknown caller not.
-    let id = app.vault.db().dossier_by_nu(&vault::domain::NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id;
-    assert_eq!(app.vault.db().audit_count(id, "dossier.export").await.unwrap(), 1);
-    assert_eq!(app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), &app.guichet_token).await.status, StatusCode::OK);
-    assert_eq!(
-        app.get(&format!("/api/v1/dossiers/{nu}/export.pdf"), "dnuv_nobody").await.status,
-        StatusCode::UNAUTHORIZED
-    );
 }
 
 #[tokio::test]
