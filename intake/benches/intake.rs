@@ -25,45 +25,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use image::{GrayImage, Luma, Rgb, RgbImage};
+use image::{Rgb, RgbImage};
 use intake::{Limits, PageImage};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
-}
-
-/// A scanned A4 text page at 300 dpi: lines of word-like strokes, paper
-/// grain and a slight grey background, as a flatbed scanner gives.
-fn scanned_page(seed: u32) -> GrayImage {
-    let (w, h) = (2480, 3508);
-    let mut x = 0x9E37_79B9u32 ^ seed;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        x
-    };
-    let mut img = GrayImage::from_fn(w, h, |_, _| Luma([236]));
-    for line in 0..70u32 {
-        let top = 250 + line * 44;
-        let mut col = 200u32;
-        while col < w - 260 {
-            let word = 40 + rnd() % 160;
-            for yy in top..top + 26 {
-                for xx in col..col + word {
-                    if rnd() % 8 != 0 {
-                        img.put_pixel(xx, yy, Luma([30]));
-                    }
-                }
-            }
-            col += word + 24;
-        }
-    }
-    for p in img.pixels_mut() {
-        p.0[0] = p.0[0].saturating_add((rnd() % 4) as u8);
-    }
-    img
 }
 
 /// A 12-megapixel photo-like image: smooth gradients and texture.
@@ -146,7 +113,8 @@ fn main() {
     let limits = Limits { threads, ..Limits::default() };
 
     // The scanned PDF: 20 greyscale pages at 300 dpi, as a scanner's PDF.
-    let pages: Vec<PageImage> = (0..20).map(|i| PageImage::Gray { pixels: scanned_page(i), dpi: 300.0 }).collect();
+    let pages: Vec<PageImage> =
+        (0..20).map(|i| PageImage::Gray { pixels: intake::sample::scanned_page(i), dpi: 300.0 }).collect();
     let scan = intake::build_pdf(&pages).unwrap();
     drop(pages);
     let scan_path = dir.path().join("scan.pdf");

@@ -94,6 +94,74 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A scanned A4 text page at 300 dpi: lines of word-like strokes, paper
+/// grain and a slight grey background, as a flatbed scanner gives.
+pub fn scanned_page(seed: u32) -> image::GrayImage {
+    use image::Luma;
+    let (w, h) = (2480, 3508);
+    let mut x = 0x9E37_79B9u32 ^ seed;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let mut img = image::GrayImage::from_fn(w, h, |_, _| Luma([236]));
+    for line in 0..70u32 {
+        let top = 250 + line * 44;
+        let mut col = 200u32;
+        while col < w - 260 {
+            let word = 40 + rnd() % 160;
+            for yy in top..top + 26 {
+                for xx in col..col + word {
+                    if rnd() % 8 != 0 {
+                        img.put_pixel(xx, yy, Luma([30]));
+                    }
+                }
+            }
+            col += word + 24;
+        }
+    }
+    for p in img.pixels_mut() {
+        p.0[0] = p.0[0].saturating_add((rnd() % 4) as u8);
+    }
+    img
+}
+
+/// A born-digital A4 text document: `pages` pages of `lines` lines of
+/// Helvetica at `size` points, each line saying its page and number, and
+/// `under` (PDF drawing operators, such as a shaded box) beneath the text
+/// of every page.
+pub fn text_document(pages: usize, lines: usize, size: f32, under: &str) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" ")).into_bytes(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    let lead = size * 1.45;
+    for page in 0..pages {
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R \
+                 /Resources << /Font << /F1 3 0 R >> >> >>",
+                5 + 2 * page
+            )
+            .into_bytes(),
+        );
+        let mut text = under.to_owned();
+        for line in 0..lines {
+            text.push_str(&format!(
+                "BT /F1 {size} Tf 60 {:.1} Td (Page {} ligne {line} : revenus, charges, situation familiale) Tj ET\n",
+                790.0 - lead * line as f32,
+                page + 1
+            ));
+        }
+        objects.push(stream("", text.as_bytes()));
+    }
+    pdf(&objects)
+}
+
 /// A `w`×`h` photo-like RGB image: a gradient with a dark square in the
 /// top-left corner (to check orientation).
 pub fn photo(w: u32, h: u32) -> image::RgbImage {

@@ -118,32 +118,7 @@ fn a_bitonal_rendition_passes_its_shape_check_and_parameters_that_lie_do_not() {
 #[test]
 fn a_born_digital_text_pdf_becomes_a_rendition_of_bitonal_pages_under_40_kb_each() {
     // Three dense pages of text, as an applicant's payslip or notice.
-    let mut objects = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [4 0 R 6 0 R 8 0 R] /Count 3 >>".to_vec(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
-    ];
-    for page in 0..3 {
-        objects.push(
-            format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R \
-                 /Resources << /Font << /F1 3 0 R >> >> >>",
-                5 + 2 * page
-            )
-            .into_bytes(),
-        );
-        let text: String = (0..45)
-            .map(|l| {
-                format!(
-                    "BT /F1 11 Tf 60 {} Td (Page {} ligne {l} : revenus, charges, situation familiale 2026) Tj ET\n",
-                    780 - 16 * l,
-                    page + 1
-                )
-            })
-            .collect();
-        objects.push(intake::sample::stream("", text.as_bytes()));
-    }
-    let original = intake::sample::pdf(&objects);
+    let original = intake::sample::text_document(3, 45, 11.0, "");
     let out = intake::process(&original, &intake::Limits::default()).unwrap();
     let per_page = out.rendition.len() / out.pages;
     eprintln!("original {} bytes, rendition {} bytes, {per_page} a page", original.len(), out.rendition.len());
