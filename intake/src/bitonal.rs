@@ -65,21 +65,25 @@ pub fn is_text(g: &GrayImage) -> bool {
 /// runs as 0 in PDF's default decode).
 pub fn group4(g: &GrayImage) -> Vec<u8> {
     let width = g.width();
-    let rows = g.as_raw().chunks_exact(width.max(1) as usize);
-    encode(rows.map(|row| row.iter().map(|&p| if p < THRESHOLD { Color::Black } else { Color::White })), width)
+    encode(g.as_raw().chunks_exact(width.max(1) as usize), width, |p| *p < THRESHOLD)
 }
 
 /// A bitmap (`true` black, `width` pixels a row) as a Group 4 stream.
 pub fn group4_bits(bits: &[bool], width: u32) -> Vec<u8> {
-    let rows = bits.chunks_exact(width.max(1) as usize);
-    encode(rows.map(|row| row.iter().map(|&b| if b { Color::Black } else { Color::White })), width)
+    encode(bits.chunks_exact(width.max(1) as usize), width, |b| *b)
 }
 
-fn encode<R: Iterator<Item = Color>>(rows: impl Iterator<Item = R>, width: u32) -> Vec<u8> {
+fn encode<'a, T: 'a>(rows: impl Iterator<Item = &'a [T]>, width: u32, black: impl Fn(&T) -> bool) -> Vec<u8> {
     // The fax encoder's writer is a Vec: it cannot fail.
     let mut enc = Encoder::new(VecWriter::new());
     for row in rows {
-        let Ok(()) = enc.encode_line(row, width);
+        // The encoder reads a row pixel by pixel until it has its colour
+        // changes, and a row that stops early goes on in its last colour:
+        // it is given the row only up to the white pixel after its last
+        // black one (nothing at all for a blank row).
+        let end = row.iter().rposition(&black).map_or(0, |last| (last + 2).min(row.len()));
+        let pixels = row[..end].iter().map(|p| if black(p) { Color::Black } else { Color::White });
+        let Ok(()) = enc.encode_line(pixels, width);
     }
     let Ok(w) = enc.finish();
     w.finish()

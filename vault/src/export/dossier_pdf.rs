@@ -76,8 +76,11 @@ pub fn compose(
     let mut pages = Vec::with_capacity(next);
     let mut bookmarks = vec![Bookmark { title: "Page de garde".into(), page: 0 }];
     for lines in cover::layout(&cover) {
+        // Black text on white: bitonal as the renditions' text pages are
+        // (a tenth of the bytes, and no JPEG to encode).
         let image = text_page(&lines, COVER_DPI).map_err(internal)?;
-        pages.push(marks.marked(RenditionPage { image, bitonal: false })?);
+        let bitonal = matches!(&image, PageImage::Gray { pixels, .. } if intake::bitonal::is_text(pixels));
+        pages.push(marks.marked(RenditionPage { image, bitonal })?);
     }
     let renditions: Vec<(&ExportPiece, Rendition)> = pieces
         .iter()
