@@ -88,6 +88,44 @@ pub fn group4_bits(bits: &[bool], width: u32) -> Vec<u8> {
     enc.finish()
 }
 
+/// The black runs of two rows' changes together (each list alternates
+/// run starts and ends; an odd one ends black at `width`), as changes.
+pub(crate) fn union(a: &[u32], b: &[u32], width: u32, out: &mut Vec<u32>) {
+    out.clear();
+    let run = |v: &[u32], i: usize| (v[i], v.get(i + 1).copied().unwrap_or(width));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        // The run that starts first, then every run it overlaps or touches.
+        let (start, mut end) = if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+            i += 2;
+            run(a, i - 2)
+        } else {
+            j += 2;
+            run(b, j - 2)
+        };
+        loop {
+            if i < a.len() && a[i] <= end {
+                end = end.max(run(a, i).1);
+                i += 2;
+            } else if j < b.len() && b[j] <= end {
+                end = end.max(run(b, j).1);
+                j += 2;
+            } else {
+                break;
+            }
+        }
+        match out.last() {
+            Some(&last) if last == start => {
+                out.pop(); // touches the run before: one run
+            }
+            _ => out.push(start),
+        }
+        if end < width {
+            out.push(end);
+        }
+    }
+}
+
 /// Where a row's colour changes (it starts white): the first pixel of
 /// each run after the first.
 fn changes_of<T>(row: &[T], black: impl Fn(&T) -> bool, out: &mut Vec<u32>) {
@@ -131,7 +169,7 @@ fn grey_changes(row: &[u8], out: &mut Vec<u32>) {
 /// A Group 4 (ITU-T T.6) encoder fed each row's colour changes. The fax
 /// crate's encoder finds them itself, pixel by pixel through iterator
 /// adapters: it took half of an export's time. Its code tables are used.
-struct Group4 {
+pub(crate) struct Group4 {
     out: VecWriter,
     width: u32,
     /// The row above's changes (none above the first row: all white).
@@ -139,7 +177,7 @@ struct Group4 {
 }
 
 impl Group4 {
-    fn new(width: u32) -> Self {
+    pub(crate) fn new(width: u32) -> Self {
         Self { out: VecWriter::new(), width, reference: Vec::new() }
     }
 
@@ -164,7 +202,7 @@ impl Group4 {
         let Ok(()) = self.out.write(table[n as usize].1);
     }
 
-    fn row(&mut self, current: &[u32]) {
+    pub(crate) fn row(&mut self, current: &[u32]) {
         let w = i64::from(self.width);
         let at = |v: &[u32], i: usize| v.get(i).map_or(w, |&x| i64::from(x));
         // a0 starts on an imaginary white pixel before the row.
@@ -201,7 +239,7 @@ impl Group4 {
         self.reference.extend_from_slice(current);
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         // End of facsimile block: two EOL codes.
         let Ok(()) = self.out.write(EDFB_HALF);
         let Ok(()) = self.out.write(EDFB_HALF);
@@ -250,6 +288,32 @@ mod tests {
         let mut rows = Rows(Vec::new(), width as usize);
         hayro_ccitt::decode(data, &mut rows, &mut hayro_ccitt::DecoderContext::new(settings)).unwrap();
         rows.0
+    }
+
+    #[test]
+    fn the_union_of_runs_is_the_union_of_their_pixels() {
+        let mut x = 0xDEAD_BEEFu32;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let width = 64u32;
+        for _ in 0..2000 {
+            let row = |rnd: &mut dyn FnMut() -> u32| -> Vec<bool> {
+                let density = rnd() % 100;
+                (0..width).map(|_| rnd() % 100 < density).collect()
+            };
+            let (a, b) = (row(&mut rnd), row(&mut rnd));
+            let (mut ca, mut cb, mut want, mut got) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            changes_of(&a, |p| *p, &mut ca);
+            changes_of(&b, |p| *p, &mut cb);
+            let both: Vec<bool> = a.iter().zip(&b).map(|(p, q)| *p || *q).collect();
+            changes_of(&both, |p| *p, &mut want);
+            union(&ca, &cb, width, &mut got);
+            assert_eq!(got, want, "{ca:?} ∪ {cb:?}");
+        }
     }
 
     #[test]

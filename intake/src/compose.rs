@@ -54,9 +54,8 @@ impl Rendition {
         self.pages.is_empty()
     }
 
-    /// Page `i` (0-based) as an image at its own resolution, and whether
-    /// the rendition keeps it bitonal (its pixels are then 0 or 255).
-    pub fn page(&self, i: usize) -> Result<RenditionPage, Refusal> {
+    /// Page `i`'s image and the page's width in points.
+    fn image(&self, i: usize) -> Result<(&lopdf::Stream, f32), Refusal> {
         let bad = |why: &str| internal("reading a rendition", why);
         let id = *self.pages.get(i).ok_or_else(|| bad("no such page"))?;
         let page = self.doc.get_dictionary(id).map_err(|e| internal("rendition page", e))?;
@@ -72,24 +71,50 @@ impl Rendition {
             .and_then(|r| self.doc.get_object(r))
             .and_then(Object::as_stream)
             .map_err(|e| internal("rendition page image", e))?;
-        if image.dict.get(b"Filter").and_then(Object::as_name).ok() == Some(b"CCITTFaxDecode".as_slice()) {
-            // `own::check` proved Width and Height are the G4 parameters.
-            let side = |k: &[u8]| image.dict.get(k).and_then(Object::as_i64).ok().and_then(|v| u32::try_from(v).ok());
-            let (w, h) = side(b"Width").zip(side(b"Height")).ok_or_else(|| bad("G4 image size"))?;
-            let pixels = crate::scan_pdf::group4_pixels(&image.content, w, h, u64::MAX)
-                .ok_or_else(|| bad("a G4 page does not decode whole"))?;
-            let dpi = w as f32 * 72.0 / wpt.max(1.0);
-            return Ok(RenditionPage { image: PageImage::Gray { pixels, dpi }, bitonal: true });
+        Ok((image, wpt.max(1.0)))
+    }
+
+    /// Page `i` as the rendition keeps it when bitonal: its Group 4 data
+    /// and size (`own::check` proved the parameters are the dictionary's
+    /// Width and Height); `None` for a JPEG page.
+    pub fn page_group4(&self, i: usize) -> Result<Option<Group4Page<'_>>, Refusal> {
+        let (image, wpt) = self.image(i)?;
+        if image.dict.get(b"Filter").and_then(Object::as_name).ok() != Some(b"CCITTFaxDecode".as_slice()) {
+            return Ok(None);
         }
+        let side = |k: &[u8]| image.dict.get(k).and_then(Object::as_i64).ok().and_then(|v| u32::try_from(v).ok());
+        let (width, height) =
+            side(b"Width").zip(side(b"Height")).ok_or_else(|| internal("reading a rendition", "G4 image size"))?;
+        Ok(Some(Group4Page { data: &image.content, width, height, dpi: width as f32 * 72.0 / wpt }))
+    }
+
+    /// Page `i` (0-based) as an image at its own resolution, and whether
+    /// the rendition keeps it bitonal (its pixels are then 0 or 255).
+    pub fn page(&self, i: usize) -> Result<RenditionPage, Refusal> {
+        if let Some(g4) = self.page_group4(i)? {
+            let pixels = crate::scan_pdf::group4_pixels(g4.data, g4.width, g4.height, u64::MAX)
+                .ok_or_else(|| internal("reading a rendition", "a G4 page does not decode whole"))?;
+            return Ok(RenditionPage { image: PageImage::Gray { pixels, dpi: g4.dpi }, bitonal: true });
+        }
+        let (image, wpt) = self.image(i)?;
         let decoded = image::load_from_memory_with_format(&image.content, ImageFormat::Jpeg)
             .map_err(|e| internal("rendition page JPEG", e))?;
-        let dpi = decoded.width() as f32 * 72.0 / wpt.max(1.0);
+        let dpi = decoded.width() as f32 * 72.0 / wpt;
         let image = match decoded {
             image::DynamicImage::ImageLuma8(pixels) => PageImage::Gray { pixels, dpi },
             other => PageImage::Rgb { pixels: other.to_rgb8(), dpi },
         };
         Ok(RenditionPage { image, bitonal: false })
     }
+}
+
+/// A bitonal page of a rendition, still coded.
+#[derive(Debug, Clone, Copy)]
+pub struct Group4Page<'a> {
+    pub data: &'a [u8],
+    pub width: u32,
+    pub height: u32,
+    pub dpi: f32,
 }
 
 /// One page of a rendition, decoded.
@@ -202,6 +227,9 @@ fn render_text(wpt: f32, hpt: f32, dpi: f32, lines: &[TextLine], rotate: f32) ->
 #[derive(Debug, Clone)]
 pub struct Watermark {
     coverage: GrayImage,
+    /// The hatch drawn into bitonal pages, as each row's colour changes
+    /// (none on the rows between hatch lines).
+    hatch: Vec<Vec<u32>>,
 }
 
 impl Watermark {
@@ -236,7 +264,25 @@ impl Watermark {
             let ink = rendered.get_pixel_checked(x, y).map_or(0, |q| 255 - q.0[0]);
             *p = Luma([ink]);
         }
-        Ok(Self { coverage })
+        let hatch = coverage
+            .as_raw()
+            .chunks_exact(w.max(1) as usize)
+            .enumerate()
+            .map(|(y, row)| {
+                let mut changes = Vec::new();
+                if y % HATCH == 0 {
+                    let mut ink = false;
+                    for (x, &c) in row.iter().enumerate() {
+                        if (c > 127) != ink {
+                            ink = !ink;
+                            changes.push(x as u32);
+                        }
+                    }
+                }
+                changes
+            })
+            .collect();
+        Ok(Self { coverage, hatch })
     }
 
     /// Draws the watermark into a bitonal page (pixels 0 or 255, kept so):
@@ -255,6 +301,54 @@ impl Watermark {
             // A select, not a branch: the compiler makes it SIMD.
             row.iter_mut().zip(cover).for_each(|(v, &c)| *v = if c > 127 { 0 } else { *v });
         }
+    }
+
+    /// The same hatch drawn into a bitonal page still coded, run by run: the
+    /// page's rows are decoded as colour changes, the hatch's runs joined to
+    /// them, and the rows coded again, with no pixel between (the export's
+    /// text pages). `None` if the page is not this watermark's size or does
+    /// not decode whole.
+    pub fn apply_group4(&self, page: &Group4Page<'_>) -> Option<Vec<u8>> {
+        struct Marked<'m> {
+            hatch: &'m [Vec<u32>],
+            enc: crate::bitonal::Group4,
+            joined: Vec<u32>,
+            width: u32,
+            row: usize,
+        }
+        impl hayro_ccitt::Decoder for Marked<'_> {
+            fn push_row(&mut self, changes: &[u32]) {
+                match self.hatch.get(self.row) {
+                    Some(h) if !h.is_empty() => {
+                        crate::bitonal::union(changes, h, self.width, &mut self.joined);
+                        self.enc.row(&self.joined);
+                    }
+                    _ => self.enc.row(changes),
+                }
+                self.row += 1;
+            }
+        }
+        if self.coverage.dimensions() != (page.width, page.height) {
+            return None;
+        }
+        let settings = hayro_ccitt::DecodeSettings {
+            columns: page.width,
+            rows: page.height,
+            end_of_block: true,
+            end_of_line: false,
+            rows_are_byte_aligned: false,
+            encoding: hayro_ccitt::EncodingMode::Group4,
+            strict: true,
+        };
+        let mut marked = Marked {
+            hatch: &self.hatch,
+            enc: crate::bitonal::Group4::new(page.width),
+            joined: Vec::new(),
+            width: page.width,
+            row: 0,
+        };
+        hayro_ccitt::decode(page.data, &mut marked, &mut hayro_ccitt::DecoderContext::new(settings)).ok()?;
+        (marked.row == page.height as usize).then(|| marked.enc.finish())
     }
 
     /// Fraction of the page the watermark inks (for tests and checks).
@@ -319,7 +413,7 @@ mod tests {
     /// pages, including a page larger than its mask.
     #[test]
     fn the_watermark_blend_is_the_formula_to_one_level() {
-        let mark = Watermark { coverage: GrayImage::from_fn(256, 256, |_, y| Luma([y as u8])) };
+        let mark = Watermark { coverage: GrayImage::from_fn(256, 256, |_, y| Luma([y as u8])), hatch: Vec::new() };
         let expected = |v: u32, c: u32| {
             let a = c as f32 / 255.0 * WATERMARK_OPACITY;
             (v as f32 * (1.0 - a) + 70.0 * a).round() as u8

@@ -133,3 +133,24 @@ fn a_born_digital_text_pdf_becomes_a_rendition_of_bitonal_pages_under_40_kb_each
     let drawn = Command::new("pdftoppm").args(["-r", "50", "-gray"]).arg(&path).arg(dir.path().join("p")).output();
     assert!(drawn.expect("poppler-utils is installed").status.success());
 }
+
+#[test]
+fn the_watermark_hatched_run_by_run_is_the_one_hatched_pixel_by_pixel() {
+    let page = lines(30);
+    let (w, h) = page.dimensions();
+    let pdf = build_pdf_from(&[EncodedPage::group4(group4(&page), w, h, 150.0)], &[]).unwrap();
+    let rendition = Rendition::open(&pdf).unwrap();
+    let g4 = rendition.page_group4(0).unwrap().expect("a bitonal page");
+    let mark = intake::compose::Watermark::new("Bailleur du Nord (SIREN 590000014) — 04/12/2026", w, h, 150.0).unwrap();
+    // By pixels: decoded, hatched, coded again.
+    let PageImage::Gray { mut pixels, .. } = rendition.page(0).unwrap().image else { panic!("grey") };
+    mark.apply_bitonal(&mut pixels);
+    let by_pixels = group4(&pixels);
+    // By runs, never as pixels.
+    let by_runs = mark.apply_group4(&g4).unwrap();
+    assert_eq!(by_runs, by_pixels);
+    assert_ne!(by_runs, g4.data, "the mark is drawn");
+    // A page of another size is not this watermark's.
+    let other = intake::compose::Watermark::new("x", w / 2, h / 2, 75.0).unwrap();
+    assert!(other.apply_group4(&g4).is_none());
+}

@@ -23,7 +23,7 @@ use axum::{
 };
 use intake::{
     EncodedPage, PageImage,
-    compose::{Bookmark, Rendition, RenditionPage, Watermark, text_page},
+    compose::{Bookmark, Group4Page, Rendition, RenditionPage, Watermark, text_page},
 };
 use uuid::Uuid;
 
@@ -105,7 +105,13 @@ pub fn compose(
                 loop {
                     let j = next_job.fetch_add(1, Ordering::Relaxed);
                     let Some(&(r, p)) = jobs.get(j) else { break };
-                    let result = renditions[r].1.page(p).map_err(internal).and_then(|page| marks.marked(page));
+                    let rendition = &renditions[r].1;
+                    // A bitonal page is marked run by run, never as pixels.
+                    let result = match rendition.page_group4(p).map_err(internal) {
+                        Ok(Some(g4)) => marks.marked_group4(&g4),
+                        Ok(None) => rendition.page(p).map_err(internal).and_then(|page| marks.marked(page)),
+                        Err(e) => Err(e),
+                    };
                     if let Ok(mut slot) = done[j].lock() {
                         *slot = Some(result);
                     }
@@ -132,24 +138,35 @@ struct Marks<'a> {
 }
 
 impl Marks<'_> {
+    /// The watermark for pages of this size, made by the first page asking.
+    fn mark(&self, w: u32, h: u32, dpi: f32) -> Result<Arc<Watermark>, Error> {
+        let mut made =
+            self.made.lock().map_err(|_| Error::internal("composing the export", "watermark cache poisoned"))?;
+        Ok(match made.get(&(w, h, dpi.to_bits())) {
+            Some(m) => Arc::clone(m),
+            None => {
+                let m = Arc::new(Watermark::new(self.text, w, h, dpi).map_err(internal)?);
+                made.insert((w, h, dpi.to_bits()), Arc::clone(&m));
+                m
+            }
+        })
+    }
+
+    /// A rendition's bitonal page with its hatched watermark, still Group 4.
+    fn marked_group4(&self, page: &Group4Page<'_>) -> Result<EncodedPage, Error> {
+        let mark = self.mark(page.width, page.height, page.dpi)?;
+        let data = mark
+            .apply_group4(page)
+            .ok_or_else(|| Error::internal("composing the export", "a bitonal page does not decode whole"))?;
+        Ok(EncodedPage::group4(data, page.width, page.height, page.dpi))
+    }
+
     /// The page with its watermark, encoded as the rendition kept it: a
     /// bitonal page stays bitonal (hatched watermark, Group 4).
     fn marked(&self, page: RenditionPage) -> Result<EncodedPage, Error> {
         let RenditionPage { image: mut page, bitonal } = page;
         let (w, h) = page.dimensions();
-        let key = (w, h, page.dpi().to_bits());
-        let mark = {
-            let mut made =
-                self.made.lock().map_err(|_| Error::internal("composing the export", "watermark cache poisoned"))?;
-            match made.get(&key) {
-                Some(m) => Arc::clone(m),
-                None => {
-                    let m = Arc::new(Watermark::new(self.text, w, h, page.dpi()).map_err(internal)?);
-                    made.insert(key, Arc::clone(&m));
-                    m
-                }
-            }
-        };
+        let mark = self.mark(w, h, page.dpi())?;
         match (&mut page, bitonal) {
             (PageImage::Gray { pixels, dpi }, true) => {
                 mark.apply_bitonal(pixels);
