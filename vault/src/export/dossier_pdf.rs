@@ -73,20 +73,35 @@ pub fn compose(
     }
     let cover = Cover { numero_unique, recipient, date, completeness, pieces, first_pages: &first_pages };
     let marks = Marks { text: watermark, made: Mutex::new(HashMap::new()) };
-    let mut pages = Vec::with_capacity(next);
     let mut bookmarks = vec![Bookmark { title: "Page de garde".into(), page: 0 }];
-    for lines in cover::layout(&cover) {
-        // Black text on white: bitonal as the renditions' text pages are
-        // (a tenth of the bytes, and no JPEG to encode).
-        let image = text_page(&lines, COVER_DPI).map_err(internal)?;
-        let bitonal = matches!(&image, PageImage::Gray { pixels, .. } if intake::bitonal::is_text(pixels));
-        pages.push(marks.marked(RenditionPage { image, bitonal })?);
-    }
-    let renditions: Vec<(&ExportPiece, Rendition)> = pieces
-        .iter()
-        .filter_map(|p| p.rendition.as_ref().map(|r| Rendition::open(r).map(|r| (p, r))))
-        .collect::<Result<_, _>>()
-        .map_err(internal)?;
+    // The cover is drawn on one core while the other opens the renditions
+    // and makes the watermark for their first page's size (usually the
+    // cover's too): each is a whole-page rendering by hayro.
+    let (mut pages, renditions) = std::thread::scope(|s| {
+        let covers = s.spawn(|| {
+            let mut pages = Vec::with_capacity(next);
+            for lines in cover::layout(&cover) {
+                // Black text on white: bitonal as the renditions' text
+                // pages are (a tenth of the bytes, and no JPEG to encode).
+                let image = text_page(&lines, COVER_DPI).map_err(internal)?;
+                let bitonal = matches!(&image, PageImage::Gray { pixels, .. } if intake::bitonal::is_text(pixels));
+                pages.push(marks.marked(RenditionPage { image, bitonal })?);
+            }
+            Ok::<_, Error>(pages)
+        });
+        let renditions: Vec<(&ExportPiece, Rendition)> = pieces
+            .iter()
+            .filter_map(|p| p.rendition.as_ref().map(|r| Rendition::open(r).map(|r| (p, r))))
+            .collect::<Result<_, _>>()
+            .map_err(internal)?;
+        if let Some((_, r)) = renditions.first()
+            && let Some(g4) = r.page_group4(0).map_err(internal)?
+        {
+            marks.mark(g4.width, g4.height, g4.dpi)?;
+        }
+        let pages = covers.join().map_err(|_| Error::internal("composing the export", "the cover's thread"))??;
+        Ok::<_, Error>((pages, renditions))
+    })?;
     // Every page to draw, in order: (rendition, page).
     let mut jobs = Vec::new();
     for (i, (piece, r)) in renditions.iter().enumerate() {
