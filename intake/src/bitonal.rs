@@ -92,6 +92,21 @@ pub fn group4_bits(bits: &[bool], width: u32) -> Vec<u8> {
     enc.finish()
 }
 
+/// How the vault's own Group 4 pages are decoded (as `build_pdf_from`
+/// writes them: K -1, no end-of-line codes, no byte alignment), strictly
+/// and to exactly `rows` rows.
+pub(crate) fn own_settings(columns: u32, rows: u32) -> hayro_ccitt::DecodeSettings {
+    hayro_ccitt::DecodeSettings {
+        columns,
+        rows,
+        end_of_block: true,
+        end_of_line: false,
+        rows_are_byte_aligned: false,
+        encoding: hayro_ccitt::EncodingMode::Group4,
+        strict: true,
+    }
+}
+
 /// The black runs of two rows' changes together (each list alternates
 /// run starts and ends; an odd one ends black at `width`), as changes.
 pub(crate) fn union(a: &[u32], b: &[u32], width: u32, out: &mut Vec<u32>) {
@@ -132,7 +147,7 @@ pub(crate) fn union(a: &[u32], b: &[u32], width: u32, out: &mut Vec<u32>) {
 
 /// Where a row's colour changes (it starts white): the first pixel of
 /// each run after the first.
-fn changes_of<T>(row: &[T], black: impl Fn(&T) -> bool, out: &mut Vec<u32>) {
+pub(crate) fn changes_of<T>(row: &[T], black: impl Fn(&T) -> bool, out: &mut Vec<u32>) {
     out.clear();
     let mut ink = false;
     for (at, p) in row.iter().enumerate() {
@@ -280,15 +295,7 @@ mod tests {
                 self.0.extend(row);
             }
         }
-        let settings = hayro_ccitt::DecodeSettings {
-            columns: width,
-            rows: height,
-            end_of_block: true,
-            end_of_line: false,
-            rows_are_byte_aligned: false,
-            encoding: hayro_ccitt::EncodingMode::Group4,
-            strict: true,
-        };
+        let settings = own_settings(width, height);
         let mut rows = Rows(Vec::new(), width as usize);
         hayro_ccitt::decode(data, &mut rows, &mut hayro_ccitt::DecoderContext::new(settings)).unwrap();
         rows.0

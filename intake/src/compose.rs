@@ -271,13 +271,7 @@ impl Watermark {
             .map(|(y, row)| {
                 let mut changes = Vec::new();
                 if y % HATCH == 0 {
-                    let mut ink = false;
-                    for (x, &c) in row.iter().enumerate() {
-                        if (c > 127) != ink {
-                            ink = !ink;
-                            changes.push(x as u32);
-                        }
-                    }
+                    crate::bitonal::changes_of(row, |c| *c > 127, &mut changes);
                 }
                 changes
             })
@@ -331,15 +325,7 @@ impl Watermark {
         if self.coverage.dimensions() != (page.width, page.height) {
             return None;
         }
-        let settings = hayro_ccitt::DecodeSettings {
-            columns: page.width,
-            rows: page.height,
-            end_of_block: true,
-            end_of_line: false,
-            rows_are_byte_aligned: false,
-            encoding: hayro_ccitt::EncodingMode::Group4,
-            strict: true,
-        };
+        let settings = crate::bitonal::own_settings(page.width, page.height);
         let mut marked = Marked {
             hatch: &self.hatch,
             enc: crate::bitonal::Group4::new(page.width),

@@ -204,26 +204,22 @@ fn ccitt(dict: &lopdf::Dictionary, data: &[u8], width: i64, height: i64) -> Opti
 /// `None` when it is too large or does not decode whole (hayro's renderer
 /// then has its say).
 fn ccitt_pixels(c: &Ccitt, limits: &Limits) -> Option<GrayImage> {
-    ccitt_within(c, limits.max_pixels)
+    ccitt_within(&c.data, c.settings, c.black_is_1, limits.max_pixels)
 }
 
 /// A Group 4 image of `w`×`h` pixels as PDF's default decode shows it
 /// (the bitonal pages of the vault's own renditions), `None` when larger
 /// than `max_pixels` or when it does not decode whole.
 pub(crate) fn group4_pixels(data: &[u8], w: u32, h: u32, max_pixels: u64) -> Option<GrayImage> {
-    let settings = hayro_ccitt::DecodeSettings {
-        columns: w,
-        rows: h,
-        end_of_block: true,
-        end_of_line: false,
-        rows_are_byte_aligned: false,
-        encoding: hayro_ccitt::EncodingMode::Group4,
-        strict: true,
-    };
-    ccitt_within(&Ccitt { data: data.to_vec(), settings, black_is_1: false }, max_pixels)
+    ccitt_within(data, crate::bitonal::own_settings(w, h), false, max_pixels)
 }
 
-fn ccitt_within(c: &Ccitt, max_pixels: u64) -> Option<GrayImage> {
+fn ccitt_within(
+    data: &[u8],
+    settings: hayro_ccitt::DecodeSettings,
+    black_is_1: bool,
+    max_pixels: u64,
+) -> Option<GrayImage> {
     struct Rows {
         pixels: Vec<u8>,
         width: usize,
@@ -244,14 +240,14 @@ fn ccitt_within(c: &Ccitt, max_pixels: u64) -> Option<GrayImage> {
             self.row += 1;
         }
     }
-    let (w, h) = (c.settings.columns, c.settings.rows);
+    let (w, h) = (settings.columns, settings.rows);
     if w == 0 || h == 0 || u64::from(w) * u64::from(h) > max_pixels || w.max(h) as f32 > MAX_SIDE {
         return None;
     }
-    let (ink, paper) = if c.black_is_1 { (255, 0) } else { (0, 255) };
+    let (ink, paper) = if black_is_1 { (255, 0) } else { (0, 255) };
     let mut rows = Rows { pixels: vec![paper; w as usize * h as usize], width: w as usize, row: 0, ink, paper };
-    let mut ctx = hayro_ccitt::DecoderContext::new(c.settings);
-    hayro_ccitt::decode(&c.data, &mut rows, &mut ctx).ok()?;
+    let mut ctx = hayro_ccitt::DecoderContext::new(settings);
+    hayro_ccitt::decode(data, &mut rows, &mut ctx).ok()?;
     // A short image is a damaged one: rendered instead, as any reader would.
     (rows.row == h as usize).then(|| GrayImage::from_raw(w, h, rows.pixels)).flatten()
 }
