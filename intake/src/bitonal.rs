@@ -81,17 +81,6 @@ pub fn group4(g: &GrayImage) -> Vec<u8> {
     enc.finish()
 }
 
-/// A bitmap (`true` black, `width` pixels a row) as a Group 4 stream.
-pub fn group4_bits(bits: &[bool], width: u32) -> Vec<u8> {
-    let mut enc = Group4::new(width);
-    let mut changes = Vec::new();
-    for row in bits.chunks_exact(width.max(1) as usize) {
-        changes_of(row, |b| *b, &mut changes);
-        enc.row(&changes);
-    }
-    enc.finish()
-}
-
 /// How the vault's own Group 4 pages are decoded (as `build_pdf_from`
 /// writes them: K -1, no end-of-line codes, no byte alignment), strictly
 /// and to exactly `rows` rows.
@@ -147,7 +136,7 @@ pub(crate) fn union(a: &[u32], b: &[u32], width: u32, out: &mut Vec<u32>) {
 
 /// Where a row's colour changes (it starts white): the first pixel of
 /// each run after the first.
-pub(crate) fn changes_of<T>(row: &[T], black: impl Fn(&T) -> bool, out: &mut Vec<u32>) {
+pub fn changes_of<T>(row: &[T], black: impl Fn(&T) -> bool, out: &mut Vec<u32>) {
     out.clear();
     let mut ink = false;
     for (at, p) in row.iter().enumerate() {
@@ -188,7 +177,7 @@ fn grey_changes(row: &[u8], out: &mut Vec<u32>) {
 /// A Group 4 (ITU-T T.6) encoder fed each row's colour changes. The fax
 /// crate's encoder finds them itself, pixel by pixel through iterator
 /// adapters: it took half of an export's time. Its code tables are used.
-pub(crate) struct Group4 {
+pub struct Group4 {
     out: VecWriter,
     width: u32,
     /// The row above's changes (none above the first row: all white).
@@ -196,7 +185,7 @@ pub(crate) struct Group4 {
 }
 
 impl Group4 {
-    pub(crate) fn new(width: u32) -> Self {
+    pub fn new(width: u32) -> Self {
         Self { out: VecWriter::new(), width, reference: Vec::new() }
     }
 
@@ -221,7 +210,8 @@ impl Group4 {
         let Ok(()) = self.out.write(table[n as usize].1);
     }
 
-    pub(crate) fn row(&mut self, current: &[u32]) {
+    /// One row, as its colour changes (see [`changes_of`]).
+    pub fn row(&mut self, current: &[u32]) {
         let w = i64::from(self.width);
         let at = |v: &[u32], i: usize| v.get(i).map_or(w, |&x| i64::from(x));
         // a0 starts on an imaginary white pixel before the row.
@@ -258,7 +248,7 @@ impl Group4 {
         self.reference.extend_from_slice(current);
     }
 
-    pub(crate) fn finish(mut self) -> Vec<u8> {
+    pub fn finish(mut self) -> Vec<u8> {
         // End of facsimile block: two EOL codes.
         let Ok(()) = self.out.write(EDFB_HALF);
         let Ok(()) = self.out.write(EDFB_HALF);
@@ -346,6 +336,17 @@ mod tests {
                 assert_eq!(fast, plain, "width {width}, density {density}");
             }
         }
+    }
+
+    /// A bitmap (`true` black, `width` pixels a row) as a Group 4 stream.
+    fn group4_bits(bits: &[bool], width: u32) -> Vec<u8> {
+        let mut enc = Group4::new(width);
+        let mut changes = Vec::new();
+        for row in bits.chunks_exact(width.max(1) as usize) {
+            changes_of(row, |b| *b, &mut changes);
+            enc.row(&changes);
+        }
+        enc.finish()
     }
 
     #[test]

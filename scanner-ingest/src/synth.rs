@@ -9,7 +9,7 @@ use intake::{
     compose::{TextLine, text_page},
 };
 
-use crate::scan::geometry;
+use crate::scan::{geometry, turn};
 
 /// A4 at 300 dpi.
 pub const DPI: f32 = 300.0;
@@ -125,8 +125,8 @@ pub fn on_scanner(page: &GrayImage, degrees: f32, border: u32) -> GrayImage {
         return canvas;
     }
     // Turning fills the corners with white; a lid is dark there too.
-    let turned = geometry::rotate(&canvas, degrees);
-    let marker = geometry::rotate(&GrayImage::from_pixel(canvas.width(), canvas.height(), Luma([0])), degrees);
+    let turned = turn::rotate(&canvas, degrees);
+    let marker = turn::rotate(&GrayImage::from_pixel(canvas.width(), canvas.height(), Luma([0])), degrees);
     GrayImage::from_fn(turned.width(), turned.height(), |x, y| {
         if marker.get_pixel(x, y).0[0] > 128 { Luma([18]) } else { *turned.get_pixel(x, y) }
     })
@@ -255,8 +255,7 @@ pub fn scanner_pdf(pages: &[PdfPage], dpi: f32) -> Vec<u8> {
             PdfPage::Gray(g) => intake::EncodedPage::jpeg(&PageImage::Gray { pixels: g.clone(), dpi }, 85).ok(),
             PdfPage::Colour(c) => intake::EncodedPage::jpeg(&PageImage::Rgb { pixels: c.clone(), dpi }, 85).ok(),
             PdfPage::Bitonal(g) | PdfPage::Jbig2(g) => {
-                let bits = crate::scan::bitonal::threshold(g, 128);
-                let data = crate::scan::bitonal::group4(&bits, g.width());
+                let data = crate::scan::bitonal::threshold(g, 128).group4();
                 Some(intake::EncodedPage::group4(data, g.width(), g.height(), dpi))
             }
         })

@@ -5,7 +5,7 @@
 use image::GrayImage;
 use intake::{Encoding, PageImage};
 use scanner_ingest::{
-    scan::{self, PageClass, deskew, geometry, qr::QrRead},
+    scan::{self, PageClass, deskew, geometry, qr::QrRead, turn},
     synth,
 };
 
@@ -26,7 +26,7 @@ fn skew_is_found_within_half_a_degree() {
         assert_eq!(cleaned.class, PageClass::Text, "seed {seed}");
         assert!((cleaned.skew - angle).abs() <= 0.5, "seed {seed}: true {angle}°, found {}°", cleaned.skew);
         // And with the finer measure alone, on the page without borders.
-        let bare = synth::scanner_noise(&geometry::rotate(&synth::text_page_pixels(seed), angle), seed, 9.0, 0);
+        let bare = synth::scanner_noise(&turn::rotate(&synth::text_page_pixels(seed), angle), seed, 9.0, 0);
         let a = scan::analyse::analyse(&bare, None);
         let found = deskew::estimate(&a.small, a.ink);
         assert!((found - angle).abs() <= 0.5, "seed {seed}: true {angle}°, estimate {found}°");
@@ -162,7 +162,8 @@ fn a_scanners_g4_page_is_read_as_its_own_pixels() {
     let (pixels, dpi) = read(&pdf);
     assert!((dpi - 300.0).abs() < 0.5, "{dpi}");
     assert_eq!(pixels.dimensions(), page.dimensions());
-    let wrong = pixels.as_raw().iter().zip(&black).filter(|(p, b)| **p != if **b { 0 } else { 255 }).count();
+    let wrong =
+        pixels.enumerate_pixels().filter(|(x, y, p)| p.0[0] != if black.is_black(*x, *y) { 0 } else { 255 }).count();
     assert_eq!(wrong, 0, "every pixel as the scanner coded it");
 
     let mut doc = lopdf::Document::load_mem(&pdf).unwrap();

@@ -6,7 +6,7 @@ use image::{GrayImage, RgbImage};
 
 /// A pixel darker than this, along an edge, is scanner background (lid,
 /// platen) rather than paper.
-const BORDER_DARK: u8 = 90;
+pub const BORDER_DARK: u8 = 90;
 /// An edge row or column is border when most of it is dark.
 const BORDER_FRACTION: f32 = 0.5;
 /// Never crop more than this share of a side: a dark photograph must not
@@ -47,105 +47,102 @@ impl Bounds {
 /// The paper inside a scan: rows and columns that are mostly dark are
 /// stripped from each edge (at most [`MAX_CROP`] of each side).
 pub fn paper_bounds(g: &GrayImage) -> Bounds {
-    let (w, h) = g.dimensions();
-    let (wu, hu) = (w as usize, h as usize);
-    let px = g.as_raw();
-    let mut row_dark = vec![0u32; hu];
-    let mut col_dark = vec![0u32; wu];
-    for (y, row) in px.chunks_exact(wu).enumerate() {
-        for (x, &p) in row.iter().enumerate() {
-            if p < BORDER_DARK {
-                row_dark[y] += 1;
-                col_dark[x] += 1;
-            }
-        }
-    }
-    let strip = |dark: &[u32], across: u32| -> (u32, u32) {
-        let n = dark.len();
-        let max = (n as f32 * MAX_CROP) as usize;
-        let is_border = |c: u32| c as f32 > across as f32 * BORDER_FRACTION;
-        let start = dark.iter().take(max).take_while(|&&c| is_border(c)).count();
-        let end = n - dark.iter().rev().take(max).take_while(|&&c| is_border(c)).count();
-        (start as u32, end.max(start + 1) as u32)
-    };
-    let (y0, y1) = strip(&row_dark, w);
-    let (x0, x1) = strip(&col_dark, h);
+    let (w, px) = (g.width() as usize, g.as_raw());
+    paper_bounds_by(
+        g.width(),
+        g.height(),
+        |y| px[y as usize * w..][..w].iter().map(|&p| u32::from(p < BORDER_DARK)).sum(),
+        |x| px[x as usize..].iter().step_by(w).map(|&p| u32::from(p < BORDER_DARK)).sum(),
+    )
+}
+
+/// The same from counts of dark pixels in row `y` and in column `x`, asked
+/// for only from the edges inwards while they are border: a scan's borders
+/// are a few dozen rows, so the page's middle is never read.
+pub fn paper_bounds_by(w: u32, h: u32, row_dark: impl FnMut(u32) -> u32, col_dark: impl FnMut(u32) -> u32) -> Bounds {
+    let (y0, y1) = strip(h, w, row_dark);
+    let (x0, x1) = strip(w, h, col_dark);
     Bounds { x0, y0, x1, y1 }
 }
 
+/// The border lines at either end of `n` lines, each `across` pixels long.
+fn strip(n: u32, across: u32, mut dark: impl FnMut(u32) -> u32) -> (u32, u32) {
+    let max = (n as f32 * MAX_CROP) as u32;
+    let mut is_border = |i: u32| dark(i) as f32 > across as f32 * BORDER_FRACTION;
+    let start = (0..max.min(n)).take_while(|&i| is_border(i)).count() as u32;
+    let end = n - (0..max.min(n)).take_while(|&i| is_border(n - 1 - i)).count() as u32;
+    (start, end.max(start + 1))
+}
+
+/// The paper cut out of the scan, a row at a time.
 pub fn crop_gray(g: &GrayImage, b: Bounds) -> GrayImage {
-    image::imageops::crop_imm(g, b.x0, b.y0, b.width(), b.height()).to_image()
+    let (w, bw) = (g.width() as usize, b.width() as usize);
+    let mut out = Vec::with_capacity(bw * b.height() as usize);
+    for row in g.as_raw().chunks_exact(w).skip(b.y0 as usize).take(b.height() as usize) {
+        out.extend_from_slice(&row[b.x0 as usize..][..bw]);
+    }
+    GrayImage::from_raw(b.width(), b.height(), out).unwrap_or_else(|| GrayImage::new(b.width(), b.height()))
 }
 
 pub fn crop_rgb(g: &RgbImage, b: Bounds) -> RgbImage {
     image::imageops::crop_imm(g, b.x0, b.y0, b.width(), b.height()).to_image()
 }
 
-/// Turns dark runs touching the edges white (up to 3 % of the side in):
-/// slivers of scanner background left after cropping a skewed sheet.
-pub fn whiten_edges(g: &mut GrayImage) {
-    let (w, h) = (g.width() as usize, g.height() as usize);
-    let (mx, my) = ((w / 33).max(1), (h / 33).max(1));
-    let px: &mut [u8] = g;
-    let mut whiten = |indices: &mut dyn Iterator<Item = usize>| {
-        for i in indices {
-            if px[i] >= BORDER_DARK {
-                break;
-            }
-            px[i] = 255;
+/// Dark runs touching the edges of a `w`×`h` page (up to 3 % of the side
+/// in): slivers of scanner background left after cropping a skewed sheet.
+/// Rows first, then columns, which see the rows' runs as already white.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeRuns {
+    /// Each row's run from the left and from the right, in pixels.
+    pub rows: Vec<(u32, u32)>,
+    /// Each column's run from the top and from the bottom.
+    pub cols: Vec<(u32, u32)>,
+}
+
+impl EdgeRuns {
+    /// The runs, from whether pixel (x, y) is darker than the paper's
+    /// border level.
+    pub fn find(w: u32, h: u32, dark: impl Fn(u32, u32) -> bool) -> Self {
+        if w == 0 || h == 0 {
+            return Self { rows: Vec::new(), cols: Vec::new() };
         }
-    };
-    for y in 0..h {
-        whiten(&mut (0..mx).map(|x| y * w + x));
-        whiten(&mut (w - mx..w).rev().map(|x| y * w + x));
-    }
-    for x in 0..w {
-        whiten(&mut (0..my).map(|y| y * w + x));
-        whiten(&mut (h - my..h).rev().map(|y| y * w + x));
+        let (mx, my) = ((w / 33).max(1), (h / 33).max(1));
+        let run = |along: &mut dyn Iterator<Item = u32>, dark: &dyn Fn(u32) -> bool| {
+            along.take_while(|&i| dark(i)).count() as u32
+        };
+        let rows: Vec<(u32, u32)> = (0..h)
+            .map(|y| (run(&mut (0..mx), &|x| dark(x, y)), run(&mut (w - mx..w).rev(), &|x| dark(x, y))))
+            .collect();
+        let whitened = |x: u32, y: u32| {
+            let (l, r) = rows[y as usize];
+            x < l || x >= w - r
+        };
+        let cols = (0..w)
+            .map(|x| {
+                let dark_now = |y: u32| !whitened(x, y) && dark(x, y);
+                (run(&mut (0..my), &dark_now), run(&mut (h - my..h).rev(), &dark_now))
+            })
+            .collect();
+        Self { rows, cols }
     }
 }
 
-/// The image turned by `degrees` about its centre (positive: clockwise on
-/// screen, since y grows downwards), same size, bilinear, uncovered
-/// corners white.
-///
-/// In fixed point: source coordinates in 2⁻³² of a pixel, weights in
-/// 1/256. Each row starts from its exact position and steps along x, so
-/// the rounding of the step drifts by at most a row's width × 2⁻³³ of a
-/// pixel; the result is within one grey level of the floating-point one. A quarter of a scan's cleaning time
-/// went to this loop, its `floor` and conversions.
-pub fn rotate(g: &GrayImage, degrees: f32) -> GrayImage {
-    const ONE: f64 = 4_294_967_296.0;
+/// Turns dark runs touching the edges white (see [`EdgeRuns`]).
+pub fn whiten_edges(g: &mut GrayImage) {
     let (w, h) = g.dimensions();
-    let (sin, cos) = f64::from(degrees).to_radians().sin_cos();
-    let (cx, cy) = ((f64::from(w) - 1.0) / 2.0, (f64::from(h) - 1.0) / 2.0);
-    let src = g.as_raw();
+    let runs = EdgeRuns::find(w, h, |x, y| g.get_pixel(x, y).0[0] < BORDER_DARK);
     let stride = w as usize;
-    let (max_x, max_y) = (i64::from(w) - 1, i64::from(h) - 1);
-    let (step_x, step_y) = ((cos * ONE).round() as i64, (-sin * ONE).round() as i64);
-    let mut out = vec![255u8; stride * h as usize];
-    for (y, row) in out.chunks_exact_mut(stride).enumerate() {
-        let dy = y as f64 - cy;
-        // Source of output pixel p is R(-θ)·(p - c) + c, stepped along x.
-        let mut sx = ((-cx * cos + dy * sin + cx) * ONE).round() as i64;
-        let mut sy = ((cx * sin + dy * cos + cy) * ONE).round() as i64;
-        for o in row.iter_mut() {
-            let (ix, iy) = (sx >> 32, sy >> 32);
-            if ix >= 0 && iy >= 0 && ix < max_x && iy < max_y {
-                // The fractions rounded to 0..=256 (256: all on the next pixel).
-                let (ax, ay) = ((((sx >> 23) & 0x1FF) as u32).div_ceil(2), (((sy >> 23) & 0x1FF) as u32).div_ceil(2));
-                let i = iy as usize * stride + ix as usize;
-                let (p00, p10) = (u32::from(src[i]), u32::from(src[i + 1]));
-                let (p01, p11) = (u32::from(src[i + stride]), u32::from(src[i + stride + 1]));
-                let top = p00 * (256 - ax) + p10 * ax;
-                let bottom = p01 * (256 - ax) + p11 * ax;
-                *o = ((top * (256 - ay) + bottom * ay + (1 << 15)) >> 16) as u8;
-            }
-            sx += step_x;
-            sy += step_y;
+    let px: &mut [u8] = g;
+    for (y, &(l, r)) in runs.rows.iter().enumerate() {
+        let row = &mut px[y * stride..][..stride];
+        row[..l as usize].fill(255);
+        row[(w - r) as usize..].fill(255);
+    }
+    for (x, &(t, b)) in runs.cols.iter().enumerate() {
+        for y in (0..t).chain(h - b..h) {
+            px[y as usize * stride + x] = 255;
         }
     }
-    GrayImage::from_raw(w, h, out).unwrap_or_else(|| g.clone())
 }
 
 #[cfg(test)]
@@ -164,62 +161,5 @@ mod tests {
         let dark = GrayImage::from_pixel(200, 300, image::Luma([10]));
         let b = paper_bounds(&dark);
         assert!(b.width() >= 120 && b.height() >= 180, "{b:?}");
-    }
-
-    /// The fixed-point rotation against the same bilinear sampling in f64,
-    /// on noise (the steepest edges there are) over a page wider than a
-    /// scan's: within one grey level and a half, but for samples the
-    /// rounding moves across the page's edge.
-    #[test]
-    fn the_fixed_point_rotation_matches_floating_point_within_one_level() {
-        let (w, h) = (2600u32, 300u32);
-        // Noise from a small xorshift (not `synth`'s: `synth` builds on `scan`).
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let g = GrayImage::from_fn(w, h, |_, _| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            image::Luma([(state >> 56) as u8])
-        });
-        for degrees in [-9.5f32, -0.3, 0.05, 2.0, 7.25] {
-            let fixed = rotate(&g, degrees);
-            let (sin, cos) = f64::from(degrees).to_radians().sin_cos();
-            let (cx, cy) = ((f64::from(w) - 1.0) / 2.0, (f64::from(h) - 1.0) / 2.0);
-            let mut off = 0;
-            for (x, y, p) in fixed.enumerate_pixels() {
-                let (dx, dy) = (f64::from(x) - cx, f64::from(y) - cy);
-                let (sx, sy) = (dx * cos + dy * sin + cx, -dx * sin + dy * cos + cy);
-                let (fx, fy) = (sx.floor(), sy.floor());
-                let want = if fx >= 0.0 && fy >= 0.0 && fx + 1.0 < f64::from(w) && fy + 1.0 < f64::from(h) {
-                    let at = |x: f64, y: f64| f64::from(g.get_pixel(x as u32, y as u32).0[0]);
-                    let (ax, ay) = (sx - fx, sy - fy);
-                    let top = at(fx, fy) + (at(fx + 1.0, fy) - at(fx, fy)) * ax;
-                    let bottom = at(fx, fy + 1.0) + (at(fx + 1.0, fy + 1.0) - at(fx, fy + 1.0)) * ax;
-                    top + (bottom - top) * ay
-                } else {
-                    255.0
-                };
-                if (f64::from(p.0[0]) - want).abs() > 1.5 {
-                    off += 1;
-                }
-            }
-            assert!(off < (w + h) as usize / 50, "{degrees}°: {off} pixels off by more than one level");
-        }
-    }
-
-    #[test]
-    fn rotating_there_and_back_keeps_the_picture() {
-        let mut g = GrayImage::from_pixel(300, 300, image::Luma([255]));
-        for y in 140..160 {
-            for x in 50..250 {
-                g.put_pixel(x, y, image::Luma([0]));
-            }
-        }
-        let back = rotate(&rotate(&g, 4.0), -4.0);
-        let differing = g.pixels().zip(back.pixels()).filter(|(a, b)| a.0[0].abs_diff(b.0[0]) > 100).count();
-        assert!(differing < 400, "{differing} pixels changed");
-        // Clockwise on screen: the bar's right end goes down.
-        let r = rotate(&g, 10.0);
-        assert!(r.get_pixel(240, 150 + 15).0[0] < 128 && r.get_pixel(60, 150 - 15).0[0] < 128);
     }
 }

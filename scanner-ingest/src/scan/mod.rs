@@ -8,11 +8,12 @@ pub mod bitonal;
 pub mod deskew;
 pub mod geometry;
 pub mod qr;
+pub mod turn;
 
 use intake::{EncodedPage, PageImage};
 
 use crate::error::Error;
-use analyse::Analysis;
+use bitonal::Bitmap;
 use qr::QrRead;
 
 /// JPEG quality of photographic pages at scan resolution.
@@ -78,25 +79,10 @@ pub fn clean(page: PageImage, find_qr: bool) -> Result<CleanPage, Error> {
     let (class, measured) =
         if a.is_blank() { (PageClass::Blank, 0.0) } else { (PageClass::Text, deskew::estimate(&a.small, a.ink)) };
     let skew = if measured.abs() >= MIN_CORRECTION { measured } else { 0.0 };
-    if skew != 0.0 {
-        gray = straighten(&gray, skew);
-    }
-    let encoded = bitonal_page(&gray, &a, dpi)?;
+    // Turned straight to bits (see `turn`): the grey page is never turned.
+    let black =
+        if skew != 0.0 { turn::Turn::new(&gray, -skew).bitonal(a.otsu) } else { Bitmap::threshold(&gray, a.otsu) };
+    let bits = black.despeckled();
+    let encoded = EncodedPage::group4(bits.group4(), bits.width(), bits.height(), dpi);
     Ok(CleanPage { class, encoded, skew, qr, beside_qr })
-}
-
-/// The page turned back by `skew`, with the scanner background that turning
-/// brings in from the edges cropped and whitened again.
-fn straighten(gray: &image::GrayImage, skew: f32) -> image::GrayImage {
-    let turned = geometry::rotate(gray, -skew);
-    let b = geometry::paper_bounds(&turned);
-    let mut turned = if b.is_whole(turned.width(), turned.height()) { turned } else { geometry::crop_gray(&turned, b) };
-    geometry::whiten_edges(&mut turned);
-    turned
-}
-
-fn bitonal_page(gray: &image::GrayImage, a: &Analysis, dpi: f32) -> Result<EncodedPage, Error> {
-    let bits = bitonal::threshold(gray, a.otsu);
-    let data = bitonal::group4(&bits, gray.width());
-    Ok(EncodedPage::group4(data, gray.width(), gray.height(), dpi))
 }
