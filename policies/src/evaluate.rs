@@ -11,7 +11,7 @@ use cedar_policy::{Context, Entities, Entity, EntityUid, Request, RestrictedExpr
 
 use crate::{
     error::PolicyError,
-    names::uid,
+    names::{action_uid, uid},
     request::{Action, DossierFacts, GrantFacts, OrgFacts, Principal, Resource, SignInFacts},
     slice::Caller,
 };
@@ -154,7 +154,7 @@ impl Built {
             ));
         }
         let context = Context::from_pairs(ctx).map_err(request_error)?;
-        let action = uid("Vault::Action", q.action.as_str())?;
+        let action = action_uid(q.action)?;
         // Checked against the schema (here, or once for its shape: see
         // `shapes`): a malformed request must not slip past a forbid that
         // would have matched.

@@ -56,7 +56,7 @@ impl Action {
 }
 
 /// An organisation as policies see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OrgFacts {
     pub id: String,
     /// guichet, bailleur, reservataire, etat or gestionnaire.
@@ -67,7 +67,7 @@ pub struct OrgFacts {
 }
 
 /// Who asks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Principal {
     Agent {
         id: String,

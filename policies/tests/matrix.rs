@@ -298,3 +298,32 @@ fn originals_need_a_second_factor_after_proconnect() {
     // Machine clients (no sign-in through a provider) are not concerned.
     assert!(ask(Action::PieceReadOriginal, None).allowed);
 }
+
+/// The engine keeps callers' entities between requests; an organisation
+/// whose territory or kind changes, or an agent disabled, is decided on
+/// its new facts at once, never on the kept ones.
+#[test]
+fn a_caller_whose_facts_change_is_decided_on_the_new_facts() {
+    let engine = Engine::builtin("default").unwrap();
+    let ask = |p: Principal| {
+        engine
+            .decide(&AccessRequest {
+                principal: p,
+                action: Action::DossierRead,
+                resource: dossier("active"),
+                now: NOW,
+                purpose: None,
+                grant: None,
+                signin: None,
+            })
+            .allowed
+    };
+    let dk = || org("mairie-dk", "guichet", true, &["59183"], &[]);
+    assert!(ask(agent("g1", dk(), true)));
+    assert!(ask(agent("g1", dk(), true)), "kept entities, same answer");
+    let moved = org("mairie-dk", "guichet", true, &["62193"], &[]);
+    assert!(!ask(agent("g1", moved, true)), "territory changed: no longer its dossier");
+    assert!(!ask(agent("g1", dk(), false)), "agent disabled");
+    assert!(!ask(agent("g1", org("mairie-dk", "gestionnaire", false, &["59183"], &[]), true)), "kind changed");
+    assert!(ask(agent("g1", dk(), true)), "and back");
+}
