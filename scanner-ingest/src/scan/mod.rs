@@ -59,7 +59,7 @@ pub fn clean(page: PageImage, find_qr: bool) -> Result<CleanPage, Error> {
     };
     let bounds = geometry::paper_bounds(&gray);
     let whole = bounds.is_whole(gray.width(), gray.height());
-    let mut gray = if whole { gray } else { geometry::crop_gray(&gray, bounds) };
+    let mut gray = if whole { gray } else { geometry::crop_gray(gray, bounds) };
     let rgb = rgb.map(|c| if whole { c } else { geometry::crop_rgb(&c, bounds) });
     geometry::whiten_edges(&mut gray);
     let a = analyse::analyse(&gray, rgb.as_ref());

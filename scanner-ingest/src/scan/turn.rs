@@ -297,7 +297,7 @@ mod tests {
             let g = scan_like(w, h, u64::from(w + h));
             let turned = rotate(&g, degrees);
             let b = paper_bounds(&turned);
-            let mut grey = crop_gray(&turned, b);
+            let mut grey = crop_gray(turned, b);
             whiten_edges(&mut grey);
             let want = Bitmap::threshold(&grey, t);
             let got = Turn::new(&g, degrees).bitonal(t);
