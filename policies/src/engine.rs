@@ -21,8 +21,10 @@ use crate::{
 };
 
 /// Callers whose entities are kept built (see [`Engine::prepare`]); beyond
-/// this many, the store starts again empty.
-const PREPARED_KEPT: usize = 4096;
+/// this many, the store starts again empty. A territory's agents at work
+/// at once number in the hundreds; an entry is a few KB (a town hall's
+/// communes), so the store stays within a few MB of the server's memory.
+const PREPARED_KEPT: usize = 512;
 
 /// The schema every policy set is checked against.
 pub const SCHEMA: &str = include_str!("../schema.cedarschema");
