@@ -202,7 +202,7 @@ pub fn threshold(g: &GrayImage, threshold: u8) -> Bitmap {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The same page by the plain per-pixel rules: threshold, then a black
@@ -220,7 +220,9 @@ mod tests {
         out
     }
 
-    fn noise(w: u32, h: u32, seed: u64) -> GrayImage {
+    /// Grey noise from a small xorshift (not `synth`'s: `synth` builds on
+    /// `scan`); `turn`'s tests use it too.
+    pub(in crate::scan) fn noise(w: u32, h: u32, seed: u64) -> GrayImage {
         let mut s = seed | 1;
         GrayImage::from_fn(w, h, |_, _| {
             s ^= s << 13;

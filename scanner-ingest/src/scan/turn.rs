@@ -203,19 +203,9 @@ pub fn rotate(g: &GrayImage, degrees: f32) -> GrayImage {
 
 #[cfg(test)]
 mod tests {
+    use super::super::bitonal::tests::noise;
     use super::super::geometry::{crop_gray, paper_bounds, whiten_edges};
     use super::*;
-
-    fn noise(w: u32, h: u32, seed: u64) -> GrayImage {
-        // A small xorshift (not `synth`'s: `synth` builds on `scan`).
-        let mut state = seed | 1;
-        GrayImage::from_fn(w, h, |_, _| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            image::Luma([(state >> 56) as u8])
-        })
-    }
 
     /// The fixed-point rotation against the same bilinear sampling in f64,
     /// on noise (the steepest edges there are) over a page wider than a
