@@ -291,15 +291,19 @@ mod tests {
         rows.0
     }
 
-    #[test]
-    fn the_union_of_runs_is_the_union_of_their_pixels() {
-        let mut x = 0xDEAD_BEEFu32;
-        let mut rnd = move || {
+    /// A small xorshift, for noise.
+    fn xorshift(mut x: u32) -> impl FnMut() -> u32 {
+        move || {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
             x
-        };
+        }
+    }
+
+    #[test]
+    fn the_union_of_runs_is_the_union_of_their_pixels() {
+        let mut rnd = xorshift(0xDEAD_BEEF);
         let width = 64u32;
         for _ in 0..2000 {
             let row = |rnd: &mut dyn FnMut() -> u32| -> Vec<bool> {
@@ -319,17 +323,10 @@ mod tests {
 
     #[test]
     fn grey_rows_change_where_the_threshold_says() {
-        let mut x = 0x9E37_79B9u32;
+        let mut rnd = xorshift(0x9E37_79B9);
         for width in [1usize, 31, 32, 33, 100, 1240] {
             for density in [0u32, 3, 50, 97, 100] {
-                let row: Vec<u8> = (0..width)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 17;
-                        x ^= x << 5;
-                        if x % 100 < density { 20 } else { 240 }
-                    })
-                    .collect();
+                let row: Vec<u8> = (0..width).map(|_| if rnd() % 100 < density { 20 } else { 240 }).collect();
                 let (mut fast, mut plain) = (Vec::new(), Vec::new());
                 grey_changes(&row, &mut fast);
                 changes_of(&row, |p| *p < THRESHOLD, &mut plain);
@@ -351,13 +348,7 @@ mod tests {
 
     #[test]
     fn the_encoder_from_changes_writes_what_the_fax_encoder_writes_and_decodes_back() {
-        let mut x = 0x1234_5678u32;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut rnd = xorshift(0x1234_5678);
         let (w, h) = (1000u32, 300u32);
         // Noise of every density, runs longer than 2560 (a wide row),
         // rows all black and all white, and blocks that move row to row.

@@ -79,24 +79,18 @@ impl Rendition {
     /// Width and Height); `None` for a JPEG page.
     pub fn page_group4(&self, i: usize) -> Result<Option<Group4Page<'_>>, Refusal> {
         let (image, wpt) = self.image(i)?;
-        if image.dict.get(b"Filter").and_then(Object::as_name).ok() != Some(b"CCITTFaxDecode".as_slice()) {
-            return Ok(None);
-        }
-        let side = |k: &[u8]| image.dict.get(k).and_then(Object::as_i64).ok().and_then(|v| u32::try_from(v).ok());
-        let (width, height) =
-            side(b"Width").zip(side(b"Height")).ok_or_else(|| internal("reading a rendition", "G4 image size"))?;
-        Ok(Some(Group4Page { data: &image.content, width, height, dpi: width as f32 * 72.0 / wpt }))
+        group4_of(image, wpt)
     }
 
     /// Page `i` (0-based) as an image at its own resolution, and whether
     /// the rendition keeps it bitonal (its pixels are then 0 or 255).
     pub fn page(&self, i: usize) -> Result<RenditionPage, Refusal> {
-        if let Some(g4) = self.page_group4(i)? {
+        let (image, wpt) = self.image(i)?;
+        if let Some(g4) = group4_of(image, wpt)? {
             let pixels = crate::scan_pdf::group4_pixels(g4.data, g4.width, g4.height, u64::MAX)
                 .ok_or_else(|| internal("reading a rendition", "a G4 page does not decode whole"))?;
             return Ok(RenditionPage { image: PageImage::Gray { pixels, dpi: g4.dpi }, bitonal: true });
         }
-        let (image, wpt) = self.image(i)?;
         let decoded = image::load_from_memory_with_format(&image.content, ImageFormat::Jpeg)
             .map_err(|e| internal("rendition page JPEG", e))?;
         let dpi = decoded.width() as f32 * 72.0 / wpt;
@@ -106,6 +100,18 @@ impl Rendition {
         };
         Ok(RenditionPage { image, bitonal: false })
     }
+}
+
+/// A page's image as Group 4 data when it is bitonal, `None` for a JPEG
+/// (`wpt`: the page's width in points).
+fn group4_of(image: &lopdf::Stream, wpt: f32) -> Result<Option<Group4Page<'_>>, Refusal> {
+    if image.dict.get(b"Filter").and_then(Object::as_name).ok() != Some(b"CCITTFaxDecode".as_slice()) {
+        return Ok(None);
+    }
+    let side = |k: &[u8]| image.dict.get(k).and_then(Object::as_i64).ok().and_then(|v| u32::try_from(v).ok());
+    let (width, height) =
+        side(b"Width").zip(side(b"Height")).ok_or_else(|| internal("reading a rendition", "G4 image size"))?;
+    Ok(Some(Group4Page { data: &image.content, width, height, dpi: width as f32 * 72.0 / wpt }))
 }
 
 /// A bitonal page of a rendition, still coded.

@@ -49,7 +49,7 @@ enum Reach {
 
 impl WorklistScope {
     pub(crate) fn derive(schema: &Schema, policies: &PolicySet) -> Result<Self, PolicyError> {
-        let read = crate::names::uid("Vault::Action", Action::DossierRead.as_str())?;
+        let read = crate::names::action_uid(Action::DossierRead)?;
         let mut scope = Self::default();
         for p in policies.policies() {
             let opens = match p.action_constraint() {

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicySet, PrincipalConstraint, Schema};
 
-use crate::{error::PolicyError, names::uid, request::Action};
+use crate::{error::PolicyError, names::action_uid, request::Action};
 
 /// Who asks, as far as the scope of a policy can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,10 +51,10 @@ impl Slices {
         let mut sets = HashMap::new();
         for caller in Caller::ALL {
             for action in Action::ALL {
-                let action_uid = uid("Vault::Action", action.as_str())?;
+                let action_id = action_uid(action)?;
                 let mut set = PolicySet::new();
                 for p in policies.policies() {
-                    if may_apply(p, caller, &action_uid, groups) {
+                    if may_apply(p, caller, &action_id, groups) {
                         set.add(p.clone()).map_err(|e| PolicyError::Request(e.to_string()))?;
                     }
                 }
@@ -109,7 +109,7 @@ mod tests {
         let set: PolicySet = r#"permit (principal, action in [Action::"all"], resource);"#.parse().unwrap();
         assert!(schema.action_groups().next().is_some(), "the schema declares a group");
         let p = set.policies().next().unwrap();
-        let read = uid("Action", "read").unwrap();
+        let read = crate::names::uid("Action", "read").unwrap();
         assert!(may_apply(p, Caller::Agent, &read, true));
         assert!(!may_apply(p, Caller::Agent, &read, false), "without groups, `in [all]` is `== all`");
     }

@@ -168,7 +168,8 @@ impl Bitmap {
     }
 
     /// Black pixels.
-    pub fn count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
 }

@@ -110,13 +110,13 @@ impl EdgeRuns {
         if w == 0 || h == 0 {
             return Self { rows: Vec::new(), cols: Vec::new() };
         }
-        let (mx, my) = ((w / 33).max(1), (h / 33).max(1));
-        let run = |along: &mut dyn Iterator<Item = u32>, dark: &dyn Fn(u32) -> bool| {
+        /// Dark pixels along `along`, from its start.
+        fn run(along: impl Iterator<Item = u32>, dark: impl Fn(u32) -> bool) -> u32 {
             along.take_while(|&i| dark(i)).count() as u32
-        };
-        let rows: Vec<(u32, u32)> = (0..h)
-            .map(|y| (run(&mut (0..mx), &|x| dark(x, y)), run(&mut (w - mx..w).rev(), &|x| dark(x, y))))
-            .collect();
+        }
+        let (mx, my) = ((w / 33).max(1), (h / 33).max(1));
+        let rows: Vec<(u32, u32)> =
+            (0..h).map(|y| (run(0..mx, |x| dark(x, y)), run((w - mx..w).rev(), |x| dark(x, y)))).collect();
         let whitened = |x: u32, y: u32| {
             let (l, r) = rows[y as usize];
             x < l || x >= w - r
@@ -124,7 +124,7 @@ impl EdgeRuns {
         let cols = (0..w)
             .map(|x| {
                 let dark_now = |y: u32| !whitened(x, y) && dark(x, y);
-                (run(&mut (0..my), &dark_now), run(&mut (h - my..h).rev(), &dark_now))
+                (run(0..my, dark_now), run((h - my..h).rev(), dark_now))
             })
             .collect();
         Self { rows, cols }
