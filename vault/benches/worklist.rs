@@ -99,7 +99,20 @@ fn main() {
                  AND EXISTS (SELECT 1 FROM dossier_communes c WHERE c.dossier_id = d.id AND {territory}) \
                  ORDER BY numero_unique LIMIT 50"
             );
-            worklist::measure(&vault, who, token, &baseline, shown, n).await;
+            // The territory's index walked in numéro order, as the worklist
+            // does (each dossier here wishes one commune).
+            let walk = format!(
+                "SELECT d.id AS id, c.numero_unique AS numero_unique, d.status, d.deposited_on, d.valid_until \
+                 FROM dossier_communes c JOIN dossiers d ON d.id = c.dossier_id \
+                 WHERE {territory} AND c.numero_unique > $1 ORDER BY c.numero_unique LIMIT 50"
+            );
+            let with_completeness = format!("{}{walk}", worklist::COMPLETE);
+            let baselines = [
+                ("as first written", baseline),
+                ("the territory's index walked", walk),
+                ("the index walked and completeness", with_completeness),
+            ];
+            worklist::measure(&vault, who, token, &baselines, shown, n).await;
         }
     });
 }

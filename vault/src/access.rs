@@ -134,6 +134,20 @@ impl<'a> Opened<'a> {
         found.ok_or_else(|| Error::NotFound("no such version of this piece".into()))
     }
 
+    /// Version `number` of the piece `{piece}` (the latest when `None`) and
+    /// the dossier key to open it, found together: what a download needs.
+    /// 404 as [`Self::piece`] and [`Self::version`] answer.
+    pub async fn content(&self, piece: &str, number: Option<i64>) -> Result<(Version, DossierKey), Error> {
+        let id = Uuid::parse_str(piece).map_err(|_| Error::NotFound(format!("no piece {piece:?} in this dossier")))?;
+        let (version, wrapped) =
+            self.vault.db().version_with_key(self.dossier.id, id, number).await?.ok_or_else(|| match number {
+                None => Error::NotFound(format!("no piece {id} in this dossier")),
+                Some(_) => Error::NotFound("no such version of this piece".into()),
+            })?;
+        let wrapped = wrapped.ok_or_else(crate::app::erased)?;
+        Ok((version, self.vault.unwrap_key(self.dossier.id, &wrapped)?))
+    }
+
     /// The dossier key, to seal or open content.
     pub async fn key(&self) -> Result<DossierKey, Error> {
         self.vault.dossier_key(self.dossier.id).await

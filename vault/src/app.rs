@@ -223,10 +223,7 @@ impl Vault {
     /// Unwraps a dossier's key. A shredded dossier has none: its content is
     /// gone for good.
     pub async fn dossier_key(&self, dossier: Uuid) -> Result<DossierKey, Error> {
-        let wrapped =
-            self.db().wrapped_key(dossier).await?.ok_or_else(|| {
-                Error::Conflict("this dossier has been erased; its pieces can no longer be read".into())
-            })?;
+        let wrapped = self.db().wrapped_key(dossier).await?.ok_or_else(erased)?;
         self.unwrap_key(dossier, &wrapped)
     }
 
@@ -289,4 +286,9 @@ fn load_policies(config: &Config) -> Result<policies::Engine, Error> {
         "access policies loaded"
     );
     Ok(engine)
+}
+
+/// A dossier whose key was shredded: its content is gone for good.
+pub(crate) fn erased() -> Error {
+    Error::Conflict("this dossier has been erased; its pieces can no longer be read".into())
 }

@@ -282,21 +282,46 @@ fn main() {
             if f[0] != top || f[1] == "guichet" {
                 continue;
             }
+            let communes: Vec<String> = f[3].split(',').map(|c| format!("'{c}'")).collect();
             let territory = if f[1] == "bailleur" {
                 format!("c.departement = '{top}'")
             } else {
-                let list: Vec<String> = f[3].split(',').map(|c| format!("'{c}'")).collect();
-                format!("c.commune IN ({})", list.join(","))
+                format!("c.commune IN ({})", communes.join(","))
             };
-            // What one would write by hand with the same indexes: the
+            // What one would first write by hand with the same indexes: the
             // territory's rows in numéro order, the dossier's status.
             let from = format!(
                 "FROM dossier_communes c JOIN dossiers d ON d.id = c.dossier_id WHERE {territory} AND d.status = 'active'"
             );
-            let baseline = format!(
-                "SELECT DISTINCT c.numero_unique AS numero_unique, d.id AS id, d.status, d.deposited_on, d.valid_until \
-                 {from} AND c.numero_unique > $1 ORDER BY c.numero_unique LIMIT 50"
-            );
+            let columns = "c.numero_unique AS numero_unique, d.id AS id, d.status, d.deposited_on, d.valid_until";
+            let first = format!("SELECT DISTINCT {columns} {from} AND c.numero_unique > $1 ORDER BY c.numero_unique LIMIT 50");
+            // The SQL the worklist runs (`db::dossiers::dossiers_page`):
+            // each code's index walked in numéro order up to the page, one
+            // row per dossier without DISTINCT, the codes' pages merged.
+            let branch = |code: &str| {
+                format!(
+                    "SELECT {columns} FROM dossier_communes c JOIN dossiers d ON d.id = c.dossier_id \
+                     WHERE {code} AND c.numero_unique > $1 AND d.status = 'active' ORDER BY c.numero_unique LIMIT 50"
+                )
+            };
+            let same = if f[1] == "bailleur" {
+                branch(&format!(
+                    "c.departement = '{top}' AND NOT EXISTS (SELECT 1 FROM dossier_communes o \
+                     WHERE o.dossier_id = c.dossier_id AND o.departement = c.departement AND o.commune < c.commune)"
+                ))
+            } else {
+                let parts: Vec<String> = communes
+                    .iter()
+                    .map(|c| format!("SELECT * FROM ({}) AS b", branch(&format!("c.commune = {c}"))))
+                    .collect();
+                format!("{} ORDER BY numero_unique LIMIT 50", parts.join(" UNION "))
+            };
+            let with_completeness = format!("{}{same}", worklist::COMPLETE);
+            let baselines = [
+                ("as first written", first),
+                ("the worklist's own SQL", same),
+                ("the worklist's own SQL and completeness", with_completeness),
+            ];
             let shown: i64 = sqlx::query_scalar(&format!("SELECT COUNT(DISTINCT d.id) {from}"))
                 .fetch_one(vault.db().pool())
                 .await
@@ -305,7 +330,7 @@ fn main() {
                 "{} of département {top} ({shown} dossiers)",
                 if f[1] == "bailleur" { "dense: the bailleur" } else { "sparse: the local bailleur" }
             );
-            worklist::measure(&vault, &who, f[4], &baseline, shown as usize, n as usize).await;
+            worklist::measure(&vault, &who, f[4], &baselines, shown as usize, n as usize).await;
             if f[1] == "bailleur" {
                 fetch(&vault, f[4], &top, &dir).await;
             }

@@ -9,7 +9,7 @@ use crate::{
     error::Error,
 };
 
-fn kek_version(r: &sqlx::any::AnyRow) -> Result<KeyVersion, Error> {
+pub(super) fn kek_version(r: &sqlx::any::AnyRow) -> Result<KeyVersion, Error> {
     KeyVersion::try_from(r.try_get::<i64, _>("kek_version")?)
         .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
 }

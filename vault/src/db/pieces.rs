@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Db, Tx, date_from_sql, date_to_sql, is_unique_violation, now_ms, opt_uuid_col, parsed, uuid_col};
 use crate::{
-    crypto::stream::ciphertext_len,
+    crypto::{WrappedKey, stream::ciphertext_len},
     db::audit::AuditEvent,
     domain::{
         PieceKind,
@@ -202,6 +202,37 @@ impl Db {
                 .fetch_all(self.pool())
                 .await?;
         rows.iter().map(version_from_row).collect()
+    }
+
+    /// What a download needs in one round trip: version `number` of the
+    /// dossier's piece (the latest when `None`), and the dossier's wrapped
+    /// key (`None` once shredded). `None` when the dossier has no such
+    /// piece, or the piece no such version. Three statements before; a
+    /// download's other work is a handful more.
+    pub async fn version_with_key(
+        &self,
+        dossier: Uuid,
+        piece: Uuid,
+        number: Option<i64>,
+    ) -> Result<Option<(Version, Option<WrappedKey>)>, Error> {
+        let columns: Vec<String> = VERSION_COLUMNS.split(", ").map(|c| format!("v.{c} AS {c}")).collect();
+        let which = if number.is_some() { "AND v.number = $3" } else { "" };
+        let sql = format!(
+            "SELECT {}, k.kek_version AS kek_version, k.wrapped AS wrapped FROM piece_versions v \
+             LEFT JOIN dossier_keys k ON k.dossier_id = v.dossier_id \
+             WHERE v.dossier_id = $1 AND v.piece_id = $2 {which} ORDER BY v.number DESC LIMIT 1",
+            columns.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(dossier.to_string()).bind(piece.to_string());
+        if let Some(n) = number {
+            q = q.bind(n);
+        }
+        let Some(row) = q.fetch_optional(self.pool()).await? else { return Ok(None) };
+        let key = match row.try_get::<Option<Vec<u8>>, _>("wrapped")? {
+            Some(bytes) => Some(WrappedKey { kek_version: super::keys::kek_version(&row)?, bytes }),
+            None => None,
+        };
+        Ok(Some((version_from_row(&row)?, key)))
     }
 
     /// Every version of a dossier (for integrity checks and maintenance).

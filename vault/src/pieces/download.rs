@@ -115,14 +115,12 @@ pub async fn open_content(
     what: Content,
 ) -> Result<Response, Error> {
     let opened = access::open(vault, principal, nu, what.action()).await?;
-    let piece = opened.piece(piece).await?;
-    let version = opened.version(&piece, version).await?;
+    let (version, dk) = opened.content(piece, version).await?;
     let (object, size, media_type, disposition) = what.of(&version)?;
-    let dk = opened.key().await?;
     // The row must still name the objects its sealed metadata binds.
     super::SealedMeta::open(&dk, &version)?;
     // The trace is committed before the first byte of content is sent.
-    opened.record(what.recorded(), Some((piece.id, version.id))).await?;
+    opened.record(what.recorded(), Some((version.piece_id, version.id))).await?;
     let body = open_object(vault, &dk, object).await?;
     // Renditions and thumbnails came out of the intake worker, which an
     // attacker may control: sandboxed like the original.
