@@ -13,8 +13,8 @@ SELECT a.id AS agent, a.name AS agent_name, a.disabled_at, a.scanner, o.id AS or
   o.registering, o.guichet_code, t.code AS territory_code FROM organisations o
   LEFT JOIN organisation_territories t ON t.organisation_id = o.id
   JOIN agents a ON a.organisation_id = o.id WHERE a.token_hash = :token_hash ORDER BY territory_code \aset
-SELECT id AS dossier, registered_by FROM dossiers WHERE numero_unique = :nu \gset
-SELECT commune FROM dossier_communes WHERE dossier_id = :dossier ORDER BY commune;
+SELECT id AS dossier, registered_by, (SELECT string_agg(commune, ',' ORDER BY commune) FROM dossier_communes c
+  WHERE c.dossier_id = dossiers.id) AS communes FROM dossiers WHERE numero_unique = :nu \gset
 SELECT id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at, note
   FROM grants WHERE dossier_id = :dossier AND organisation_id = :org ORDER BY created_at DESC, id;
 SELECT id, dossier_id, kind, member, member_sealed, valid_until, created_at FROM pieces
@@ -30,5 +30,6 @@ SELECT o.id, o.siren, o.name, o.kind, o.registering, o.guichet_code, t.code AS t
   FROM organisations o LEFT JOIN organisation_territories t ON t.organisation_id = o.id
   WHERE o.id = :registered_by ORDER BY territory_code;
 SELECT sealed_id, sealed FROM dossier_contacts WHERE dossier_id = :dossier;
-SELECT DISTINCT dossier_id FROM audit_events WHERE dossier_id IN (:dossier) AND agent_id = :agent
-  AND action = 'dossier.read' AND at >= :since AND outcome = 'ok';
+SELECT x.dossier_id FROM (SELECT CAST(:dossier AS TEXT) AS dossier_id) x WHERE (SELECT 1 FROM audit_events e
+  WHERE e.agent_id = :agent AND e.action = 'dossier.read' AND e.dossier_id = x.dossier_id AND e.at >= :since
+  AND e.outcome = 'ok' LIMIT 1) IS NOT NULL;
