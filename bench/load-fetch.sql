@@ -30,6 +30,5 @@ SELECT o.id, o.siren, o.name, o.kind, o.registering, o.guichet_code, t.code AS t
   FROM organisations o LEFT JOIN organisation_territories t ON t.organisation_id = o.id
   WHERE o.id = :registered_by ORDER BY territory_code;
 SELECT sealed_id, sealed FROM dossier_contacts WHERE dossier_id = :dossier;
-SELECT x.dossier_id FROM (SELECT CAST(:dossier AS TEXT) AS dossier_id) x WHERE (SELECT 1 FROM audit_events e
-  WHERE e.agent_id = :agent AND e.action = 'dossier.read' AND e.dossier_id = x.dossier_id AND e.at >= :since
-  AND e.outcome = 'ok' LIMIT 1) IS NOT NULL;
+SELECT DISTINCT dossier_id FROM audit_events WHERE dossier_id IN (:dossier) AND agent_id = :agent
+  AND action = 'dossier.read' AND at >= :since AND outcome = 'ok';
