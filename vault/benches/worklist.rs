@@ -15,6 +15,7 @@
 mod worklist;
 
 use std::time::Instant;
+use worklist::Baseline;
 
 use vault::{
     Config, Vault,
@@ -106,11 +107,10 @@ fn main() {
                  FROM dossier_communes c JOIN dossiers d ON d.id = c.dossier_id \
                  WHERE {territory} AND c.numero_unique > $1 ORDER BY c.numero_unique LIMIT 50"
             );
-            let with_completeness = format!("{}{walk}", worklist::COMPLETE);
             let baselines = [
-                ("as first written", baseline),
-                ("the territory's index walked", walk),
-                ("the index walked and completeness", with_completeness),
+                Baseline { name: "as first written", sql: baseline, completeness: false },
+                Baseline { name: "the territory's index walked", sql: walk.clone(), completeness: false },
+                Baseline { name: "the index walked and completeness", sql: walk, completeness: true },
             ];
             worklist::measure(&vault, who, token, &baselines, shown, n).await;
         }

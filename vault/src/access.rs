@@ -116,7 +116,7 @@ impl<'a> Opened<'a> {
     /// The piece `{piece}` of this dossier: 404 when the id is malformed,
     /// unknown, or another dossier's (asked only after the decision).
     pub async fn piece(&self, piece: &str) -> Result<Piece, Error> {
-        let id = Uuid::parse_str(piece).map_err(|_| Error::NotFound(format!("no piece {piece:?} in this dossier")))?;
+        let id = piece_id(piece)?;
         self.vault
             .db()
             .piece(self.dossier.id, id)
@@ -138,7 +138,7 @@ impl<'a> Opened<'a> {
     /// the dossier key to open it, found together: what a download needs.
     /// 404 as [`Self::piece`] and [`Self::version`] answer.
     pub async fn content(&self, piece: &str, number: Option<i64>) -> Result<(Version, DossierKey), Error> {
-        let id = Uuid::parse_str(piece).map_err(|_| Error::NotFound(format!("no piece {piece:?} in this dossier")))?;
+        let id = piece_id(piece)?;
         let (version, wrapped) =
             self.vault.db().version_with_key(self.dossier.id, id, number).await?.ok_or_else(|| match number {
                 None => Error::NotFound(format!("no piece {id} in this dossier")),
@@ -178,4 +178,10 @@ impl<'a> Opened<'a> {
         }
         self.vault.db().record(&event).await
     }
+}
+
+/// A piece id from the path: a malformed one names no piece of this
+/// dossier (404, as an unknown one).
+fn piece_id(piece: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(piece).map_err(|_| Error::NotFound(format!("no piece {piece:?} in this dossier")))
 }

@@ -8,8 +8,14 @@ use axum::{body::Body, http::Request};
 use tower::ServiceExt;
 use vault::Vault;
 
-/// Put before a baseline's SQL: each page's completeness is then asked too.
-pub const COMPLETE: &str = "-- and completeness\n";
+/// A hand-written listing to compare with: its SQL lists a page after `$1`;
+/// with `completeness`, each page's completeness is asked too, through the
+/// vault's own query (`Db::complete_among`), as the worklist shows it.
+pub struct Baseline {
+    pub name: &'static str,
+    pub sql: String,
+    pub completeness: bool,
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -19,10 +25,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// Measures the worklist of `token`'s agent, which must show exactly the
 /// `shown` of the `n` dossiers that each baseline lists 50 at a time in
 /// numéro unique order after `$1` (selecting at least `id` and
-/// `numero_unique`). Baselines are named: the listing as one would first
-/// write it, and the same SQL the worklist runs, without its policy,
-/// completeness and trace.
-pub async fn measure(vault: &Vault, who: &str, token: &str, baselines: &[(&str, String)], shown: usize, n: usize) {
+/// `numero_unique`).
+pub async fn measure(vault: &Vault, who: &str, token: &str, baselines: &[Baseline], shown: usize, n: usize) {
     println!("{who}:");
     let db = vault.db();
 
@@ -46,15 +50,12 @@ pub async fn measure(vault: &Vault, who: &str, token: &str, baselines: &[(&str, 
             serde_json::from_slice::<serde_json::Value>(&b).unwrap()
         }
     };
-    let plain = |baseline: &str, after: String| {
-        let pool = db.pool().clone();
-        let (complete, baseline) = match baseline.strip_prefix(COMPLETE) {
-            Some(sql) => (true, sql.to_owned()),
-            None => (false, baseline.to_owned()),
-        };
+    let plain = |baseline: &Baseline, after: String| {
+        let (pool, db) = (db.pool().clone(), db.clone());
+        let (sql, completeness) = (baseline.sql.clone(), baseline.completeness);
         async move {
             // The same page, the territory filtered in SQL: ids, then their communes.
-            let rows = sqlx::query(&baseline).bind(after).fetch_all(&pool).await.unwrap();
+            let rows = sqlx::query(&sql).bind(after).fetch_all(&pool).await.unwrap();
             let ids: Vec<String> = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "id")).collect();
             if ids.is_empty() {
                 return None;
@@ -67,20 +68,10 @@ pub async fn measure(vault: &Vault, who: &str, token: &str, baselines: &[(&str, 
                 q = q.bind(id.clone());
             }
             q.fetch_all(&pool).await.unwrap();
-            if complete {
-                // And which of them are complete today, as the worklist
-                // shows (the same predicate, `db::expected`).
-                let sql = format!(
-                    "SELECT d.id FROM dossiers d WHERE d.id IN ({}) AND {}",
-                    (3..3 + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", "),
-                    vault::db::expected::complete_predicate("d.id", "$1", "$2")
-                );
-                // "identite": the kind every dossier needs.
-                let mut q = sqlx::query(&sql).bind("identite").bind(vault::clock::iso_date(vault::clock::today()));
-                for id in &ids {
-                    q = q.bind(id.clone());
-                }
-                q.fetch_all(&pool).await.unwrap();
+            if completeness {
+                let uuids: Vec<uuid::Uuid> = ids.iter().map(|id| id.parse().unwrap()).collect();
+                let required = vault::domain::PieceKind::required().unwrap();
+                db.complete_among(&uuids, required, vault::clock::today()).await.unwrap();
             }
             rows.last().map(|r| sqlx::Row::get::<String, _>(r, "numero_unique"))
         }
@@ -92,18 +83,19 @@ pub async fn measure(vault: &Vault, who: &str, token: &str, baselines: &[(&str, 
         let j = page(None).await;
         first_w.push(t.elapsed());
         assert_eq!(j["items"].as_array().unwrap().len(), 50);
-        for ((_, sql), times) in baselines.iter().zip(&mut first_p) {
+        for (baseline, times) in baselines.iter().zip(&mut first_p) {
             let t = Instant::now();
-            plain(sql, String::new()).await;
+            plain(baseline, String::new()).await;
             times.push(t.elapsed());
         }
     }
     let w = median(first_w);
     println!("  first page of 50: worklist {:.2} ms", w.as_secs_f64() * 1e3);
-    for ((name, _), times) in baselines.iter().zip(first_p) {
+    for (baseline, times) in baselines.iter().zip(first_p) {
         let p = median(times);
         println!(
-            "    SQL only, {name}: {:.2} ms, ratio {:.1}",
+            "    SQL only, {}: {:.2} ms, ratio {:.1}",
+            baseline.name,
             p.as_secs_f64() * 1e3,
             w.as_secs_f64() / p.as_secs_f64()
         );
@@ -123,16 +115,17 @@ pub async fn measure(vault: &Vault, who: &str, token: &str, baselines: &[(&str, 
     let w = t.elapsed();
     assert_eq!(items, shown, "the worklist shows exactly the territory");
     println!("  whole worklist: {items} of {n} dossiers in {pages} pages, {:.2} s", w.as_secs_f64());
-    for (name, sql) in baselines {
+    for baseline in baselines {
         let t = Instant::now();
         let (mut cursor, mut plain_pages) = (String::new(), 0);
-        while let Some(last) = plain(sql, cursor.clone()).await {
+        while let Some(last) = plain(baseline, cursor.clone()).await {
             cursor = last;
             plain_pages += 1;
         }
         let p = t.elapsed();
         println!(
-            "    SQL only, {name}: {plain_pages} pages, {:.2} s, ratio {:.1}",
+            "    SQL only, {}: {plain_pages} pages, {:.2} s, ratio {:.1}",
+            baseline.name,
             p.as_secs_f64(),
             w.as_secs_f64() / p.as_secs_f64()
         );

@@ -36,6 +36,7 @@ use vault::{
     db::orgs::NewOrganisation,
     domain::{GuichetCode, OrgKind, Siren, TerritoryCode},
 };
+use worklist::Baseline;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|s| s.replace('_', "").parse().ok()).unwrap_or(default)
@@ -316,11 +317,10 @@ fn main() {
                     .collect();
                 format!("{} ORDER BY numero_unique LIMIT 50", parts.join(" UNION "))
             };
-            let with_completeness = format!("{}{same}", worklist::COMPLETE);
             let baselines = [
-                ("as first written", first),
-                ("the worklist's own SQL", same),
-                ("the worklist's own SQL and completeness", with_completeness),
+                Baseline { name: "as first written", sql: first, completeness: false },
+                Baseline { name: "the worklist's own SQL", sql: same.clone(), completeness: false },
+                Baseline { name: "the worklist's own SQL and completeness", sql: same, completeness: true },
             ];
             let shown: i64 = sqlx::query_scalar(&format!("SELECT COUNT(DISTINCT d.id) {from}"))
                 .fetch_one(vault.db().pool())

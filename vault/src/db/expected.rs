@@ -22,7 +22,7 @@ use crate::{
 /// SQL that holds when the dossier whose id is `dossier` (a column) is
 /// complete on `today` (a placeholder bound to an ISO date), `required`
 /// being the placeholder of the kind every dossier needs.
-pub fn complete_predicate(dossier: &str, required: &str, today: &str) -> String {
+pub(super) fn complete_predicate(dossier: &str, required: &str, today: &str) -> String {
     format!(
         "NOT EXISTS (
            SELECT 1 FROM (SELECT CAST({required} AS TEXT) AS kind

@@ -215,15 +215,19 @@ impl Db {
         piece: Uuid,
         number: Option<i64>,
     ) -> Result<Option<(Version, Option<WrappedKey>)>, Error> {
-        let columns: Vec<String> = VERSION_COLUMNS.split(", ").map(|c| format!("v.{c} AS {c}")).collect();
-        let which = if number.is_some() { "AND v.number = $3" } else { "" };
-        let sql = format!(
-            "SELECT {}, k.kek_version AS kek_version, k.wrapped AS wrapped FROM piece_versions v \
-             LEFT JOIN dossier_keys k ON k.dossier_id = v.dossier_id \
-             WHERE v.dossier_id = $1 AND v.piece_id = $2 {which} ORDER BY v.number DESC LIMIT 1",
-            columns.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(dossier.to_string()).bind(piece.to_string());
+        // Every download asks: the two statements are written once.
+        static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+            let columns: Vec<String> = VERSION_COLUMNS.split(", ").map(|c| format!("v.{c} AS {c}")).collect();
+            ["", "AND v.number = $3"].map(|which| {
+                format!(
+                    "SELECT {}, k.kek_version AS kek_version, k.wrapped AS wrapped FROM piece_versions v \
+                     LEFT JOIN dossier_keys k ON k.dossier_id = v.dossier_id \
+                     WHERE v.dossier_id = $1 AND v.piece_id = $2 {which} ORDER BY v.number DESC LIMIT 1",
+                    columns.join(", ")
+                )
+            })
+        });
+        let mut q = sqlx::query(&SQL[usize::from(number.is_some())]).bind(dossier.to_string()).bind(piece.to_string());
         if let Some(n) = number {
             q = q.bind(n);
         }
