@@ -30,5 +30,5 @@ SELECT o.id, o.siren, o.name, o.kind, o.registering, o.guichet_code, t.code AS t
   FROM organisations o LEFT JOIN organisation_territories t ON t.organisation_id = o.id
   WHERE o.id = :registered_by ORDER BY territory_code;
 SELECT sealed_id, sealed FROM dossier_contacts WHERE dossier_id = :dossier;
-SELECT DISTINCT dossier_id FROM audit_events WHERE dossier_id IN (:dossier) AND agent_id = :agent
-  AND action = 'dossier.read' AND at >= :since AND outcome = 'ok';
+SELECT dossier_id FROM daily_traces WHERE day = :since AND agent_id = :agent AND action = 'dossier.read'
+  AND dossier_id IN (:dossier);

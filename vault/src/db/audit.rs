@@ -241,51 +241,6 @@ impl Db {
     }
 
     /// Up to `limit` chained events after `after`, in order.
-    /// Records `event` on each of `dossiers` that `agent` has no `ok` event
-    /// of the same action on since `since` (ms): the once-a-day traces of
-    /// metadata reads and worklists, in one read of the journal and one
-    /// transaction whatever the number of dossiers.
-    pub async fn record_once_each(
-        &self,
-        event: &AuditEvent,
-        agent: Uuid,
-        dossiers: &[Uuid],
-        since: i64,
-    ) -> Result<usize, Error> {
-        if dossiers.is_empty() {
-            return Ok(0);
-        }
-        // Looked up by these dossiers (their few events each, through the
-        // dossier index), not by everything the agent did today: a bailleur
-        // walking a worklist of 100,000 dossiers read, on every page, the
-        // events of every page before (1,989 pages took 300 s at 2.7 M
-        // dossiers, against 45 s for the listing alone). A probe per
-        // dossier (a scalar subquery for each) was tried: 0.5 ms against
-        // 1.1 ms for a page at 270 k, but 2–3× slower over a whole walk of
-        // the 20,000-dossier worklist bench, so the list stays.
-        let sql = format!(
-            "SELECT DISTINCT dossier_id FROM audit_events WHERE dossier_id IN ({}) AND agent_id = $1 \
-             AND action = $2 AND at >= $3 AND outcome = 'ok'",
-            super::placeholders(4, dossiers.len())
-        );
-        let mut q =
-            sqlx::query_scalar::<_, String>(&sql).bind(agent.to_string()).bind(event.action.as_str()).bind(since);
-        for d in dossiers {
-            q = q.bind(d.to_string());
-        }
-        let seen: std::collections::HashSet<String> = q.fetch_all(self.pool()).await?.into_iter().collect();
-        let fresh: Vec<Uuid> = dossiers.iter().copied().filter(|d| !seen.contains(&d.to_string())).collect();
-        if fresh.is_empty() {
-            return Ok(0);
-        }
-        // Through the group commit: under load, every agent opening a
-        // dossier for the first time today would otherwise take the
-        // journal's lock and a log flush of its own.
-        let events: Vec<AuditEvent> = fresh.iter().map(|d| (*event).on(*d)).collect();
-        self.record_all(&events).await?;
-        Ok(fresh.len())
-    }
-
     pub async fn audit_events_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, Error> {
         let rows =
             sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"))

@@ -30,7 +30,19 @@ use crate::{domain::journal::RequestId, error::Error};
 pub(super) struct Queued {
     pub(super) event: AuditEvent,
     pub(super) request: Option<RequestId>,
+    /// Set for a once-a-day trace: its `daily_traces` row is written in
+    /// the same commit.
+    pub(super) daily: Option<Daily>,
     done: oneshot::Sender<Result<(), Error>>,
+}
+
+/// The day and agent a once-a-day trace stands for (the action and the
+/// dossier are the event's).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Daily {
+    /// The UTC day's first millisecond.
+    pub(super) day: i64,
+    pub(super) agent: uuid::Uuid,
 }
 
 #[derive(Debug, Default)]
@@ -104,13 +116,18 @@ impl Db {
     /// falls between them; if a commit fails, the error is returned (some
     /// of them may then be in the journal: each says only what was asked).
     pub async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Error> {
+        self.enqueue(events, None).await
+    }
+
+    /// [`Self::record_all`], each event also marked as `daily`'s trace.
+    pub(super) async fn enqueue(&self, events: &[AuditEvent], daily: Option<Daily>) -> Result<(), Error> {
         let request = RequestId::current();
         let mut waits = Vec::with_capacity(events.len());
         let start = {
             let mut q = self.journal.lock();
             for event in events {
                 let (done, committed) = oneshot::channel();
-                q.waiting.push(Queued { event: *event, request: request.clone(), done });
+                q.waiting.push(Queued { event: *event, request: request.clone(), daily, done });
                 waits.push(committed);
             }
             !std::mem::replace(&mut q.draining, true)
@@ -164,6 +181,7 @@ impl Db {
     async fn commit_batch(&self, batch: &[Queued]) -> Result<(), Error> {
         let mut tx = self.write_tx().await?;
         Self::append_in(&mut tx, batch.iter().map(|q| (&q.event, q.request.as_ref()))).await?;
+        Self::mark_daily_in(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(())
     }

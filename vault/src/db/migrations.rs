@@ -48,6 +48,7 @@ migrations![
     "0021_audit_request.sql",
     "0022_territory_order.sql",
     "0023_foreign_key_indexes.sql",
+    "0024_daily_traces.sql",
 ];
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_SQL));

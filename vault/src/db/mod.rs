@@ -9,6 +9,7 @@ pub mod agents;
 pub mod applicants;
 pub mod audit;
 pub mod contacts;
+mod daily;
 pub mod dossiers;
 pub mod expected;
 pub mod grants;

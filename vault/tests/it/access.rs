@@ -145,3 +145,44 @@ async fn metadata_reads_are_traced_once_a_day() {
     let shown = trace.iter().find(|e| e.fields[2].as_deref() == Some("worklist.shown")).unwrap();
     assert!(shown.fields[0].is_some(), "the agent is named: {shown:?}");
 }
+
+/// The once-a-day keys: the same day records nothing twice, the next day
+/// records again, and forgetting the days before one leaves that day's
+/// keys (what `serve` does each minute) so nothing is traced twice.
+#[tokio::test]
+async fn a_new_day_traces_again_and_past_days_are_forgotten() {
+    use vault::{
+        db::audit::AuditEvent,
+        domain::{
+            Purpose,
+            journal::{Actor, Recorded},
+        },
+    };
+    let app = TestApp::builder().build().await;
+    let mut dossiers = Vec::new();
+    for _ in 0..3 {
+        let nu = app.register().await;
+        dossiers.push(app.vault.db().dossier_by_nu(&NumeroUnique::parse(&nu).unwrap()).await.unwrap().unwrap().id);
+    }
+    let agent = uuid::Uuid::new_v4();
+    let actor = Actor { agent: Some(agent), organisation: None, purpose: Purpose::Instruction };
+    let event = AuditEvent::new(actor, Recorded::WorklistShown);
+    let db = app.vault.db();
+    let (monday, tuesday) = (1_764_547_200_000, 1_764_547_200_000 + 86_400_000);
+    assert_eq!(db.record_once_each(&event, agent, &dossiers[..2], monday).await.unwrap(), 2);
+    assert_eq!(db.record_once_each(&event, agent, &dossiers, monday).await.unwrap(), 1, "only the third is new");
+    assert_eq!(db.record_once_each(&event, agent, &dossiers, monday).await.unwrap(), 0);
+    // Another action, or another agent, is its own trace.
+    let read = AuditEvent::new(actor, vault::auth::Action::DossierRead);
+    assert_eq!(db.record_once_each(&read, agent, &dossiers[..1], monday).await.unwrap(), 1);
+    let other = uuid::Uuid::new_v4();
+    let theirs = AuditEvent::new(Actor { agent: Some(other), ..actor }, Recorded::WorklistShown);
+    assert_eq!(db.record_once_each(&theirs, other, &dossiers[..1], monday).await.unwrap(), 1);
+    assert_eq!(db.record_once_each(&event, agent, &dossiers[..2], tuesday).await.unwrap(), 2);
+
+    assert_eq!(db.forget_daily_traces_before(tuesday).await.unwrap(), 5, "Monday's five keys");
+    assert_eq!(db.record_once_each(&event, agent, &dossiers, tuesday).await.unwrap(), 1, "Tuesday's two are kept");
+    for (d, n) in dossiers.iter().zip([3, 2, 2]) {
+        assert_eq!(db.audit_count(*d, "worklist.shown").await.unwrap(), n, "every trace line is in the journal");
+    }
+}
