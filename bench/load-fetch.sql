@@ -14,9 +14,11 @@ SELECT a.id AS agent, a.name AS agent_name, a.disabled_at, a.scanner, o.id AS or
   LEFT JOIN organisation_territories t ON t.organisation_id = o.id
   JOIN agents a ON a.organisation_id = o.id WHERE a.token_hash = :token_hash ORDER BY territory_code \aset
 SELECT id AS dossier, registered_by, (SELECT string_agg(commune, ',' ORDER BY commune) FROM dossier_communes c
-  WHERE c.dossier_id = dossiers.id) AS communes FROM dossiers WHERE numero_unique = :nu \gset
-SELECT id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at, note
-  FROM grants WHERE dossier_id = :dossier AND organisation_id = :org ORDER BY created_at DESC, id;
+  WHERE c.dossier_id = dossiers.id) AS communes, g.* FROM dossiers LEFT JOIN (SELECT id AS grant_id,
+  dossier_id AS grant_dossier_id, organisation_id AS grant_organisation_id, purpose AS grant_purpose,
+  expires_at AS grant_expires_at, created_by_agent AS grant_created_by_agent, created_at AS grant_created_at,
+  revoked_at AS grant_revoked_at, note AS grant_note FROM grants WHERE organisation_id = :org) g
+  ON g.grant_dossier_id = dossiers.id WHERE numero_unique = :nu ORDER BY g.grant_created_at DESC, g.grant_id \gset
 SELECT id, dossier_id, kind, member, member_sealed, valid_until, created_at FROM pieces
   WHERE dossier_id = :dossier ORDER BY created_at, id;
 SELECT kek_version, wrapped FROM dossier_keys WHERE dossier_id = :dossier;
@@ -30,5 +32,5 @@ SELECT o.id, o.siren, o.name, o.kind, o.registering, o.guichet_code, t.code AS t
   FROM organisations o LEFT JOIN organisation_territories t ON t.organisation_id = o.id
   WHERE o.id = :registered_by ORDER BY territory_code;
 SELECT sealed_id, sealed FROM dossier_contacts WHERE dossier_id = :dossier;
-SELECT dossier_id FROM daily_traces WHERE day = :since AND agent_id = :agent AND action = 'dossier.read'
-  AND dossier_id IN (:dossier);
+SELECT dossier_id FROM daily_traces WHERE dossier_id IN (:dossier) AND agent_id = :agent
+  AND action = 'dossier.read' AND day = :since;

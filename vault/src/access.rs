@@ -15,11 +15,12 @@ use uuid::Uuid;
 
 use crate::{
     app::Vault,
-    auth::{Action, Principal, Resource, authorize, no_such_dossier},
+    auth::{Action, Principal, Resource, authorize, authorize_with, no_such_dossier},
     crypto::DossierKey,
     db::{
         audit::AuditEvent,
         dossiers::Dossier,
+        grants::Grant,
         pieces::{Piece, Version},
     },
     domain::{
@@ -38,6 +39,10 @@ pub struct Opened<'a> {
     /// What the request was decided for (recorded with its events).
     purpose: Purpose,
     dossier: Dossier,
+    /// The caller's organisation's grant that decided, read at
+    /// `decided_at` (kept for [`Opened::and`]).
+    grant: Option<Grant>,
+    decided_at: i64,
 }
 
 /// Finds the dossier `{nu}` names and decides `action` on it for the
@@ -50,7 +55,14 @@ pub async fn open<'a>(
     action: Action,
 ) -> Result<Opened<'a>, Error> {
     let nu = NumeroUnique::parse(nu)?;
-    let dossier = vault.db().dossier_by_nu(&nu).await?.ok_or_else(|| no_such_dossier(vault, principal, action))?;
+    let now = crate::clock::now_s();
+    // An agent's organisation's grant is read with the dossier (one round
+    // trip for both: every fetch and download starts here).
+    let found = match principal.organisation_id() {
+        Some(org) => vault.db().dossier_by_nu_with_grant(&nu, org, now).await?,
+        None => vault.db().dossier_by_nu(&nu).await?.map(|d| (d, None)),
+    };
+    let (dossier, grant) = found.ok_or_else(|| no_such_dossier(vault, principal, action))?;
     if let Some(on) = dossier.purged_on {
         // Nothing is left to decide on: the tombstone says when it went.
         return Err(Error::Gone(format!(
@@ -58,7 +70,7 @@ pub async fn open<'a>(
             crate::clock::iso_date(on)
         )));
     }
-    decide(vault, principal, dossier, action).await
+    decide(vault, principal, dossier, grant, now, action).await
 }
 
 /// The applicant's own dossier, found from their session; `None` when the
@@ -70,17 +82,22 @@ pub async fn open_own<'a>(
 ) -> Result<Option<Opened<'a>>, Error> {
     let Principal::Applicant { dossier, .. } = principal else { return Ok(None) };
     let Some(dossier) = vault.db().dossier_by_id(*dossier).await? else { return Ok(None) };
-    decide(vault, principal, dossier, action).await.map(Some)
+    // An applicant has no organisation, hence no grant.
+    decide(vault, principal, dossier, None, crate::clock::now_s(), action).await.map(Some)
 }
 
+/// `grant`: the caller's organisation's grant on the dossier that decides,
+/// read at `now` (`None`: it has none).
 async fn decide<'a>(
     vault: &'a Vault,
     principal: &'a Principal,
     dossier: Dossier,
+    grant: Option<Grant>,
+    now: i64,
     action: Action,
 ) -> Result<Opened<'a>, Error> {
-    let purpose = authorize(vault, principal, action, Resource::Dossier(&dossier)).await?;
-    Ok(Opened { vault, principal, action, purpose, dossier })
+    let purpose = authorize_with(vault, principal, action, Resource::Dossier(&dossier), grant.as_ref(), now).await?;
+    Ok(Opened { vault, principal, action, purpose, dossier, grant, decided_at: now })
 }
 
 /// Whether the caller may administer the shared file (`platform.manage`:
@@ -110,7 +127,7 @@ impl<'a> Opened<'a> {
     /// The same dossier, decided for another action (a page that shows
     /// both the pieces and the trace), without finding it again.
     pub async fn and(&self, action: Action) -> Result<Opened<'a>, Error> {
-        decide(self.vault, self.principal, self.dossier.clone(), action).await
+        decide(self.vault, self.principal, self.dossier.clone(), self.grant.clone(), self.decided_at, action).await
     }
 
     /// The piece `{piece}` of this dossier: 404 when the id is malformed,

@@ -53,8 +53,22 @@ pub(crate) async fn authorize(
         (Resource::Dossier(d), Some(org)) => vault.db().grant_for(d.id, org, now).await?,
         _ => None,
     };
-    let purpose = request_purpose(p, action, grant.as_ref());
-    let decided = decide_prepared(vault, &Prepared::new(vault, p), purpose, action, resource, grant.as_ref(), now);
+    authorize_with(vault, p, action, resource, grant.as_ref(), now).await
+}
+
+/// [`authorize`] with the caller's organisation's grant on the dossier
+/// already read (with the dossier, `now_s` being when): the one that
+/// decides, or `None` when it has none.
+pub(crate) async fn authorize_with(
+    vault: &Vault,
+    p: &Principal,
+    action: Action,
+    resource: Resource<'_>,
+    grant: Option<&Grant>,
+    now: i64,
+) -> Result<Purpose, Error> {
+    let purpose = request_purpose(p, action, grant);
+    let decided = decide_prepared(vault, &Prepared::new(vault, p), purpose, action, resource, grant, now);
     if decided.is_err() {
         crate::metrics::global().policy_denials.inc();
         // Every denial is traced, committed before the refusal is sent.

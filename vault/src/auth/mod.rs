@@ -19,8 +19,8 @@ mod decide;
 mod source;
 pub mod token;
 
-pub(crate) use decide::authorize;
 pub use decide::{Prepared, decide_prepared, no_such_dossier, request_purpose};
+pub(crate) use decide::{authorize, authorize_with};
 pub use source::ClientAddr;
 pub use token::{Carrier, TokenKind, new_token};
 

@@ -37,12 +37,13 @@ impl Db {
         if dossiers.is_empty() {
             return Ok(0);
         }
+        // Led by the dossiers, as the key is (migration 0024 says why).
         let sql = format!(
-            "SELECT dossier_id FROM daily_traces WHERE day = $1 AND agent_id = $2 AND action = $3 \
-             AND dossier_id IN ({})",
+            "SELECT dossier_id FROM daily_traces WHERE dossier_id IN ({}) AND agent_id = $1 AND action = $2 \
+             AND day = $3",
             super::placeholders(4, dossiers.len())
         );
-        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(day).bind(agent.to_string()).bind(event.action.as_str());
+        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(agent.to_string()).bind(event.action.as_str()).bind(day);
         for d in dossiers {
             q = q.bind(d.to_string());
         }
@@ -86,7 +87,8 @@ impl Db {
     }
 
     /// Deletes the rows of the days before `day` (ms), which no lookup
-    /// asks for any more. Returns how many went.
+    /// asks for any more: a scan of the table, meant for once a day, when
+    /// they are most of it. Returns how many went.
     pub async fn forget_daily_traces_before(&self, day: i64) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM daily_traces WHERE day < $1").bind(day).execute(self.pool()).await?;
         Ok(done.rows_affected())

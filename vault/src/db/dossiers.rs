@@ -5,7 +5,11 @@ use sqlx::{Row, any::AnyRow};
 use time::Date;
 use uuid::Uuid;
 
-use super::{Db, date_from_sql, date_to_sql, is_unique_violation, now_ms, parsed, uuid_col};
+use super::{
+    Db, date_from_sql, date_to_sql,
+    grants::{self, Grant},
+    is_unique_violation, now_ms, parsed, uuid_col,
+};
 use crate::{
     crypto::WrappedKey,
     db::audit::AuditEvent,
@@ -113,6 +117,27 @@ pub enum Reach {
 }
 
 const COLUMNS: &str = "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at, radiated_on, radiation_reason, purged_on";
+
+/// A dossier's wished communes as one comma-separated list, beside its row
+/// (`string_agg` with its own ORDER BY is PostgreSQL's and SQLite's, ≥ 3.44
+/// bundled, alike).
+const COMMUNES: &str =
+    "(SELECT string_agg(commune, ',' ORDER BY commune) FROM dossier_communes c WHERE c.dossier_id = dossiers.id)";
+
+/// A dossier from its row and its `communes` list.
+fn with_communes(row: &AnyRow) -> Result<Dossier, Error> {
+    let mut d = from_row(row)?;
+    d.communes = row
+        .try_get::<Option<String>, _>("communes")?
+        .iter()
+        .flat_map(|list| list.split(','))
+        .map(|c| {
+            CommuneCode::parse(c)
+                .map_err(|e| Error::Database(sqlx::Error::Decode(format!("column communes: {e}").into())))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(d)
+}
 
 /// [`COLUMNS`] read from `dossiers d` joined to another table, the numéro
 /// unique taken from `nu` (a territory's `c.numero_unique`, whose index
@@ -262,31 +287,51 @@ impl Db {
         self.dossier_where("id", &id.to_string()).await
     }
 
+    /// The dossier `nu` names and the grant of `organisation` on it that
+    /// decides (as [`Db::grant_for`] answers), in one round trip: every
+    /// request of an agent on a dossier (a fetch, each download) asks both
+    /// before its decision, and the grant was a statement of its own.
+    pub async fn dossier_by_nu_with_grant(
+        &self,
+        nu: &NumeroUnique,
+        organisation: Uuid,
+        now_s: i64,
+    ) -> Result<Option<(Dossier, Option<Grant>)>, Error> {
+        // The grants are renamed in their own subquery, so the dossier's
+        // columns stay unambiguous; an organisation has a few grants on a
+        // dossier at most (one row each, the dossier repeated).
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS}, {COMMUNES} AS communes, g.* FROM dossiers LEFT JOIN \
+             (SELECT {} FROM grants WHERE organisation_id = $2) g ON g.{p}dossier_id = dossiers.id \
+             WHERE numero_unique = $1 ORDER BY g.{p}created_at DESC, g.{p}id",
+            *grants::PREFIXED_COLUMNS,
+            p = grants::PREFIX,
+        ))
+        .bind(nu.as_str())
+        .bind(organisation.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let dossier = with_communes(first)?;
+        let mut found = Vec::new();
+        for row in &rows {
+            if row.try_get::<Option<String>, _>(format!("{}id", grants::PREFIX).as_str())?.is_some() {
+                found.push(grants::from_named(row, grants::PREFIX)?);
+            }
+        }
+        Ok(Some((dossier, grants::deciding(found, now_s))))
+    }
+
     /// `column` is one of this file's own column names, never input.
     async fn dossier_where(&self, column: &'static str, value: &str) -> Result<Option<Dossier>, Error> {
         // The communes in the same round trip: every request on a dossier
         // (a fetch, each download) starts here, and a second statement was
-        // a tenth of a download's database work. `string_agg` with its own
-        // ORDER BY is PostgreSQL's and SQLite's (≥ 3.44, bundled) alike.
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS}, (SELECT string_agg(commune, ',' ORDER BY commune) FROM dossier_communes c \
-             WHERE c.dossier_id = dossiers.id) AS communes FROM dossiers WHERE {column} = $1"
-        ))
-        .bind(value)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let mut d = from_row(&row)?;
-        d.communes = row
-            .try_get::<Option<String>, _>("communes")?
-            .iter()
-            .flat_map(|list| list.split(','))
-            .map(|c| {
-                CommuneCode::parse(c)
-                    .map_err(|e| Error::Database(sqlx::Error::Decode(format!("column communes: {e}").into())))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Some(d))
+        // a tenth of a download's database work.
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, {COMMUNES} AS communes FROM dossiers WHERE {column} = $1"))
+            .bind(value)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(with_communes).transpose()
     }
 
     /// Several dossiers by id, *without their communes* (for jobs that do

@@ -32,18 +32,39 @@ pub struct Grant {
 const COLUMNS: &str =
     "id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at, note";
 
+/// [`COLUMNS`] renamed `grant_…`, to read beside another table's
+/// (`db/dossiers.rs` reads a dossier with its grant).
+pub(super) static PREFIXED_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    COLUMNS.split(", ").map(|c| format!("{c} AS {PREFIX}{c}")).collect::<Vec<_>>().join(", ")
+});
+pub(super) const PREFIX: &str = "grant_";
+
 fn from_row(row: &AnyRow) -> Result<Grant, Error> {
+    from_named(row, "")
+}
+
+/// A grant from columns named `{prefix}{column}`.
+pub(super) fn from_named(row: &AnyRow, prefix: &str) -> Result<Grant, Error> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(Grant {
-        id: uuid_col(row, "id")?,
-        dossier_id: uuid_col(row, "dossier_id")?,
-        organisation_id: uuid_col(row, "organisation_id")?,
-        purpose: parsed(row, "purpose", Purpose::parse)?,
-        note: row.try_get("note")?,
-        expires_at: row.try_get("expires_at")?,
-        created_by_agent: opt_uuid_col(row, "created_by_agent")?,
-        created_at: row.try_get("created_at")?,
-        revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        id: uuid_col(row, &c("id"))?,
+        dossier_id: uuid_col(row, &c("dossier_id"))?,
+        organisation_id: uuid_col(row, &c("organisation_id"))?,
+        purpose: parsed(row, &c("purpose"), Purpose::parse)?,
+        note: row.try_get(c("note").as_str())?,
+        expires_at: row.try_get(c("expires_at").as_str())?,
+        created_by_agent: opt_uuid_col(row, &c("created_by_agent"))?,
+        created_at: row.try_get(c("created_at").as_str())?,
+        revoked: row.try_get::<Option<i64>, _>(c("revoked_at").as_str())?.is_some(),
     })
+}
+
+/// Of an organisation's grants on one dossier, newest first, the one that
+/// decides: a live one if any, otherwise the latest (so a refusal can say
+/// it expired or was revoked).
+pub(super) fn deciding(grants: Vec<Grant>, now_s: i64) -> Option<Grant> {
+    let live = grants.iter().find(|g| !g.revoked && g.expires_at > now_s).cloned();
+    live.or_else(|| grants.into_iter().next())
 }
 
 impl Db {
@@ -105,8 +126,7 @@ impl Db {
         .fetch_all(self.pool())
         .await?;
         let grants = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-        let live = grants.iter().find(|g| !g.revoked && g.expires_at > now_s).cloned();
-        Ok(live.or_else(|| grants.into_iter().next()))
+        Ok(deciding(grants, now_s))
     }
 
     /// For each dossier, the grant of `organisation` that decides (as in

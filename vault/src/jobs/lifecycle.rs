@@ -213,8 +213,9 @@ const TICK: Duration = Duration::from_secs(60);
 /// A replica holds the day's pass this long, renewed at each step it takes.
 const LEASE_MS: i64 = 30 * 60 * 1000;
 
-/// `serve`'s daily loop: each minute, the e-mails due and the forgetting of
-/// past days' once-a-day trace keys (`db/daily.rs`); once the local time
+/// `serve`'s daily loop: each minute, the e-mails due; once a UTC day,
+/// the forgetting of past days' once-a-day trace keys (`db/daily.rs`);
+/// once the local time
 /// of the pass has come, the day's pass unless finished (by this replica
 /// or another), taken with the day's lease. A vault that was down at that
 /// time runs the pass when it comes back the same day. It returns when
@@ -224,6 +225,7 @@ pub async fn daily(vault: Vault, stop: tokio::sync::watch::Receiver<bool>) {
     let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4());
     let stopping = || *stop.borrow();
     let mut changed = stop.clone();
+    let mut forgotten_before = None;
     loop {
         if vault.config().notices.daily {
             tokio::select! {
@@ -233,8 +235,14 @@ pub async fn daily(vault: Vault, stop: tokio::sync::watch::Receiver<bool>) {
                 _ = changed.wait_for(|s| *s) => return,
             }
         }
-        if let Err(e) = vault.db().forget_daily_traces_before(crate::clock::start_of_day_ms()).await {
-            tracing::error!(error = %e, "forgetting past days' trace keys failed; it is tried again in a minute");
+        let today = crate::clock::start_of_day_ms();
+        if forgotten_before != Some(today) {
+            match vault.db().forget_daily_traces_before(today).await {
+                Ok(_) => forgotten_before = Some(today),
+                Err(e) => {
+                    tracing::error!(error = %e, "forgetting past days' trace keys failed; it is tried again in a minute");
+                }
+            }
         }
         if let Err(e) = deliver(&vault, false, stopping).await {
             tracing::error!(error = %e, "delivering the outbox failed; it is tried again in a minute");
