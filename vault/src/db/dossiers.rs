@@ -455,36 +455,17 @@ impl Db {
                 .collect();
             format!("{} ORDER BY numero_unique LIMIT {lim}", parts.join(" UNION "))
         };
+        // The page's communes in the same round trip (as `dossier_where`).
+        let sql = format!(
+            "SELECT page.*, {} AS communes FROM ({sql}) AS page ORDER BY page.numero_unique",
+            COMMUNES.replace("dossiers.id", "page.id")
+        );
         let mut q = sqlx::query(&sql);
         for b in binds {
             q = q.bind(b);
         }
         let rows = q.bind(limit).fetch_all(self.pool()).await?;
-        let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-        if out.is_empty() {
-            return Ok(out);
-        }
-        // The communes of the whole page in one query.
-        let marks: Vec<String> = (1..=out.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT dossier_id, commune FROM dossier_communes WHERE dossier_id IN ({}) ORDER BY commune",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
-        for d in &out {
-            q = q.bind(d.id.to_string());
-        }
-        let mut by_id: std::collections::HashMap<String, Vec<CommuneCode>> = std::collections::HashMap::new();
-        for (id, c) in q.fetch_all(self.pool()).await? {
-            by_id
-                .entry(id)
-                .or_default()
-                .push(CommuneCode::parse(&c).map_err(|e| Error::Database(sqlx::Error::Decode(e.0.into())))?);
-        }
-        for d in &mut out {
-            d.communes = by_id.remove(&d.id.to_string()).unwrap_or_default();
-        }
-        Ok(out)
+        rows.iter().map(with_communes).collect()
     }
 
     /// Renews or radiates an active dossier, with its journal event, in one

@@ -96,16 +96,33 @@ pub async fn worklist(
 /// ([`Recorded::WorklistShown`]), so the applicant sees who listed their
 /// demand even when nobody opened it.
 pub async fn worklist_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<Worklist, Error> {
-    let (page, shown) = page_of(vault, principal, q).await?;
-    if let Some(agent) = principal.agent_id() {
+    let page = page_of(vault, principal, q).await?;
+    // The trace and the page's completeness are independent reads of the
+    // same ids: asked together, the answer waits for one round trip, not
+    // two. It still leaves only once the trace is committed.
+    let trace = async {
+        let Some(agent) = principal.agent_id() else { return Ok(0) };
         let event = AuditEvent::new(principal.actor(Action::DossierRead), Recorded::WorklistShown);
-        vault.db().record_once_each(&event, agent, &shown, crate::clock::start_of_day_ms()).await?;
-    }
-    Ok(page)
+        vault.db().record_once_each(&event, agent, &page.shown, crate::clock::start_of_day_ms()).await
+    };
+    let complete = vault.db().complete_among(&page.shown, page.required, page.today);
+    let (complete, _) = tokio::try_join!(complete, trace)?;
+    Ok(page.with_completeness(&complete))
+}
+
+/// A page before its completeness: what [`Found::with_completeness`]
+/// finishes (one query for the page).
+struct Found {
+    items: Vec<WorklistItem>,
+    /// The ids of the dossiers on it, in its order.
+    shown: Vec<Uuid>,
+    next: Option<String>,
+    required: PieceKind,
+    today: time::Date,
 }
 
 /// The page, and the ids of the dossiers on it.
-async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<(Worklist, Vec<Uuid>), Error> {
+async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Result<Found, Error> {
     let commune = optional("commune", q.commune.as_deref(), CommuneCode::parse)?;
     let status = optional("status", q.status.as_deref(), DossierStatus::parse)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
@@ -114,10 +131,6 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
     }
     let mut cursor = optional("after", q.after.as_deref(), NumeroUnique::parse)?;
     let now = crate::clock::now_s();
-    let grants = match principal.organisation_id() {
-        Some(org) => vault.db().grants_by_dossier_for(org, now).await?,
-        None => Default::default(),
-    };
     let reach = reach(vault, principal);
     let renewal_due = match q.due.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -155,8 +168,16 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
         Reach::Everything => limit * 2,
     }
     .min(MAX_BATCH);
+    // The organisation's grants and the first batch, asked together.
+    let grants = async {
+        match principal.organisation_id() {
+            Some(org) => vault.db().grants_by_dossier_for(org, now).await,
+            None => Ok(Default::default()),
+        }
+    };
+    let (grants, mut batch) =
+        tokio::try_join!(grants, vault.db().dossiers_page(cursor.as_ref(), &filter, &reach, batch_len as i64))?;
     loop {
-        let batch = vault.db().dossiers_page(cursor.as_ref(), &filter, &reach, batch_len as i64).await?;
         let exhausted = batch.len() < batch_len;
         batch_len = (batch_len * 2).min(MAX_BATCH);
         for d in &batch {
@@ -183,32 +204,28 @@ async fn page_of(vault: &Vault, principal: &Principal, q: WorklistQuery) -> Resu
                 if items.len() == limit {
                     // More may follow: the cursor resumes after this one.
                     let next = cursor.map(|c| c.to_string());
-                    return with_completeness(vault, items, shown, next, required, today).await;
+                    return Ok(Found { items, shown, next, required, today });
                 }
             }
         }
         if exhausted {
-            return with_completeness(vault, items, shown, None, required, today).await;
+            return Ok(Found { items, shown, next: None, required, today });
         }
+        batch = vault.db().dossiers_page(cursor.as_ref(), &filter, &reach, batch_len as i64).await?;
     }
 }
 
-/// The page, each item with its completeness (one query for the page).
-async fn with_completeness(
-    vault: &Vault,
-    mut items: Vec<WorklistItem>,
-    shown: Vec<Uuid>,
-    next: Option<String>,
-    required: PieceKind,
-    today: time::Date,
-) -> Result<(Worklist, Vec<Uuid>), Error> {
-    let complete = vault.db().complete_among(&shown, required, today).await?;
-    for (item, id) in items.iter_mut().zip(&shown) {
-        if complete.contains(id) {
-            item.completeness = Status::Complete;
+impl Found {
+    /// The page, each item marked complete when among `complete`.
+    fn with_completeness(self, complete: &std::collections::HashSet<Uuid>) -> Worklist {
+        let mut items = self.items;
+        for (item, id) in items.iter_mut().zip(&self.shown) {
+            if complete.contains(id) {
+                item.completeness = Status::Complete;
+            }
         }
+        Worklist { items, next: self.next }
     }
-    Ok((Worklist { items, next }, shown))
 }
 
 /// The renewal notice of the dossier's current validity, if issued.
