@@ -57,7 +57,7 @@ pub(crate) async fn authorize(
 }
 
 /// [`authorize`] with the caller's organisation's grant on the dossier
-/// already read (with the dossier, `now_s` being when): the one that
+/// already read (with the dossier, at `now`): the one that
 /// decides, or `None` when it has none.
 pub(crate) async fn authorize_with(
     vault: &Vault,

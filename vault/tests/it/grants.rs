@@ -168,3 +168,54 @@ async fn the_applicant_reads_the_grants_of_their_dossier() {
     let body = json!({"organisation": "590000014", "purpose": "attribution", "expires_at": in_hours(1)});
     assert_eq!(app.post_json(&grants, &token, body).await.status, StatusCode::FORBIDDEN);
 }
+
+/// The grant read with the dossier, in the same statement, is the one
+/// `grant_for` picks: none; a live one beside a later revoked one; the
+/// latest dead one when none lives; never another organisation's.
+#[tokio::test]
+async fn the_grant_read_with_the_dossier_is_the_one_that_decides() {
+    use vault::{
+        db::orgs::NewOrganisation,
+        domain::{Purpose, Siren, TerritoryCode},
+    };
+    let app = TestApp::builder().build().await;
+    let db = app.vault.db();
+    let nu = NumeroUnique::parse(&app.register().await).unwrap();
+    let mut orgs = Vec::new();
+    for (siren, dep) in [("620000018", "62"), ("800000010", "80")] {
+        let org = db
+            .insert_organisation(&NewOrganisation {
+                siren: Siren::parse(siren).unwrap(),
+                name: format!("bailleur {dep}"),
+                kind: OrgKind::Bailleur,
+                registering: false,
+                guichet_code: None,
+                territory: vec![TerritoryCode::parse(dep).unwrap()],
+            })
+            .await
+            .unwrap();
+        orgs.push(org.id);
+    }
+    let (a, b) = (orgs[0], orgs[1]);
+    let id = db.dossier_by_nu(&nu).await.unwrap().unwrap().id;
+    let now = vault::clock::now_s();
+    let by = app.guichet_actor(a);
+    let nu = &nu;
+    let read = |org| async move {
+        let (dossier, with) = db.dossier_by_nu_with_grant(nu, org, now).await.unwrap().unwrap();
+        assert_eq!(dossier.id, id);
+        assert_eq!(with, db.grant_for(id, org, now).await.unwrap(), "the same grant decides");
+        with.map(|g| (g.id, g.revoked))
+    };
+    assert_eq!(read(a).await, None);
+
+    let live = db.insert_grant(id, a, Purpose::Attribution, None, now + 3600, by).await.unwrap();
+    let later = db.insert_grant(id, a, Purpose::Instruction, None, now + 3600, by).await.unwrap();
+    assert!(db.revoke_grant(id, later.id, by).await.unwrap());
+    assert_eq!(read(a).await, Some((live.id, false)), "the live one, not the later revoked one");
+    assert_eq!(read(b).await, None, "another organisation's grants are not this one's");
+
+    assert!(db.revoke_grant(id, live.id, by).await.unwrap());
+    let dead = read(a).await.unwrap();
+    assert!(dead.1, "none lives: the latest dead one, to say why");
+}
