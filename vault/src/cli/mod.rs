@@ -252,6 +252,7 @@ pub fn main() -> ExitCode {
     }
     let json_logs = cli.command.settings().is_some_and(|s| s.log_format.as_deref() == Some("json"));
     init_tracing(json_logs);
+    crate::memory::few_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
