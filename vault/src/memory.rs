@@ -22,10 +22,10 @@ pub const ARENAS: i32 = 2;
 /// them in pages partly in use, which no trim can return. In the load run
 /// (`bench/load.sh`, 270 k dossiers, 2026-12-05), with two arenas (set by
 /// `MALLOC_ARENA_MAX=2` there, which this call does in-process): RSS 15 s
-/// after the run 44 MiB against 106 MiB (1.77× the start, against 2.52×),
-/// 144 MiB against 270 MiB right after the uploads, and renditions no
-/// slower (1,683 a second at 32 connections against 1,553). An operator's
-/// `MALLOC_ARENA_MAX` is left to decide.
+/// after the run 44 MiB against 106 MiB, 144 MiB against 270 MiB right
+/// after the uploads, and renditions no slower (1,683 a second at 32
+/// connections against 1,553). An operator's `MALLOC_ARENA_MAX` is left
+/// to decide.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 pub fn few_arenas() {
