@@ -118,11 +118,21 @@ pub enum Reach {
 
 const COLUMNS: &str = "id, numero_unique, status, registered_by, deposited_on, valid_until, shredded_at, radiated_on, radiation_reason, purged_on";
 
-/// A dossier's wished communes as one comma-separated list, beside its row
-/// (`string_agg` with its own ORDER BY is PostgreSQL's and SQLite's, ≥ 3.44
-/// bundled, alike).
-const COMMUNES: &str =
-    "(SELECT string_agg(commune, ',' ORDER BY commune) FROM dossier_communes c WHERE c.dossier_id = dossiers.id)";
+/// A dossier's wished communes as one comma-separated list, beside the
+/// row of `$table` (`string_agg` with its own ORDER BY is PostgreSQL's and
+/// SQLite's, ≥ 3.44 bundled, alike).
+macro_rules! communes_of {
+    ($table:literal) => {
+        concat!(
+            "(SELECT string_agg(commune, ',' ORDER BY commune) FROM dossier_communes c WHERE c.dossier_id = ",
+            $table,
+            ".id)"
+        )
+    };
+}
+const COMMUNES: &str = communes_of!("dossiers");
+/// The same, for the rows of a subquery named `page`.
+const PAGE_COMMUNES: &str = communes_of!("page");
 
 /// A dossier from its row and its `communes` list.
 fn with_communes(row: &AnyRow) -> Result<Dossier, Error> {
@@ -300,23 +310,22 @@ impl Db {
         // The grants are renamed in their own subquery, so the dossier's
         // columns stay unambiguous; an organisation has a few grants on a
         // dossier at most (one row each, the dossier repeated).
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS}, {COMMUNES} AS communes, g.* FROM dossiers LEFT JOIN \
-             (SELECT {} FROM grants WHERE organisation_id = $2) g ON g.{p}dossier_id = dossiers.id \
-             WHERE numero_unique = $1 ORDER BY g.{p}created_at DESC, g.{p}id",
-            *grants::PREFIXED_COLUMNS,
-            p = grants::PREFIX,
-        ))
-        .bind(nu.as_str())
-        .bind(organisation.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        // Written once: every fetch and download sends it.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {COLUMNS}, {COMMUNES} AS communes, g.* FROM dossiers LEFT JOIN \
+                 (SELECT {} FROM grants WHERE organisation_id = $2) g ON g.grant_dossier_id = dossiers.id \
+                 WHERE numero_unique = $1 ORDER BY g.grant_created_at DESC, g.grant_id",
+                grants::prefixed_columns()
+            )
+        });
+        let rows = sqlx::query(&SQL).bind(nu.as_str()).bind(organisation.to_string()).fetch_all(self.pool()).await?;
         let Some(first) = rows.first() else { return Ok(None) };
         let dossier = with_communes(first)?;
         let mut found = Vec::new();
         for row in &rows {
-            if row.try_get::<Option<String>, _>(format!("{}id", grants::PREFIX).as_str())?.is_some() {
-                found.push(grants::from_named(row, grants::PREFIX)?);
+            if row.try_get::<Option<String>, _>(grants::PREFIXED[0])?.is_some() {
+                found.push(grants::from_named(row, &grants::PREFIXED)?);
             }
         }
         Ok(Some((dossier, grants::deciding(found, now_s))))
@@ -456,10 +465,8 @@ impl Db {
             format!("{} ORDER BY numero_unique LIMIT {lim}", parts.join(" UNION "))
         };
         // The page's communes in the same round trip (as `dossier_where`).
-        let sql = format!(
-            "SELECT page.*, {} AS communes FROM ({sql}) AS page ORDER BY page.numero_unique",
-            COMMUNES.replace("dossiers.id", "page.id")
-        );
+        let sql =
+            format!("SELECT page.*, {PAGE_COMMUNES} AS communes FROM ({sql}) AS page ORDER BY page.numero_unique");
         let mut q = sqlx::query(&sql);
         for b in binds {
             q = q.bind(b);

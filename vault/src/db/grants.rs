@@ -31,31 +31,59 @@ pub struct Grant {
 
 const COLUMNS: &str =
     "id, dossier_id, organisation_id, purpose, expires_at, created_by_agent, created_at, revoked_at, note";
+// NAMES below lists the same columns; a test checks they agree.
 
-/// [`COLUMNS`] renamed `grant_…`, to read beside another table's
+/// [`COLUMNS`]' names, in [`from_named`]'s order.
+const NAMES: Names = [
+    "id",
+    "dossier_id",
+    "organisation_id",
+    "purpose",
+    "expires_at",
+    "created_by_agent",
+    "created_at",
+    "revoked_at",
+    "note",
+];
+
+/// The same columns renamed `grant_…`, to read beside another table's
 /// (`db/dossiers.rs` reads a dossier with its grant).
-pub(super) static PREFIXED_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    COLUMNS.split(", ").map(|c| format!("{c} AS {PREFIX}{c}")).collect::<Vec<_>>().join(", ")
-});
-pub(super) const PREFIX: &str = "grant_";
+pub(super) const PREFIXED: Names = [
+    "grant_id",
+    "grant_dossier_id",
+    "grant_organisation_id",
+    "grant_purpose",
+    "grant_expires_at",
+    "grant_created_by_agent",
+    "grant_created_at",
+    "grant_revoked_at",
+    "grant_note",
+];
 
-fn from_row(row: &AnyRow) -> Result<Grant, Error> {
-    from_named(row, "")
+type Names = [&'static str; 9];
+
+/// `SELECT`'s list renaming [`NAMES`] to [`PREFIXED`].
+pub(super) fn prefixed_columns() -> String {
+    NAMES.iter().zip(PREFIXED).map(|(c, p)| format!("{c} AS {p}")).collect::<Vec<_>>().join(", ")
 }
 
-/// A grant from columns named `{prefix}{column}`.
-pub(super) fn from_named(row: &AnyRow, prefix: &str) -> Result<Grant, Error> {
-    let c = |name: &str| format!("{prefix}{name}");
+fn from_row(row: &AnyRow) -> Result<Grant, Error> {
+    from_named(row, &NAMES)
+}
+
+/// A grant from columns named `names` ([`NAMES`] or [`PREFIXED`]).
+pub(super) fn from_named(row: &AnyRow, names: &Names) -> Result<Grant, Error> {
+    let [id, dossier, organisation, purpose, expires, by, created, revoked, note] = *names;
     Ok(Grant {
-        id: uuid_col(row, &c("id"))?,
-        dossier_id: uuid_col(row, &c("dossier_id"))?,
-        organisation_id: uuid_col(row, &c("organisation_id"))?,
-        purpose: parsed(row, &c("purpose"), Purpose::parse)?,
-        note: row.try_get(c("note").as_str())?,
-        expires_at: row.try_get(c("expires_at").as_str())?,
-        created_by_agent: opt_uuid_col(row, &c("created_by_agent"))?,
-        created_at: row.try_get(c("created_at").as_str())?,
-        revoked: row.try_get::<Option<i64>, _>(c("revoked_at").as_str())?.is_some(),
+        id: uuid_col(row, id)?,
+        dossier_id: uuid_col(row, dossier)?,
+        organisation_id: uuid_col(row, organisation)?,
+        purpose: parsed(row, purpose, Purpose::parse)?,
+        note: row.try_get(note)?,
+        expires_at: row.try_get(expires)?,
+        created_by_agent: opt_uuid_col(row, by)?,
+        created_at: row.try_get(created)?,
+        revoked: row.try_get::<Option<i64>, _>(revoked)?.is_some(),
     })
 }
 
@@ -182,5 +210,18 @@ impl Db {
         Self::record_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_are_the_columns_and_their_prefixed_twins() {
+        assert_eq!(NAMES.join(", "), COLUMNS);
+        for (c, p) in NAMES.iter().zip(PREFIXED) {
+            assert_eq!(format!("grant_{c}"), p);
+        }
     }
 }
